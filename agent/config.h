@@ -1,0 +1,104 @@
+// atmhealthd's configuration: a TOML file, validated completely at start.
+// Every error names the file, the line and the key:
+//   atmhealthd.toml:14: storage.filesystem[1].critical: must be above warning (80)
+#ifndef ATMHEALTH_AGENT_CONFIG_H_
+#define ATMHEALTH_AGENT_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "atmhealth/v1/device.pb.h"
+#include "platform/status.h"
+
+namespace atmhealth::agent {
+
+struct DeviceConfig {
+  std::string id;    // [device] id; defaults to the host name
+  std::string site;  // [device] site; defaults to "unassigned"
+  v1::DeviceKind kind = v1::DEVICE_KIND_BRANCH_SERVER;
+  // [device] services: what customers can do at this device.
+  std::vector<v1::CustomerService> services;
+};
+
+struct StoreConfig {
+  std::string path;  // [store] path, SQLite file
+  std::uint64_t max_bytes = 64ull * 1024 * 1024;  // [store] max_bytes, "64MiB" or bytes
+  std::chrono::milliseconds commit_interval{200};  // [store] commit_interval
+  std::size_t max_pending_events = 10000;          // [store] max_pending_events
+};
+
+struct CollectorEndpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct UplinkConfig {
+  // [uplink] collectors = ["host:port", ...]: tried in order, then around.
+  std::vector<CollectorEndpoint> collectors;
+  // [uplink] plaintext = true: plain TCP. Must be said explicitly.
+  bool plaintext = false;
+  std::chrono::milliseconds connect_timeout{5000};      // [uplink] connect_timeout
+  std::chrono::milliseconds io_timeout{15000};          // [uplink] io_timeout: a silent collector
+  std::chrono::milliseconds heartbeat_interval{10000};  // [uplink] heartbeat_interval
+  std::chrono::milliseconds backoff_initial{500};       // [uplink] backoff_initial
+  std::chrono::milliseconds backoff_max{30000};         // [uplink] backoff_max
+  std::size_t batch_events = 256;                       // [uplink] batch_events
+  std::size_t window_batches = 4;                       // [uplink] window_batches: unacked batches in flight
+  std::size_t max_frame_bytes = 1024 * 1024;            // [uplink] max_frame_bytes
+};
+
+// One watched filesystem: [[storage.filesystem]].
+struct FilesystemRule {
+  std::string path;
+  double warning_percent = 80;   // warning
+  double critical_percent = 90;  // critical
+  double hysteresis_percent = 2; // hysteresis
+  std::chrono::milliseconds for_duration{0};  // for
+  double inodes_warning_percent = 80;   // inodes_warning
+  double inodes_critical_percent = 90;  // inodes_critical
+  std::vector<v1::CustomerService> impact_unavailable;  // unavailable: lost when critical
+  std::vector<v1::CustomerService> impact_degraded;     // degraded: slowed while firing
+};
+
+struct StorageConfig {
+  std::chrono::milliseconds interval{10000};     // [storage] interval between samples
+  std::chrono::milliseconds probe_timeout{2000}; // [storage] probe_timeout per statvfs
+  // [storage] all_mounts = true: also watch every data filesystem mounted,
+  // with the [storage] defaults, besides the listed ones.
+  bool all_mounts = false;
+  FilesystemRule defaults;                 // [storage] warning, critical, ... for all_mounts
+  std::vector<FilesystemRule> filesystems; // [[storage.filesystem]]
+};
+
+struct LogConfig {
+  std::string level = "info";  // [log] level: trace, debug, info, warn, error
+};
+
+struct AgentConfig {
+  std::string source;  // where the config came from, for messages
+  DeviceConfig device;
+  StoreConfig store;
+  UplinkConfig uplink;
+  StorageConfig storage;
+  LogConfig log;
+};
+
+// Parses and validates `text`; `source` names it in errors (a file name).
+Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source);
+// Reads and parses a file.
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+// The embedded defaults: every data filesystem of this machine, a collector
+// on 127.0.0.1:7411 in plaintext, the buffer in /var/lib/atmhealth.
+AgentConfig DefaultAgentConfig();
+
+// "250ms", "30s", "5m", "2h" → milliseconds.
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// "64MiB", "512KiB", "1GiB", "1000" → bytes.
+Result<std::uint64_t> ParseByteSize(std::string_view text);
+
+}  // namespace atmhealth::agent
+
+#endif  // ATMHEALTH_AGENT_CONFIG_H_

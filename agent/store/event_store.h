@@ -1,0 +1,79 @@
+// The agent's event buffer: every event the agent records, kept in SQLite
+// until the collector has acknowledged it, surviving kill -9, power loss and
+// a full disk.
+#ifndef ATMHEALTH_AGENT_STORE_EVENT_STORE_H_
+#define ATMHEALTH_AGENT_STORE_EVENT_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "atmhealth/v1/event.pb.h"
+#include "platform/clock.h"
+#include "platform/status.h"
+
+namespace atmhealth::agent {
+
+struct EventStoreOptions {
+  std::string path;                            // SQLite file; its directory must exist
+  std::uint64_t max_bytes = 64 * 1024 * 1024;  // cap of the stored events, bytes
+  // Events held in memory while the disk cannot take them (disk full, I/O
+  // error). Past this, the lowest-severity pending events are dropped first
+  // and the drop is recorded.
+  std::size_t max_pending_events = 10000;
+};
+
+struct EventStoreStats {
+  std::uint64_t last_seq = 0;        // highest sequence assigned (committed or pending)
+  std::uint64_t committed_seq = 0;   // highest sequence durably stored
+  std::uint64_t delivered_seq = 0;   // highest sequence the collector acknowledged
+  std::uint64_t backlog_events = 0;  // stored or pending events above delivered_seq
+  std::uint64_t stored_bytes = 0;    // bytes of stored events (payload and row overhead)
+  std::uint64_t limit_bytes = 0;     // the configured cap
+  std::uint64_t pending_events = 0;  // events waiting for the next commit
+  std::uint64_t dropped_total = 0;   // events dropped since the store was created
+  std::optional<std::int64_t> oldest_undelivered_unix_ns;  // wall time of the oldest undelivered event
+  bool degraded = false;             // the last commit failed; events wait in memory
+};
+
+// Not thread-safe: owned by one thread (the agent's store thread or a test).
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Opens or creates the store, in WAL mode, checking its integrity. The
+  // sequence continues from the highest ever assigned, even if every row was
+  // deleted since.
+  static Result<std::unique_ptr<EventStore>> Open(const EventStoreOptions& options,
+                                                  platform::Clock& clock);
+
+  // Assigns the next sequence to `event` and queues it for the next Commit
+  // (group commit). Returns the sequence. Never fails: when the disk refuses,
+  // events wait in memory, bounded by max_pending_events.
+  virtual std::uint64_t Append(v1::Event event) = 0;
+
+  // Writes every queued event in one transaction. On failure (kNoSpace, kIo)
+  // the events stay queued, the store is marked degraded, and the next Commit
+  // retries; when over max_bytes, delivered events are deleted first, then the
+  // lowest severities, alerts last, and each drop is itself recorded as an
+  // ALERT_KIND_AGENT_HEALTH notice.
+  virtual Status Commit() = 0;
+
+  // Committed events with seq > after_seq, in order, at most max_events and
+  // about max_bytes of payload (always at least one event if any).
+  virtual Result<std::vector<v1::Event>> ReadAfter(std::uint64_t after_seq, std::size_t max_events,
+                                                   std::size_t max_bytes) = 0;
+
+  // The collector stored every event up to and including `seq`. The mark
+  // never goes back; a lower seq is ignored.
+  virtual Status MarkDelivered(std::uint64_t seq) = 0;
+
+  virtual EventStoreStats Stats() const = 0;
+};
+
+}  // namespace atmhealth::agent
+
+#endif  // ATMHEALTH_AGENT_STORE_EVENT_STORE_H_
