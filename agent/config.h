@@ -96,6 +96,8 @@ AgentConfig DefaultAgentConfig();
 
 // "250ms", "30s", "5m", "2h" → milliseconds.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// "host:port" or "[v6addr]:port" → endpoint; port 1..65535.
+Result<CollectorEndpoint> ParseEndpoint(std::string_view text);
 // "64MiB", "512KiB", "1GiB", "1000" → bytes.
 Result<std::uint64_t> ParseByteSize(std::string_view text);
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "platform/status.h"
@@ -47,10 +48,20 @@ struct MountPoint {
   std::string type;    // e.g. "ext4"
 };
 
-// Mounted filesystems that hold data (ext4, xfs, btrfs, tmpfs, ...), read from
-// `<proc_root>/self/mounts`; pseudo filesystems (proc, sysfs, cgroup, ...)
-// are left out.
-Result<std::vector<MountPoint>> ListDataMounts(const std::string& proc_root = "/proc");
+struct MountTable {
+  std::vector<MountPoint> mounts;
+  // Lines that could not be read, as "<source>:<line>: <why>", for the log.
+  std::vector<std::string> problems;
+};
+
+// The filesystems that hold data (ext4, xfs, btrfs, tmpfs, ...) in the text of
+// a mount table in /proc/self/mounts format; pseudo filesystems (proc, sysfs,
+// cgroup, ...) and tmpfs scratch space (/run, /dev/shm) are left out.
+// `source` names the text in problems.
+MountTable ParseDataMounts(std::string_view text, std::string_view source);
+
+// ParseDataMounts of `<proc_root>/self/mounts`.
+Result<MountTable> ListDataMounts(const std::string& proc_root = "/proc");
 
 }  // namespace atmhealth::platform
 

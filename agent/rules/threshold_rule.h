@@ -57,6 +57,11 @@ class ThresholdRule {
   // A worse level seen but not yet held for `for_duration`.
   v1::Severity pending_ = v1::SEVERITY_UNSPECIFIED;
   std::chrono::steady_clock::time_point pending_since_{};
+  // Since when the value has held the critical level while pending_ is
+  // critical: warning and critical each wait `for_duration` on their own clock.
+  std::chrono::steady_clock::time_point critical_since_{};
+
+  friend class RuleSet;  // Set() replaces spec_ and keeps the alert's state.
 };
 
 // All rules of an agent, keyed by alert key. Not thread-safe.

@@ -35,8 +35,9 @@ struct EventStoreStats {
   std::uint64_t limit_bytes = 0;     // the configured cap
   std::uint64_t pending_events = 0;  // events waiting for the next commit
   std::uint64_t dropped_total = 0;   // events dropped since the store was created
-  std::optional<std::int64_t> oldest_undelivered_unix_ns;  // wall time of the oldest undelivered event
-  bool degraded = false;             // the last commit failed; events wait in memory
+  std::optional<std::int64_t>
+      oldest_undelivered_unix_ns;  // wall time of the oldest undelivered event
+  bool degraded = false;           // the last commit failed; events wait in memory
 };
 
 // Not thread-safe: owned by one thread (the agent's store thread or a test).
@@ -70,6 +71,13 @@ class EventStore {
   // The collector stored every event up to and including `seq`. The mark
   // never goes back; a lower seq is ignored.
   virtual Status MarkDelivered(std::uint64_t seq) = 0;
+
+  // Moves the sequence so the next Append gets at least seq + 1, and marks
+  // everything up to seq delivered. For a buffer that was lost and recreated
+  // while the collector still holds the device's older events: new events
+  // must not reuse sequences the collector already stored. A seq at or below
+  // last_seq changes nothing. Persisted.
+  virtual Status AdvanceSequence(std::uint64_t seq) = 0;
 
   virtual EventStoreStats Stats() const = 0;
 };

@@ -78,54 +78,19 @@ class StatvfsProbe final : public FilesystemProbe {
   std::map<std::string, std::shared_ptr<PendingProbe>> hung_;
 };
 
-// /proc/self/mounts escapes space, tab, newline and backslash as \ooo.
-std::string UnescapeMountField(const std::string& field) {
-  std::string out;
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      const std::string octal = field.substr(i + 1, 3);
-      if (octal.find_first_not_of("01234567") == std::string::npos) {
-        out.push_back(static_cast<char>(std::stoi(octal, nullptr, 8)));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(field[i]);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::unique_ptr<FilesystemProbe> FilesystemProbe::Create(std::chrono::milliseconds time_limit) {
   return std::make_unique<StatvfsProbe>(time_limit);
 }
 
-Result<std::vector<MountPoint>> ListDataMounts(const std::string& proc_root) {
-  static const std::set<std::string> kDataTypes = {
-      "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs",
-      "vfat", "exfat", "ntfs", "ntfs3", "tmpfs", "nfs", "nfs4", "cifs", "overlay"};
+Result<MountTable> ListDataMounts(const std::string& proc_root) {
   const std::string path = proc_root + "/self/mounts";
   std::ifstream in(path);
   if (!in) return ErrorFromErrno(errno, "open \"" + path + "\"");
-  std::vector<MountPoint> mounts;
-  std::set<std::string> seen;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    MountPoint mount;
-    if (!(fields >> mount.device >> mount.path >> mount.type)) continue;
-    if (kDataTypes.count(mount.type) == 0) continue;
-    mount.path = UnescapeMountField(mount.path);
-    // /dev/shm and /run are tmpfs scratch space, not storage an outage hides in.
-    if (mount.type == "tmpfs" && (mount.path == "/dev/shm" || mount.path.rfind("/run", 0) == 0 ||
-                                  mount.path.rfind("/sys", 0) == 0 || mount.path == "/dev")) {
-      continue;
-    }
-    if (!seen.insert(mount.path).second) continue;
-    mounts.push_back(std::move(mount));
-  }
-  return mounts;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseDataMounts(text.str(), path);
 }
 
 }  // namespace atmhealth::platform

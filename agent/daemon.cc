@@ -1,0 +1,180 @@
+#include "agent/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <optional>
+
+#include "agent/rules/service_status.h"
+#include "agent/watch/storage_watcher.h"
+#include "platform/service_notify.h"
+
+namespace atmhealth::agent {
+namespace {
+
+// How long a stopping agent waits for the collector to acknowledge what is in
+// flight; anything not acknowledged by then is simply sent again next time.
+constexpr std::chrono::milliseconds kShutdownGrace{2000};
+
+}  // namespace
+
+Daemon::Daemon(AgentConfig config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() {
+  sampler_.join();
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
+  std::unique_ptr<Daemon> daemon(new Daemon(std::move(config)));
+  const AgentConfig& c = daemon->config_;
+
+  const std::filesystem::path store_dir = std::filesystem::path(c.store.path).parent_path();
+  std::error_code ec;
+  if (!store_dir.empty()) std::filesystem::create_directories(store_dir, ec);
+  if (ec) {
+    return Error(ErrorCode::kIo, "event buffer directory \"" + store_dir.string() +
+                                     "\": " + ec.message());
+  }
+  EventStoreOptions store_options;
+  store_options.path = c.store.path;
+  store_options.max_bytes = c.store.max_bytes;
+  store_options.max_pending_events = c.store.max_pending_events;
+  auto store = EventStore::Open(store_options, platform::Clock::Real());
+  if (!store.ok()) return store.error();
+  daemon->store_ = std::make_unique<StoreThread>(std::move(store).value());
+  daemon->store_->set_commit_delay(c.store.commit_interval);
+
+  daemon->probe_ = platform::FilesystemProbe::Create(c.storage.probe_timeout);
+  auto storage = StorageWatcher::Create(c.storage, *daemon->probe_);
+  if (!storage.ok()) return storage.error();
+  (*storage)->RegisterRules(daemon->rules_);
+  for (const auto& path : (*storage)->WatchedPaths()) spdlog::info("watching storage {}", path);
+  daemon->watchers_.push_back(std::move(storage).value());
+
+  v1::DeviceIdentity device;
+  device.set_device_id(c.device.id);
+  device.set_site_id(c.device.site);
+  device.set_kind(c.device.kind);
+  daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
+  Daemon* self = daemon.get();
+  daemon->uplink_ = std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device,
+                                             *daemon->store_,
+                                             [self] { return self->CurrentServices(); });
+  daemon->store_->set_on_commit([self](const Status& status, const EventStoreStats& stats) {
+    if (status.ok()) {
+      self->uplink_->NotifyCommitted();
+    } else {
+      spdlog::warn("event buffer: commit failed, {} events wait in memory: {}",
+                   stats.pending_events, status.error().message());
+    }
+  });
+  return daemon;
+}
+
+std::vector<v1::ServiceStatus> Daemon::CurrentServices() const {
+  std::lock_guard lock(services_mutex_);
+  return services_;
+}
+
+v1::Event Daemon::AgentNotice(v1::Severity severity, std::string summary) const {
+  const auto& clock = platform::Clock::Real();
+  v1::Event event;
+  event.set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
+  event.set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
+  event.set_boot_id(platform::BootId());
+  event.set_severity(severity);
+  event.set_kind(v1::ALERT_KIND_AGENT_HEALTH);
+  event.set_state(v1::ALERT_STATE_NOTICE);
+  event.set_subject("atmhealthd");
+  event.set_alert_key(AlertKey(v1::ALERT_KIND_AGENT_HEALTH, "atmhealthd"));
+  event.set_unit(v1::UNIT_COUNT);
+  event.set_category(v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
+  event.set_summary(std::move(summary));
+  return event;
+}
+
+void Daemon::SampleOnce() {
+  std::vector<Measurement> measurements;
+  for (auto& watcher : watchers_) watcher->Sample(measurements);
+  std::vector<v1::Event> events;
+  rules_.Evaluate(measurements, platform::Clock::Real(), events);
+  {
+    std::lock_guard lock(services_mutex_);
+    services_ = ServiceStatuses(rules_, config_.device.services);
+  }
+  for (const auto& event : events) {
+    spdlog::log(event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err
+                                                          : spdlog::level::warn,
+                "{}", event.summary());
+  }
+  if (!events.empty()) store_->Append(std::move(events));
+}
+
+void Daemon::ScheduleSample(std::chrono::milliseconds delay) {
+  sample_timer_.expires_after(delay);
+  sample_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: shutting down
+    SampleOnce();
+    ScheduleSample(config_.storage.interval);
+  });
+}
+
+int Daemon::Run() {
+  spdlog::info("atmhealthd {} starting: device {} at site {}, buffer {}", ATMHEALTH_VERSION,
+               config_.device.id, config_.device.site, config_.store.path);
+  store_->Append({AgentNotice(v1::SEVERITY_INFO, "atmhealthd " ATMHEALTH_VERSION " started")});
+  asio::co_spawn(io_, uplink_->Run(), [this](std::exception_ptr error) {
+    if (error) std::rethrow_exception(error);  // a bug: abort loudly
+    io_.stop();
+  });
+  asio::post(sampler_, [this] { ScheduleSample(std::chrono::milliseconds(0)); });
+
+  asio::signal_set signals(io_, SIGTERM, SIGINT);
+  signals.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("atmhealthd: {} received, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    platform::NotifyStopping();
+    // Stop sampling first so that no event is produced after the final commit.
+    std::promise<void> sampling_stopped;
+    asio::post(sampler_, [this, &sampling_stopped] {
+      sample_timer_.cancel();
+      sampling_stopped.set_value();
+    });
+    sampling_stopped.get_future().wait();
+    uplink_->Stop(kShutdownGrace);
+  });
+
+  if (auto interval = platform::WatchdogInterval()) {
+    // The main thread pets the service manager's watchdog: if the uplink's
+    // thread hangs, systemd restarts the agent.
+    asio::co_spawn(
+        io_,
+        [interval]() -> asio::awaitable<void> {
+          asio::steady_timer timer(co_await asio::this_coro::executor);
+          for (;;) {
+            platform::NotifyWatchdog();
+            timer.expires_after(*interval / 2);
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+        },
+        asio::detached);
+  }
+  platform::NotifyReady("watching storage");
+
+  io_.run();
+
+  const Status committed = store_->CommitNow();
+  const EventStoreStats stats = store_->RunNow([](EventStore& store) { return store.Stats(); });
+  if (!committed.ok()) {
+    spdlog::error("atmhealthd: final commit failed, {} events not stored: {}",
+                  stats.pending_events, committed.error().message());
+    return 1;
+  }
+  spdlog::info("atmhealthd: stopped; {} events buffered, {} not yet delivered", stats.last_seq,
+               stats.backlog_events);
+  return 0;
+}
+
+}  // namespace atmhealth::agent

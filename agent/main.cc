@@ -1,0 +1,96 @@
+// atmhealthd: the health agent. Only wiring lives here; see agent/daemon.h.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "agent/config.h"
+#include "agent/daemon.h"
+#include "proto/names.h"
+
+namespace {
+
+constexpr int kExitConfigError = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace atmhealth;
+  CLI::App app{
+      "atmhealthd " ATMHEALTH_VERSION " - health agent for ATMs and branch servers.\n"
+      "Watches storage, keeps every event in a local SQLite buffer and streams alerts to\n"
+      "atmhealth-collector. Without --config it runs on the embedded defaults: every data\n"
+      "filesystem of this machine, buffer in /var/lib/atmhealth, collector on 127.0.0.1:7411."};
+  std::string config_path;
+  std::string collector;
+  std::string store_path;
+  std::string log_level;
+  bool check_config = false;
+  bool version = false;
+  app.add_option("-c,--config", config_path, "TOML configuration file (see atmhealthd.toml)");
+  app.add_option("--collector", collector,
+                 "Collector HOST:PORT to use instead of the configured list");
+  app.add_option("--store", store_path, "Event buffer file instead of the configured [store] path");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides [log] level)");
+  app.add_flag("--check-config", check_config,
+               "Validate the configuration, print what would be watched, and exit (0 valid, 2 not)");
+  app.add_flag("--version", version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "atmhealthd " ATMHEALTH_VERSION "\n";
+    return 0;
+  }
+
+  Result<agent::AgentConfig> loaded =
+      config_path.empty() ? Result<agent::AgentConfig>(agent::DefaultAgentConfig())
+                          : agent::LoadAgentConfig(config_path);
+  if (!loaded.ok()) {
+    std::cerr << "atmhealthd: " << loaded.error().message() << "\n";
+    return kExitConfigError;
+  }
+  agent::AgentConfig config = std::move(loaded).value();
+  if (!collector.empty()) {
+    auto endpoint = agent::ParseEndpoint(collector);
+    if (!endpoint.ok()) {
+      std::cerr << "atmhealthd: --collector: " << endpoint.error().message() << "\n";
+      return kExitConfigError;
+    }
+    config.uplink.collectors = {*endpoint};
+  }
+  if (!store_path.empty()) config.store.path = store_path;
+  if (!log_level.empty()) config.log.level = log_level;
+
+  const auto level = spdlog::level::from_str(config.log.level);
+  if (level == spdlog::level::off && config.log.level != "off") {
+    std::cerr << "atmhealthd: --log-level: unknown level \"" << config.log.level << "\"\n";
+    return kExitConfigError;
+  }
+  spdlog::set_level(level);
+
+  if (check_config) {
+    std::cout << config.source << ": valid\n"
+              << "device " << config.device.id << " at site " << config.device.site << " ("
+              << wire::ShortName(config.device.kind) << ")\n"
+              << "buffer " << config.store.path << ", at most " << config.store.max_bytes
+              << " bytes\n";
+    for (const auto& endpoint : config.uplink.collectors) {
+      std::cout << "collector " << endpoint.host << ":" << endpoint.port
+                << (config.uplink.plaintext ? " (plaintext TCP)" : "") << "\n";
+    }
+    for (const auto& fs : config.storage.filesystems) {
+      std::cout << "storage " << fs.path << ": warning " << fs.warning_percent << "%, critical "
+                << fs.critical_percent << "%\n";
+    }
+    if (config.storage.all_mounts) std::cout << "storage: every data filesystem mounted\n";
+    return 0;
+  }
+
+  auto daemon = agent::Daemon::Create(std::move(config));
+  if (!daemon.ok()) {
+    spdlog::critical("cannot start: {}", daemon.error().message());
+    return 1;
+  }
+  return (*daemon)->Run();
+}

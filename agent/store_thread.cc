@@ -1,0 +1,59 @@
+#include "agent/store_thread.h"
+
+#include <spdlog/spdlog.h>
+
+namespace atmhealth::agent {
+
+StoreThread::StoreThread(std::unique_ptr<EventStore> store) : store_(std::move(store)) {}
+
+StoreThread::~StoreThread() {
+  asio::post(pool_, [this] { commit_timer_.cancel(); });
+  pool_.join();
+}
+
+void StoreThread::set_on_commit(
+    std::function<void(const Status&, const EventStoreStats&)> on_commit) {
+  on_commit_ = std::move(on_commit);
+}
+
+void StoreThread::Append(std::vector<v1::Event> events) {
+  asio::post(pool_, [this, events = std::move(events)]() mutable {
+    for (auto& event : events) store_->Append(std::move(event));
+    if (commit_scheduled_) return;
+    commit_scheduled_ = true;
+    commit_timer_.expires_after(commit_delay_);
+    commit_timer_.async_wait([this](boost::system::error_code ec) {
+      commit_scheduled_ = false;
+      if (ec == asio::error::operation_aborted) return;
+      (void)CommitOnStoreThread();  // reported through on_commit_
+    });
+  });
+}
+
+Status StoreThread::CommitNow() {
+  return RunNow([this](EventStore&) {
+    commit_timer_.cancel();
+    commit_scheduled_ = false;
+    return CommitOnStoreThread();
+  });
+}
+
+Status StoreThread::CommitOnStoreThread() {
+  Status status = store_->Commit();
+  const EventStoreStats stats = store_->Stats();
+  if (on_commit_) on_commit_(status, stats);
+  // A failed commit keeps its events queued; try again after the delay so a
+  // full disk that frees up is noticed without a new event arriving.
+  if (!status.ok() && !commit_scheduled_) {
+    commit_scheduled_ = true;
+    commit_timer_.expires_after(std::max(commit_delay_, std::chrono::milliseconds(1000)));
+    commit_timer_.async_wait([this](boost::system::error_code ec) {
+      commit_scheduled_ = false;
+      if (ec == asio::error::operation_aborted) return;
+      (void)CommitOnStoreThread();  // reported through on_commit_
+    });
+  }
+  return status;
+}
+
+}  // namespace atmhealth::agent

@@ -1,0 +1,93 @@
+// The agent's connection to the collector: sends every stored event, in
+// order, exactly as the session protocol in proto/atmhealth/v1/session.proto
+// describes, and marks events delivered only once the collector acknowledged
+// them as durably stored.
+//
+//   Connect ─▶ Hello ─▶ Welcome{last_stored_seq} ─▶ stream ─▶ (error) ─▶ backoff ─▶ Connect
+//
+// Streaming: batches of events above the last acknowledged sequence, at most
+// `window_batches` unacknowledged at once; Ack{seq} marks everything up to seq
+// delivered. Heartbeats every `heartbeat_interval`. A batch not acknowledged
+// within `io_timeout` ends the session (the collector is stuck); whatever
+// was not acknowledged is sent again on the next session, and the collector
+// stores each event once.
+#ifndef ATMHEALTH_AGENT_UPLINK_UPLINK_H_
+#define ATMHEALTH_AGENT_UPLINK_UPLINK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+#include "agent/store_thread.h"
+#include "agent/uplink/backoff.h"
+#include "atmhealth/v1/session.pb.h"
+#include "platform/asio.h"
+
+namespace atmhealth::agent {
+
+// Counters for the agent's own health; read from any thread.
+struct UplinkCounters {
+  std::atomic<std::uint64_t> connects{0};          // sessions that reached Welcome
+  std::atomic<std::uint64_t> connect_failures{0};  // attempts that did not
+  std::atomic<std::uint64_t> batches_sent{0};
+  std::atomic<std::uint64_t> events_acked{0};
+  std::atomic<std::uint64_t> refusals{0};          // Refusal frames from a collector
+  std::atomic<std::uint64_t> heartbeats_sent{0};
+  std::atomic<bool> connected{false};
+};
+
+class Uplink {
+ public:
+  // Service states for the heartbeat, read on the uplink's executor; must be
+  // thread-safe.
+  using ServiceStatusSource = std::function<std::vector<v1::ServiceStatus>()>;
+
+  Uplink(asio::any_io_executor executor, UplinkConfig config, v1::DeviceIdentity device,
+         StoreThread& store, ServiceStatusSource services);
+  ~Uplink();
+
+  // Connects and streams until Stop(); reconnects with backoff after any
+  // failure. Call once, co_spawned on the executor given above.
+  asio::awaitable<void> Run();
+
+  // New events were committed. Thread-safe.
+  void NotifyCommitted();
+  // Ends Run(): waits up to `grace` for outstanding acknowledgements, then
+  // closes. Thread-safe.
+  void Stop(std::chrono::milliseconds grace);
+
+  const UplinkCounters& counters() const { return counters_; }
+
+ private:
+  struct Session;
+  // Returns whether the session got through the handshake.
+  asio::awaitable<bool> RunSession(const CollectorEndpoint& endpoint);
+  asio::awaitable<void> ReadLoop(std::shared_ptr<Session> session);
+  asio::awaitable<bool> FillWindow(Session& session);
+  asio::awaitable<v1::AgentMessage> MakeHeartbeat();
+  void Wake();
+
+  asio::any_io_executor executor_;
+  UplinkConfig config_;
+  v1::DeviceIdentity device_;
+  StoreThread& store_;
+  ServiceStatusSource services_;
+  Backoff backoff_;
+  UplinkCounters counters_;
+  asio::steady_timer wake_;   // the streaming loop sleeps on it
+  asio::steady_timer retry_;  // backoff between attempts
+  asio::ip::tcp::socket* connecting_ = nullptr;  // the socket being connected, for Stop()
+  bool woken_ = false;        // set by Wake(), cleared by the loop: no lost wake-ups
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_{};
+  std::shared_ptr<Session> session_;  // the live session, if any
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace atmhealth::agent
+
+#endif  // ATMHEALTH_AGENT_UPLINK_UPLINK_H_

@@ -1,0 +1,221 @@
+#include "collector/collector.h"
+
+#include <fmt/format.h>
+#include <prometheus/registry.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/process/environment.hpp>
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "collector/http/http_server.h"
+#include "collector/http/operational_routes.h"
+#include "collector/ingest/agent_listener.h"
+#include "collector/ingest/ingest_metrics.h"
+#include "collector/ingest/store_executor.h"
+#include "platform/asio.h"
+#include "platform/clock.h"
+#include "platform/service_notify.h"
+
+namespace atmhealth::collector {
+namespace {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+constexpr int kNetworkThreads = 2;
+constexpr std::chrono::milliseconds kShutdownPollInterval{20};
+constexpr const char* kLoggerName = "atmhealth-collector";
+
+int ProcessId() { return boost::this_process::get_id(); }
+
+// "<host name>:<pid>": tells collectors behind one address apart in the
+// agents' logs.
+std::string DefaultCollectorId() {
+  boost::system::error_code ec;
+  std::string host = asio::ip::host_name(ec);
+  if (ec || host.empty()) host = "collector";
+  return fmt::format("{}:{}", host, ProcessId());
+}
+
+Status WriteReadyFile(const std::filesystem::path& path, std::uint16_t agent_port,
+                      std::uint16_t http_port) {
+  const nlohmann::json ready = {
+      {"agent_port", agent_port}, {"http_port", http_port}, {"pid", ProcessId()}};
+  std::filesystem::path temporary = path;
+  temporary += fmt::format(".{}.tmp", ProcessId());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << ready.dump() << '\n';
+    out.close();
+    if (!out) {
+      return Error(ErrorCode::kIo, fmt::format("--ready-file {}: cannot write {}", path.string(),
+                                               temporary.string()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    std::filesystem::remove(temporary, ec);
+    return Error(ErrorCode::kIo,
+                 fmt::format("--ready-file {}: cannot rename the temporary file into place: {}",
+                             path.string(), ec.message()));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+const char* CollectorVersion() { return ATMHEALTH_VERSION; }
+
+void ConfigureLogging(const std::string& level) {
+  auto logger = spdlog::get(kLoggerName);
+  if (logger == nullptr) logger = spdlog::stderr_color_mt(kLoggerName);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Declared in the order they must be built; destroyed in reverse, which
+// ends the listeners before the store thread is joined, and joins the store
+// thread (whose completions are posted to the io_context) before the
+// io_context goes away.
+struct Collector::Parts {
+  explicit Parts(const CollectorConfig& collector_config)
+      : config(collector_config), metrics(registry), signals(io, SIGINT, SIGTERM) {}
+
+  asio::awaitable<void> Shutdown();
+  void BeginShutdown();
+
+  const CollectorConfig config;
+  prometheus::Registry registry;
+  IngestMetrics metrics;
+  asio::io_context io{kNetworkThreads};
+  // The signal set, and the shutdown that starts from it, run on this strand.
+  asio::strand<asio::io_context::executor_type> control{asio::make_strand(io)};
+  asio::signal_set signals;
+  std::unique_ptr<StoreExecutor> store;
+  std::unique_ptr<AgentListener> listener;
+  std::unique_ptr<HttpServer> http;
+  bool shutting_down = false;  // on `control` only
+  std::atomic<bool> ran{false};
+};
+
+void Collector::Parts::BeginShutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  asio::co_spawn(control, Shutdown(), asio::detached);
+}
+
+asio::awaitable<void> Collector::Parts::Shutdown() {
+  platform::NotifyStopping();
+  boost::system::error_code ignored;
+  signals.cancel(ignored);
+  spdlog::info("stopping: no new agent connections; {} sessions finish their current batch",
+               listener->active_sessions());
+  listener->Shutdown();
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+  asio::steady_timer poll(control);
+  while (listener->active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+    poll.expires_after(kShutdownPollInterval);
+    boost::system::error_code ec;
+    co_await poll.async_wait(redirect_error(use_awaitable, ec));
+  }
+  if (const std::size_t left = listener->active_sessions(); left > 0) {
+    spdlog::warn("{} sessions did not end within {} ms; closing them", left,
+                 kShutdownGrace.count());
+    listener->AbortSessions();
+  }
+  http->Stop();
+}
+
+Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
+  Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(config.store.path);
+  if (!store) return store.error();
+  return Open(config, std::move(*store));
+}
+
+Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config,
+                                                   std::unique_ptr<CollectorStore> store) {
+  auto parts = std::make_unique<Parts>(config);
+  parts->store = std::make_unique<StoreExecutor>(std::move(store));
+
+  AgentListener::Options agents;
+  agents.address = config.listen.address;
+  agents.port = config.listen.port;
+  agents.max_sessions = config.listen.max_sessions;
+  agents.session.max_frame_bytes = config.listen.max_frame_bytes;
+  agents.session.hello_timeout = config.listen.hello_timeout;
+  agents.session.idle_timeout = config.listen.idle_timeout;
+  agents.session.collector_id = DefaultCollectorId();
+  Result<std::unique_ptr<AgentListener>> listener = AgentListener::Bind(
+      parts->io, std::move(agents), *parts->store, parts->metrics, platform::Clock::Real());
+  if (!listener) return listener.error();
+  parts->listener = std::move(*listener);
+
+  HttpServer::Options http;
+  http.address = config.http.address;
+  http.port = config.http.port;
+  Result<std::unique_ptr<HttpServer>> server =
+      HttpServer::Bind(parts->io, std::move(http), parts->registry);
+  if (!server) return server.error();
+  parts->http = std::move(*server);
+  AddOperationalRoutes(*parts->http, parts->registry);
+
+  return std::unique_ptr<Collector>(new Collector(std::move(parts)));
+}
+
+Collector::Collector(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Collector::~Collector() = default;
+
+std::uint16_t Collector::agent_port() const { return parts_->listener->port(); }
+std::uint16_t Collector::http_port() const { return parts_->http->port(); }
+prometheus::Registry& Collector::registry() { return parts_->registry; }
+
+void Collector::RequestStop() {
+  Parts* parts = parts_.get();
+  asio::post(parts->control, [parts] { parts->BeginShutdown(); });
+}
+
+Status Collector::Run(const std::filesystem::path& ready_file) {
+  if (parts_->ran.exchange(true)) {
+    return Error(ErrorCode::kInternal, "Collector::Run: called twice");
+  }
+  Parts& parts = *parts_;
+  parts.listener->Start();
+  parts.http->Start();
+  parts.signals.async_wait(asio::bind_executor(
+      parts.control, [&parts](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;  // cancelled by a shutdown that RequestStop() began
+        spdlog::info("received signal {}", signal_number);
+        parts.BeginShutdown();
+      }));
+  if (!ready_file.empty()) {
+    if (Status written = WriteReadyFile(ready_file, agent_port(), http_port()); !written) {
+      RequestStop();
+      parts.io.run();
+      return written;
+    }
+  }
+  spdlog::info("atmhealth-collector {} ready: agents on {}:{}, HTTP on {}:{}, store {}",
+               CollectorVersion(), parts.config.listen.address, agent_port(),
+               parts.config.http.address, http_port(), parts.config.store.path);
+  platform::NotifyReady(
+      fmt::format("agents on port {}, HTTP on port {}", agent_port(), http_port()));
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < kNetworkThreads; ++i) threads.emplace_back([&parts] { parts.io.run(); });
+  parts.io.run();
+  for (std::thread& thread : threads) thread.join();
+  parts.store->Join();
+  spdlog::info("stopped");
+  return OkStatus();
+}
+
+}  // namespace atmhealth::collector

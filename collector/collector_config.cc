@@ -1,0 +1,428 @@
+#include "collector/collector_config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "platform/asio.h"
+
+namespace atmhealth::collector {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+constexpr milliseconds kMinHelloTimeout{100};
+constexpr milliseconds kMaxHelloTimeout{5 * 60 * 1000};
+constexpr milliseconds kMinIdleTimeout{1000};
+constexpr milliseconds kMaxIdleTimeout{24 * 60 * 60 * 1000};
+
+bool IsIpAddress(const std::string& text) {
+  boost::system::error_code ec;
+  asio::ip::make_address(text, ec);
+  return !ec;
+}
+
+bool IsLogLevel(std::string_view level) {
+  for (const std::string_view known : kLogLevels) {
+    if (level == known) return true;
+  }
+  return false;
+}
+
+std::string FormatDuration(milliseconds duration) { return fmt::format("{}ms", duration.count()); }
+
+// Reads one table of the file. Every message starts with
+// "<file>:<line>: <table>.<key>: ".
+class TableReader {
+ public:
+  TableReader(const std::string& source, std::string table_name)
+      : source_(source), table_name_(std::move(table_name)) {}
+
+  Error Fail(const toml::source_region& where, std::string_view key, std::string_view what) const {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}:{}: {}.{}: {}", source_, where.begin.line, table_name_, key, what));
+  }
+
+  Result<std::string> String(const toml::node& node, std::string_view key) const {
+    const auto* value = node.as_string();
+    if (value == nullptr) return Fail(node.source(), key, "expected a string");
+    return value->get();
+  }
+
+  Result<bool> Bool(const toml::node& node, std::string_view key) const {
+    const auto* value = node.as_boolean();
+    if (value == nullptr) return Fail(node.source(), key, "expected true or false");
+    return value->get();
+  }
+
+  Result<std::int64_t> Integer(const toml::node& node, std::string_view key, std::int64_t min,
+                               std::int64_t max) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) return Fail(node.source(), key, "expected a whole number");
+    const std::int64_t number = value->get();
+    if (number < min || number > max) {
+      return Fail(node.source(), key, fmt::format("{} is out of range ({}..{})", number, min, max));
+    }
+    return number;
+  }
+
+  Result<std::uint16_t> Port(const toml::node& node, std::string_view key) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) return Fail(node.source(), key, "expected a port number");
+    if (value->get() < 0 || value->get() > 65535) {
+      return Fail(node.source(), key, fmt::format("{} is not a port (0..65535)", value->get()));
+    }
+    return static_cast<std::uint16_t>(value->get());
+  }
+
+  Result<std::string> Address(const toml::node& node, std::string_view key) const {
+    Result<std::string> text = String(node, key);
+    if (!text) return text;
+    if (!IsIpAddress(*text)) {
+      return Fail(node.source(), key, fmt::format("\"{}\" is not an IP address", *text));
+    }
+    return text;
+  }
+
+  Result<milliseconds> Duration(const toml::node& node, std::string_view key, milliseconds min,
+                                milliseconds max) const {
+    const auto* value = node.as_string();
+    if (value == nullptr) {
+      return Fail(node.source(), key, "expected a duration string such as \"30s\"");
+    }
+    const std::optional<milliseconds> duration = ParseDuration(value->get());
+    if (!duration) {
+      return Fail(node.source(), key,
+                  fmt::format("\"{}\" is not a duration: write a whole number followed by ms, s, "
+                              "m or h, such as \"250ms\" or \"30s\"",
+                              value->get()));
+    }
+    if (*duration < min || *duration > max) {
+      return Fail(node.source(), key,
+                  fmt::format("\"{}\" is out of range ({}..{})", value->get(), FormatDuration(min),
+                              FormatDuration(max)));
+    }
+    return *duration;
+  }
+
+  // Calls the reader of each key; an unknown key is an error.
+  using KeyReader = std::function<Status(const toml::node&)>;
+  Status Visit(const toml::table& table,
+               const std::map<std::string_view, KeyReader>& readers) const {
+    for (auto&& [key, node] : table) {
+      const auto reader = readers.find(key.str());
+      if (reader == readers.end()) {
+        std::string known;
+        for (const auto& [name, unused] : readers) {
+          known += known.empty() ? "" : ", ";
+          known += name;
+        }
+        return Fail(key.source(), key.str(), fmt::format("unknown key (known: {})", known));
+      }
+      if (Status status = reader->second(node); !status) return status;
+    }
+    return OkStatus();
+  }
+
+ private:
+  const std::string& source_;
+  std::string table_name_;
+};
+
+// Stores the value of `result` in `target`, or passes its error on.
+template <typename T, typename Target>
+Status Assign(Result<T> result, Target& target) {
+  if (!result) return result.error();
+  target = static_cast<Target>(std::move(*result));
+  return OkStatus();
+}
+
+Status ReadListen(const TableReader& reader, const toml::table& table,
+                  CollectorConfig::Listen& listen, bool& plaintext_seen) {
+  return reader.Visit(
+      table,
+      {
+          {"address",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Address(node, "address"), listen.address);
+           }},
+          {"port",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Port(node, "port"), listen.port);
+           }},
+          {"plaintext",
+           [&](const toml::node& node) -> Status {
+             if (Status read = Assign(reader.Bool(node, "plaintext"), listen.plaintext); !read) {
+               return read;
+             }
+             if (!listen.plaintext) {
+               return reader.Fail(node.source(), "plaintext",
+                                  "must be true: TLS is not available in this build yet, so "
+                                  "agents connect over plain TCP only");
+             }
+             plaintext_seen = true;
+             return OkStatus();
+           }},
+          {"max_sessions",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_sessions", 1,
+                                          static_cast<std::int64_t>(kMaxMaxSessions)),
+                           listen.max_sessions);
+           }},
+          {"max_frame_bytes",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_frame_bytes",
+                                          static_cast<std::int64_t>(kMinMaxFrameBytes),
+                                          static_cast<std::int64_t>(kMaxMaxFrameBytes)),
+                           listen.max_frame_bytes);
+           }},
+          {"hello_timeout",
+           [&](const toml::node& node) -> Status {
+             return Assign(
+                 reader.Duration(node, "hello_timeout", kMinHelloTimeout, kMaxHelloTimeout),
+                 listen.hello_timeout);
+           }},
+          {"idle_timeout",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "idle_timeout", kMinIdleTimeout, kMaxIdleTimeout),
+                           listen.idle_timeout);
+           }},
+      });
+}
+
+Status ReadHttp(const TableReader& reader, const toml::table& table, CollectorConfig::Http& http) {
+  return reader.Visit(table, {
+                                 {"address",
+                                  [&](const toml::node& node) -> Status {
+                                    return Assign(reader.Address(node, "address"), http.address);
+                                  }},
+                                 {"port",
+                                  [&](const toml::node& node) -> Status {
+                                    return Assign(reader.Port(node, "port"), http.port);
+                                  }},
+                             });
+}
+
+Status ReadStore(const TableReader& reader, const toml::table& table,
+                 CollectorConfig::Store& store) {
+  return reader.Visit(
+      table, {
+                 {"path",
+                  [&](const toml::node& node) -> Status {
+                    if (Status read = Assign(reader.String(node, "path"), store.path); !read) {
+                      return read;
+                    }
+                    if (store.path.empty()) {
+                      return reader.Fail(node.source(), "path", "is empty");
+                    }
+                    return OkStatus();
+                  }},
+             });
+}
+
+Status ReadLog(const TableReader& reader, const toml::table& table, CollectorConfig::Log& log) {
+  return reader.Visit(
+      table, {
+                 {"level",
+                  [&](const toml::node& node) -> Status {
+                    if (Status read = Assign(reader.String(node, "level"), log.level); !read) {
+                      return read;
+                    }
+                    if (!IsLogLevel(log.level)) {
+                      return reader.Fail(
+                          node.source(), "level",
+                          fmt::format("\"{}\" is not a level (trace, debug, info, warn, error, "
+                                      "critical, off)",
+                                      log.level));
+                    }
+                    return OkStatus();
+                  }},
+             });
+}
+
+// The agent listener and the HTTP server cannot share one port.
+bool PortsCollide(const CollectorConfig& config) {
+  return config.listen.port != 0 && config.listen.port == config.http.port &&
+         config.listen.address == config.http.address;
+}
+
+}  // namespace
+
+CollectorConfig DefaultCollectorConfig() { return CollectorConfig{}; }
+
+std::optional<milliseconds> ParseDuration(std::string_view text) {
+  std::uint64_t number = 0;
+  const char* const end = text.data() + text.size();
+  const auto [rest, ec] = std::from_chars(text.data(), end, number);
+  if (ec != std::errc() || rest == text.data()) return std::nullopt;
+  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+  std::uint64_t per_unit = 0;
+  if (unit == "ms") {
+    per_unit = 1;
+  } else if (unit == "s") {
+    per_unit = 1000;
+  } else if (unit == "m") {
+    per_unit = 60 * 1000;
+  } else if (unit == "h") {
+    per_unit = 60 * 60 * 1000;
+  } else {
+    return std::nullopt;
+  }
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 52;  // far above any sane duration
+  if (number > kLimit / per_unit) return std::nullopt;
+  return milliseconds(static_cast<std::int64_t>(number * per_unit));
+}
+
+Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
+                                             const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}:{}: {}", source_name, error.source().begin.line, error.description()));
+  }
+
+  CollectorConfig config = DefaultCollectorConfig();
+  bool plaintext_seen = false;
+  std::size_t listen_line = 1;
+  for (auto&& [key, node] : root) {
+    const TableReader reader(source_name, std::string(key.str()));
+    const toml::table* table = node.as_table();
+    if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
+        key.str() != "log") {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log)",
+                               source_name, key.source().begin.line, key.str()));
+    }
+    if (table == nullptr) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("{}:{}: {}: expected a table [{}]", source_name,
+                               key.source().begin.line, key.str(), key.str()));
+    }
+    Status status = OkStatus();
+    if (key.str() == "listen") {
+      listen_line = key.source().begin.line;
+      status = ReadListen(reader, *table, config.listen, plaintext_seen);
+    } else if (key.str() == "http") {
+      status = ReadHttp(reader, *table, config.http);
+    } else if (key.str() == "store") {
+      status = ReadStore(reader, *table, config.store);
+    } else {
+      status = ReadLog(reader, *table, config.log);
+    }
+    if (!status) return status.error();
+  }
+  if (!plaintext_seen) {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}:{}: listen.plaintext: is missing; set plaintext = true in [listen]: "
+                    "TLS is not available in this build yet, so agents connect over "
+                    "plain TCP only",
+                    source_name, listen_line));
+  }
+  if (PortsCollide(config)) {
+    const toml::node* http_port = root.at_path("http.port").node();
+    const toml::node* listen_port = root.at_path("listen.port").node();
+    const std::size_t line = http_port != nullptr     ? http_port->source().begin.line
+                             : listen_port != nullptr ? listen_port->source().begin.line
+                                                      : 1;
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: http.port: {} is also listen.port on {}", source_name, line,
+                             config.http.port, config.http.address));
+  }
+  return config;
+}
+
+Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path, ec);
+    return Error(exists ? ErrorCode::kPermissionDenied : ErrorCode::kNotFound,
+                 fmt::format("{}: cannot read the config file: {}", path.string(),
+                             exists ? "permission denied" : "no such file"));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return Error(ErrorCode::kIo, fmt::format("{}: cannot read the config file", path.string()));
+  }
+  return ParseCollectorConfig(text.str(), path.string());
+}
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  const auto invalid = [&](std::string_view why) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("\"{}\" is not HOST:PORT ({})", text, why));
+  };
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return invalid("no port");
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  HostPort result;
+  result.address = std::string(host);
+  if (!IsIpAddress(result.address)) return invalid("the host must be an IP address");
+  unsigned port = 0;
+  const auto [rest, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || rest != port_text.data() + port_text.size() || port > 65535) {
+    return invalid("the port must be 0..65535");
+  }
+  result.port = static_cast<std::uint16_t>(port);
+  return result;
+}
+
+Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config) {
+  if (overrides.listen) {
+    Result<HostPort> endpoint = ParseHostPort(*overrides.listen);
+    if (!endpoint) {
+      return Error(ErrorCode::kInvalidArgument, "--listen: " + endpoint.error().message());
+    }
+    config.listen.address = endpoint->address;
+    config.listen.port = endpoint->port;
+  }
+  if (overrides.http_listen) {
+    Result<HostPort> endpoint = ParseHostPort(*overrides.http_listen);
+    if (!endpoint) {
+      return Error(ErrorCode::kInvalidArgument, "--http-listen: " + endpoint.error().message());
+    }
+    config.http.address = endpoint->address;
+    config.http.port = endpoint->port;
+  }
+  if (overrides.db) {
+    if (overrides.db->empty()) return Error(ErrorCode::kInvalidArgument, "--db: is empty");
+    config.store.path = *overrides.db;
+  }
+  if (overrides.log_level) {
+    if (!IsLogLevel(*overrides.log_level)) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("--log-level: \"{}\" is not a level (trace, debug, info, warn, "
+                               "error, critical, off)",
+                               *overrides.log_level));
+    }
+    config.log.level = *overrides.log_level;
+  }
+  if (PortsCollide(config)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("--listen, --http-listen: both on {}:{}; the agent listener and the "
+                             "HTTP server need a port each",
+                             config.http.address, config.http.port));
+  }
+  return OkStatus();
+}
+
+}  // namespace atmhealth::collector

@@ -1,0 +1,98 @@
+// The collector's configuration: a TOML file (packaging/atmhealth-collector.toml
+// is the commented example), or the embedded defaults when there is none, and
+// the command-line overrides on top.
+//
+// Errors name the place: `collector.toml:7: listen.port: 70000 is not a port
+// (0..65535)`. Unknown keys are errors, so a misspelt key never silently
+// falls back to a default.
+#ifndef ATMHEALTH_COLLECTOR_COLLECTOR_CONFIG_H_
+#define ATMHEALTH_COLLECTOR_COLLECTOR_CONFIG_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "platform/status.h"
+#include "proto/frame_codec.h"
+
+namespace atmhealth::collector {
+
+struct CollectorConfig {
+  // Where agents connect.
+  struct Listen {
+    std::string address = "127.0.0.1";  // IP address
+    std::uint16_t port = 7411;          // 0: any free port
+    // Plain TCP. TLS is not available in this build yet, so this must be
+    // true; a config file must say so explicitly.
+    bool plaintext = true;
+    // Sessions at once. Memory is bounded by about max_sessions x
+    // max_frame_bytes (each session buffers at most one frame).
+    std::size_t max_sessions = 1000;
+    std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;  // bytes
+    std::chrono::milliseconds hello_timeout{10'000};            // from connect to a whole Hello
+    // No frame for this long closes the session; must exceed the agents'
+    // heartbeat interval.
+    std::chrono::milliseconds idle_timeout{60'000};
+  };
+  // The HTTP server: /metrics, /healthz.
+  struct Http {
+    std::string address = "127.0.0.1";  // IP address
+    std::uint16_t port = 7412;          // 0: any free port
+  };
+  struct Store {
+    std::string path = "./atmhealth-collector.db";  // SQLite database file
+  };
+  struct Log {
+    std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  };
+
+  Listen listen;
+  Http http;
+  Store store;
+  Log log;
+};
+
+// The ranges the checks enforce.
+inline constexpr std::size_t kMinMaxFrameBytes = 4 * 1024;
+inline constexpr std::size_t kMaxMaxFrameBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxMaxSessions = 100'000;
+
+// The embedded defaults: agents on 127.0.0.1:7411 over plaintext TCP, HTTP on
+// 127.0.0.1:7412, database ./atmhealth-collector.db.
+CollectorConfig DefaultCollectorConfig();
+
+// Parses TOML text; `source_name` (the file name) starts every error message.
+Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
+                                             const std::string& source_name);
+
+// Reads and parses a config file.
+Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path);
+
+// Command-line values that replace the file's (or the defaults').
+struct CollectorOverrides {
+  std::optional<std::string> listen;       // --listen HOST:PORT
+  std::optional<std::string> http_listen;  // --http-listen HOST:PORT
+  std::optional<std::string> db;           // --db PATH
+  std::optional<std::string> log_level;    // --log-level LEVEL
+};
+
+// Applies the overrides; an error names the flag.
+Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config);
+
+// "HOST:PORT" with an IPv4 address, or "[IPv6]:PORT".
+struct HostPort {
+  std::string address;
+  std::uint16_t port = 0;
+};
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Parses "250ms", "30s", "5m" or "1h".
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+}  // namespace atmhealth::collector
+
+#endif  // ATMHEALTH_COLLECTOR_COLLECTOR_CONFIG_H_

@@ -1,0 +1,148 @@
+#include "collector/ingest/agent_listener.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace atmhealth::collector {
+namespace {
+
+using asio::redirect_error;
+using asio::use_awaitable;
+
+// After a failed accept (out of file descriptors, say), wait this long before
+// the next one instead of spinning.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// Frames the collector sends are small (Welcome, Ack, Refusal): an agent
+// that lets this much pile up is not reading.
+constexpr std::size_t kMaxQueuedReplyBytes = 64 * 1024;
+
+// Answers a connection that cannot become a session. The Hello is read first
+// (briefly), so the refusal names the device and the agent's bytes do not
+// sit unread in the socket, which would turn the close into a reset that
+// can discard the refusal before the agent reads it.
+asio::awaitable<void> TurnAway(std::shared_ptr<wire::FrameStream> stream,
+                               v1::Refusal::Reason reason, std::string detail,
+                               std::chrono::milliseconds hello_timeout) {
+  v1::AgentMessage hello;
+  const wire::FrameStatus read =
+      co_await stream->Read(hello, std::min(hello_timeout, kRefusalDrainTimeout));
+  const std::string device =
+      read.ok() && hello.has_hello() ? hello.hello().device().device_id() : "(no Hello)";
+  spdlog::warn("agent {} device {}: refused ({}): {}", stream->peer(), device,
+               v1::Refusal::Reason_Name(reason), detail);
+  v1::CollectorMessage message;
+  message.mutable_refusal()->set_reason(reason);
+  message.mutable_refusal()->set_detail(std::move(detail));
+  if (stream->Send(message).ok()) co_await stream->Drain(kRefusalDrainTimeout);
+  stream->Close();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AgentListener>> AgentListener::Bind(asio::io_context& io, Options options,
+                                                           StoreExecutor& store,
+                                                           IngestMetrics& metrics,
+                                                           platform::Clock& clock) {
+  const std::string where = fmt::format("agent listener {}:{}", options.address, options.port);
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.address, ec);
+  if (ec) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}: \"{}\" is not an IP address", where, options.address));
+  }
+  std::unique_ptr<AgentListener> listener(
+      new AgentListener(io, std::move(options), store, metrics, clock));
+  const asio::ip::tcp::endpoint endpoint(address, listener->options_.port);
+  asio::ip::tcp::acceptor& acceptor = listener->acceptor_;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kUnavailable, fmt::format("{}: {}", where, ec.message()));
+  }
+  listener->port_ = acceptor.local_endpoint(ec).port();
+  if (ec) return Error(ErrorCode::kIo, fmt::format("{}: {}", where, ec.message()));
+  return listener;
+}
+
+AgentListener::AgentListener(asio::io_context& io, Options options, StoreExecutor& store,
+                             IngestMetrics& metrics, platform::Clock& clock)
+    : io_(io),
+      options_(std::move(options)),
+      metrics_(metrics),
+      registry_(options_.max_sessions),
+      services_{store, registry_, metrics, clock},
+      acceptor_(asio::make_strand(io)) {}
+
+void AgentListener::Start() {
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+}
+
+asio::awaitable<void> AgentListener::AcceptLoop() {
+  spdlog::info("listening for agents on {}:{} (plaintext TCP)", options_.address, port_);
+  asio::steady_timer retry(acceptor_.get_executor());
+  for (;;) {
+    boost::system::error_code ec;
+    asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
+        asio::any_io_executor(asio::make_strand(io_)), redirect_error(use_awaitable, ec));
+    if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      spdlog::warn("agent listener {}:{}: accept failed: {}", options_.address, port_,
+                   ec.message());
+      retry.expires_after(kAcceptRetryDelay);
+      co_await retry.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    StartSession(std::move(socket));
+  }
+}
+
+void AgentListener::StartSession(asio::ip::tcp::socket socket) {
+  wire::FrameStream::Limits limits;
+  limits.max_frame_bytes = options_.session.max_frame_bytes;
+  limits.max_queued_bytes = kMaxQueuedReplyBytes;
+  auto stream = wire::FrameStream::Create(std::move(socket), limits);
+  auto session = std::make_shared<AgentSession>(stream, options_.session, services_);
+  switch (registry_.Admit(session)) {
+    case SessionRegistry::Admission::kAdmitted:
+      asio::co_spawn(
+          stream->executor(), [session]() { return session->Run(); }, asio::detached);
+      return;
+    case SessionRegistry::Admission::kOverloaded:
+      metrics_.CountSessionRefused(SessionRefusal::kOverloaded);
+      asio::co_spawn(stream->executor(),
+                     TurnAway(stream, v1::Refusal::REASON_OVERLOADED,
+                              fmt::format("{} sessions are open, the most this collector takes; "
+                                          "retry later",
+                                          options_.max_sessions),
+                              options_.session.hello_timeout),
+                     asio::detached);
+      return;
+    case SessionRegistry::Admission::kShuttingDown:
+      metrics_.CountSessionRefused(SessionRefusal::kShuttingDown);
+      asio::co_spawn(stream->executor(),
+                     TurnAway(stream, v1::Refusal::REASON_SHUTTING_DOWN,
+                              "the collector is stopping; reconnect later or elsewhere",
+                              options_.session.hello_timeout),
+                     asio::detached);
+      return;
+  }
+}
+
+void AgentListener::Shutdown() {
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  for (const auto& session : registry_.Close()) session->Stop(AgentSession::StopCause::kShutdown);
+}
+
+void AgentListener::AbortSessions() {
+  for (const auto& session : registry_.Live()) session->Abort();
+}
+
+}  // namespace atmhealth::collector

@@ -1,0 +1,308 @@
+#include "collector/ingest/agent_session.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+#include <vector>
+
+#include "collector/ingest/message_validation.h"
+
+namespace atmhealth::collector {
+namespace {
+
+const char* BodyName(const v1::AgentMessage& message) {
+  switch (message.body_case()) {
+    case v1::AgentMessage::kHello:
+      return "a Hello";
+    case v1::AgentMessage::kBatch:
+      return "an EventBatch";
+    case v1::AgentMessage::kHeartbeat:
+      return "a Heartbeat";
+    case v1::AgentMessage::BODY_NOT_SET:
+      break;
+  }
+  return "an AgentMessage with no body";
+}
+
+}  // namespace
+
+AgentSession::AgentSession(std::shared_ptr<wire::FrameStream> stream,
+                           const SessionSettings& settings, SessionServices services)
+    : stream_(std::move(stream)), settings_(settings), services_(services) {}
+
+asio::awaitable<void> AgentSession::Run() {
+  services_.metrics.CountSessionStarted();
+  co_await Converse();
+  // A Refusal under way closes the stream once it left (or its drain
+  // deadline passed); closing here would cut it off.
+  if (!closing_) stream_->Close();
+  services_.registry.Remove(this, device_id_);
+  services_.metrics.CountSessionEnded();
+}
+
+void AgentSession::Stop(StopCause cause) {
+  asio::co_spawn(
+      stream_->executor(),
+      [self = shared_from_this(), cause]() -> asio::awaitable<void> {
+        co_await self->OnStop(cause);
+      },
+      asio::detached);
+}
+
+void AgentSession::Abort() {
+  asio::post(stream_->executor(), [self = shared_from_this()] {
+    self->stop_requested_ = true;
+    self->closing_ = true;
+    self->stream_->Close();
+  });
+}
+
+asio::awaitable<void> AgentSession::OnStop(StopCause cause) {
+  if (stop_requested_) co_return;
+  stop_requested_ = true;
+  stop_cause_ = cause;
+  // While busy, the session ends by itself once the frame in hand is
+  // answered; while reading, there is nothing half-done to wait for.
+  if (phase_ == Phase::kReading) co_await EndForStop();
+}
+
+asio::awaitable<void> AgentSession::EndForStop() {
+  switch (stop_cause_) {
+    case StopCause::kShutdown:
+      if (!closing_) spdlog::info("{}: session ends: the collector is stopping", Who());
+      co_await Refuse(v1::Refusal::REASON_SHUTTING_DOWN,
+                      "the collector is stopping; reconnect later or elsewhere");
+      co_return;
+    case StopCause::kReplaced:
+      if (!closing_) {
+        spdlog::info("{}: session ends: the device opened a newer session", Who());
+        closing_ = true;
+        stream_->Close();
+      }
+      co_return;
+  }
+}
+
+asio::awaitable<void> AgentSession::Converse() {
+  v1::AgentMessage message;
+  if (!co_await ReadFrame(message, settings_.hello_timeout, "Hello")) co_return;
+  if (!message.has_hello()) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                    fmt::format("first frame is {}, expected a Hello", BodyName(message)));
+    co_return;
+  }
+  if (!co_await Handshake(message.hello())) co_return;
+
+  for (;;) {
+    if (!co_await ReadFrame(message, settings_.idle_timeout, "the next frame")) co_return;
+    bool carry_on = false;
+    switch (message.body_case()) {
+      case v1::AgentMessage::kBatch:
+        carry_on = co_await HandleBatch(*message.mutable_batch());
+        break;
+      case v1::AgentMessage::kHeartbeat:
+        carry_on = co_await HandleHeartbeat(*message.mutable_heartbeat());
+        break;
+      case v1::AgentMessage::kHello:
+        co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                        "a second Hello in one session");
+        break;
+      case v1::AgentMessage::BODY_NOT_SET:
+        co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                        "an AgentMessage with no body");
+        break;
+    }
+    if (!carry_on) co_return;
+    if (stop_requested_) {
+      co_await EndForStop();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> AgentSession::ReadFrame(v1::AgentMessage& message,
+                                              std::chrono::milliseconds timeout,
+                                              std::string_view waiting_for) {
+  if (stop_requested_) {  // asked to stop before the session got this far
+    co_await EndForStop();
+    co_return false;
+  }
+  message.Clear();
+  phase_ = Phase::kReading;
+  const wire::FrameStatus status = co_await stream_->Read(message, timeout);
+  phase_ = Phase::kBusy;
+  if (stop_requested_) {
+    co_await EndForStop();
+    co_return false;
+  }
+  switch (status.fault) {
+    case wire::FrameFault::kNone:
+      co_return true;
+    case wire::FrameFault::kTimeout:
+      // The stream closed the socket when the deadline passed: nothing can
+      // be sent any more.
+      services_.metrics.CountFrameRejected(FrameRejection::kTimeout);
+      spdlog::warn("{}: closed: no {} within {} ms", Who(), waiting_for, timeout.count());
+      co_return false;
+    case wire::FrameFault::kOversized:
+      co_await Reject(FrameRejection::kOversized, v1::Refusal::REASON_OVERSIZED_FRAME,
+                      status.detail);
+      co_return false;
+    case wire::FrameFault::kMalformed:
+      co_await Reject(FrameRejection::kMalformed, v1::Refusal::REASON_MALFORMED_FRAME,
+                      status.detail);
+      co_return false;
+    case wire::FrameFault::kClosed:
+    case wire::FrameFault::kBackpressure:
+      spdlog::info("{}: connection closed while waiting for {}: {}", Who(), waiting_for,
+                   status.detail);
+      co_return false;
+  }
+  co_return false;
+}
+
+asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
+  // protocol_version is the highest version the agent speaks; every version
+  // from 1 up includes version 1, which is what this collector speaks.
+  if (hello.protocol_version() < v1::PROTOCOL_VERSION_1) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_UNSUPPORTED_VERSION,
+                    fmt::format("hello.protocol_version: {} is not supported; this collector "
+                                "speaks version 1",
+                                static_cast<int>(hello.protocol_version())));
+    co_return false;
+  }
+  if (Status valid = ValidateHello(hello); !valid) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                    valid.error().message());
+    co_return false;
+  }
+  device_id_ = hello.device().device_id();
+  if (auto replaced = services_.registry.Claim(device_id_, shared_from_this())) {
+    services_.metrics.CountSessionReplaced();
+    spdlog::info("{}: replaces the device's previous session", Who());
+    replaced->Stop(StopCause::kReplaced);
+  }
+
+  Result<std::uint64_t> last_stored = co_await services_.store.RecordHello(
+      hello, stream_->peer(), NowUnixNanos(), settings_.store_timeout);
+  if (!last_stored) {
+    co_await FailStore(last_stored.error(), "recording the Hello");
+    co_return false;
+  }
+  if (stop_requested_) {
+    co_await EndForStop();
+    co_return false;
+  }
+  last_stored_seq_ = *last_stored;
+
+  v1::CollectorMessage reply;
+  v1::Welcome& welcome = *reply.mutable_welcome();
+  welcome.set_last_stored_seq(last_stored_seq_);
+  welcome.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  welcome.set_collector_id(settings_.collector_id);
+  welcome.set_collector_time_unix_ns(NowUnixNanos());
+  welcome.set_max_frame_bytes(static_cast<std::uint32_t>(settings_.max_frame_bytes));
+  if (!SendOrEnd(reply)) co_return false;
+  spdlog::info("{}: session open (site {}, agent {}, last stored seq {})", Who(),
+               hello.device().site_id(), hello.agent_version(), last_stored_seq_);
+  co_return true;
+}
+
+asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
+  if (Status valid = ValidateEventBatch(batch); !valid) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                    valid.error().message());
+    co_return false;
+  }
+  // Events at or below what the store already held are resends (after a
+  // reconnect, or a lost Ack); the store keeps each only once.
+  const std::uint64_t first_seq = batch.events(0).seq();
+  const std::uint64_t last_seq = batch.events(batch.events_size() - 1).seq();
+  const auto duplicates = static_cast<std::uint64_t>(
+      std::count_if(batch.events().begin(), batch.events().end(),
+                    [this](const v1::Event& event) { return event.seq() <= last_stored_seq_; }));
+  const auto received = static_cast<std::uint64_t>(batch.events_size());
+  std::vector<v1::Event> events(std::make_move_iterator(batch.mutable_events()->begin()),
+                                std::make_move_iterator(batch.mutable_events()->end()));
+
+  Result<std::uint64_t> stored = co_await services_.store.StoreEvents(
+      device_id_, std::move(events), NowUnixNanos(), settings_.store_timeout);
+  if (!stored) {
+    co_await FailStore(stored.error(), fmt::format("storing events {}..{}", first_seq, last_seq));
+    co_return false;
+  }
+  services_.metrics.CountEventsStored(received - duplicates);
+  if (duplicates > 0) services_.metrics.CountEventsDuplicate(duplicates);
+  last_stored_seq_ = std::max(last_stored_seq_, *stored);
+
+  v1::CollectorMessage reply;
+  reply.mutable_ack()->set_seq(*stored);
+  co_return SendOrEnd(reply);
+}
+
+asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
+  if (Status valid = ValidateHeartbeat(heartbeat); !valid) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                    valid.error().message());
+    co_return false;
+  }
+  Status recorded = co_await services_.store.RecordHeartbeat(
+      device_id_, std::move(heartbeat), NowUnixNanos(), settings_.store_timeout);
+  if (!recorded) {
+    co_await FailStore(recorded.error(), "recording a heartbeat");
+    co_return false;
+  }
+  services_.metrics.CountHeartbeat();
+  co_return true;
+}
+
+asio::awaitable<void> AgentSession::Reject(FrameRejection rejection, v1::Refusal::Reason reason,
+                                           const std::string& detail) {
+  services_.metrics.CountFrameRejected(rejection);
+  spdlog::warn("{}: refused ({}): {}", Who(), v1::Refusal::Reason_Name(reason), detail);
+  co_await Refuse(reason, detail);
+}
+
+asio::awaitable<void> AgentSession::FailStore(const Error& error, std::string_view doing) {
+  services_.metrics.CountStoreError();
+  spdlog::error("{}: store failed {}: {}; refused, the agent sends again later", Who(), doing,
+                error.message());
+  // The agent gets the kind of failure, not the store's message, which may
+  // name paths of this machine.
+  co_await Refuse(
+      v1::Refusal::REASON_STORE_UNAVAILABLE,
+      fmt::format("the collector cannot store now ({}); retry later", ErrorCodeName(error.code())));
+}
+
+asio::awaitable<void> AgentSession::Refuse(v1::Refusal::Reason reason, const std::string& detail) {
+  if (closing_) co_return;
+  closing_ = true;
+  v1::CollectorMessage message;
+  message.mutable_refusal()->set_reason(reason);
+  message.mutable_refusal()->set_detail(detail);
+  if (stream_->Send(message).ok()) co_await stream_->Drain(kRefusalDrainTimeout);
+  stream_->Close();
+}
+
+bool AgentSession::SendOrEnd(const v1::CollectorMessage& message) {
+  if (closing_) return false;
+  const wire::FrameStatus sent = stream_->Send(message);
+  if (sent.ok()) return true;
+  spdlog::warn("{}: closed: cannot send: {}: {}", Who(), wire::FrameFaultName(sent.fault),
+               sent.detail);
+  return false;
+}
+
+std::int64_t AgentSession::NowUnixNanos() const {
+  return platform::UnixNanos(services_.clock.WallNow());
+}
+
+std::string AgentSession::Who() const {
+  return fmt::format("agent {} device {}", stream_->peer(),
+                     device_id_.empty() ? "(before Hello)" : device_id_);
+}
+
+}  // namespace atmhealth::collector

@@ -1,0 +1,127 @@
+// One agent connection, from its Hello to its close.
+//
+//   await Hello (hello_timeout) ─▶ validate ─▶ claim the device ─▶ store.RecordHello
+//     ─▶ Welcome{last_stored_seq} ─▶ loop: await a frame (idle_timeout)
+//          EventBatch: validate ─▶ store.StoreEvents ─▶ Ack{highest stored seq}
+//          Heartbeat:  validate ─▶ store.RecordHeartbeat
+//
+// An Ack is sent only after the store returned OK, so an acknowledged event
+// is durable. A frame that fails (oversized, malformed, out of order, bad
+// fields) is answered with a Refusal, the send queue is drained briefly and
+// the connection closes; a store error is answered with
+// REASON_STORE_UNAVAILABLE (nothing unacknowledged is lost: the agent resends).
+// Each of these is logged once with the peer and device and counted.
+//
+// All members run on the session's strand (the FrameStream's executor);
+// Stop() and Abort() may be called from any thread.
+#ifndef ATMHEALTH_COLLECTOR_INGEST_AGENT_SESSION_H_
+#define ATMHEALTH_COLLECTOR_INGEST_AGENT_SESSION_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "atmhealth/v1/session.pb.h"
+#include "collector/ingest/ingest_metrics.h"
+#include "collector/ingest/session_registry.h"
+#include "collector/ingest/store_executor.h"
+#include "platform/asio.h"
+#include "platform/clock.h"
+#include "proto/frame_stream.h"
+
+namespace atmhealth::collector {
+
+struct SessionSettings {
+  std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;  // bytes, both directions
+  std::chrono::milliseconds hello_timeout{10000};             // from accept to a whole Hello
+  std::chrono::milliseconds idle_timeout{60000};              // longest silence between frames
+  // Longest wait for one store call; then REASON_STORE_UNAVAILABLE.
+  std::chrono::milliseconds store_timeout{30000};
+  std::string collector_id;                                   // sent in Welcome
+};
+
+// How long a Refusal may take to leave before the connection closes anyway.
+inline constexpr std::chrono::milliseconds kRefusalDrainTimeout{1000};
+
+// What the sessions share; owned by the listener's owner and outliving every
+// session.
+struct SessionServices {
+  StoreExecutor& store;
+  SessionRegistry& registry;
+  IngestMetrics& metrics;
+  platform::Clock& clock;
+};
+
+class AgentSession : public std::enable_shared_from_this<AgentSession> {
+ public:
+  // Why a session is asked to end early.
+  enum class StopCause {
+    kShutdown,  // the collector stops: Refusal REASON_SHUTTING_DOWN
+    kReplaced,  // the same device connected again: closed without a word,
+                // since the old connection is usually half-open
+  };
+
+  AgentSession(std::shared_ptr<wire::FrameStream> stream, const SessionSettings& settings,
+               SessionServices services);
+
+  // Runs the session until it ends; the caller keeps the session alive
+  // until the returned awaitable completes. Call it once, on the stream's
+  // executor.
+  asio::awaitable<void> Run();
+
+  // Ends the session after the batch it is storing now, if any (a batch
+  // fully received is stored and acknowledged first). Thread-safe.
+  void Stop(StopCause cause);
+
+  // Closes the connection at once; a batch being stored is not
+  // acknowledged. Thread-safe.
+  void Abort();
+
+ private:
+  enum class Phase {
+    kReading,  // waiting for a frame: nothing half-done, safe to end now
+    kBusy,     // validating, storing or answering a frame
+  };
+
+  asio::awaitable<void> Converse();
+  // Reads one frame; false when the session must end (fault or stop), which
+  // was already answered, logged and counted.
+  asio::awaitable<bool> ReadFrame(v1::AgentMessage& message, std::chrono::milliseconds timeout,
+                                  std::string_view waiting_for);
+  asio::awaitable<bool> Handshake(const v1::Hello& hello);
+  asio::awaitable<bool> HandleBatch(v1::EventBatch& batch);
+  asio::awaitable<bool> HandleHeartbeat(v1::Heartbeat& heartbeat);
+  asio::awaitable<void> OnStop(StopCause cause);
+  asio::awaitable<void> EndForStop();
+
+  // Logs, counts and answers a frame that breaks the protocol, then closes.
+  asio::awaitable<void> Reject(FrameRejection rejection, v1::Refusal::Reason reason,
+                               const std::string& detail);
+  // Logs, counts and answers a failed store call, then closes.
+  asio::awaitable<void> FailStore(const Error& error, std::string_view doing);
+  // Sends one Refusal, drains briefly and closes. Only the first call sends.
+  asio::awaitable<void> Refuse(v1::Refusal::Reason reason, const std::string& detail);
+  bool SendOrEnd(const v1::CollectorMessage& message);
+
+  std::int64_t NowUnixNanos() const;
+  // "peer 10.1.2.3:51234 device atm-0412" for log lines.
+  std::string Who() const;
+
+  const std::shared_ptr<wire::FrameStream> stream_;
+  const SessionSettings settings_;
+  const SessionServices services_;
+
+  std::string device_id_;              // empty until a valid Hello arrived
+  std::uint64_t last_stored_seq_ = 0;  // highest seq the store reported for the device
+  Phase phase_ = Phase::kBusy;
+  bool stop_requested_ = false;
+  StopCause stop_cause_ = StopCause::kShutdown;
+  bool closing_ = false;  // a Refusal or close is under way: nothing more is sent
+};
+
+}  // namespace atmhealth::collector
+
+#endif  // ATMHEALTH_COLLECTOR_INGEST_AGENT_SESSION_H_

@@ -1,0 +1,97 @@
+#include "collector/ingest/ingest_metrics.h"
+
+#include <string>
+
+namespace atmhealth::collector {
+namespace {
+
+prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+IngestMetrics::IngestMetrics(prometheus::Registry& registry)
+    : IngestMetrics(registry,
+                    prometheus::BuildCounter()
+                        .Name("atmhealth_collector_frames_rejected_total")
+                        .Help("Agent frames refused, and sessions ended by silence, by reason")
+                        .Register(registry),
+                    prometheus::BuildCounter()
+                        .Name("atmhealth_collector_sessions_refused_total")
+                        .Help("Agent connections turned away before their Hello, by reason")
+                        .Register(registry)) {}
+
+IngestMetrics::IngestMetrics(prometheus::Registry& registry,
+                             prometheus::Family<prometheus::Counter>& rejected,
+                             prometheus::Family<prometheus::Counter>& refused)
+    : rejected_oversized_(rejected.Add({{"reason", "oversized"}})),
+      rejected_malformed_(rejected.Add({{"reason", "malformed"}})),
+      rejected_protocol_(rejected.Add({{"reason", "protocol"}})),
+      rejected_timeout_(rejected.Add({{"reason", "timeout"}})),
+      refused_overloaded_(refused.Add({{"reason", "overloaded"}})),
+      refused_shutting_down_(refused.Add({{"reason", "shutting_down"}})),
+      sessions_total_(AddCounter(registry, "atmhealth_collector_sessions_total",
+                                 "Agent sessions accepted since the collector started")),
+      sessions_active_(prometheus::BuildGauge()
+                           .Name("atmhealth_collector_sessions_active")
+                           .Help("Agent sessions open now")
+                           .Register(registry)
+                           .Add({})),
+      sessions_replaced_(AddCounter(registry, "atmhealth_collector_sessions_replaced_total",
+                                    "Sessions closed because the same device connected again")),
+      events_stored_(AddCounter(registry, "atmhealth_collector_events_stored_total",
+                                "Events stored for the first time")),
+      events_duplicate_(AddCounter(registry, "atmhealth_collector_events_duplicate_total",
+                                   "Events received again that were already stored")),
+      heartbeats_(
+          AddCounter(registry, "atmhealth_collector_heartbeats_total", "Heartbeats recorded")),
+      store_errors_(AddCounter(registry, "atmhealth_collector_store_errors_total",
+                               "Store calls that failed; the session was refused")) {}
+
+void IngestMetrics::CountFrameRejected(FrameRejection reason) {
+  switch (reason) {
+    case FrameRejection::kOversized:
+      rejected_oversized_.Increment();
+      return;
+    case FrameRejection::kMalformed:
+      rejected_malformed_.Increment();
+      return;
+    case FrameRejection::kProtocol:
+      rejected_protocol_.Increment();
+      return;
+    case FrameRejection::kTimeout:
+      rejected_timeout_.Increment();
+      return;
+  }
+}
+
+void IngestMetrics::CountSessionRefused(SessionRefusal reason) {
+  switch (reason) {
+    case SessionRefusal::kOverloaded:
+      refused_overloaded_.Increment();
+      return;
+    case SessionRefusal::kShuttingDown:
+      refused_shutting_down_.Increment();
+      return;
+  }
+}
+
+void IngestMetrics::CountSessionStarted() {
+  sessions_total_.Increment();
+  sessions_active_.Increment();
+}
+
+void IngestMetrics::CountSessionEnded() { sessions_active_.Decrement(); }
+void IngestMetrics::CountSessionReplaced() { sessions_replaced_.Increment(); }
+void IngestMetrics::CountEventsStored(std::uint64_t events) {
+  events_stored_.Increment(static_cast<double>(events));
+}
+void IngestMetrics::CountEventsDuplicate(std::uint64_t events) {
+  events_duplicate_.Increment(static_cast<double>(events));
+}
+void IngestMetrics::CountHeartbeat() { heartbeats_.Increment(); }
+void IngestMetrics::CountStoreError() { store_errors_.Increment(); }
+
+}  // namespace atmhealth::collector

@@ -1,0 +1,72 @@
+// The collector's ingest counters, exported in Prometheus format. Every
+// refused frame, failed store call and session is counted here once.
+//
+// Thread-safe: prometheus-cpp's counters and gauges are atomic, so sessions on
+// different strands update them without locking.
+#ifndef ATMHEALTH_COLLECTOR_INGEST_INGEST_METRICS_H_
+#define ATMHEALTH_COLLECTOR_INGEST_INGEST_METRICS_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <cstdint>
+
+namespace atmhealth::collector {
+
+// Why a frame (or the silence in place of one) ended a session: the label
+// values of atmhealth_collector_frames_rejected_total{reason=...}.
+enum class FrameRejection {
+  kOversized,  // a length prefix above max_frame_bytes
+  kMalformed,  // bytes that do not parse as an AgentMessage
+  kProtocol,   // a valid message at the wrong time or with bad fields
+  kTimeout,    // no Hello within hello_timeout, or no frame within idle_timeout
+};
+
+// Why a connection was turned away before it became a session: the label
+// values of atmhealth_collector_sessions_refused_total{reason=...}.
+enum class SessionRefusal {
+  kOverloaded,    // max_sessions reached
+  kShuttingDown,  // the collector is stopping
+};
+
+class IngestMetrics {
+ public:
+  // Registers the ingest families in `registry`, which must outlive this.
+  explicit IngestMetrics(prometheus::Registry& registry);
+  IngestMetrics(const IngestMetrics&) = delete;
+  IngestMetrics& operator=(const IngestMetrics&) = delete;
+
+  void CountFrameRejected(FrameRejection reason);
+  void CountSessionRefused(SessionRefusal reason);
+  void CountSessionStarted();  // also raises sessions_active
+  void CountSessionEnded();    // lowers sessions_active
+  void CountSessionReplaced();
+  void CountEventsStored(std::uint64_t events);
+  void CountEventsDuplicate(std::uint64_t events);
+  void CountHeartbeat();
+  void CountStoreError();
+
+ private:
+  IngestMetrics(prometheus::Registry& registry, prometheus::Family<prometheus::Counter>& rejected,
+                prometheus::Family<prometheus::Counter>& refused);
+
+  prometheus::Counter& rejected_oversized_;
+  prometheus::Counter& rejected_malformed_;
+  prometheus::Counter& rejected_protocol_;
+  prometheus::Counter& rejected_timeout_;
+  prometheus::Counter& refused_overloaded_;
+  prometheus::Counter& refused_shutting_down_;
+  prometheus::Counter& sessions_total_;
+  prometheus::Gauge& sessions_active_;
+  prometheus::Counter& sessions_replaced_;
+  prometheus::Counter& events_stored_;
+  prometheus::Counter& events_duplicate_;
+  prometheus::Counter& heartbeats_;
+  prometheus::Counter& store_errors_;
+};
+
+}  // namespace atmhealth::collector
+
+#endif  // ATMHEALTH_COLLECTOR_INGEST_INGEST_METRICS_H_

@@ -1,0 +1,86 @@
+// atmhealth-collector: receives events and heartbeats from atmhealthd agents,
+// stores them, and serves /metrics and /healthz.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "collector/collector.h"
+#include "collector/collector_config.h"
+
+int main(int argc, char** argv) {
+  using atmhealth::collector::CollectorConfig;
+
+  CLI::App app{
+      "atmhealth-collector: receives alerts and heartbeats from atmhealthd agents, "
+      "stores them, and serves Prometheus metrics.\nWithout --config it runs on "
+      "embedded defaults: agents on 127.0.0.1:7411 over plaintext TCP, HTTP on "
+      "127.0.0.1:7412, database ./atmhealth-collector.db.",
+      "atmhealth-collector"};
+  std::string config_path;
+  atmhealth::collector::CollectorOverrides overrides;
+  std::string ready_file;
+  bool check_config = false;
+  app.add_option("--config", config_path,
+                 "TOML config file (see /etc/atmhealth/atmhealth-collector.toml); without it the "
+                 "embedded defaults apply")
+      ->type_name("PATH");
+  app.add_option("--listen", overrides.listen,
+                 "HOST:PORT for agent connections, replacing [listen] address and port; port 0 "
+                 "picks a free one")
+      ->type_name("HOST:PORT");
+  app.add_option("--http-listen", overrides.http_listen,
+                 "HOST:PORT for the HTTP server (/metrics, /healthz), replacing [http] address "
+                 "and port; port 0 picks a free one")
+      ->type_name("HOST:PORT");
+  app.add_option("--db", overrides.db, "SQLite database file, replacing [store] path")
+      ->type_name("PATH");
+  app.add_option("--ready-file", ready_file,
+                 "once both ports are bound, write {\"agent_port\": N, \"http_port\": M, "
+                 "\"pid\": P} to this file (atomically, by rename)")
+      ->type_name("PATH");
+  app.add_option("--log-level", overrides.log_level,
+                 "trace, debug, info, warn, error, critical or off, replacing [log] level")
+      ->type_name("LEVEL");
+  app.add_flag("--check-config", check_config,
+               "validate the configuration (file and flags), print the result and exit: 0 when "
+               "valid, 2 when not");
+  app.set_version_flag(
+      "--version", std::string("atmhealth-collector ") + atmhealth::collector::CollectorVersion(),
+      "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  atmhealth::Result<CollectorConfig> config =
+      config_path.empty()
+          ? atmhealth::Result<CollectorConfig>(atmhealth::collector::DefaultCollectorConfig())
+          : atmhealth::collector::LoadCollectorConfig(config_path);
+  if (config) {
+    if (atmhealth::Status applied = atmhealth::collector::ApplyOverrides(overrides, *config);
+        !applied) {
+      config = applied.error();
+    }
+  }
+  if (!config) {
+    std::fprintf(stderr, "atmhealth-collector: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  if (check_config) {
+    std::printf("%s: configuration is valid\n",
+                config_path.empty() ? "embedded defaults" : config_path.c_str());
+    return 0;
+  }
+
+  atmhealth::collector::ConfigureLogging(config->log.level);
+  auto collector = atmhealth::collector::Collector::Open(*config);
+  if (!collector) {
+    spdlog::critical("cannot start: {}", collector.error().message());
+    return 1;
+  }
+  if (atmhealth::Status ran = collector.value()->Run(ready_file); !ran) {
+    spdlog::critical("{}", ran.error().message());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,75 @@
+// The collector's store in an embedded SQLite file: the default for a
+// single collector. docs/collector-database.md documents the tables, so that
+// operators can query them with plain SQL.
+#ifndef ATMHEALTH_COLLECTOR_STORE_SQLITE_COLLECTOR_STORE_H_
+#define ATMHEALTH_COLLECTOR_STORE_SQLITE_COLLECTOR_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "collector/store/collector_store.h"
+#include "platform/sqlite_database.h"
+
+namespace atmhealth::collector {
+
+struct SqliteCollectorStoreOptions {
+  // How long a write waits for another connection (an operator's sqlite3
+  // shell, a reporting job) to release the database before it fails with
+  // kUnavailable.
+  std::chrono::milliseconds busy_timeout{5000};
+  // bytes; after a checkpoint the write-ahead log is truncated back to this,
+  // so one burst does not keep its disk space forever.
+  std::int64_t wal_size_limit_bytes = 64 * 1024 * 1024;
+};
+
+// Every method runs in one transaction and returns only once it is durable
+// (WAL, synchronous=FULL) or rolled back. Not thread-safe, like CollectorStore.
+//
+// A device exists from its first Hello on: StoreEvents and RecordHeartbeat
+// for a device that never said Hello fail with kNotFound and store nothing.
+class SqliteCollectorStore final : public CollectorStore {
+ public:
+  static Result<std::unique_ptr<SqliteCollectorStore>> Open(
+      const std::string& path, const SqliteCollectorStoreOptions& options);
+
+  // kInvalidArgument when the device id is not 1..64 of [A-Za-z0-9._-].
+  Result<std::uint64_t> RecordHello(const v1::Hello& hello, std::string_view peer,
+                                    std::int64_t now_unix_ns) override;
+  // kInvalidArgument, and nothing stored, when any seq is 0 or above the
+  // largest SQLite integer (2^63 - 1).
+  Result<std::uint64_t> StoreEvents(std::string_view device_id,
+                                    const std::vector<v1::Event>& events,
+                                    std::int64_t now_unix_ns) override;
+  // Replaces the device's heartbeat row and its device_services rows with
+  // what this heartbeat reports; a service's since_unix_ns changes only when
+  // its state does. kInvalidArgument when a service or its state is
+  // unspecified.
+  Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
+                         std::int64_t now_unix_ns) override;
+
+ private:
+  explicit SqliteCollectorStore(platform::SqliteDatabase database)
+      : database_(std::move(database)) {}
+  Status PrepareStatements();
+  Status InsertEvent(std::string_view device_id, const v1::Event& event, std::int64_t now_unix_ns);
+
+  // Declared first so that it is destroyed last, after the statements.
+  platform::SqliteDatabase database_;
+  platform::SqliteStatement upsert_device_;
+  platform::SqliteStatement advance_device_seq_;
+  platform::SqliteStatement touch_device_;
+  platform::SqliteStatement insert_event_;
+  platform::SqliteStatement upsert_alert_;
+  platform::SqliteStatement replace_heartbeat_;
+  platform::SqliteStatement upsert_service_;
+  platform::SqliteStatement delete_unreported_services_;
+};
+
+}  // namespace atmhealth::collector
+
+#endif  // ATMHEALTH_COLLECTOR_STORE_SQLITE_COLLECTOR_STORE_H_

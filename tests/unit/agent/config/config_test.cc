@@ -1,0 +1,696 @@
+#include "agent/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "platform/host.h"
+#include "tests/support/test_paths.h"
+
+namespace atmhealth::agent {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+constexpr char kSource[] = "atmhealthd.toml";
+// The smallest valid config: every other key takes its default.
+constexpr char kUplink[] = R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+)";
+
+const std::vector<v1::CustomerService> kAllServices = {
+    v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT,
+    v1::CUSTOMER_SERVICE_TRANSFER,   v1::CUSTOMER_SERVICE_INQUIRY,
+    v1::CUSTOMER_SERVICE_PASSBOOK,   v1::CUSTOMER_SERVICE_BILL_PAYMENT};
+
+// `text` starts on line 1 (a raw string's leading newline is dropped).
+std::string Lines(std::string_view text) {
+  if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+  return std::string(text);
+}
+
+std::string ErrorOf(std::string_view text) {
+  auto config = ParseAgentConfig(text, kSource);
+  if (config.ok()) return "(parsed without error)";
+  EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
+  return config.error().message();
+}
+
+TEST(ParseDuration, AcceptsEachUnit) {
+  EXPECT_EQ(ParseDuration("250ms").value(), milliseconds(250));
+  EXPECT_EQ(ParseDuration("30s").value(), milliseconds(30'000));
+  EXPECT_EQ(ParseDuration("5m").value(), milliseconds(300'000));
+  EXPECT_EQ(ParseDuration("2h").value(), milliseconds(7'200'000));
+  EXPECT_EQ(ParseDuration("0s").value(), milliseconds(0));
+}
+
+TEST(ParseDuration, RefusesWhatIsNotADuration) {
+  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "5d", "30S",
+                           "99999999999999999999s", "9223372036854775807h"}) {
+    SCOPED_TRACE(text);
+    auto duration = ParseDuration(text);
+    ASSERT_FALSE(duration.ok());
+    EXPECT_EQ(duration.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(duration.error().message(), HasSubstr('"' + std::string(text) + '"'));
+  }
+  EXPECT_EQ(ParseDuration("5d").error().message(), R"("5d": unknown unit "d" (units ms, s, m, h))");
+  EXPECT_EQ(ParseDuration("30").error().message(),
+            R"("30" has no unit: write e.g. "30s" (units ms, s, m, h))");
+}
+
+TEST(ParseByteSize, AcceptsPowersOf1024AndPlainBytes) {
+  EXPECT_EQ(ParseByteSize("1000").value(), 1000u);
+  EXPECT_EQ(ParseByteSize("1000B").value(), 1000u);
+  EXPECT_EQ(ParseByteSize("512KiB").value(), 512u * 1024);
+  EXPECT_EQ(ParseByteSize("64MiB").value(), 64u * 1024 * 1024);
+  EXPECT_EQ(ParseByteSize("1GiB").value(), 1024ull * 1024 * 1024);
+  EXPECT_EQ(ParseByteSize("2TiB").value(), 2ull << 40);
+}
+
+TEST(ParseByteSize, RefusesDecimalUnitsAndOverflow) {
+  EXPECT_EQ(ParseByteSize("64MB").error().message(),
+            R"("64MB": unknown unit "MB" (units B, KiB, MiB, GiB, TiB; powers of 1024))");
+  EXPECT_EQ(ParseByteSize("20000000TiB").error().message(), R"("20000000TiB" is too large)");
+  EXPECT_FALSE(ParseByteSize("").ok());
+  EXPECT_FALSE(ParseByteSize("MiB").ok());
+  EXPECT_FALSE(ParseByteSize("-1").ok());
+}
+
+TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
+  auto config = LoadAgentConfig(ATMHEALTH_EXAMPLE_CONFIG);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->source, ATMHEALTH_EXAMPLE_CONFIG);
+  // The example leaves the id to the host name, so it fits every machine.
+  EXPECT_EQ(config->device.id, platform::HostName());
+  EXPECT_EQ(config->device.site, "unassigned");
+  EXPECT_EQ(config->device.kind, v1::DEVICE_KIND_BRANCH_SERVER);
+  EXPECT_EQ(config->device.services, kAllServices);
+
+  EXPECT_EQ(config->store.path, "/var/lib/atmhealth/events.db");
+  EXPECT_EQ(config->store.max_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(config->store.commit_interval, milliseconds(200));
+  EXPECT_EQ(config->store.max_pending_events, 10000u);
+
+  ASSERT_EQ(config->uplink.collectors.size(), 1u);
+  EXPECT_EQ(config->uplink.collectors[0].host, "127.0.0.1");
+  EXPECT_EQ(config->uplink.collectors[0].port, 7411);
+  EXPECT_TRUE(config->uplink.plaintext);
+  EXPECT_EQ(config->uplink.connect_timeout, milliseconds(5000));
+  EXPECT_EQ(config->uplink.io_timeout, milliseconds(15000));
+  EXPECT_EQ(config->uplink.heartbeat_interval, milliseconds(10000));
+  EXPECT_EQ(config->uplink.backoff_initial, milliseconds(500));
+  EXPECT_EQ(config->uplink.backoff_max, milliseconds(30000));
+  EXPECT_EQ(config->uplink.batch_events, 256u);
+  EXPECT_EQ(config->uplink.window_batches, 4u);
+  EXPECT_EQ(config->uplink.max_frame_bytes, 1024u * 1024);
+
+  const StorageConfig& storage = config->storage;
+  EXPECT_EQ(storage.interval, milliseconds(10000));
+  EXPECT_EQ(storage.probe_timeout, milliseconds(2000));
+  EXPECT_TRUE(storage.all_mounts);
+  EXPECT_EQ(storage.defaults.warning_percent, 80);
+  EXPECT_EQ(storage.defaults.critical_percent, 90);
+  ASSERT_EQ(storage.filesystems.size(), 2u);
+  const FilesystemRule& var = storage.filesystems[0];
+  EXPECT_EQ(var.path, "/var");
+  EXPECT_EQ(var.warning_percent, 75);
+  EXPECT_EQ(var.critical_percent, 90);
+  EXPECT_EQ(var.hysteresis_percent, 3);
+  EXPECT_EQ(var.for_duration, milliseconds(60'000));
+  EXPECT_EQ(var.inodes_warning_percent, 70);
+  EXPECT_EQ(var.inodes_critical_percent, 85);
+  EXPECT_THAT(var.impact_unavailable,
+              ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT,
+                          v1::CUSTOMER_SERVICE_TRANSFER, v1::CUSTOMER_SERVICE_PASSBOOK,
+                          v1::CUSTOMER_SERVICE_BILL_PAYMENT));
+  EXPECT_THAT(var.impact_degraded, ElementsAre(v1::CUSTOMER_SERVICE_INQUIRY));
+  const FilesystemRule& root = storage.filesystems[1];
+  EXPECT_EQ(root.path, "/");
+  EXPECT_EQ(root.warning_percent, 80);  // from [storage]
+  EXPECT_EQ(root.critical_percent, 95);
+  EXPECT_THAT(root.impact_degraded,
+              ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT));
+  EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(ParseAgentConfig, AbsentKeysTakeTheDefaultsOfConfigH) {
+  auto config = ParseAgentConfig(kUplink, kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  const AgentConfig defaults;
+  EXPECT_EQ(config->source, kSource);
+  EXPECT_EQ(config->device.id, platform::HostName());
+  EXPECT_EQ(config->device.site, "unassigned");
+  EXPECT_EQ(config->device.kind, defaults.device.kind);
+  EXPECT_EQ(config->device.services, kAllServices);
+  EXPECT_EQ(config->store.path, "/var/lib/atmhealth/events.db");
+  EXPECT_EQ(config->store.max_bytes, defaults.store.max_bytes);
+  EXPECT_EQ(config->store.commit_interval, defaults.store.commit_interval);
+  EXPECT_EQ(config->store.max_pending_events, defaults.store.max_pending_events);
+  EXPECT_EQ(config->uplink.connect_timeout, defaults.uplink.connect_timeout);
+  EXPECT_EQ(config->uplink.io_timeout, defaults.uplink.io_timeout);
+  EXPECT_EQ(config->uplink.heartbeat_interval, defaults.uplink.heartbeat_interval);
+  EXPECT_EQ(config->uplink.backoff_initial, defaults.uplink.backoff_initial);
+  EXPECT_EQ(config->uplink.backoff_max, defaults.uplink.backoff_max);
+  EXPECT_EQ(config->uplink.batch_events, defaults.uplink.batch_events);
+  EXPECT_EQ(config->uplink.window_batches, defaults.uplink.window_batches);
+  EXPECT_EQ(config->uplink.max_frame_bytes, defaults.uplink.max_frame_bytes);
+  EXPECT_EQ(config->storage.interval, defaults.storage.interval);
+  EXPECT_EQ(config->storage.probe_timeout, defaults.storage.probe_timeout);
+  EXPECT_EQ(config->storage.all_mounts, defaults.storage.all_mounts);
+  EXPECT_EQ(config->storage.defaults.warning_percent, 80);
+  EXPECT_EQ(config->storage.defaults.critical_percent, 90);
+  EXPECT_EQ(config->storage.defaults.hysteresis_percent, 2);
+  EXPECT_EQ(config->storage.defaults.for_duration, milliseconds(0));
+  EXPECT_EQ(config->storage.defaults.inodes_warning_percent, 80);
+  EXPECT_EQ(config->storage.defaults.inodes_critical_percent, 90);
+  EXPECT_TRUE(config->storage.filesystems.empty());
+  EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(ParseAgentConfig, FilesystemsInheritTheStorageLevelsTheyDoNotSet) {
+  auto config = ParseAgentConfig(Lines(R"(
+[device]
+id = "atm-tokyo-0412"
+site = "tokyo-shibuya"
+kind = "atm"
+services = ["withdrawal", "deposit", "inquiry"]
+
+[storage]
+warning = 70
+critical = 85.5
+hysteresis = 3
+for = "5m"
+inodes_warning = 60
+inodes_critical = 75
+unavailable = ["withdrawal"]
+degraded = ["inquiry"]
+
+[[storage.filesystem]]
+path = "/var/lib/atm/"
+
+[[storage.filesystem]]
+path = "/data"
+critical = 95
+unavailable = []
+degraded = ["deposit"]
+)") + kUplink,
+                                 kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->device.id, "atm-tokyo-0412");
+  EXPECT_EQ(config->device.site, "tokyo-shibuya");
+  EXPECT_EQ(config->device.kind, v1::DEVICE_KIND_ATM);
+  ASSERT_EQ(config->storage.filesystems.size(), 2u);
+
+  const FilesystemRule& inherited = config->storage.filesystems[0];
+  EXPECT_EQ(inherited.path, "/var/lib/atm");  // trailing slash dropped
+  EXPECT_EQ(inherited.warning_percent, 70);
+  EXPECT_EQ(inherited.critical_percent, 85.5);
+  EXPECT_EQ(inherited.hysteresis_percent, 3);
+  EXPECT_EQ(inherited.for_duration, milliseconds(300'000));
+  EXPECT_EQ(inherited.inodes_warning_percent, 60);
+  EXPECT_EQ(inherited.inodes_critical_percent, 75);
+  EXPECT_THAT(inherited.impact_unavailable, ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+  EXPECT_THAT(inherited.impact_degraded, ElementsAre(v1::CUSTOMER_SERVICE_INQUIRY));
+
+  const FilesystemRule& own = config->storage.filesystems[1];
+  EXPECT_EQ(own.path, "/data");
+  EXPECT_EQ(own.warning_percent, 70);
+  EXPECT_EQ(own.critical_percent, 95);
+  EXPECT_TRUE(own.impact_unavailable.empty());
+  EXPECT_THAT(own.impact_degraded, ElementsAre(v1::CUSTOMER_SERVICE_DEPOSIT));
+}
+
+TEST(ParseAgentConfig, CollectorsTakeHostNamesIpv4AndBracketedIpv6) {
+  auto config = ParseAgentConfig(R"(
+[uplink]
+collectors = ["collector-a.bank.example:7411", "10.20.0.2:1", "[2001:db8::7]:65535"]
+plaintext = true
+)",
+                                 kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  ASSERT_EQ(config->uplink.collectors.size(), 3u);
+  EXPECT_EQ(config->uplink.collectors[0].host, "collector-a.bank.example");
+  EXPECT_EQ(config->uplink.collectors[0].port, 7411);
+  EXPECT_EQ(config->uplink.collectors[1].host, "10.20.0.2");
+  EXPECT_EQ(config->uplink.collectors[1].port, 1);
+  EXPECT_EQ(config->uplink.collectors[2].host, "2001:db8::7");
+  EXPECT_EQ(config->uplink.collectors[2].port, 65535);
+}
+
+struct ErrorCase {
+  const char* what;
+  const char* toml;  // line 1 is the line after the opening R"(
+  const char* expected;
+  bool append_uplink = true;
+};
+
+TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
+  const std::vector<ErrorCase> cases = {
+      {"unknown section", R"(
+[storge]
+interval = "10s"
+)",
+       "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
+       "storage, log)"},
+      {"key outside any section", R"(
+id = "atm-01"
+)",
+       "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
+       "storage, log)"},
+      {"section written as a key", R"(
+device = "atm-01"
+)",
+       "atmhealthd.toml:1: device: must be a table ([device]), not a string"},
+      {"unknown key in the second filesystem", R"(
+[[storage.filesystem]]
+path = "/var"
+
+[[storage.filesystem]]
+path = "/data"
+critcal = 95
+)",
+       "atmhealthd.toml:6: storage.filesystem[1].critcal: unknown key (valid keys: path, warning, "
+       "critical, hysteresis, for, inodes_warning, inodes_critical, unavailable, degraded)"},
+      {"unknown key in [uplink]", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+tls = false
+)",
+       "atmhealthd.toml:4: uplink.tls: unknown key (valid keys: collectors, plaintext, "
+       "connect_timeout, io_timeout, heartbeat_interval, backoff_initial, backoff_max, "
+       "batch_events, window_batches, max_frame_bytes)",
+       false},
+      {"wrong type for a size", R"(
+[store]
+max_bytes = true
+)",
+       "atmhealthd.toml:2: store.max_bytes: must be a size like \"64MiB\" or a number of bytes, "
+       "not a boolean"},
+      {"decimal size unit", R"(
+[store]
+max_bytes = "64MB"
+)",
+       "atmhealthd.toml:2: store.max_bytes: \"64MB\": unknown unit \"MB\" (units B, KiB, MiB, GiB, "
+       "TiB; powers of 1024)"},
+      {"store too small", R"(
+[store]
+max_bytes = 4096
+)",
+       "atmhealthd.toml:2: store.max_bytes: must be at least 1048576 bytes, not 4096"},
+      {"relative store path", R"(
+[store]
+path = "events.db"
+)",
+       "atmhealthd.toml:2: store.path: must be an absolute file path, not \"events.db\""},
+      {"count out of range", R"(
+[store]
+max_pending_events = 0
+)",
+       "atmhealthd.toml:2: store.max_pending_events: must be between 1 and 1000000, not 0"},
+      {"percent above 100", R"(
+[storage]
+warning = 120
+)",
+       "atmhealthd.toml:2: storage.warning: must be a percentage 0..100, not 120"},
+      {"percent as a string", R"(
+[storage]
+critical = "90%"
+)",
+       "atmhealthd.toml:2: storage.critical: must be a percentage 0..100, not a string"},
+      {"negative percent", R"(
+[storage]
+hysteresis = -1
+)",
+       "atmhealthd.toml:2: storage.hysteresis: must be a percentage 0..100, not -1"},
+      {"not a number", R"(
+[storage]
+warning = nan
+)",
+       "atmhealthd.toml:2: storage.warning: must be a percentage 0..100, not nan"},
+      {"critical below an inherited warning", R"(
+[storage]
+warning = 85
+
+[[storage.filesystem]]
+path = "/var"
+critical = 80
+)",
+       "atmhealthd.toml:6: storage.filesystem[0].critical: critical (80) must be above warning "
+       "(85)"},
+      {"critical equal to warning", R"(
+[storage]
+warning = 90
+)",
+       "atmhealthd.toml:2: storage.warning: critical (90) must be above warning (90)"},
+      {"inodes critical below inodes warning", R"(
+[storage]
+inodes_critical = 50
+)",
+       "atmhealthd.toml:2: storage.inodes_critical: inodes_critical (50) must be above "
+       "inodes_warning (80)"},
+      {"hysteresis as wide as the gap", R"(
+[storage]
+warning = 85
+critical = 90
+hysteresis = 5
+)",
+       "atmhealthd.toml:4: storage.hysteresis: hysteresis (5) must be smaller than the gap between "
+       "warning (85) and critical (90)"},
+      {"filesystem narrows the gap under an inherited hysteresis", R"(
+[[storage.filesystem]]
+path = "/var"
+warning = 89
+)",
+       "atmhealthd.toml:3: storage.filesystem[0].warning: hysteresis (2) must be smaller than the "
+       "gap between warning (89) and critical (90)"},
+      {"hysteresis leaves no way to resolve", R"(
+[storage]
+warning = 1
+critical = 50
+hysteresis = 1
+)",
+       "atmhealthd.toml:4: storage.hysteresis: hysteresis (1) must be below warning (1) and "
+       "inodes_warning (80), or the alert could never resolve"},
+      {"zero interval", R"(
+[storage]
+interval = "0s"
+)",
+       "atmhealthd.toml:2: storage.interval: must be longer than zero"},
+      {"negative duration", R"(
+[storage]
+for = "-5m"
+)",
+       "atmhealthd.toml:2: storage.for: \"-5m\" is not a duration: write a whole number and a unit "
+       "(ms, s, m, h), e.g. \"30s\""},
+      {"duration as an integer", R"(
+[store]
+commit_interval = 200
+)",
+       "atmhealthd.toml:2: store.commit_interval: must be a duration string like \"30s\" (units "
+       "ms, s, m, h), not an integer"},
+      {"probe timeout longer than the interval", R"(
+[storage]
+interval = "1s"
+probe_timeout = "2s"
+)",
+       "atmhealthd.toml:3: storage.probe_timeout: probe_timeout (2s) must not be longer than "
+       "interval (1s)"},
+      {"backoff shrinking", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+backoff_initial = "1m"
+backoff_max = "30s"
+)",
+       "atmhealthd.toml:5: uplink.backoff_max: backoff_max (30s) must not be shorter than "
+       "backoff_initial (1m)",
+       false},
+      {"frame too small for one event", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+max_frame_bytes = "1KiB"
+)",
+       "atmhealthd.toml:4: uplink.max_frame_bytes: must be at least 65536 bytes, not 1024", false},
+      {"port out of range", R"(
+[uplink]
+collectors = ["collector-a:7411", "collector-b:70000"]
+plaintext = true
+)",
+       "atmhealthd.toml:2: uplink.collectors[1]: \"collector-b:70000\": the port must be a number "
+       "1..65535; write \"host:port\", e.g. \"collector.example:7411\"",
+       false},
+      {"port zero", R"(
+[uplink]
+collectors = ["collector-a:0"]
+plaintext = true
+)",
+       "atmhealthd.toml:2: uplink.collectors[0]: \"collector-a:0\": the port must be a number "
+       "1..65535; write \"host:port\", e.g. \"collector.example:7411\"",
+       false},
+      {"collector without a port", R"(
+[uplink]
+collectors = ["collector-a"]
+plaintext = true
+)",
+       "atmhealthd.toml:2: uplink.collectors[0]: \"collector-a\": no port; write \"host:port\", "
+       "e.g. \"collector.example:7411\"",
+       false},
+      {"collector not a string", R"(
+[uplink]
+collectors = [7411]
+plaintext = true
+)",
+       "atmhealthd.toml:2: uplink.collectors[0]: must be a \"host:port\" string, not an integer",
+       false},
+      {"no collectors", R"(
+[uplink]
+collectors = []
+plaintext = true
+)",
+       "atmhealthd.toml:2: uplink.collectors: no collectors: list at least one, e.g. "
+       "[\"collector.example:7411\"]",
+       false},
+      {"collectors missing: the line of [uplink]", R"(
+[log]
+level = "info"
+
+[uplink]
+plaintext = true
+)",
+       "atmhealthd.toml:4: uplink.collectors: required: list at least one collector, e.g. "
+       "[\"collector.example:7411\"]",
+       false},
+      {"no [uplink] at all", R"(
+[log]
+level = "info"
+)",
+       "atmhealthd.toml:1: uplink.collectors: required: list at least one collector, e.g. "
+       "[\"collector.example:7411\"]",
+       false},
+      {"plaintext not said", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+)",
+       "atmhealthd.toml:1: uplink.plaintext: TLS is not available in this build yet, so plaintext "
+       "= true must be said explicitly",
+       false},
+      {"plaintext false", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = false
+)",
+       "atmhealthd.toml:3: uplink.plaintext: TLS is not available in this build yet, so plaintext "
+       "= true must be said explicitly",
+       false},
+      {"plaintext as a string", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = "yes"
+)",
+       "atmhealthd.toml:3: uplink.plaintext: must be true or false, not a string", false},
+      {"device id with a space", R"(
+[device]
+id = "atm 01"
+)",
+       "atmhealthd.toml:2: device.id: \"atm 01\" is not a valid device id (1..64 characters of "
+       "A-Z a-z 0-9 . _ -)"},
+      {"device id too long", R"(
+[device]
+id = "a123456789b123456789c123456789d123456789e123456789f123456789g1234"
+)",
+       "atmhealthd.toml:2: device.id: "
+       "\"a123456789b123456789c123456789d123456789e123456789f123456789"
+       "g1234\" is not a valid device id (1..64 characters of A-Z a-z 0-9 . _ -)"},
+      {"empty device id", R"(
+[device]
+id = ""
+)",
+       "atmhealthd.toml:2: device.id: \"\" is not a valid device id (1..64 characters of A-Z a-z "
+       "0-9 . _ -)"},
+      {"site with a slash", R"(
+[device]
+site = "tokyo/shibuya"
+)",
+       "atmhealthd.toml:2: device.site: \"tokyo/shibuya\" is not a valid site id (1..64 characters "
+       "of A-Z a-z 0-9 . _ -)"},
+      {"unknown device kind", R"(
+[device]
+kind = "kiosk"
+)",
+       "atmhealthd.toml:2: device.kind: unknown device kind \"kiosk\" (valid: atm, branch_server)"},
+      {"unknown service", R"(
+[device]
+services = ["withdrawal", "teleport"]
+)",
+       "atmhealthd.toml:2: device.services[1]: unknown service \"teleport\" (valid: withdrawal, "
+       "deposit, transfer, inquiry, passbook, bill_payment)"},
+      {"service listed twice", R"(
+[device]
+services = [
+  "withdrawal",
+  "deposit",
+  "withdrawal",
+]
+)",
+       "atmhealthd.toml:5: device.services[2]: \"withdrawal\" is listed twice"},
+      {"no services", R"(
+[device]
+services = []
+)",
+       "atmhealthd.toml:2: device.services: must list at least one service (valid: withdrawal, "
+       "deposit, transfer, inquiry, passbook, bill_payment)"},
+      {"unknown service in an impact", R"(
+[[storage.filesystem]]
+path = "/var"
+unavailable = ["cash"]
+)",
+       "atmhealthd.toml:3: storage.filesystem[0].unavailable[0]: unknown service \"cash\" (valid: "
+       "withdrawal, deposit, transfer, inquiry, passbook, bill_payment)"},
+      {"impact on a service the device does not offer", R"(
+[device]
+services = ["withdrawal", "inquiry"]
+
+[storage]
+unavailable = ["deposit"]
+)",
+       "atmhealthd.toml:5: storage.unavailable: \"deposit\" is not among device.services "
+       "(withdrawal, inquiry)"},
+      {"service both unavailable and degraded", R"(
+[[storage.filesystem]]
+path = "/var"
+unavailable = ["withdrawal"]
+degraded = ["withdrawal"]
+)",
+       "atmhealthd.toml:4: storage.filesystem[0].degraded: \"withdrawal\" is listed both as "
+       "unavailable and as degraded"},
+      {"filesystem without a path: the line of its table", R"(
+[storage]
+all_mounts = true
+
+[[storage.filesystem]]
+warning = 70
+)",
+       "atmhealthd.toml:4: storage.filesystem[0].path: required: the directory or mount point to "
+       "watch"},
+      {"relative filesystem path", R"(
+[[storage.filesystem]]
+path = "var"
+)",
+       "atmhealthd.toml:2: storage.filesystem[0].path: must be an absolute path, not \"var\""},
+      {"filesystem watched twice", R"(
+[[storage.filesystem]]
+path = "/var"
+[[storage.filesystem]]
+path = "/var/"
+)",
+       "atmhealthd.toml:4: storage.filesystem[1].path: \"/var\" is already watched by "
+       "storage.filesystem[0] (line 1)"},
+      {"filesystem as a single table", R"(
+[storage.filesystem]
+path = "/var"
+)",
+       "atmhealthd.toml:1: storage.filesystem: must be a list of tables, written "
+       "[[storage.filesystem]], not a table"},
+      {"all_mounts as a string", R"(
+[storage]
+all_mounts = "yes"
+)",
+       "atmhealthd.toml:2: storage.all_mounts: must be true or false, not a string"},
+      {"unknown log level", R"(
+[log]
+level = "verbose"
+)",
+       "atmhealthd.toml:2: log.level: unknown level \"verbose\" (valid: trace, debug, info, warn, "
+       "error)"},
+  };
+  for (const ErrorCase& error_case : cases) {
+    SCOPED_TRACE(error_case.what);
+    std::string text = Lines(error_case.toml);
+    if (error_case.append_uplink) text += kUplink;
+    EXPECT_EQ(ErrorOf(text), error_case.expected);
+  }
+}
+
+TEST(ParseAgentConfig, SyntaxErrorNamesLineAndColumn) {
+  const std::string message = ErrorOf("[store]\nmax_bytes = = 1\n");
+  EXPECT_THAT(message, MatchesRegex(R"(atmhealthd\.toml:2:[0-9]+: .+)"));
+}
+
+TEST(ParseAgentConfig, GarbageIsAnErrorNotACrash) {
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage.push_back(static_cast<char>((i * 131 + 7) % 256));
+  EXPECT_THAT(ErrorOf(garbage), MatchesRegex(R"(atmhealthd\.toml:[0-9]+:[0-9]+: .+)"));
+  EXPECT_THAT(ErrorOf(std::string("[device]\nid = \"\xff\"\n")),
+              MatchesRegex(R"(atmhealthd\.toml:2:[0-9]+: .+)"));
+  EXPECT_THAT(ErrorOf(""), HasSubstr("uplink.collectors: required"));
+}
+
+TEST(LoadAgentConfig, MissingFileIsNotFoundAndNamesThePath) {
+  testing::ScratchDir scratch;
+  const std::string path = (scratch / "atmhealthd.toml").string();
+  auto config = LoadAgentConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(config.error().message(), path + ": config file not found");
+}
+
+TEST(LoadAgentConfig, DirectoryIsRefused) {
+  testing::ScratchDir scratch;
+  auto config = LoadAgentConfig(scratch.path().string());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message(),
+            scratch.path().string() + ": config file is not a regular file");
+}
+
+TEST(LoadAgentConfig, ErrorsNameTheFileAsGiven) {
+  testing::ScratchDir scratch;
+  const std::string path = (scratch / "atmhealthd.toml").string();
+  std::ofstream(path) << "[uplink]\ncollectors = [\"127.0.0.1:7411\"]\nplaintext = true\n\n"
+                         "[storage]\nwarning = 95\n";
+  auto config = LoadAgentConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message(),
+            path + ":6: storage.warning: critical (90) must be above warning (95)");
+}
+
+TEST(LoadAgentConfig, OversizedFileIsRefusedBeforeReading) {
+  testing::ScratchDir scratch;
+  const std::string path = (scratch / "atmhealthd.toml").string();
+  {
+    std::ofstream out(path);
+    out << std::string(2 * 1024 * 1024, '#');
+  }
+  auto config = LoadAgentConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.error().message(), HasSubstr(path + ": config file is 2097152 bytes"));
+}
+
+TEST(DefaultAgentConfig, WatchesEveryMountAndSendsToTheLocalCollector) {
+  const AgentConfig config = DefaultAgentConfig();
+  EXPECT_EQ(config.device.id, platform::HostName());
+  EXPECT_EQ(config.device.site, "unassigned");
+  EXPECT_EQ(config.device.kind, v1::DEVICE_KIND_BRANCH_SERVER);
+  EXPECT_EQ(config.device.services, kAllServices);
+  EXPECT_EQ(config.store.path, "/var/lib/atmhealth/events.db");
+  ASSERT_EQ(config.uplink.collectors.size(), 1u);
+  EXPECT_EQ(config.uplink.collectors[0].host, "127.0.0.1");
+  EXPECT_EQ(config.uplink.collectors[0].port, 7411);
+  EXPECT_TRUE(config.uplink.plaintext);
+  EXPECT_TRUE(config.storage.all_mounts);
+  EXPECT_TRUE(config.storage.filesystems.empty());
+  EXPECT_EQ(config.storage.defaults.warning_percent, 80);
+  EXPECT_EQ(config.storage.defaults.critical_percent, 90);
+}
+
+}  // namespace
+}  // namespace atmhealth::agent

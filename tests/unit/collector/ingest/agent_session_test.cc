@@ -1,0 +1,513 @@
+// The ingest stage over real TCP on 127.0.0.1 with a fake store: the session
+// protocol as an agent sees it, and the counters an operator sees.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/ingest/agent_listener.h"
+#include "collector/ingest/ingest_metrics.h"
+#include "collector/ingest/store_executor.h"
+#include "platform/clock.h"
+#include "tests/support/agent_client.h"
+#include "tests/unit/collector/ingest/fake_collector_store.h"
+
+namespace atmhealth::collector {
+namespace {
+
+using atmhealth::testing::AgentClient;
+using atmhealth::testing::EncodeFrame;
+using atmhealth::testing::HelloMessage;
+using atmhealth::testing::TestBatch;
+using atmhealth::testing::TestEvent;
+using atmhealth::testing::TestHeartbeat;
+using atmhealth::testing::TestHello;
+using testing::FakeCollectorStore;
+using namespace std::chrono_literals;
+
+// The value of one series in `registry`, or NaN when there is none.
+double MetricValue(prometheus::Registry& registry, const std::string& name,
+                   const std::map<std::string, std::string>& labels = {}) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      std::map<std::string, std::string> have;
+      for (const auto& label : metric.label) have[label.name] = label.value;
+      bool match = true;
+      for (const auto& [key, value] : labels) match = match && have[key] == value;
+      if (!match) continue;
+      return family.type == prometheus::MetricType::Gauge ? metric.gauge.value
+                                                          : metric.counter.value;
+    }
+  }
+  return std::nan("");
+}
+
+// Sessions count after they answered the peer, so a test that saw the
+// answer waits a moment for the counter.
+bool EventuallyEquals(prometheus::Registry& registry, const std::string& name,
+                      const std::map<std::string, std::string>& labels, double expected) {
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (MetricValue(registry, name, labels) == expected) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return MetricValue(registry, name, labels) == expected;
+}
+
+// A varint length prefix, without the frame body.
+std::string LengthPrefix(std::uint64_t length) {
+  std::string bytes;
+  do {
+    std::uint8_t byte = length & 0x7f;
+    length >>= 7;
+    if (length != 0) byte |= 0x80;
+    bytes.push_back(static_cast<char>(byte));
+  } while (length != 0);
+  return bytes;
+}
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void StartListener() {
+    store_ = std::make_unique<StoreExecutor>(std::make_unique<FakeCollectorStore>(store_state_));
+    options_.address = "127.0.0.1";
+    options_.port = 0;
+    options_.session.collector_id = "test-collector";
+    auto listener = AgentListener::Bind(io_, options_, *store_, metrics_, platform::Clock::Real());
+    ASSERT_TRUE(listener.ok()) << listener.error().message();
+    listener_ = std::move(*listener);
+    listener_->Start();
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    store_state_->Release();
+    if (listener_ != nullptr) {
+      listener_->Shutdown();
+      const auto deadline = std::chrono::steady_clock::now() + 5s;
+      while (listener_->active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+      }
+      listener_->AbortSessions();
+    }
+    work_.reset();
+    for (std::thread& thread : threads_) thread.join();
+    if (store_ != nullptr) store_->Join();
+  }
+
+  std::unique_ptr<AgentClient> Connect(std::string_view raw_bytes = {}) {
+    auto client = AgentClient::Connect(listener_->port(), raw_bytes);
+    EXPECT_TRUE(client.ok()) << client.error().message();
+    return client.ok() ? std::move(*client) : nullptr;
+  }
+
+  // An agent past its handshake.
+  std::unique_ptr<AgentClient> ConnectedAgent(const std::string& device_id) {
+    auto agent = Connect();
+    if (agent == nullptr) return nullptr;
+    const AgentClient::Received welcome = agent->Handshake(TestHello(device_id));
+    EXPECT_TRUE(welcome.ok()) << welcome.status.detail;
+    EXPECT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+    return agent;
+  }
+
+  double Metric(const std::string& name, const std::map<std::string, std::string>& labels = {}) {
+    return MetricValue(registry_, name, labels);
+  }
+  bool MetricBecomes(const std::string& name, const std::map<std::string, std::string>& labels,
+                     double expected) {
+    return EventuallyEquals(registry_, name, labels, expected);
+  }
+
+  static void ExpectAck(const AgentClient::Received& received, std::uint64_t seq) {
+    ASSERT_TRUE(received.ok()) << received.status.detail;
+    ASSERT_TRUE(received.message.has_ack()) << received.message.DebugString();
+    EXPECT_EQ(received.message.ack().seq(), seq);
+  }
+
+  static void ExpectRefusal(const AgentClient::Received& received, v1::Refusal::Reason reason) {
+    ASSERT_TRUE(received.ok()) << received.status.detail;
+    ASSERT_TRUE(received.message.has_refusal()) << received.message.DebugString();
+    EXPECT_EQ(received.message.refusal().reason(), reason) << received.message.refusal().detail();
+  }
+
+  // The connection ends after a refusal or a replacement.
+  static void ExpectClosed(AgentClient& agent) {
+    const AgentClient::Received after = agent.Read(3s);
+    EXPECT_EQ(after.status.fault, wire::FrameFault::kClosed) << after.message.DebugString();
+  }
+
+  prometheus::Registry registry_;
+  IngestMetrics metrics_{registry_};
+  asio::io_context io_{2};
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::shared_ptr<FakeCollectorStore::State> store_state_ =
+      std::make_shared<FakeCollectorStore::State>();
+  std::unique_ptr<StoreExecutor> store_;
+  AgentListener::Options options_;
+  std::unique_ptr<AgentListener> listener_;
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(IngestTest, HandshakeAnswersWelcomeWithTheStoresLastSeq) {
+  store_state_->Preload("atm-0412", 41);
+  options_.session.max_frame_bytes = 256 * 1024;
+  StartListener();
+  auto agent = Connect();
+  ASSERT_NE(agent, nullptr);
+
+  const auto before = platform::UnixNanos(std::chrono::system_clock::now());
+  const AgentClient::Received reply = agent->Handshake(TestHello("atm-0412", "shinjuku"));
+  const auto after = platform::UnixNanos(std::chrono::system_clock::now());
+
+  ASSERT_TRUE(reply.ok()) << reply.status.detail;
+  ASSERT_TRUE(reply.message.has_welcome()) << reply.message.DebugString();
+  const v1::Welcome& welcome = reply.message.welcome();
+  EXPECT_EQ(welcome.last_stored_seq(), 41u);
+  EXPECT_EQ(welcome.protocol_version(), v1::PROTOCOL_VERSION_1);
+  EXPECT_EQ(welcome.collector_id(), "test-collector");
+  EXPECT_EQ(welcome.max_frame_bytes(), 256u * 1024);
+  EXPECT_GE(welcome.collector_time_unix_ns(), before);
+  EXPECT_LE(welcome.collector_time_unix_ns(), after);
+
+  const std::vector<v1::Hello> hellos = store_state_->Hellos();
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].device().site_id(), "shinjuku");
+  EXPECT_EQ(store_state_->HelloPeers()[0].rfind("127.0.0.1:", 0), 0u);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_total"), 1);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_active"), 1);
+}
+
+TEST_F(IngestTest, BatchIsStoredThenAckedWithTheHighestStoredSeq) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ExpectAck(agent->Read(), 3);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3}));
+
+  ASSERT_TRUE(agent->Send(TestBatch(4, 4)).ok());
+  ExpectAck(agent->Read(), 4);
+  EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 4);
+  EXPECT_EQ(Metric("atmhealth_collector_events_duplicate_total"), 0);
+}
+
+TEST_F(IngestTest, AckArrivesOnlyAfterTheStoreReturned) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();
+
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  std::future<AgentClient::Received> ack = agent->ReadAsync();
+  EXPECT_EQ(ack.wait_for(300ms), std::future_status::timeout)
+      << "an Ack arrived while the store had not returned";
+  EXPECT_EQ(store_state_->store_events_returned(), 0);
+
+  store_state_->Release();
+  ExpectAck(ack.get(), 3);
+  EXPECT_EQ(store_state_->store_events_returned(), 1);
+}
+
+TEST_F(IngestTest, ResentEventsAreAckedOnceStoredAndCountedAsDuplicates) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ExpectAck(agent->Read(), 3);
+
+  // The Ack got lost: the agent reconnects and sends the same batch again,
+  // then one that overlaps.
+  agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ExpectAck(agent->Read(), 3);
+  ASSERT_TRUE(agent->Send(TestBatch(2, 5)).ok());
+  ExpectAck(agent->Read(), 5);
+
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 5);
+  EXPECT_EQ(Metric("atmhealth_collector_events_duplicate_total"), 5);
+}
+
+TEST_F(IngestTest, MalformedFrameIsRefusedWhileAnotherAgentCarriesOn) {
+  StartListener();
+  auto healthy = ConnectedAgent("atm-0001");
+  ASSERT_NE(healthy, nullptr);
+
+  // A valid Hello, then a valid length prefix with bytes that are no
+  // protobuf message (a tag varint that never ends).
+  auto broken = Connect(EncodeFrame(HelloMessage(TestHello("atm-0002"))) + LengthPrefix(12) +
+                        std::string(12, '\xff'));
+  ASSERT_NE(broken, nullptr);
+  const AgentClient::Received welcome = broken->Read();
+  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  ExpectRefusal(broken->Read(), v1::Refusal::REASON_MALFORMED_FRAME);
+  ExpectClosed(*broken);
+
+  ASSERT_TRUE(healthy->Send(TestBatch(1, 2)).ok());
+  ExpectAck(healthy->Read(), 2);
+  ASSERT_TRUE(healthy->Send(TestHeartbeat()).ok());
+  ASSERT_TRUE(healthy->Send(TestBatch(3, 3)).ok());
+  ExpectAck(healthy->Read(), 3);
+
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "malformed"}}, 1));
+  EXPECT_EQ(Metric("atmhealth_collector_frames_rejected_total", {{"reason", "oversized"}}), 0);
+  EXPECT_TRUE(store_state_->StoredSeqs("atm-0002").empty());
+}
+
+TEST_F(IngestTest, OversizedFrameIsRefusedWhileAnotherAgentCarriesOn) {
+  options_.session.max_frame_bytes = 64 * 1024;
+  StartListener();
+  auto healthy = ConnectedAgent("atm-0001");
+  ASSERT_NE(healthy, nullptr);
+
+  // The first frame announces 2 MiB: refused before any of it is read.
+  auto greedy = Connect(LengthPrefix(2 * 1024 * 1024));
+  ASSERT_NE(greedy, nullptr);
+  const AgentClient::Received refusal = greedy->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_OVERSIZED_FRAME);
+  EXPECT_NE(refusal.message.refusal().detail().find("2097152"), std::string::npos)
+      << refusal.message.refusal().detail();
+  ExpectClosed(*greedy);
+
+  ASSERT_TRUE(healthy->Send(TestBatch(1, 5)).ok());
+  ExpectAck(healthy->Read(), 5);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "oversized"}}, 1));
+}
+
+TEST_F(IngestTest, SilentConnectionIsClosedAfterTheHelloTimeout) {
+  options_.session.hello_timeout = 200ms;
+  StartListener();
+  auto silent = Connect();
+  ASSERT_NE(silent, nullptr);
+
+  const auto start = std::chrono::steady_clock::now();
+  const AgentClient::Received received = silent->Read(5s);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(received.status.fault, wire::FrameFault::kClosed);
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 3s);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "timeout"}}, 1));
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_active", {}, 0));
+}
+
+TEST_F(IngestTest, SessionWithoutFramesForTheIdleTimeoutIsClosed) {
+  options_.session.idle_timeout = 300ms;
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  const AgentClient::Received received = agent->Read(5s);
+  EXPECT_EQ(received.status.fault, wire::FrameFault::kClosed);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "timeout"}}, 1));
+}
+
+TEST_F(IngestTest, SameDeviceReconnectingReplacesItsOldSession) {
+  StartListener();
+  auto old_connection = ConnectedAgent("atm-0412");
+  ASSERT_NE(old_connection, nullptr);
+  ASSERT_TRUE(old_connection->Send(TestBatch(1, 2)).ok());
+  ExpectAck(old_connection->Read(), 2);
+
+  // After a network cut the agent connects again while the collector still
+  // holds the old connection.
+  auto new_connection = Connect();
+  ASSERT_NE(new_connection, nullptr);
+  const AgentClient::Received welcome = new_connection->Handshake(TestHello("atm-0412"));
+  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 2u);
+  ExpectClosed(*old_connection);
+
+  ASSERT_TRUE(new_connection->Send(TestBatch(3, 4)).ok());
+  ExpectAck(new_connection->Read(), 4);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_replaced_total"), 1);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_active", {}, 1));
+  EXPECT_EQ(listener_->active_sessions(), 1u);
+}
+
+TEST_F(IngestTest, SecondHelloIsAProtocolViolation) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Send(HelloMessage(TestHello("atm-0412"))).ok());
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  ExpectClosed(*agent);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "protocol"}}, 1));
+}
+
+TEST_F(IngestTest, BatchBeforeHelloIsAProtocolViolation) {
+  StartListener();
+  auto agent = Connect();
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  const AgentClient::Received refusal = agent->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  EXPECT_NE(refusal.message.refusal().detail().find("expected a Hello"), std::string::npos);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "protocol"}}, 1));
+}
+
+TEST_F(IngestTest, InvalidHelloIsRefusedNamingTheField) {
+  StartListener();
+  auto agent = Connect();
+  ASSERT_NE(agent, nullptr);
+  const AgentClient::Received refusal = agent->Handshake(TestHello("atm 0412/../x"));
+  ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  EXPECT_NE(refusal.message.refusal().detail().find("hello.device.device_id"), std::string::npos)
+      << refusal.message.refusal().detail();
+  EXPECT_TRUE(store_state_->Hellos().empty());
+}
+
+TEST_F(IngestTest, UnsupportedProtocolVersionIsRefused) {
+  StartListener();
+  auto agent = Connect();
+  ASSERT_NE(agent, nullptr);
+  v1::Hello hello = TestHello("atm-0412");
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_UNSPECIFIED);
+  ExpectRefusal(agent->Handshake(hello), v1::Refusal::REASON_UNSUPPORTED_VERSION);
+}
+
+TEST_F(IngestTest, BatchOutOfOrderIsRefusedAndNothingOfItIsStored) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  v1::AgentMessage batch = TestBatch(5, 6);
+  *batch.mutable_batch()->add_events() = TestEvent(6);
+  ASSERT_TRUE(agent->Send(batch).ok());
+  const AgentClient::Received refusal = agent->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  EXPECT_NE(refusal.message.refusal().detail().find("batch.events[2] (seq 6)"), std::string::npos)
+      << refusal.message.refusal().detail();
+  EXPECT_TRUE(store_state_->StoredSeqs("atm-0412").empty());
+}
+
+TEST_F(IngestTest, StoreFailureRefusesWithStoreUnavailableAndAcksNothing) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->FailWith(Error(ErrorCode::kNoSpace, "collector.db: database or disk is full"));
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  const AgentClient::Received refusal = agent->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
+  EXPECT_EQ(refusal.message.refusal().detail().find("collector.db"), std::string::npos)
+      << "the store's own message stays in the collector's log";
+  ExpectClosed(*agent);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_errors_total", {}, 1));
+  EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 0);
+}
+
+TEST_F(IngestTest, StoreThatHangsIsRefusedAtItsDeadlineAndNothingIsLost) {
+  options_.session.store_timeout = 200ms;
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();  // an fsync that does not come back
+
+  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  const AgentClient::Received refusal = agent->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
+  EXPECT_NE(refusal.message.refusal().detail().find("timeout"), std::string::npos)
+      << refusal.message.refusal().detail();
+  ExpectClosed(*agent);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_errors_total", {}, 1));
+
+  // The disk comes back and the late write lands, unacknowledged; the agent
+  // reconnects and learns what is stored.
+  store_state_->Release();
+  agent = Connect();
+  ASSERT_NE(agent, nullptr);
+  const AgentClient::Received welcome = agent->Handshake(TestHello("atm-0412"));
+  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 3u);
+}
+
+TEST_F(IngestTest, SessionsAboveTheLimitAreRefusedAsOverloaded) {
+  options_.max_sessions = 1;
+  StartListener();
+  auto first = ConnectedAgent("atm-0001");
+  ASSERT_NE(first, nullptr);
+
+  auto second = Connect();
+  ASSERT_NE(second, nullptr);
+  ExpectRefusal(second->Handshake(TestHello("atm-0002")), v1::Refusal::REASON_OVERLOADED);
+  ExpectClosed(*second);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_refused_total", {{"reason", "overloaded"}}), 1);
+
+  ASSERT_TRUE(first->Send(TestBatch(1, 1)).ok());
+  ExpectAck(first->Read(), 1);
+}
+
+TEST_F(IngestTest, HeartbeatIsRecordedAndCounted) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->Send(TestHeartbeat()).ok());
+  // Frames are handled in order: once the batch after it is acked, the
+  // heartbeat was recorded.
+  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  ExpectAck(agent->Read(), 1);
+  const std::vector<v1::Heartbeat> heartbeats = store_state_->Heartbeats("atm-0412");
+  ASSERT_EQ(heartbeats.size(), 1u);
+  EXPECT_EQ(heartbeats[0].services_size(), 2);
+  EXPECT_EQ(Metric("atmhealth_collector_heartbeats_total"), 1);
+}
+
+TEST_F(IngestTest, ShutdownLetsTheBatchBeingStoredFinishThenRefuses) {
+  StartListener();
+  auto busy = ConnectedAgent("atm-0001");
+  auto idle = ConnectedAgent("atm-0002");
+  ASSERT_NE(busy, nullptr);
+  ASSERT_NE(idle, nullptr);
+  store_state_->Hold();
+  ASSERT_TRUE(busy->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+
+  listener_->Shutdown();
+  ExpectRefusal(idle->Read(), v1::Refusal::REASON_SHUTTING_DOWN);
+  std::future<AgentClient::Received> ack = busy->ReadAsync();
+  EXPECT_EQ(ack.wait_for(200ms), std::future_status::timeout);
+  store_state_->Release();
+  ExpectAck(ack.get(), 3);
+  ExpectRefusal(busy->Read(), v1::Refusal::REASON_SHUTTING_DOWN);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0001"), (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_active", {}, 0));
+
+  // No new connections once shutdown began.
+  EXPECT_FALSE(AgentClient::Connect(listener_->port()).ok());
+}
+
+TEST_F(IngestTest, StoreCallsRunOnTheStoreThreadAndResumeOnTheCallersStrand) {
+  StartListener();
+  auto strand = asio::make_strand(io_);
+  auto resumed_on_strand = asio::co_spawn(
+      strand,
+      [this, strand]() -> asio::awaitable<bool> {
+        Result<std::uint64_t> last =
+            co_await store_->RecordHello(TestHello("atm-0412"), "127.0.0.1:1", 0, 5s);
+        co_return last.ok() && strand.running_in_this_thread();
+      },
+      asio::use_future);
+  EXPECT_TRUE(resumed_on_strand.get());
+  ASSERT_TRUE(store_state_->store_thread().has_value());
+  for (const std::thread& thread : threads_) {
+    EXPECT_NE(*store_state_->store_thread(), thread.get_id());
+  }
+  EXPECT_NE(*store_state_->store_thread(), std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace atmhealth::collector

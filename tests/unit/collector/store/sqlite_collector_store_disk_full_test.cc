@@ -1,0 +1,168 @@
+// The collector's disk fills up: a real 256 KiB tmpfs, filled by the store
+// itself until SQLite cannot write, then space returns. Needs root to mount.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "collector/store/collector_store.h"
+#include "tests/support/test_paths.h"
+#include "tests/unit/collector/store/plain_sql.h"
+#include "tests/unit/collector/store/sample_messages.h"
+
+namespace atmhealth::collector {
+namespace {
+
+using ::atmhealth::testing::kReceivedAt1;
+using ::atmhealth::testing::kReceivedAt2;
+using ::atmhealth::testing::kReceivedAt3;
+using ::atmhealth::testing::PlainSql;
+using ::atmhealth::testing::SampleBatch;
+using ::atmhealth::testing::SampleHello;
+using ::atmhealth::testing::Service;
+using ::atmhealth::testing::SqlValue;
+using ::testing::HasSubstr;
+
+constexpr const char* kDevice = "atm-tokyo-0412";
+constexpr std::uint64_t kFirstBatchEvents = 10;
+constexpr std::uint64_t kFillBatchEvents = 2;
+constexpr std::size_t kBallastBytes = 24 * 1024;  // freed later: "space returns"
+constexpr int kMaxFillBatches = 2000;
+
+SqlValue Integer(std::int64_t value) { return value; }
+
+class SqliteCollectorStoreDiskFullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "this test mounts a real 256 KiB tmpfs and must run as root "
+                                "(mount(2) needs CAP_SYS_ADMIN); it is not skipped";
+    std::filesystem::create_directory(mount_point_);
+    ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0)
+        << "mount -t tmpfs -o size=256k tmpfs " << mount_point_ << ": " << std::strerror(errno);
+    mounted_ = true;
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (mounted_) {
+      EXPECT_EQ(umount(mount_point_.c_str()), 0)
+          << "umount " << mount_point_ << ": " << std::strerror(errno);
+    }
+  }
+
+  void OpenStore() {
+    Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
+    ASSERT_TRUE(store.ok()) << store.error().message();
+    store_ = std::move(store).value();
+  }
+
+  atmhealth::testing::ScratchDir scratch_;
+  std::filesystem::path mount_point_ = scratch_ / "collector-disk";
+  std::filesystem::path path_ = mount_point_ / "collector.db";
+  bool mounted_ = false;
+  std::unique_ptr<CollectorStore> store_;
+};
+
+TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurviveIt) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  ASSERT_TRUE(
+      store_->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1).ok());
+  Result<std::uint64_t> first =
+      store_->StoreEvents(kDevice, SampleBatch(1, kFirstBatchEvents), kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  ASSERT_EQ(*first, kFirstBatchEvents);
+  v1::Heartbeat heartbeat;
+  *heartbeat.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
+  ASSERT_TRUE(store_->RecordHeartbeat(kDevice, heartbeat, kReceivedAt1).ok());
+
+  // Something else on the disk (a log file) that is deleted later.
+  const std::filesystem::path ballast = mount_point_ / "ballast.log";
+  {
+    std::ofstream out(ballast, std::ios::binary);
+    out << std::string(kBallastBytes, 'b');
+    out.close();
+    ASSERT_TRUE(out.good()) << "the ballast file did not fit: the tmpfs filled too early";
+  }
+
+  // Store until the disk refuses.
+  std::uint64_t next = kFirstBatchEvents + 1;
+  Error full(ErrorCode::kInternal, "the disk never filled up");
+  for (int batch = 0; batch < kMaxFillBatches; ++batch) {
+    Result<std::uint64_t> acked =
+        store_->StoreEvents(kDevice, SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt2);
+    if (!acked.ok()) {
+      full = acked.error();
+      break;
+    }
+    ASSERT_EQ(*acked, next + kFillBatchEvents - 1);
+    next += kFillBatchEvents;
+  }
+  EXPECT_EQ(full.code(), ErrorCode::kNoSpace) << full.message();
+  EXPECT_THAT(full.message(), HasSubstr(path_.string()));
+  EXPECT_THAT(full.message(), HasSubstr("store batch of \"atm-tokyo-0412\""));
+  ASSERT_GT(next, kFirstBatchEvents + 1)
+      << "not one batch fit after the ballast: " << full.message();
+  const std::uint64_t stored_before_full = next - 1;
+
+  // While the disk is full, the other calls fail cleanly or succeed; the
+  // failed batch left nothing behind.
+  Status during = store_->RecordHeartbeat(kDevice, heartbeat, kReceivedAt2);
+  if (!during.ok()) {
+    EXPECT_EQ(during.error().code(), ErrorCode::kNoSpace) << during.error().message();
+  }
+  {
+    PlainSql sql(path_);
+    EXPECT_EQ(sql.Value("SELECT count(*) FROM events"),
+              Integer(static_cast<std::int64_t>(stored_before_full)));
+    EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"),
+              Integer(static_cast<std::int64_t>(stored_before_full)));
+  }
+
+  // Space returns: the same store takes the refused batch.
+  std::filesystem::remove(ballast);
+  Result<std::uint64_t> retried =
+      store_->StoreEvents(kDevice, SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt3);
+  ASSERT_TRUE(retried.ok()) << retried.error().message();
+  const std::uint64_t last = next + kFillBatchEvents - 1;
+  EXPECT_EQ(*retried, last);
+
+  // Everything stored before and after the full disk is intact, read by a
+  // plain SQLite client once the collector has stopped.
+  store_.reset();
+  {
+    PlainSql sql(path_);
+    EXPECT_EQ(sql.Value("PRAGMA integrity_check"), SqlValue(std::string("ok")));
+    EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(static_cast<std::int64_t>(last)));
+    EXPECT_EQ(
+        sql.Value("SELECT count(*) FROM events WHERE seq <= " + std::to_string(kFirstBatchEvents) +
+                  " AND received_unix_ns = " + std::to_string(kReceivedAt1) +
+                  " AND summary = '/var is 97.5% full (critical above 95%)'"),
+        Integer(static_cast<std::int64_t>(kFirstBatchEvents)));
+    EXPECT_EQ(
+        sql.Value("SELECT count(*) FROM events WHERE seq > " + std::to_string(stored_before_full) +
+                  " AND received_unix_ns = " + std::to_string(kReceivedAt3)),
+        Integer(static_cast<std::int64_t>(kFillBatchEvents)));
+    EXPECT_EQ(sql.Value("SELECT state FROM device_services WHERE service = 'withdrawal'"),
+              SqlValue(std::string("in_service")));
+  }
+
+  // The volume is grown; a restarted collector answers the agent's Hello
+  // with the highest stored seq.
+  ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", MS_REMOUNT, "size=1m,mode=0700"), 0)
+      << "remount " << mount_point_ << " with size=1m: " << std::strerror(errno);
+  ASSERT_NO_FATAL_FAILURE(OpenStore());
+  Result<std::uint64_t> hello =
+      store_->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt3);
+  ASSERT_TRUE(hello.ok()) << hello.error().message();
+  EXPECT_EQ(*hello, last);
+}
+
+}  // namespace
+}  // namespace atmhealth::collector

@@ -1,0 +1,684 @@
+#include "collector/store/sqlite_collector_store.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_paths.h"
+#include "tests/unit/collector/store/plain_sql.h"
+#include "tests/unit/collector/store/sample_messages.h"
+
+namespace atmhealth::collector {
+namespace {
+
+using ::atmhealth::testing::kReceivedAt1;
+using ::atmhealth::testing::kReceivedAt2;
+using ::atmhealth::testing::kReceivedAt3;
+using ::atmhealth::testing::PlainSql;
+using ::atmhealth::testing::SampleBatch;
+using ::atmhealth::testing::SampleEvent;
+using ::atmhealth::testing::SampleHello;
+using ::atmhealth::testing::Service;
+using ::atmhealth::testing::SqlRow;
+using ::atmhealth::testing::SqlValue;
+using ::testing::HasSubstr;
+
+SqlValue Integer(std::int64_t value) { return value; }
+SqlValue Text(std::string value) { return value; }
+
+template <typename T>
+std::string ErrorText(const Result<T>& result) {
+  return result.ok() ? "ok" : result.error().message();
+}
+
+// The operator queries of docs/collector-database.md, word for word, so that
+// the documentation cannot drift from what the schema answers (and how fast).
+constexpr const char* kLatestEventsOfDevice = R"sql(
+SELECT seq, wall_time_unix_ns, severity, kind, state, alert_key, summary
+FROM events
+WHERE device_id = 'atm-tokyo-0412'
+ORDER BY seq DESC
+LIMIT 20;
+)sql";
+
+constexpr const char* kEventsOfAlertKey = R"sql(
+SELECT device_id, seq, wall_time_unix_ns, state, severity, value, threshold, unit
+FROM events
+WHERE alert_key = 'storage:/var'
+ORDER BY device_id, seq;
+)sql";
+
+constexpr const char* kFiringAlertsOfSite = R"sql(
+SELECT a.device_id, a.alert_key, a.severity, a.since_wall_time_unix_ns,
+       e.summary, e.value, e.threshold, e.unit, e.impact_unavailable, e.impact_degraded
+FROM devices AS d
+JOIN alerts AS a ON a.device_id = d.device_id AND a.state = 'firing'
+JOIN events AS e ON e.device_id = a.device_id AND e.seq = a.last_seq
+WHERE d.site_id = 'site-shinjuku'
+ORDER BY a.device_id, a.alert_key;
+)sql";
+
+constexpr const char* kWithdrawalAtSite = R"sql(
+SELECT d.device_id, s.state, s.reason, s.since_unix_ns,
+       h.received_unix_ns + h.interval_ms * 1000000 AS next_heartbeat_due_unix_ns
+FROM devices AS d
+JOIN device_services AS s ON s.device_id = d.device_id AND s.service = 'withdrawal'
+LEFT JOIN heartbeats AS h ON h.device_id = d.device_id
+WHERE d.site_id = 'site-shinjuku'
+ORDER BY d.device_id;
+)sql";
+
+constexpr const char* kEventsReceivedSince = R"sql(
+SELECT device_id, seq, severity, summary
+FROM events
+WHERE received_unix_ns >= 1700000000000000000
+ORDER BY received_unix_ns;
+)sql";
+
+class SqliteCollectorStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<CollectorStore> OpenStore() {
+    Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
+    EXPECT_TRUE(store.ok()) << ErrorText(store);
+    if (!store.ok()) return nullptr;
+    return std::move(store).value();
+  }
+
+  // Opens the store and says Hello for `device_id` at site-shinjuku.
+  std::unique_ptr<CollectorStore> OpenStoreWithDevice(const std::string& device_id) {
+    std::unique_ptr<CollectorStore> store = OpenStore();
+    if (store == nullptr) return nullptr;
+    Result<std::uint64_t> hello = store->RecordHello(SampleHello(device_id, "site-shinjuku"),
+                                                     "10.20.30.40:51234", kReceivedAt1);
+    EXPECT_TRUE(hello.ok()) << ErrorText(hello);
+    return store;
+  }
+
+  atmhealth::testing::ScratchDir scratch_;
+  std::filesystem::path path_ = scratch_ / "collector.db";
+};
+
+TEST_F(SqliteCollectorStoreTest, HelloCreatesTheDeviceThenUpdatesIt) {
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+
+  Result<std::uint64_t> first = store->RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"),
+                                                   "10.20.30.40:51234", kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+  EXPECT_EQ(*first, 0u);
+
+  PlainSql sql(path_);
+  SqlRow created = sql.Row("SELECT * FROM devices WHERE device_id = 'atm-tokyo-0412'");
+  EXPECT_EQ(created["site_id"], Text("site-shinjuku"));
+  EXPECT_EQ(created["kind"], Text("atm"));
+  EXPECT_EQ(created["agent_version"], Text("0.1.0"));
+  EXPECT_EQ(created["protocol_version"], Integer(1));
+  EXPECT_EQ(created["peer"], Text("10.20.30.40:51234"));
+  EXPECT_EQ(created["first_seen_unix_ns"], Integer(kReceivedAt1));
+  EXPECT_EQ(created["last_seen_unix_ns"], Integer(kReceivedAt1));
+  EXPECT_EQ(created["last_hello_unix_ns"], Integer(kReceivedAt1));
+  EXPECT_EQ(created["last_seq"], Integer(0));
+
+  Result<std::uint64_t> stored =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt1);
+  ASSERT_TRUE(stored.ok()) << ErrorText(stored);
+
+  v1::Hello moved = SampleHello("atm-tokyo-0412", "site-ikebukuro");
+  moved.mutable_device()->set_kind(v1::DEVICE_KIND_BRANCH_SERVER);
+  moved.set_agent_version("0.2.0");
+  moved.set_agent_last_seq(7);
+  Result<std::uint64_t> second = store->RecordHello(moved, "10.20.30.41:40000", kReceivedAt2);
+  ASSERT_TRUE(second.ok()) << ErrorText(second);
+  EXPECT_EQ(*second, 3u);
+
+  SqlRow updated = sql.Row("SELECT * FROM devices WHERE device_id = 'atm-tokyo-0412'");
+  EXPECT_EQ(updated["site_id"], Text("site-ikebukuro"));
+  EXPECT_EQ(updated["kind"], Text("branch_server"));
+  EXPECT_EQ(updated["agent_version"], Text("0.2.0"));
+  EXPECT_EQ(updated["peer"], Text("10.20.30.41:40000"));
+  EXPECT_EQ(updated["agent_last_seq"], Integer(7));
+  EXPECT_EQ(updated["first_seen_unix_ns"], Integer(kReceivedAt1));
+  EXPECT_EQ(updated["last_seen_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(updated["last_hello_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(updated["last_seq"], Integer(3));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM devices"), Integer(1));
+}
+
+TEST_F(SqliteCollectorStoreTest, BatchIsStoredWithEveryFieldReadableBySql) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  const v1::Event event = SampleEvent(1);
+
+  Result<std::uint64_t> acked = store->StoreEvents("atm-tokyo-0412", {event}, kReceivedAt2);
+  ASSERT_TRUE(acked.ok()) << ErrorText(acked);
+  EXPECT_EQ(*acked, 1u);
+
+  PlainSql sql(path_);
+  SqlRow row = sql.Row(
+      "SELECT *, typeof(value) AS value_type, typeof(wall_time_unix_ns) AS time_type,"
+      "       context_json ->> '$.\"statvfs.f_bavail\"' AS free_blocks "
+      "FROM events WHERE device_id = 'atm-tokyo-0412' AND seq = 1");
+  EXPECT_EQ(row["received_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(row["wall_time_unix_ns"], Integer(event.wall_time_unix_ns()));
+  EXPECT_EQ(row["time_type"], Text("integer"));
+  EXPECT_EQ(row["monotonic_ns"], Integer(event.monotonic_ns()));
+  EXPECT_EQ(row["boot_id"], Text(event.boot_id()));
+  EXPECT_EQ(row["severity"], Text("critical"));
+  EXPECT_EQ(row["kind"], Text("storage"));
+  EXPECT_EQ(row["state"], Text("firing"));
+  EXPECT_EQ(row["subject"], Text("/var"));
+  EXPECT_EQ(row["alert_key"], Text("storage:/var"));
+  EXPECT_EQ(row["value"], SqlValue(97.5));
+  EXPECT_EQ(row["value_type"], Text("real"));
+  EXPECT_EQ(row["threshold"], SqlValue(95.0));
+  EXPECT_EQ(row["unit"], Text("percent"));
+  EXPECT_EQ(row["category"], Text("daily_operation_storage"));
+  EXPECT_EQ(row["impact_unavailable"], Text("deposit,passbook"));
+  EXPECT_EQ(row["impact_degraded"], Text("withdrawal"));
+  EXPECT_EQ(row["summary"], Text(event.summary()));
+  EXPECT_EQ(row["free_blocks"], Text("1024"));
+
+  const auto& context_text = std::get<std::string>(row["context_json"]);
+  ASSERT_TRUE(nlohmann::json::accept(context_text)) << context_text;
+  EXPECT_EQ(nlohmann::json::parse(context_text),
+            nlohmann::json({{"statvfs.f_bavail", "1024"},
+                            {"top_dirs", "/var/log/journal 3.1G\n/var/spool 120M"}}));
+
+  v1::Event from_payload;
+  ASSERT_TRUE(from_payload.ParseFromString(std::get<std::string>(row["payload"])));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_payload, event))
+      << from_payload.DebugString();
+
+  SqlRow device = sql.Row("SELECT last_seq, last_seen_unix_ns FROM devices");
+  EXPECT_EQ(device["last_seq"], Integer(1));
+  EXPECT_EQ(device["last_seen_unix_ns"], Integer(kReceivedAt2));
+  // Which services an event takes away, as the documentation shows it.
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events "
+                      "WHERE ',' || impact_unavailable || ',' LIKE '%,deposit,%'"),
+            Integer(1));
+}
+
+TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+
+  Result<std::uint64_t> first =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+  EXPECT_EQ(*first, 5u);
+
+  // The same batch again, after a lost Ack; even a changed copy changes nothing.
+  std::vector<v1::Event> resent = SampleBatch(1, 5);
+  for (v1::Event& event : resent) event.set_summary("changed on the way");
+  Result<std::uint64_t> second = store->StoreEvents("atm-tokyo-0412", resent, kReceivedAt2);
+  ASSERT_TRUE(second.ok()) << ErrorText(second);
+  EXPECT_EQ(*second, 5u);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events WHERE received_unix_ns = " +
+                      std::to_string(kReceivedAt1) + " AND summary <> 'changed on the way'"),
+            Integer(5));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(5));
+  SqlRow alert = sql.Row("SELECT since_seq, last_seq, updated_unix_ns FROM alerts");
+  EXPECT_EQ(alert["since_seq"], Integer(1));
+  EXPECT_EQ(alert["last_seq"], Integer(5));
+  EXPECT_EQ(alert["updated_unix_ns"], Integer(kReceivedAt1));
+}
+
+TEST_F(SqliteCollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+
+  Result<std::uint64_t> first =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+  EXPECT_EQ(*first, 5u);
+  Result<std::uint64_t> overlapping =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(3, 8), kReceivedAt2);
+  ASSERT_TRUE(overlapping.ok()) << ErrorText(overlapping);
+  EXPECT_EQ(*overlapping, 8u);
+  // A batch wholly below what is stored acknowledges the highest stored seq.
+  Result<std::uint64_t> stale =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(2, 4), kReceivedAt3);
+  ASSERT_TRUE(stale.ok()) << ErrorText(stale);
+  EXPECT_EQ(*stale, 8u);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT group_concat(seq) FROM (SELECT seq FROM events ORDER BY seq)"),
+            Text("1,2,3,4,5,6,7,8"));
+  EXPECT_EQ(sql.Value("SELECT received_unix_ns FROM events WHERE seq = 4"), Integer(kReceivedAt1));
+  EXPECT_EQ(sql.Value("SELECT received_unix_ns FROM events WHERE seq = 6"), Integer(kReceivedAt2));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(8));
+}
+
+TEST_F(SqliteCollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  Result<std::uint64_t> hello = store->RecordHello(SampleHello("atm-osaka-0007", "site-umeda"),
+                                                   "10.9.8.7:50000", kReceivedAt1);
+  ASSERT_TRUE(hello.ok()) << ErrorText(hello);
+
+  Result<std::uint64_t> tokyo =
+      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
+  Result<std::uint64_t> osaka =
+      store->StoreEvents("atm-osaka-0007", SampleBatch(1, 3), kReceivedAt1);
+  ASSERT_TRUE(tokyo.ok()) << ErrorText(tokyo);
+  ASSERT_TRUE(osaka.ok()) << ErrorText(osaka);
+  EXPECT_EQ(*tokyo, 5u);
+  EXPECT_EQ(*osaka, 3u);
+  Result<std::uint64_t> osaka_again =
+      store->StoreEvents("atm-osaka-0007", SampleBatch(1, 3), kReceivedAt2);
+  ASSERT_TRUE(osaka_again.ok()) << ErrorText(osaka_again);
+  EXPECT_EQ(*osaka_again, 3u);
+
+  Result<std::uint64_t> tokyo_hello = store->RecordHello(
+      SampleHello("atm-tokyo-0412", "site-shinjuku"), "10.20.30.40:51234", kReceivedAt2);
+  Result<std::uint64_t> osaka_hello = store->RecordHello(
+      SampleHello("atm-osaka-0007", "site-umeda"), "10.9.8.7:50000", kReceivedAt2);
+  ASSERT_TRUE(tokyo_hello.ok()) << ErrorText(tokyo_hello);
+  ASSERT_TRUE(osaka_hello.ok()) << ErrorText(osaka_hello);
+  EXPECT_EQ(*tokyo_hello, 5u);
+  EXPECT_EQ(*osaka_hello, 3u);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT group_concat(device_id || '=' || n) FROM "
+                      "(SELECT device_id, count(*) AS n FROM events GROUP BY device_id "
+                      " ORDER BY device_id)"),
+            Text("atm-osaka-0007=3,atm-tokyo-0412=5"));
+}
+
+TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+
+  v1::Heartbeat all_in_service;
+  *all_in_service.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
+  *all_in_service.add_services() =
+      Service(v1::CUSTOMER_SERVICE_DEPOSIT, v1::SERVICE_STATE_IN_SERVICE, "");
+  *all_in_service.add_services() =
+      Service(v1::CUSTOMER_SERVICE_PASSBOOK, v1::SERVICE_STATE_IN_SERVICE, "");
+  all_in_service.set_interval_ms(10000);
+  Status first = store->RecordHeartbeat("atm-tokyo-0412", all_in_service, kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services WHERE since_unix_ns = " +
+                      std::to_string(kReceivedAt1) + " AND state = 'in_service'"),
+            Integer(3));
+
+  // Withdrawal goes out; the passbook printer is no longer offered.
+  v1::Heartbeat withdrawal_out;
+  *withdrawal_out.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_OUT_OF_SERVICE, "storage:/var");
+  *withdrawal_out.add_services() =
+      Service(v1::CUSTOMER_SERVICE_DEPOSIT, v1::SERVICE_STATE_IN_SERVICE, "");
+  withdrawal_out.set_interval_ms(10000);
+  Status second = store->RecordHeartbeat("atm-tokyo-0412", withdrawal_out, kReceivedAt2);
+  ASSERT_TRUE(second.ok()) << ErrorText(second);
+
+  SqlRow withdrawal = sql.Row("SELECT * FROM device_services WHERE service = 'withdrawal'");
+  EXPECT_EQ(withdrawal["state"], Text("out_of_service"));
+  EXPECT_EQ(withdrawal["reason"], Text("storage:/var"));
+  EXPECT_EQ(withdrawal["since_unix_ns"], Integer(kReceivedAt2));
+  SqlRow deposit = sql.Row("SELECT * FROM device_services WHERE service = 'deposit'");
+  EXPECT_EQ(deposit["since_unix_ns"], Integer(kReceivedAt1));
+  EXPECT_EQ(deposit["updated_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services WHERE service = 'passbook'"),
+            Integer(0));
+
+  // Still out (for another reason): since stays; deposit degrades: since moves.
+  v1::Heartbeat still_out;
+  *still_out.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_OUT_OF_SERVICE, "raid:md0");
+  *still_out.add_services() =
+      Service(v1::CUSTOMER_SERVICE_DEPOSIT, v1::SERVICE_STATE_DEGRADED, "link_group:bond0");
+  still_out.set_interval_ms(15000);
+  v1::AgentHealth* health = still_out.mutable_health();
+  health->set_backlog_events(12);
+  health->set_buffer_bytes(1 << 20);
+  health->set_buffer_limit_bytes(64 << 20);
+  health->set_oldest_undelivered_age_ms(4500);
+  health->set_dropped_events_total(2);
+  health->set_last_seq(42);
+  health->set_buffer_degraded(true);
+  health->set_wall_time_unix_ns(kReceivedAt3 - 1'500'000'000);
+  health->set_monotonic_ns(86'400'000'000'123);
+  health->set_uptime_s(3600);
+  Status third = store->RecordHeartbeat("atm-tokyo-0412", still_out, kReceivedAt3);
+  ASSERT_TRUE(third.ok()) << ErrorText(third);
+
+  withdrawal = sql.Row("SELECT * FROM device_services WHERE service = 'withdrawal'");
+  EXPECT_EQ(withdrawal["reason"], Text("raid:md0"));
+  EXPECT_EQ(withdrawal["since_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(withdrawal["updated_unix_ns"], Integer(kReceivedAt3));
+  deposit = sql.Row("SELECT * FROM device_services WHERE service = 'deposit'");
+  EXPECT_EQ(deposit["state"], Text("degraded"));
+  EXPECT_EQ(deposit["since_unix_ns"], Integer(kReceivedAt3));
+
+  // One heartbeat row per device, holding the latest.
+  SqlRow heartbeat = sql.Row("SELECT * FROM heartbeats");
+  EXPECT_EQ(heartbeat["device_id"], Text("atm-tokyo-0412"));
+  EXPECT_EQ(heartbeat["received_unix_ns"], Integer(kReceivedAt3));
+  EXPECT_EQ(heartbeat["interval_ms"], Integer(15000));
+  EXPECT_EQ(heartbeat["backlog_events"], Integer(12));
+  EXPECT_EQ(heartbeat["buffer_bytes"], Integer(1 << 20));
+  EXPECT_EQ(heartbeat["buffer_limit_bytes"], Integer(64 << 20));
+  EXPECT_EQ(heartbeat["oldest_undelivered_age_ms"], Integer(4500));
+  EXPECT_EQ(heartbeat["dropped_events_total"], Integer(2));
+  EXPECT_EQ(heartbeat["agent_last_seq"], Integer(42));
+  EXPECT_EQ(heartbeat["buffer_degraded"], Integer(1));
+  EXPECT_EQ(heartbeat["agent_wall_time_unix_ns"], Integer(kReceivedAt3 - 1'500'000'000));
+  EXPECT_EQ(heartbeat["agent_monotonic_ns"], Integer(86'400'000'000'123));
+  EXPECT_EQ(heartbeat["uptime_s"], Integer(3600));
+  EXPECT_EQ(nlohmann::json::parse(std::get<std::string>(heartbeat["services_json"])),
+            nlohmann::json::parse(R"([
+              {"service": "withdrawal", "state": "out_of_service", "reason": "raid:md0"},
+              {"service": "deposit", "state": "degraded", "reason": "link_group:bond0"}])"));
+  EXPECT_EQ(sql.Value("SELECT last_seen_unix_ns FROM devices"), Integer(kReceivedAt3));
+
+  // The documented "withdrawal at a site" query over what was recorded.
+  SqlRow at_site = sql.Row(kWithdrawalAtSite);
+  EXPECT_EQ(at_site["state"], Text("out_of_service"));
+  EXPECT_EQ(at_site["next_heartbeat_due_unix_ns"], Integer(kReceivedAt3 + 15'000'000'000));
+}
+
+TEST_F(SqliteCollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      store->RecordHello(SampleHello("atm-tokyo-0413", "site-shinjuku"), "p", kReceivedAt1).ok());
+  ASSERT_TRUE(
+      store->RecordHello(SampleHello("atm-osaka-0007", "site-umeda"), "p", kReceivedAt1).ok());
+
+  auto alert_event = [](std::uint64_t seq, const std::string& key, v1::AlertState state,
+                        v1::Severity severity) {
+    v1::Event event = SampleEvent(seq);
+    event.set_alert_key(key);
+    event.set_state(state);
+    event.set_severity(severity);
+    return event;
+  };
+  std::vector<v1::Event> tokyo = {
+      alert_event(1, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+      alert_event(2, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL),
+      alert_event(3, "raid:md0", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+      alert_event(4, "raid:md0", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+      alert_event(5, "config_change:/etc/atm.conf", v1::ALERT_STATE_NOTICE, v1::SEVERITY_INFO),
+  };
+  ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", tokyo, kReceivedAt1).ok());
+  ASSERT_TRUE(store
+                  ->StoreEvents("atm-tokyo-0413",
+                                {alert_event(1, "peer:standby", v1::ALERT_STATE_FIRING,
+                                             v1::SEVERITY_CRITICAL)},
+                                kReceivedAt1)
+                  .ok());
+  ASSERT_TRUE(store
+                  ->StoreEvents("atm-osaka-0007",
+                                {alert_event(1, "storage:/var", v1::ALERT_STATE_FIRING,
+                                             v1::SEVERITY_CRITICAL)},
+                                kReceivedAt1)
+                  .ok());
+
+  PlainSql sql(path_);
+  std::vector<SqlRow> firing = sql.Rows(kFiringAlertsOfSite);
+  ASSERT_EQ(firing.size(), 2u);
+  EXPECT_EQ(firing[0]["device_id"], Text("atm-tokyo-0412"));
+  EXPECT_EQ(firing[0]["alert_key"], Text("storage:/var"));
+  EXPECT_EQ(firing[0]["severity"], Text("critical"));
+  EXPECT_EQ(firing[0]["since_wall_time_unix_ns"], Integer(SampleEvent(1).wall_time_unix_ns()));
+  EXPECT_EQ(firing[0]["impact_unavailable"], Text("deposit,passbook"));
+  EXPECT_EQ(firing[1]["device_id"], Text("atm-tokyo-0413"));
+  EXPECT_EQ(firing[1]["alert_key"], Text("peer:standby"));
+  SqlRow raid = sql.Row("SELECT * FROM alerts WHERE alert_key = 'raid:md0'");
+  EXPECT_EQ(raid["state"], Text("resolved"));
+  EXPECT_EQ(raid["since_seq"], Integer(4));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM alerts WHERE alert_key LIKE 'config_change:%'"),
+            Integer(0));
+
+  // Resolved, then firing again: a new firing period starts.
+  ASSERT_TRUE(
+      store
+          ->StoreEvents(
+              "atm-tokyo-0412",
+              {alert_event(6, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+               alert_event(7, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING)},
+              kReceivedAt2)
+          .ok());
+  SqlRow storage = sql.Row(
+      "SELECT * FROM alerts WHERE device_id = 'atm-tokyo-0412' AND alert_key = 'storage:/var'");
+  EXPECT_EQ(storage["state"], Text("firing"));
+  EXPECT_EQ(storage["since_seq"], Integer(7));
+  EXPECT_EQ(storage["last_seq"], Integer(7));
+  EXPECT_EQ(storage["severity"], Text("warning"));
+  EXPECT_EQ(sql.Rows(kEventsOfAlertKey).size(), 5u);
+}
+
+TEST_F(SqliteCollectorStoreTest, DocumentedQueriesUseIndexes) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  PlainSql sql(path_);
+  struct Documented {
+    const char* query;
+    bool ordered_by_index;  // false: sorts its few rows (one site's devices)
+  };
+  for (const Documented& documented :
+       {Documented{kLatestEventsOfDevice, true}, Documented{kEventsOfAlertKey, true},
+        Documented{kFiringAlertsOfSite, true}, Documented{kWithdrawalAtSite, false},
+        Documented{kEventsReceivedSince, true}}) {
+    std::string plan;
+    for (SqlRow& step : sql.Rows(std::string("EXPLAIN QUERY PLAN ") + documented.query)) {
+      plan += std::get<std::string>(step["detail"]) + "\n";
+    }
+    EXPECT_THAT(plan, ::testing::Not(HasSubstr("SCAN "))) << documented.query;
+    if (documented.ordered_by_index) {
+      EXPECT_THAT(plan, ::testing::Not(HasSubstr("TEMP B-TREE"))) << documented.query;
+    }
+  }
+}
+
+TEST_F(SqliteCollectorStoreTest, ReopeningKeepsEverything) {
+  {
+    std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 9), kReceivedAt1).ok());
+    v1::Heartbeat heartbeat;
+    *heartbeat.add_services() =
+        Service(v1::CUSTOMER_SERVICE_INQUIRY, v1::SERVICE_STATE_IN_SERVICE, "");
+    ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt2).ok());
+  }
+  std::unique_ptr<CollectorStore> reopened = OpenStore();
+  ASSERT_NE(reopened, nullptr);
+  Result<std::uint64_t> hello = reopened->RecordHello(
+      SampleHello("atm-tokyo-0412", "site-shinjuku"), "10.20.30.40:51234", kReceivedAt3);
+  ASSERT_TRUE(hello.ok()) << ErrorText(hello);
+  EXPECT_EQ(*hello, 9u);
+  Result<std::uint64_t> resent =
+      reopened->StoreEvents("atm-tokyo-0412", SampleBatch(5, 10), kReceivedAt3);
+  ASSERT_TRUE(resent.ok()) << ErrorText(resent);
+  EXPECT_EQ(*resent, 10u);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(10));
+  EXPECT_EQ(sql.Value("SELECT first_seen_unix_ns FROM devices"), Integer(kReceivedAt1));
+  EXPECT_EQ(sql.Value("SELECT since_unix_ns FROM device_services"), Integer(kReceivedAt2));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(1));
+  EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(1));
+  EXPECT_EQ(sql.Value("PRAGMA journal_mode"), Text("wal"));
+  EXPECT_EQ(sql.Value("PRAGMA integrity_check"), Text("ok"));
+}
+
+TEST_F(SqliteCollectorStoreTest, DeviceThatNeverSaidHelloIsNotFoundAndNothingIsStored) {
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+
+  Result<std::uint64_t> stored =
+      store->StoreEvents("atm-ghost-0001", SampleBatch(1, 3), kReceivedAt1);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_EQ(stored.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(stored.error().message(), HasSubstr("\"atm-ghost-0001\""));
+  EXPECT_THAT(stored.error().message(), HasSubstr(path_.string()));
+
+  Status heartbeat = store->RecordHeartbeat("atm-ghost-0001", v1::Heartbeat(), kReceivedAt1);
+  ASSERT_FALSE(heartbeat.ok());
+  EXPECT_EQ(heartbeat.error().code(), ErrorCode::kNotFound);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(0));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(0));
+}
+
+TEST_F(SqliteCollectorStoreTest, BatchWithAnImpossibleSeqStoresNothing) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+
+  std::vector<v1::Event> with_zero = SampleBatch(1, 3);
+  with_zero.push_back(SampleEvent(0));
+  Result<std::uint64_t> zero = store->StoreEvents("atm-tokyo-0412", with_zero, kReceivedAt1);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(zero.error().message(), HasSubstr("events[3]: seq 0"));
+
+  std::vector<v1::Event> too_big = SampleBatch(1, 2);
+  too_big.push_back(SampleEvent(std::uint64_t{1} << 63));
+  Result<std::uint64_t> huge = store->StoreEvents("atm-tokyo-0412", too_big, kReceivedAt1);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code(), ErrorCode::kInvalidArgument);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(0));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(0));
+}
+
+TEST_F(SqliteCollectorStoreTest, UnusualFieldValuesAreStoredReadably) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+
+  v1::Event odd = SampleEvent(1);
+  odd.set_value(std::numeric_limits<double>::quiet_NaN());
+  odd.set_threshold(std::numeric_limits<double>::infinity());
+  odd.set_kind(static_cast<v1::AlertKind>(99));  // from a newer agent
+  odd.clear_impact();
+  odd.mutable_context(0)->set_value("bytes \xff\xfe that are not UTF-8");
+  odd.mutable_context(1)->set_key("statvfs.f_bavail");  // a repeated key
+  Result<std::uint64_t> acked = store->StoreEvents("atm-tokyo-0412", {odd}, kReceivedAt1);
+  ASSERT_TRUE(acked.ok()) << ErrorText(acked);
+
+  PlainSql sql(path_);
+  SqlRow row = sql.Row("SELECT * FROM events");
+  EXPECT_EQ(row["value"], SqlValue(nullptr));
+  EXPECT_EQ(row["threshold"], SqlValue(std::numeric_limits<double>::infinity()));
+  EXPECT_EQ(row["kind"], Text("unknown(99)"));
+  EXPECT_EQ(row["impact_unavailable"], Text(""));
+  const auto& context_text = std::get<std::string>(row["context_json"]);
+  ASSERT_TRUE(nlohmann::json::accept(context_text)) << context_text;
+  EXPECT_EQ(nlohmann::json::parse(context_text).size(), 1u);
+  EXPECT_EQ(std::get<std::string>(row["payload"]), odd.SerializeAsString());
+}
+
+TEST_F(SqliteCollectorStoreTest, BusyDatabaseIsUnavailableAndChangesNothing) {
+  SqliteCollectorStoreOptions options;
+  options.busy_timeout = std::chrono::milliseconds(200);
+  Result<std::unique_ptr<SqliteCollectorStore>> store =
+      SqliteCollectorStore::Open(path_.string(), options);
+  ASSERT_TRUE(store.ok()) << ErrorText(store);
+  ASSERT_TRUE((*store)
+                  ->RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"), "p", kReceivedAt1)
+                  .ok());
+
+  // An operator's shell holds the write lock.
+  PlainSql shell(path_);
+  shell.Execute("BEGIN IMMEDIATE");
+  Result<std::uint64_t> blocked =
+      (*store)->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt1);
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_EQ(blocked.error().code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(blocked.error().message(), HasSubstr("SQLITE_BUSY"));
+  EXPECT_THAT(blocked.error().message(), HasSubstr("store batch of \"atm-tokyo-0412\""));
+  Status heartbeat = (*store)->RecordHeartbeat("atm-tokyo-0412", v1::Heartbeat(), kReceivedAt1);
+  ASSERT_FALSE(heartbeat.ok());
+  EXPECT_EQ(heartbeat.error().code(), ErrorCode::kUnavailable);
+  shell.Execute("ROLLBACK");
+
+  EXPECT_EQ(shell.Value("SELECT count(*) FROM events"), Integer(0));
+  Result<std::uint64_t> retried =
+      (*store)->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt2);
+  ASSERT_TRUE(retried.ok()) << ErrorText(retried);
+  EXPECT_EQ(*retried, 3u);
+  EXPECT_EQ(shell.Value("SELECT count(*) FROM events"), Integer(3));
+}
+
+TEST_F(SqliteCollectorStoreTest, FileThatIsNotADatabaseIsRefusedAsCorrupt) {
+  {
+    std::ofstream garbage(path_);
+    for (int i = 0; i < 200; ++i) garbage << "this is a log file, not a database\n";
+  }
+  Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kCorrupt);
+  EXPECT_THAT(store.error().message(), HasSubstr(path_.string()));
+  EXPECT_THAT(store.error().message(), HasSubstr("SQLITE_NOTADB"));
+}
+
+TEST_F(SqliteCollectorStoreTest, DatabaseOfANewerSchemaIsRefused) {
+  ASSERT_NE(OpenStore(), nullptr);
+  {
+    PlainSql sql(path_);
+    sql.Execute("PRAGMA user_version = 99");
+  }
+  Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(store.error().message(), HasSubstr("schema version 99"));
+  EXPECT_THAT(store.error().message(), HasSubstr(path_.string()));
+}
+
+TEST_F(SqliteCollectorStoreTest, MissingDirectoryIsNotFound) {
+  const std::string path = (scratch_ / "no-such-directory" / "collector.db").string();
+  Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(store.error().message(), HasSubstr(path));
+}
+
+TEST_F(SqliteCollectorStoreTest, HelloWithABadDeviceIdIsRefused) {
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (const std::string& bad : {std::string(), std::string("atm 1'; DROP TABLE devices;--"),
+                                 std::string(65, 'a'), std::string("atm\n1")}) {
+    Result<std::uint64_t> hello =
+        store->RecordHello(SampleHello(bad, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1);
+    ASSERT_FALSE(hello.ok()) << bad;
+    EXPECT_EQ(hello.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(hello.error().message(), HasSubstr("device_id"));
+    EXPECT_EQ(hello.error().message().find('\n'), std::string::npos);
+  }
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM devices"), Integer(0));
+}
+
+TEST_F(SqliteCollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  v1::Heartbeat heartbeat;
+  *heartbeat.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
+  *heartbeat.add_services() =
+      Service(v1::CUSTOMER_SERVICE_UNSPECIFIED, v1::SERVICE_STATE_IN_SERVICE, "");
+  Status recorded = store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt1);
+  ASSERT_FALSE(recorded.ok());
+  EXPECT_EQ(recorded.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_THAT(recorded.error().message(), HasSubstr("services[1]"));
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services"), Integer(0));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(0));
+}
+
+}  // namespace
+}  // namespace atmhealth::collector

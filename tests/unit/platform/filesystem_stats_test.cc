@@ -1,0 +1,177 @@
+#include "platform/filesystem_stats.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "tests/support/test_paths.h"
+
+namespace atmhealth::platform {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+TEST(FilesystemStats, UsedPercentCountsRootReserveAsUnavailableLikeDf) {
+  FilesystemStats stats;
+  stats.total_bytes = 1000;
+  stats.free_bytes = 200;  // 100 of them reserved for root
+  stats.available_bytes = 100;
+  // df: used / (used + available) = 800 / 900.
+  EXPECT_DOUBLE_EQ(stats.UsedPercent(), 100.0 * 800 / 900);
+}
+
+TEST(FilesystemStats, FullFilesystemIsHundredPercentEvenWithRootReserveLeft) {
+  FilesystemStats stats;
+  stats.total_bytes = 1000;
+  stats.free_bytes = 50;
+  stats.available_bytes = 0;
+  EXPECT_DOUBLE_EQ(stats.UsedPercent(), 100.0);
+}
+
+TEST(FilesystemStats, EmptyOrSizelessFilesystemIsZeroPercent) {
+  FilesystemStats empty;
+  EXPECT_DOUBLE_EQ(empty.UsedPercent(), 0.0);
+  EXPECT_DOUBLE_EQ(empty.InodesUsedPercent(), 0.0);
+}
+
+TEST(FilesystemStats, InodesUsedPercent) {
+  FilesystemStats stats;
+  stats.total_inodes = 200;
+  stats.free_inodes = 50;
+  EXPECT_DOUBLE_EQ(stats.InodesUsedPercent(), 75.0);
+}
+
+auto IsMount(const std::string& device, const std::string& path, const std::string& type) {
+  return AllOf(Field("device", &MountPoint::device, device), Field("path", &MountPoint::path, path),
+               Field("type", &MountPoint::type, type));
+}
+
+TEST(ListDataMounts, KeepsDataFilesystemsAndLeavesPseudoAndScratchOut) {
+  auto mounts = ListDataMounts(testing::Fixture("proc").string());
+  ASSERT_TRUE(mounts.ok()) << mounts.error().message();
+  // Left out: sysfs, proc, devtmpfs, devpts, cgroup2, autofs, binfmt_misc,
+  // mqueue, hugetlbfs, debugfs, tracefs, ... and tmpfs on /run, /run/lock,
+  // /run/user/1000, /dev/shm.
+  EXPECT_THAT(mounts->problems, ::testing::IsEmpty());
+  EXPECT_THAT(
+      mounts->mounts,
+      ElementsAre(IsMount("/dev/mapper/vg0-root", "/", "ext4"),
+                  IsMount("/dev/sda1", "/boot", "ext4"), IsMount("/dev/sda2", "/boot/efi", "vfat"),
+                  // Mounted twice: the later mount hides the earlier.
+                  IsMount("/dev/mapper/vg1-var", "/var", "ext4"),
+                  // "\040" in /proc/self/mounts is a space.
+                  IsMount("/dev/mapper/vg0-journal", "/var/lib/atm journal", "ext4"),
+                  IsMount("fileserver:/export/ej", "/mnt/ej", "nfs4"),
+                  IsMount("tmpfs", "/var/spool/atm", "tmpfs")));
+}
+
+TEST(ListDataMounts, MissingMountTableIsNotFoundAndNamesThePath) {
+  testing::ScratchDir scratch;
+  auto mounts = ListDataMounts((scratch / "no-proc").string());
+  ASSERT_FALSE(mounts.ok());
+  EXPECT_EQ(mounts.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(mounts.error().message(), HasSubstr("no-proc/self/mounts"));
+}
+
+TEST(ListDataMounts, TruncatedAndGarbageLinesAreSkipped) {
+  testing::ScratchDir scratch;
+  std::filesystem::create_directories(scratch / "self");
+  std::ofstream(scratch / "self" / "mounts")
+      << "garbage\n\n/dev/sdb1\n/dev/sdb2 /data\n/dev/sdb3 /srv xfs rw 0 0\n"
+      << "/dev/sdb4 /odd\\04 ext4 rw 0 0\n\\\\\\ \\999 ext4\n"
+      << "tmpfs /runbooks tmpfs rw 0 0\ntmpfs /run/x tmpfs rw 0 0\n";
+  auto mounts = ListDataMounts(scratch.path().string());
+  ASSERT_TRUE(mounts.ok()) << mounts.error().message();
+  // Every unreadable line is reported with its line number, the blank one is not.
+  EXPECT_THAT(mounts->problems,
+              ElementsAre(HasSubstr("self/mounts:1: "), HasSubstr("self/mounts:3: "),
+                          HasSubstr("self/mounts:4: ")));
+  EXPECT_THAT(mounts->mounts, ElementsAre(IsMount("/dev/sdb3", "/srv", "xfs"),
+                                   IsMount("/dev/sdb4", "/odd\\04", "ext4"),
+                                   IsMount("\\\\\\", "\\999", "ext4"),
+                                   // Named like /run, but not under it.
+                                   IsMount("tmpfs", "/runbooks", "tmpfs")));
+}
+
+// A tmpfs mounted on a scratch directory for the test's lifetime. Mounting
+// needs root: without it the test fails with a message saying so.
+class TmpfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "this test mounts a real tmpfs and must run as root";
+    ASSERT_EQ(::mount("tmpfs", mount_dir().c_str(), "tmpfs", 0, "size=8m,nr_inodes=64"), 0)
+        << "mount tmpfs on " << mount_dir() << ": " << std::strerror(errno);
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) {
+      EXPECT_EQ(::umount2(mount_dir().c_str(), MNT_DETACH), 0) << std::strerror(errno);
+    }
+  }
+  std::string mount_dir() const { return scratch_.path().string(); }
+
+  void WriteFile(const std::string& name, std::uint64_t bytes) {
+    std::ofstream out(scratch_ / name, std::ios::binary);
+    const std::string chunk(64 * 1024, 'x');
+    for (std::uint64_t written = 0; written < bytes; written += chunk.size()) out << chunk;
+    ASSERT_TRUE(out.good());
+  }
+
+  testing::ScratchDir scratch_;
+  bool mounted_ = false;
+};
+
+TEST_F(TmpfsTest, StatvfsProbeReportsTheBytesAndInodesWritten) {
+  auto probe = FilesystemProbe::Create(std::chrono::seconds(2));
+  auto before = probe->Probe(mount_dir());
+  ASSERT_TRUE(before.ok()) << before.error().message();
+  EXPECT_EQ(before->total_bytes, 8 * kMiB);
+  EXPECT_EQ(before->free_bytes, 8 * kMiB);
+  EXPECT_EQ(before->total_inodes, 64u);
+  EXPECT_EQ(before->free_inodes, 63u);  // the root directory
+  EXPECT_FALSE(before->read_only);
+
+  WriteFile("journal.dat", 6 * kMiB);
+  WriteFile("a", 0);
+  WriteFile("b", 0);
+  auto after = probe->Probe(mount_dir());
+  ASSERT_TRUE(after.ok()) << after.error().message();
+  EXPECT_EQ(after->total_bytes, 8 * kMiB);
+  EXPECT_EQ(after->free_bytes, 2 * kMiB);
+  EXPECT_EQ(after->available_bytes, 2 * kMiB);
+  EXPECT_EQ(after->free_inodes, 60u);
+  EXPECT_DOUBLE_EQ(after->UsedPercent(), 75.0);
+  EXPECT_DOUBLE_EQ(after->InodesUsedPercent(), 100.0 * 4 / 64);
+}
+
+TEST_F(TmpfsTest, StatvfsProbeSeesReadOnlyRemount) {
+  auto probe = FilesystemProbe::Create(std::chrono::seconds(2));
+  ASSERT_EQ(::mount("tmpfs", mount_dir().c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr), 0)
+      << "remount read-only: " << std::strerror(errno);
+  auto stats = probe->Probe(mount_dir());
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_TRUE(stats->read_only);
+}
+
+TEST(StatvfsProbe, MissingPathIsNotFoundAndNamesThePath) {
+  testing::ScratchDir scratch;
+  const std::string missing = (scratch / "gone").string();
+  auto stats = FilesystemProbe::Create(std::chrono::seconds(2))->Probe(missing);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(stats.error().message(), HasSubstr(missing));
+}
+
+}  // namespace
+}  // namespace atmhealth::platform
