@@ -53,11 +53,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   for (const auto& path : (*storage)->WatchedPaths()) spdlog::info("watching storage {}", path);
   daemon->watchers_.push_back(std::move(storage).value());
 
+
   v1::DeviceIdentity device;
   device.set_device_id(c.device.id);
   device.set_site_id(c.device.site);
   device.set_kind(c.device.kind);
-  daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
   Daemon* self = daemon.get();
   daemon->uplink_ = std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device,
                                              *daemon->store_,
@@ -70,6 +70,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
                    stats.pending_events, status.error().message());
     }
   });
+
+  // Alerts that fired when the previous run ended carry on firing until a
+  // measurement says otherwise.
+  auto firing = daemon->store_->RunNow([](EventStore& s) { return s.FiringAlerts(); });
+  if (!firing.ok()) return firing.error();
+  std::vector<v1::Event> closed = daemon->rules_.Restore(*firing, platform::Clock::Real());
+  if (!firing->empty()) spdlog::info("{} alerts were firing when the agent last ran", firing->size());
+  if (!closed.empty()) daemon->store_->Append(std::move(closed));
+  daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
   return daemon;
 }
 

@@ -261,6 +261,29 @@ void RuleSet::Set(v1::AlertKind kind, const std::string& subject, ThresholdSpec 
   rules_.emplace(std::move(key), ThresholdRule(kind, subject, std::move(spec)));
 }
 
+std::vector<v1::Event> RuleSet::Restore(const std::vector<v1::Event>& firing,
+                                        const platform::Clock& clock) {
+  std::vector<v1::Event> closed;
+  for (const v1::Event& event : firing) {
+    if (auto rule = rules_.find(event.alert_key()); rule != rules_.end()) {
+      rule->second.firing_ = event.severity();
+      rule->second.pending_ = v1::SEVERITY_UNSPECIFIED;
+      continue;
+    }
+    v1::Event resolved = event;
+    resolved.set_seq(0);
+    resolved.set_state(v1::ALERT_STATE_RESOLVED);
+    resolved.set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
+    resolved.set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
+    resolved.set_boot_id(platform::BootId());
+    resolved.clear_impact();
+    resolved.clear_context();
+    resolved.set_summary(event.subject() + ": no longer watched; alert closed");
+    closed.push_back(std::move(resolved));
+  }
+  return closed;
+}
+
 void RuleSet::Evaluate(const std::vector<Measurement>& measurements, const platform::Clock& clock,
                        std::vector<v1::Event>& out) {
   const auto wall_now = clock.WallNow();

@@ -75,6 +75,14 @@ class RuleSet {
   void Evaluate(const std::vector<Measurement>& measurements, const platform::Clock& clock,
                 std::vector<v1::Event>& out);
 
+  // Carries on from a previous run: each event (the latest firing event of an
+  // alert, from EventStore::FiringAlerts) puts its rule back in that firing
+  // state, so the next measurement re-grades or resolves it. Alerts whose rule
+  // is gone (the config no longer watches them) are resolved at once: the
+  // returned events say so.
+  std::vector<v1::Event> Restore(const std::vector<v1::Event>& firing,
+                                 const platform::Clock& clock);
+
   // Every rule, for the service status in heartbeats.
   const std::map<std::string, ThresholdRule>& rules() const { return rules_; }
 

@@ -79,6 +79,12 @@ class EventStore {
   // last_seq changes nothing. Persisted.
   virtual Status AdvanceSequence(std::uint64_t seq) = 0;
 
+  // The latest firing event of every alert still firing according to the
+  // committed events, in seq order: a restarted agent starts its rules from
+  // these, so an alert that fired before a crash resolves once its condition
+  // clears. Kept apart from the events, so eviction does not forget them.
+  virtual Result<std::vector<v1::Event>> FiringAlerts() = 0;
+
   virtual EventStoreStats Stats() const = 0;
 };
 

@@ -56,6 +56,14 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_severity ON events (severity, seq);
 )sql",
+    // 1 -> 2: the alerts that fire, so that a restarted agent resolves them.
+    R"sql(
+CREATE TABLE firing_alerts (
+  alert_key TEXT PRIMARY KEY,  -- "<kind>:<subject>"
+  seq INTEGER NOT NULL,        -- sequence of the latest firing event
+  payload BLOB NOT NULL        -- that event, serialized v1::Event
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == kEventStoreSchemaVersion);
 
@@ -229,6 +237,11 @@ Status SqliteEventStore::PrepareStatements() {
       {&oldest_undelivered_,
        "SELECT wall_time_unix_ns FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1"},
       {&freelist_count_, "PRAGMA freelist_count"},
+      {&upsert_firing_alert_,
+       "INSERT INTO firing_alerts (alert_key, seq, payload) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT (alert_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload"},
+      {&delete_firing_alert_, "DELETE FROM firing_alerts WHERE alert_key = ?1"},
+      {&select_firing_alerts_, "SELECT payload FROM firing_alerts ORDER BY seq"},
   };
   for (const auto& [statement, sql] : statements) {
     Result<platform::SqliteStatement> prepared = database_.Prepare(sql, "preparing statements");
@@ -295,6 +308,7 @@ SqliteEventStore::PendingEvent SqliteEventStore::ToPending(const v1::Event& even
   pending.kind = event.kind();
   pending.state = event.state();
   pending.wall_time_unix_ns = event.wall_time_unix_ns();
+  pending.alert_key = event.alert_key();
   pending.payload = event.SerializeAsString();
   return pending;
 }
@@ -374,6 +388,7 @@ Status SqliteEventStore::WriteQueued() {
         .BindInt64(5, event.wall_time_unix_ns)
         .BindBlob(6, event.payload);
     if (Status s = query.Run("commit"); !s.ok()) return s;
+    if (Status s = TrackFiringAlert(event); !s.ok()) return s;
     ++inserted_rows;
     inserted_bytes += event.stored_bytes();
     return OkStatus();
@@ -745,6 +760,37 @@ std::uint64_t SqliteEventStore::pending_events() const {
   std::uint64_t count = 0;
   for (const auto& queue : pending_) count += queue.size();
   return count;
+}
+
+Status SqliteEventStore::TrackFiringAlert(const PendingEvent& event) {
+  if (event.alert_key.empty()) return OkStatus();
+  if (event.state == v1::ALERT_STATE_FIRING) {
+    platform::SqliteQuery query(database_, upsert_firing_alert_);
+    query.BindText(1, event.alert_key).BindInt64(2, AsInt64(event.seq)).BindBlob(3, event.payload);
+    return query.Run("commit: firing alert");
+  }
+  if (event.state == v1::ALERT_STATE_RESOLVED) {
+    platform::SqliteQuery query(database_, delete_firing_alert_);
+    query.BindText(1, event.alert_key);
+    return query.Run("commit: resolved alert");
+  }
+  return OkStatus();
+}
+
+Result<std::vector<v1::Event>> SqliteEventStore::FiringAlerts() {
+  std::vector<v1::Event> firing;
+  platform::SqliteQuery query(database_, select_firing_alerts_);
+  for (;;) {
+    Result<bool> row = query.Step("reading firing alerts");
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    const std::string_view payload = query.ColumnBlob(0);
+    if (!firing.emplace_back().ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return Error(ErrorCode::kCorrupt,
+                   fmt::format("{}: firing_alerts: a payload does not parse", database_.path()));
+    }
+  }
+  return firing;
 }
 
 EventStoreStats SqliteEventStore::Stats() const {

@@ -29,7 +29,7 @@
 namespace atmhealth::agent {
 
 // The schema version this code writes, kept in PRAGMA user_version.
-inline constexpr int kEventStoreSchemaVersion = 1;
+inline constexpr int kEventStoreSchemaVersion = 2;
 // What one stored row costs besides its payload (the other columns, the
 // b-tree cell and the severity index entry), bytes. Counted in stored_bytes.
 inline constexpr std::uint64_t kEventRowOverheadBytes = 64;
@@ -50,6 +50,7 @@ class SqliteEventStore final : public EventStore {
   // stored anywhere, and under their old numbers the collector would take
   // them for events it already has.
   Status AdvanceSequence(std::uint64_t seq) override;
+  Result<std::vector<v1::Event>> FiringAlerts() override;
   EventStoreStats Stats() const override;
 
  private:
@@ -64,6 +65,7 @@ class SqliteEventStore final : public EventStore {
     int kind = 0;
     int state = 0;
     std::int64_t wall_time_unix_ns = 0;
+    std::string alert_key;  // empty for events that belong to no alert
     std::string payload;  // serialized v1::Event, seq included
     std::uint64_t stored_bytes() const { return payload.size() + kEventRowOverheadBytes; }
   };
@@ -121,6 +123,8 @@ class SqliteEventStore final : public EventStore {
   // PRAGMA wal_checkpoint(mode); a failure is logged, nothing more.
   void Checkpoint(const char* mode);
   void DropOnePendingEvent();
+  // Keeps firing_alerts in step with a committed event; in its transaction.
+  Status TrackFiringAlert(const PendingEvent& event);
   PendingEvent MakeDropNotice(std::uint64_t seq, const DropTally& tally) const;
   void RefreshOldestUndelivered();
   void LogDrops(const DropTally& drops, std::uint64_t notice_seq);
@@ -145,6 +149,9 @@ class SqliteEventStore final : public EventStore {
   platform::SqliteStatement count_between_;
   platform::SqliteStatement oldest_undelivered_;
   platform::SqliteStatement freelist_count_;
+  platform::SqliteStatement upsert_firing_alert_;
+  platform::SqliteStatement delete_firing_alert_;
+  platform::SqliteStatement select_firing_alerts_;
 
   std::uint64_t last_seq_ = 0;       // highest assigned; persisted at each commit
   std::uint64_t committed_seq_ = 0;  // every seq up to here is stored or was dropped

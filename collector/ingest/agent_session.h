@@ -40,7 +40,7 @@ struct SessionSettings {
   std::chrono::milliseconds idle_timeout{60000};              // longest silence between frames
   // Longest wait for one store call; then REASON_STORE_UNAVAILABLE.
   std::chrono::milliseconds store_timeout{30000};
-  std::string collector_id;                                   // sent in Welcome
+  std::string collector_id;  // sent in Welcome
 };
 
 // How long a Refusal may take to leave before the connection closes anyway.

@@ -84,6 +84,7 @@ std::string AgentConfigToml(const AgentOptions& o) {
        << "io_timeout = \"5s\"\n\n"
        << "[storage]\n"
        << "interval = \"" << o.sample_interval << "\"\n"
+       << "probe_timeout = \"" << o.sample_interval << "\"\n"
        << "all_mounts = false\n\n"
        << "[[storage.filesystem]]\n"
        << "path = \"" << o.watched.string() << "\"\n"

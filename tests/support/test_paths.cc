@@ -2,29 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <system_error>
 
 namespace atmhealth::testing {
-namespace {
-
-std::filesystem::path FromEnv(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    ADD_FAILURE() << name << " is not set: run the tests through ctest";
-    return {};
-  }
-  return value;
-}
-
-}  // namespace
 
 std::filesystem::path Fixture(const std::string& name) {
-  return FromEnv("ATMHEALTH_FIXTURES") / name;
+  return std::filesystem::path(ATMHEALTH_FIXTURES_DIR) / name;
 }
 
 std::filesystem::path Binary(const std::string& relative) {
-  return FromEnv("ATMHEALTH_BIN_DIR") / relative;
+  return std::filesystem::path(ATMHEALTH_BINARY_DIR) / relative;
 }
 
 ScratchDir::ScratchDir() {
