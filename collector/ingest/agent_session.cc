@@ -256,7 +256,11 @@ asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
     co_return false;
   }
   services_.metrics.CountHeartbeat();
-  co_return true;
+  // Every heartbeat is answered, so a quiet agent still hears from its
+  // collector and can tell a dead connection from an idle one.
+  v1::CollectorMessage reply;
+  reply.mutable_ack()->set_seq(last_stored_seq_);
+  co_return SendOrEnd(reply);
 }
 
 asio::awaitable<void> AgentSession::Reject(FrameRejection rejection, v1::Refusal::Reason reason,

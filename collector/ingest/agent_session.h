@@ -3,7 +3,7 @@
 //   await Hello (hello_timeout) ─▶ validate ─▶ claim the device ─▶ store.RecordHello
 //     ─▶ Welcome{last_stored_seq} ─▶ loop: await a frame (idle_timeout)
 //          EventBatch: validate ─▶ store.StoreEvents ─▶ Ack{highest stored seq}
-//          Heartbeat:  validate ─▶ store.RecordHeartbeat
+//          Heartbeat:  validate ─▶ store.RecordHeartbeat ─▶ Ack{highest stored seq}
 //
 // An Ack is sent only after the store returned OK, so an acknowledged event
 // is durable. A frame that fails (oversized, malformed, out of order, bad

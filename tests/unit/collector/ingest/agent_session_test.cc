@@ -257,6 +257,7 @@ TEST_F(IngestTest, MalformedFrameIsRefusedWhileAnotherAgentCarriesOn) {
   ASSERT_TRUE(healthy->Send(TestBatch(1, 2)).ok());
   ExpectAck(healthy->Read(), 2);
   ASSERT_TRUE(healthy->Send(TestHeartbeat()).ok());
+  ExpectAck(healthy->Read(), 2);  // heartbeats are answered too
   ASSERT_TRUE(healthy->Send(TestBatch(3, 3)).ok());
   ExpectAck(healthy->Read(), 3);
 
@@ -456,14 +457,17 @@ TEST_F(IngestTest, HeartbeatIsRecordedAndCounted) {
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
   ASSERT_TRUE(agent->Send(TestHeartbeat()).ok());
-  // Frames are handled in order: once the batch after it is acked, the
-  // heartbeat was recorded.
+  // The answer to a heartbeat is an Ack of what is stored (nothing yet), sent
+  // once the heartbeat is recorded.
+  ExpectAck(agent->Read(), 0);
   ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
   ExpectAck(agent->Read(), 1);
+  ASSERT_TRUE(agent->Send(TestHeartbeat()).ok());
+  ExpectAck(agent->Read(), 1);
   const std::vector<v1::Heartbeat> heartbeats = store_state_->Heartbeats("atm-0412");
-  ASSERT_EQ(heartbeats.size(), 1u);
+  ASSERT_EQ(heartbeats.size(), 2u);
   EXPECT_EQ(heartbeats[0].services_size(), 2);
-  EXPECT_EQ(Metric("atmhealth_collector_heartbeats_total"), 1);
+  EXPECT_EQ(Metric("atmhealth_collector_heartbeats_total"), 2);
 }
 
 TEST_F(IngestTest, ShutdownLetsTheBatchBeingStoredFinishThenRefuses) {
