@@ -28,14 +28,23 @@ int main(int argc, char** argv) {
   std::string log_level;
   bool check_config = false;
   bool version = false;
-  app.add_option("-c,--config", config_path, "TOML configuration file (see atmhealthd.toml)");
+  app.name("atmhealthd");
+  app.add_option("-c,--config", config_path,
+                 "TOML config file (see /etc/atmhealth/atmhealthd.toml); without it the embedded "
+                 "defaults apply")
+      ->option_text("PATH");
   app.add_option("--collector", collector,
-                 "Collector HOST:PORT to use instead of the configured list");
-  app.add_option("--store", store_path, "Event buffer file instead of the configured [store] path");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (overrides [log] level)");
+                 "collector HOST:PORT to stream to, replacing [uplink] collectors")
+      ->option_text("HOST:PORT");
+  app.add_option("--store", store_path, "event buffer (SQLite file), replacing [store] path")
+      ->option_text("PATH");
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, critical or off, replacing [log] level")
+      ->option_text("LEVEL");
   app.add_flag("--check-config", check_config,
-               "Validate the configuration, print what would be watched, and exit (0 valid, 2 not)");
-  app.add_flag("--version", version, "Print the version and exit");
+               "validate the configuration (file and flags), print what would be watched and exit: "
+               "0 when valid, 2 when not");
+  app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (version) {

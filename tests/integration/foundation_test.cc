@@ -12,6 +12,7 @@
 #include "tests/integration/harness.h"
 #include "tests/support/sqlite_reader.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 
 namespace atmhealth::testing {
 namespace {
@@ -53,7 +54,7 @@ std::int64_t AgentLastSeq(const std::filesystem::path& store) {
 }
 
 TEST_F(FoundationTest, FillingDiskFiresCriticalAlertAtCollectorAndFreeingItResolves) {
-  TmpfsMount fs(scratch_ / "fs", kFsBytes);
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(kFsBytes));
   ASSERT_TRUE(fs.mounted());
   CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
   ASSERT_NE(collector.agent_port(), 0);
@@ -136,7 +137,7 @@ void ExpectEveryEventOnceInOrder(const std::filesystem::path& db, const std::str
 }
 
 TEST_F(FoundationTest, CollectorOutageLosesNothingAndStoresEveryEventOnceInOrder) {
-  TmpfsMount fs(scratch_ / "fs", kFsBytes);
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(kFsBytes));
   ASSERT_TRUE(fs.mounted());
   const auto db = scratch_ / "collector" / "collector.db";
   auto collector = std::make_unique<CollectorProcess>(scratch_ / "collector", db);
@@ -167,7 +168,7 @@ TEST_F(FoundationTest, CollectorOutageLosesNothingAndStoresEveryEventOnceInOrder
 }
 
 TEST_F(FoundationTest, AgentKilledWithSigkillLosesNoEventAndResolvesItsAlertAfterRestart) {
-  TmpfsMount fs(scratch_ / "fs", kFsBytes);
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(kFsBytes));
   ASSERT_TRUE(fs.mounted());
   const auto db = scratch_ / "collector" / "collector.db";
   CollectorProcess collector(scratch_ / "collector", db);
@@ -232,7 +233,7 @@ class RawPeer {
 };
 
 TEST_F(FoundationTest, MalformedAndOversizedFramesAreRefusedAndCountedWhileAnotherAgentStreams) {
-  TmpfsMount fs(scratch_ / "fs", kFsBytes);
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(kFsBytes));
   ASSERT_TRUE(fs.mounted());
   const auto db = scratch_ / "collector" / "collector.db";
   CollectorProcess collector(scratch_ / "collector", db);

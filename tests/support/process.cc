@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,43 +99,6 @@ void WriteFile(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   if (!out) ADD_FAILURE() << "cannot write " << path;
-}
-
-TmpfsMount::TmpfsMount(const std::filesystem::path& dir, std::size_t size_bytes) : dir_(dir) {
-  std::filesystem::create_directories(dir);
-  const std::string options = "size=" + std::to_string(size_bytes) + ",mode=0755";
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-    ADD_FAILURE() << "cannot mount a tmpfs on " << dir << ": " << std::strerror(errno)
-                  << ". This test fills a real filesystem and must run as root "
-                     "(CI runs it as root; run ctest with sudo).";
-    return;
-  }
-  mounted_ = true;
-}
-
-TmpfsMount::~TmpfsMount() {
-  if (mounted_ && ::umount2(dir_.c_str(), MNT_DETACH) != 0) {
-    ADD_FAILURE() << "cannot unmount " << dir_ << ": " << std::strerror(errno);
-  }
-}
-
-std::size_t FillFile(const std::filesystem::path& file, std::size_t bytes) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    ADD_FAILURE() << "cannot create " << file << ": " << std::strerror(errno);
-    return 0;
-  }
-  const std::string chunk(64 * 1024, 'x');
-  std::size_t written = 0;
-  while (written < bytes) {
-    const std::size_t want = std::min(chunk.size(), bytes - written);
-    const ssize_t n = ::write(fd, chunk.data(), want);
-    if (n <= 0) break;  // ENOSPC: the filesystem is full
-    written += static_cast<std::size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  return written;
 }
 
 }  // namespace atmhealth::testing

@@ -47,27 +47,6 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 std::string ReadFile(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const std::string& text);
 
-// A tmpfs of `size_bytes` mounted on `dir` for the object's lifetime. Needs
-// root: the constructor fails the test with a clear message when it cannot
-// mount, never skips.
-class TmpfsMount {
- public:
-  TmpfsMount(const std::filesystem::path& dir, std::size_t size_bytes);
-  ~TmpfsMount();
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::filesystem::path& path() const { return dir_; }
-
- private:
-  std::filesystem::path dir_;
-  bool mounted_ = false;
-};
-
-// Writes `bytes` of data into `file` (or until the filesystem is full, when
-// `bytes` is more than fits). Returns the bytes written.
-std::size_t FillFile(const std::filesystem::path& file, std::size_t bytes);
-
 }  // namespace atmhealth::testing
 
 #endif  // ATMHEALTH_TESTS_SUPPORT_PROCESS_H_

@@ -10,6 +10,10 @@ std::filesystem::path Fixture(const std::string& name) {
   return std::filesystem::path(ATMHEALTH_FIXTURES_DIR) / name;
 }
 
+std::filesystem::path SourceFile(const std::string& relative) {
+  return std::filesystem::path(ATMHEALTH_SOURCE_DIR) / relative;
+}
+
 std::filesystem::path Binary(const std::string& relative) {
   return std::filesystem::path(ATMHEALTH_BINARY_DIR) / relative;
 }

@@ -10,6 +10,8 @@ namespace atmhealth::testing {
 
 // tests/fixtures/<name>
 std::filesystem::path Fixture(const std::string& name);
+// <source tree>/<relative>, e.g. SourceFile("packaging/atmhealthd.toml").
+std::filesystem::path SourceFile(const std::string& relative);
 // <build>/<relative>, e.g. Binary("agent/atmhealthd").
 std::filesystem::path Binary(const std::string& relative);
 

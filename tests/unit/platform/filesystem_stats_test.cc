@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 
 namespace atmhealth::platform {
 namespace {
@@ -108,17 +108,7 @@ TEST(ListDataMounts, TruncatedAndGarbageLinesAreSkipped) {
 // needs root: without it the test fails with a message saying so.
 class TmpfsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "this test mounts a real tmpfs and must run as root";
-    ASSERT_EQ(::mount("tmpfs", mount_dir().c_str(), "tmpfs", 0, "size=8m,nr_inodes=64"), 0)
-        << "mount tmpfs on " << mount_dir() << ": " << std::strerror(errno);
-    mounted_ = true;
-  }
-  void TearDown() override {
-    if (mounted_) {
-      EXPECT_EQ(::umount2(mount_dir().c_str(), MNT_DETACH), 0) << std::strerror(errno);
-    }
-  }
+  void SetUp() override { ASSERT_TRUE(disk_.mounted()); }
   std::string mount_dir() const { return scratch_.path().string(); }
 
   void WriteFile(const std::string& name, std::uint64_t bytes) {
@@ -129,7 +119,7 @@ class TmpfsTest : public ::testing::Test {
   }
 
   testing::ScratchDir scratch_;
-  bool mounted_ = false;
+  testing::TmpfsMount disk_{scratch_.path(), "size=8m,nr_inodes=64"};
 };
 
 TEST_F(TmpfsTest, StatvfsProbeReportsTheBytesAndInodesWritten) {
@@ -157,8 +147,7 @@ TEST_F(TmpfsTest, StatvfsProbeReportsTheBytesAndInodesWritten) {
 
 TEST_F(TmpfsTest, StatvfsProbeSeesReadOnlyRemount) {
   auto probe = FilesystemProbe::Create(std::chrono::seconds(2));
-  ASSERT_EQ(::mount("tmpfs", mount_dir().c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr), 0)
-      << "remount read-only: " << std::strerror(errno);
+  ASSERT_TRUE(disk_.RemountReadOnly());
   auto stats = probe->Probe(mount_dir());
   ASSERT_TRUE(stats.ok()) << stats.error().message();
   EXPECT_TRUE(stats->read_only);

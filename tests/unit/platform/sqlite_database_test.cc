@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 
 namespace atmhealth::platform {
 namespace {
@@ -230,24 +230,11 @@ TEST_F(SqliteDatabaseTest, QueryResetsItsStatementWhenItsScopeEnds) {
 // A real, tiny tmpfs filled by the database itself. Needs root to mount.
 class SqliteDatabaseDiskFullTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "this test mounts a tmpfs to fill it up: run it as root";
-    std::filesystem::create_directory(mount_point_);
-    ASSERT_EQ(::mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=64k"), 0)
-        << "mount -t tmpfs -o size=64k tmpfs " << mount_point_ << ": " << std::strerror(errno);
-    mounted_ = true;
-  }
-
-  void TearDown() override {
-    if (mounted_ && ::umount(mount_point_.c_str()) != 0) {
-      ADD_FAILURE() << "umount " << mount_point_ << ": " << std::strerror(errno);
-      ::umount2(mount_point_.c_str(), MNT_DETACH);
-    }
-  }
+  void SetUp() override { ASSERT_TRUE(disk_.mounted()); }
 
   atmhealth::testing::ScratchDir scratch_;
   std::filesystem::path mount_point_ = scratch_ / "disk";
-  bool mounted_ = false;
+  atmhealth::testing::TmpfsMount disk_{mount_point_, "size=64k"};
 };
 
 TEST_F(SqliteDatabaseDiskFullTest, FullDiskIsNoSpaceNamingTheFileAndStep) {

@@ -3,17 +3,18 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/store/event_store.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 #include "tests/unit/agent/store/event_store_test_support.h"
 
 namespace atmhealth::agent {
@@ -29,40 +30,13 @@ using ::testing::HasSubstr;
 
 class EventStoreDiskFullTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "this test mounts a tmpfs to fill it up: run it as root";
-    std::filesystem::create_directory(mount_point_);
-  }
-
-  void TearDown() override {
-    if (!mounted_) return;
-    if (::umount(mount_point_.c_str()) != 0) {
-      ADD_FAILURE() << "umount " << mount_point_ << ": " << std::strerror(errno);
-      ::umount2(mount_point_.c_str(), MNT_DETACH);
-    }
-  }
-
   void Mount(const std::string& size) {
-    const std::string options = "size=" + size;
-    ASSERT_EQ(::mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, options.c_str()), 0)
-        << "mount -t tmpfs -o " << options << " " << mount_point_ << ": " << std::strerror(errno);
-    mounted_ = true;
+    disk_.emplace(mount_point_, "size=" + size);
+    ASSERT_TRUE(disk_->mounted());
   }
 
   // Writes `ballast()` until the filesystem refuses with ENOSPC.
-  void FillDisk() {
-    const int fd = ::open(ballast().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ASSERT_GE(fd, 0) << ballast() << ": " << std::strerror(errno);
-    const std::string chunk(4096, 'b');
-    while (true) {
-      const ssize_t written = ::write(fd, chunk.data(), chunk.size());
-      if (written < 0) {
-        EXPECT_EQ(errno, ENOSPC) << std::strerror(errno);
-        break;
-      }
-    }
-    ::close(fd);
-  }
+  void FillDisk() { atmhealth::testing::FillUntilFull(ballast()); }
 
   // Gives `bytes` of the ballast back to the filesystem.
   void ShrinkBallast(std::uintmax_t bytes) {
@@ -76,7 +50,7 @@ class EventStoreDiskFullTest : public ::testing::Test {
 
   atmhealth::testing::ScratchDir scratch_;
   std::filesystem::path mount_point_ = scratch_ / "disk";
-  bool mounted_ = false;
+  std::optional<atmhealth::testing::TmpfsMount> disk_;
   ManualClock clock_;
 };
 

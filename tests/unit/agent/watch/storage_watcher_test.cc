@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 #include "tests/unit/agent/rules/fake_clock.h"
 
 namespace atmhealth::agent {
@@ -339,21 +339,11 @@ TEST(StorageWatcher, WithRulesAFullDiskBecomesACriticalAlertWithItsImpact) {
 // Mounting needs root: without it the test fails with a message saying so.
 class StorageWatcherOnTmpfs : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "this test mounts a real tmpfs and must run as root";
-    ASSERT_EQ(::mount("tmpfs", mount_dir().c_str(), "tmpfs", 0, "size=8m,nr_inodes=128"), 0)
-        << "mount tmpfs on " << mount_dir() << ": " << std::strerror(errno);
-    mounted_ = true;
-  }
-  void TearDown() override {
-    if (mounted_) {
-      EXPECT_EQ(::umount2(mount_dir().c_str(), MNT_DETACH), 0) << std::strerror(errno);
-    }
-  }
+  void SetUp() override { ASSERT_TRUE(disk_.mounted()); }
   std::string mount_dir() const { return scratch_.path().string(); }
 
   testing::ScratchDir scratch_;
-  bool mounted_ = false;
+  testing::TmpfsMount disk_{scratch_.path(), "size=8m,nr_inodes=128"};
 };
 
 TEST_F(StorageWatcherOnTmpfs, FillingTheDiskFiresAndEmptyingItResolves) {

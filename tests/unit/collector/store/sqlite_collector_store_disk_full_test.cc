@@ -2,7 +2,6 @@
 // itself until SQLite cannot write, then space returns. Needs root to mount.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 
 #include "collector/store/collector_store.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
 #include "tests/unit/collector/store/plain_sql.h"
 #include "tests/unit/collector/store/sample_messages.h"
 
@@ -39,22 +39,8 @@ SqlValue Integer(std::int64_t value) { return value; }
 
 class SqliteCollectorStoreDiskFullTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "this test mounts a real 256 KiB tmpfs and must run as root "
-                                "(mount(2) needs CAP_SYS_ADMIN); it is not skipped";
-    std::filesystem::create_directory(mount_point_);
-    ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=256k,mode=0700"), 0)
-        << "mount -t tmpfs -o size=256k tmpfs " << mount_point_ << ": " << std::strerror(errno);
-    mounted_ = true;
-  }
-
-  void TearDown() override {
-    store_.reset();
-    if (mounted_) {
-      EXPECT_EQ(umount(mount_point_.c_str()), 0)
-          << "umount " << mount_point_ << ": " << std::strerror(errno);
-    }
-  }
+  void SetUp() override { ASSERT_TRUE(disk_.mounted()); }
+  void TearDown() override { store_.reset(); }
 
   void OpenStore() {
     Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
@@ -65,7 +51,7 @@ class SqliteCollectorStoreDiskFullTest : public ::testing::Test {
   atmhealth::testing::ScratchDir scratch_;
   std::filesystem::path mount_point_ = scratch_ / "collector-disk";
   std::filesystem::path path_ = mount_point_ / "collector.db";
-  bool mounted_ = false;
+  atmhealth::testing::TmpfsMount disk_{mount_point_, "size=256k,mode=0700"};
   std::unique_ptr<CollectorStore> store_;
 };
 
@@ -155,8 +141,7 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
 
   // The volume is grown; a restarted collector answers the agent's Hello
   // with the highest stored seq.
-  ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", MS_REMOUNT, "size=1m,mode=0700"), 0)
-      << "remount " << mount_point_ << " with size=1m: " << std::strerror(errno);
+  ASSERT_TRUE(disk_.Remount("size=1m,mode=0700"));
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   Result<std::uint64_t> hello =
       store_->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt3);

@@ -1,0 +1,438 @@
+// atmhealth-agent-swarm: load for a running atmhealth-collector. Opens N agent
+// sessions at once on loopback, each speaking the real session protocol
+// (proto/atmhealth/v1/session.proto) through FrameStream, as atmhealthd's
+// uplink does:
+//
+//   connect ─▶ Hello ─▶ Welcome{last_stored_seq}
+//     ─▶ batches of events after last_stored_seq, in order, at most --window
+//        frames unacknowledged ─▶ one Ack per frame (the collector answers
+//        the frames of a session in order, each after its store committed)
+//     ─▶ then --heartbeats heartbeats the same way ─▶ close
+//
+// and prints the events stored per second, the ack latency (from handing a
+// frame to the socket to reading its Ack, so it includes the wait behind
+// earlier frames of the window) and every error by kind.
+//
+// Bounded: agents, events and heartbeats are capped by flag checks, and
+// --duration-limit stops the run (closing every session) even if the
+// collector hangs. Only loopback addresses are accepted as targets. Every
+// session runs on one thread, leaving the other cores to the collector.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "atmhealth/v1/session.pb.h"
+#include "platform/asio.h"
+#include "platform/status.h"
+#include "proto/frame_stream.h"
+#include "tests/bench/bench_events.h"
+
+namespace atmhealth::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitIncomplete = 1;  // some agent failed or did not finish
+constexpr int kExitUsage = 2;
+
+// The longest wait for one Welcome or Ack; --duration-limit usually ends the
+// run first.
+constexpr std::chrono::milliseconds kReplyTimeout{30'000};
+
+struct SwarmOptions {
+  std::string collector;                   // HOST:PORT, loopback only
+  int agents = 10;                         // concurrent sessions
+  std::uint64_t events_per_agent = 1000;   // events each agent sends
+  std::uint64_t heartbeats_per_agent = 0;  // heartbeats each agent sends after its events
+  std::uint64_t batch = 16;                // events per EventBatch
+  std::size_t window = 4;                  // frames sent before waiting for an Ack
+  double duration_limit_s = 60;            // seconds until the run is stopped
+  std::string device_prefix = "swarm";     // device ids are <prefix>-00001, ...
+};
+
+// Ack latencies in buckets 1 % wide from 1 µs up to about 20 minutes: fixed
+// memory whatever the number of frames, percentiles within 1 %.
+class LatencyHistogram {
+ public:
+  void Record(Clock::duration latency) {
+    const double micros = std::chrono::duration<double, std::micro>(latency).count();
+    max_micros_ = std::max(max_micros_, micros);
+    ++count_;
+    std::size_t index = 0;
+    if (micros > 1) index = static_cast<std::size_t>(std::log(micros) / std::log(kGrowth));
+    ++buckets_[std::min(index, kBuckets - 1)];
+  }
+
+  // The upper edge of the bucket holding the p-th percentile, in ms.
+  double PercentileMs(double p) const {
+    if (count_ == 0) return 0;
+    const auto rank = static_cast<std::uint64_t>(std::ceil(p / 100 * static_cast<double>(count_)));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      seen += buckets_[i];
+      if (seen >= std::max<std::uint64_t>(rank, 1)) {
+        return std::min(std::pow(kGrowth, static_cast<double>(i + 1)), max_micros_) / 1000;
+      }
+    }
+    return max_micros_ / 1000;
+  }
+  double MaxMs() const { return max_micros_ / 1000; }
+  std::uint64_t count() const { return count_; }
+
+ private:
+  static constexpr double kGrowth = 1.01;
+  static constexpr std::size_t kBuckets = 2100;  // 1.01^2100 µs is about 20 minutes
+  std::vector<std::uint64_t> buckets_ = std::vector<std::uint64_t>(kBuckets);
+  std::uint64_t count_ = 0;
+  double max_micros_ = 0;
+};
+
+// The whole run. Everything runs on the one io_context thread, so nothing
+// here needs a lock.
+class Swarm {
+ public:
+  Swarm(asio::io_context& io, const SwarmOptions& options, asio::ip::tcp::endpoint target)
+      : io_(io), options_(options), target_(target), deadline_(io), signals_(io, SIGINT, SIGTERM) {}
+
+  void Run() {
+    start_ = Clock::now();
+    running_agents_ = options_.agents;
+    deadline_.expires_after(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(options_.duration_limit_s)));
+    deadline_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Stop("stopped by --duration-limit before finishing");
+    });
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) Stop("stopped by a signal before finishing");
+    });
+    for (int i = 0; i < options_.agents; ++i) {
+      asio::co_spawn(io_, RunAgent(i), asio::detached);
+    }
+    io_.run();
+  }
+
+  // Prints the result; returns the exit code.
+  int Report() const {
+    const double seconds =
+        latency_.count() == 0 ? 0.0 : std::chrono::duration<double>(last_ack_ - start_).count();
+    auto per_second = [seconds](std::uint64_t count) {
+      return seconds > 0 ? static_cast<double>(count) / seconds : 0.0;
+    };
+    std::uint64_t error_total = 0;
+    for (const auto& [what, count] : errors_) error_total += count;
+    std::printf("atmhealth-agent-swarm: %d agents x %llu events (batch %llu, window %zu) + %llu "
+                "heartbeats each, against %s\n",
+                options_.agents, static_cast<unsigned long long>(options_.events_per_agent),
+                static_cast<unsigned long long>(options_.batch), options_.window,
+                static_cast<unsigned long long>(options_.heartbeats_per_agent),
+                options_.collector.c_str());
+    std::printf("agents finished   %d of %d\n", finished_agents_, options_.agents);
+    std::printf("elapsed           %.3f s (start to last Ack)\n", seconds);
+    std::printf("events stored     %llu = %.0f events/s\n",
+                static_cast<unsigned long long>(events_acked_), per_second(events_acked_));
+    std::printf("batches acked     %llu = %.0f batches/s\n",
+                static_cast<unsigned long long>(batches_acked_), per_second(batches_acked_));
+    std::printf("heartbeats acked  %llu = %.0f heartbeats/s\n",
+                static_cast<unsigned long long>(heartbeats_acked_), per_second(heartbeats_acked_));
+    std::printf("ack latency       p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%llu frames)\n",
+                latency_.PercentileMs(50), latency_.PercentileMs(99), latency_.MaxMs(),
+                static_cast<unsigned long long>(latency_.count()));
+    std::printf("errors            %llu\n", static_cast<unsigned long long>(error_total));
+    for (const auto& [what, count] : errors_) {
+      std::printf("  %llu x %s\n", static_cast<unsigned long long>(count), what.c_str());
+    }
+    return error_total == 0 && finished_agents_ == options_.agents ? 0 : kExitIncomplete;
+  }
+
+ private:
+  // One frame sent and not yet acknowledged.
+  struct InFlight {
+    Clock::time_point sent;
+    std::uint64_t events = 0;    // 0 for a heartbeat
+    std::uint64_t last_seq = 0;  // highest sequence in the batch
+  };
+
+  asio::awaitable<void> RunAgent(int index) {
+    const std::string device_id = DeviceId(index);
+    std::shared_ptr<wire::FrameStream> stream = co_await Connect();
+    if (stream != nullptr) {
+      if (std::string failure = co_await Converse(*stream, device_id); failure.empty()) {
+        ++finished_agents_;
+      } else {
+        ++errors_[stopping_ ? stop_reason_ : failure];
+      }
+      stream->Close();
+    }
+    if (--running_agents_ == 0) {
+      deadline_.cancel();
+      signals_.cancel();
+    }
+  }
+
+  // Connects to the target; nullptr (the error counted) when that fails.
+  asio::awaitable<std::shared_ptr<wire::FrameStream>> Connect() {
+    asio::ip::tcp::socket socket(io_);
+    connecting_.insert(&socket);  // Stop() closes it if the connect hangs
+    boost::system::error_code ec;
+    if (!stopping_) {
+      co_await socket.async_connect(target_, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    connecting_.erase(&socket);
+    if (stopping_) {
+      ++errors_[stop_reason_];
+      co_return nullptr;
+    }
+    if (ec) {
+      ++errors_["connect: " + ec.message()];
+      co_return nullptr;
+    }
+    auto stream = wire::FrameStream::Create(std::move(socket), wire::FrameStream::Limits{});
+    streams_.push_back(stream);
+    co_return stream;
+  }
+
+  // The session of one agent; "" when every frame was acknowledged, else
+  // what went wrong.
+  asio::awaitable<std::string> Converse(wire::FrameStream& stream, const std::string& device_id) {
+    v1::AgentMessage hello;
+    v1::Hello& fields = *hello.mutable_hello();
+    fields.mutable_device()->set_device_id(device_id);
+    fields.mutable_device()->set_site_id("swarm-site");
+    fields.mutable_device()->set_kind(v1::DEVICE_KIND_ATM);
+    fields.set_protocol_version(v1::PROTOCOL_VERSION_1);
+    fields.set_agent_version("agent-swarm");
+    if (wire::FrameStatus sent = stream.Send(hello); !sent.ok()) {
+      co_return "send Hello: " + std::string(wire::FrameFaultName(sent.fault));
+    }
+    v1::CollectorMessage reply;
+    if (std::string failure = co_await ReadReply(stream, reply, "Welcome"); !failure.empty()) {
+      co_return failure;
+    }
+    if (!reply.has_welcome()) co_return "handshake: the reply is not a Welcome";
+
+    std::uint64_t next_seq = reply.welcome().last_stored_seq() + 1;
+    const std::uint64_t end_seq = next_seq + options_.events_per_agent;  // exclusive
+    std::uint64_t heartbeats_left = options_.heartbeats_per_agent;
+    v1::AgentMessage batch = RealisticBatch(next_seq, options_.batch);
+    v1::AgentMessage heartbeat;
+    *heartbeat.mutable_heartbeat() = RealisticHeartbeat();
+    std::deque<InFlight> in_flight;
+    for (;;) {
+      while (in_flight.size() < options_.window && (next_seq < end_seq || heartbeats_left > 0)) {
+        InFlight frame;
+        const v1::AgentMessage* message = &heartbeat;
+        if (next_seq < end_seq) {
+          const std::uint64_t count = std::min(options_.batch, end_seq - next_seq);
+          auto& events = *batch.mutable_batch()->mutable_events();
+          while (static_cast<std::uint64_t>(events.size()) > count) events.RemoveLast();
+          for (std::uint64_t i = 0; i < count; ++i) {
+            events[static_cast<int>(i)].set_seq(next_seq + i);
+          }
+          frame.events = count;
+          frame.last_seq = next_seq + count - 1;
+          next_seq += count;
+          message = &batch;
+        } else {
+          --heartbeats_left;
+        }
+        frame.sent = Clock::now();
+        if (wire::FrameStatus sent = stream.Send(*message); !sent.ok()) {
+          co_return "send: " + std::string(wire::FrameFaultName(sent.fault)) + ": " + sent.detail;
+        }
+        in_flight.push_back(frame);
+      }
+      if (in_flight.empty()) co_return "";
+
+      if (std::string failure = co_await ReadReply(stream, reply, "Ack"); !failure.empty()) {
+        co_return failure;
+      }
+      if (!reply.has_ack()) co_return "the reply to a frame is not an Ack";
+      const InFlight done = in_flight.front();
+      in_flight.pop_front();
+      if (done.events > 0 && reply.ack().seq() < done.last_seq) {
+        co_return "an Ack below the batch it answers";
+      }
+      last_ack_ = Clock::now();
+      latency_.Record(last_ack_ - done.sent);
+      if (done.events > 0) {
+        ++batches_acked_;
+        events_acked_ += done.events;
+      } else {
+        ++heartbeats_acked_;
+      }
+    }
+  }
+
+  // Reads one CollectorMessage; "" on success, else what went wrong (a
+  // Refusal names its reason).
+  asio::awaitable<std::string> ReadReply(wire::FrameStream& stream, v1::CollectorMessage& reply,
+                                         std::string_view waiting_for) {
+    reply.Clear();
+    const wire::FrameStatus status = co_await stream.Read(reply, kReplyTimeout);
+    if (!status.ok()) {
+      co_return "waiting for " + std::string(waiting_for) + ": " +
+          wire::FrameFaultName(status.fault);
+    }
+    if (reply.has_refusal()) {
+      co_return "refused: " + v1::Refusal::Reason_Name(reply.refusal().reason());
+    }
+    co_return "";
+  }
+
+  // Ends the run: every session and pending connect is closed, and the
+  // agents count it as `reason`.
+  void Stop(const std::string& reason) {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_reason_ = reason;
+    for (asio::ip::tcp::socket* socket : connecting_) {
+      boost::system::error_code ignored;
+      socket->close(ignored);
+    }
+    for (const auto& stream : streams_) stream->Close();
+    signals_.cancel();
+    deadline_.cancel();
+  }
+
+  std::string DeviceId(int index) const {
+    char number[16];
+    std::snprintf(number, sizeof number, "%05d", index + 1);
+    return options_.device_prefix + "-" + number;
+  }
+
+  asio::io_context& io_;
+  const SwarmOptions options_;
+  const asio::ip::tcp::endpoint target_;
+  asio::steady_timer deadline_;
+  asio::signal_set signals_;
+
+  Clock::time_point start_;
+  Clock::time_point last_ack_;
+  int running_agents_ = 0;
+  int finished_agents_ = 0;
+  bool stopping_ = false;
+  std::string stop_reason_;
+  std::unordered_set<asio::ip::tcp::socket*> connecting_;
+  std::vector<std::shared_ptr<wire::FrameStream>> streams_;
+  std::uint64_t events_acked_ = 0;
+  std::uint64_t batches_acked_ = 0;
+  std::uint64_t heartbeats_acked_ = 0;
+  std::map<std::string, std::uint64_t> errors_;  // what went wrong → agents it happened to
+  LatencyHistogram latency_;
+};
+
+// "127.0.0.1:7411" or "[::1]:7411", a loopback address only: the swarm is a
+// load generator and must never be pointed at a machine of the bank.
+Result<asio::ip::tcp::endpoint> LoopbackEndpoint(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return Error(ErrorCode::kInvalidArgument, "--collector: \"" + std::string(text) +
+                                                  "\" is not HOST:PORT");
+  }
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text(text.substr(colon + 1));
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+      std::stoul(port_text) == 0 || std::stoul(port_text) > 65535) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--collector: port \"" + port_text + "\" is not 1..65535");
+  }
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec || !address.is_loopback()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--collector: \"" + host +
+                     "\" is not a loopback address; the swarm only targets 127.0.0.0/8 or ::1");
+  }
+  return asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(std::stoul(port_text)));
+}
+
+}  // namespace
+}  // namespace atmhealth::bench
+
+int main(int argc, char** argv) {
+  using atmhealth::bench::SwarmOptions;
+  SwarmOptions options;
+  CLI::App app{
+      "atmhealth-agent-swarm: opens many agent sessions at once against a running "
+      "atmhealth-collector on loopback, sends realistic event batches and heartbeats the way "
+      "atmhealthd does, and prints events stored per second, ack latency (p50/p99/max) and "
+      "errors. Stops by itself when every agent is done or at --duration-limit. Exit code 0 "
+      "when every frame was acknowledged, 1 when not, 2 on bad flags.",
+      "atmhealth-agent-swarm"};
+  app.add_option("--collector", options.collector,
+                 "the collector's agent listener, HOST:PORT; only loopback addresses "
+                 "(127.0.0.0/8, [::1]) are accepted")
+      ->type_name("HOST:PORT")
+      ->required();
+  app.add_option("--agents", options.agents,
+                 "agent sessions open at once, each with its own device id (the collector "
+                 "refuses sessions beyond its listen.max_sessions, 1000 by default)")
+      ->check(CLI::Range(1, 10'000))
+      ->capture_default_str();
+  app.add_option("--events-per-agent", options.events_per_agent,
+                 "events each agent sends, with sequences after the collector's "
+                 "last_stored_seq for its device")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--heartbeats", options.heartbeats_per_agent,
+                 "heartbeats each agent sends after its events, each answered by an Ack")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--batch", options.batch,
+                 "events per EventBatch frame (atmhealthd's uplink.batch_events; the collector "
+                 "accepts at most 1000)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--window", options.window,
+                 "frames an agent sends before it waits for the oldest one's Ack "
+                 "(atmhealthd's uplink.window_batches)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--duration-limit", options.duration_limit_s,
+                 "seconds after which the run stops even if agents are not done; unfinished "
+                 "agents are reported as errors")
+      ->check(CLI::Range(1.0, 3600.0))
+      ->type_name("SECONDS")
+      ->capture_default_str();
+  app.add_option("--device-prefix", options.device_prefix,
+                 "device ids are PREFIX-00001, PREFIX-00002, ...; a rerun with the same prefix "
+                 "continues each device's sequence")
+      ->check([](const std::string& prefix) {
+        return !prefix.empty() && prefix.size() <= 50 &&
+                       prefix.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                                                "vwxyz0123456789._-") == std::string::npos
+                   ? std::string()
+                   : std::string("1..50 characters of A-Z a-z 0-9 . _ -");
+      })
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (options.events_per_agent == 0 && options.heartbeats_per_agent == 0) {
+    std::fprintf(stderr, "atmhealth-agent-swarm: nothing to send: --events-per-agent and "
+                         "--heartbeats are both 0\n");
+    return atmhealth::bench::kExitUsage;
+  }
+
+  auto target = atmhealth::bench::LoopbackEndpoint(options.collector);
+  if (!target.ok()) {
+    std::fprintf(stderr, "atmhealth-agent-swarm: %s\n", target.error().message().c_str());
+    return atmhealth::bench::kExitUsage;
+  }
+  atmhealth::asio::io_context io(1);
+  atmhealth::bench::Swarm swarm(io, options, *target);
+  swarm.Run();
+  return swarm.Report();
+}

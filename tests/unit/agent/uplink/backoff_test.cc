@@ -1,0 +1,97 @@
+// Backoff between reconnect attempts: exponential growth up to the cap, equal
+// jitter within [ceiling / 2, ceiling], and a fresh start after Reset().
+#include "agent/uplink/backoff.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace atmhealth::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kInitial{100};
+constexpr milliseconds kMax{3000};
+
+// The ceiling of attempt `attempt`: initial * 2^attempt, capped at max.
+std::int64_t Ceiling(int attempt) {
+  std::int64_t ceiling = kInitial.count();
+  for (int i = 0; i < attempt && ceiling < kMax.count(); ++i) ceiling *= 2;
+  return std::min(ceiling, kMax.count());
+}
+
+TEST(BackoffTest, DelaysGrowExponentiallyWithinEqualJitterUpToTheMax) {
+  constexpr int kAttempts = 12;  // 100 * 2^5 already passes the 3 s cap
+  // Many agents (seeds), so that the jitter is seen to use its whole range.
+  std::vector<std::int64_t> lowest(kAttempts, kMax.count() + 1);
+  std::vector<std::int64_t> highest(kAttempts, 0);
+  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    Backoff backoff(kInitial, kMax, seed);
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      EXPECT_EQ(backoff.attempt(), attempt);
+      const std::int64_t delay = backoff.Next().count();
+      ASSERT_GE(delay, Ceiling(attempt) / 2) << "seed " << seed << " attempt " << attempt;
+      ASSERT_LE(delay, Ceiling(attempt)) << "seed " << seed << " attempt " << attempt;
+      lowest[attempt] = std::min(lowest[attempt], delay);
+      highest[attempt] = std::max(highest[attempt], delay);
+    }
+  }
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const double ceiling = static_cast<double>(Ceiling(attempt));
+    EXPECT_LT(lowest[attempt], 0.6 * ceiling) << "attempt " << attempt;
+    EXPECT_GT(highest[attempt], 0.9 * ceiling) << "attempt " << attempt;
+  }
+}
+
+TEST(BackoffTest, ResetStartsOverAtTheInitialDelay) {
+  Backoff backoff(kInitial, kMax, 42);
+  for (int i = 0; i < 8; ++i) (void)backoff.Next();
+  ASSERT_GE(backoff.Next().count(), kMax.count() / 2);
+
+  backoff.Reset();
+  EXPECT_EQ(backoff.attempt(), 0);
+  const std::int64_t first = backoff.Next().count();
+  EXPECT_GE(first, kInitial.count() / 2);
+  EXPECT_LE(first, kInitial.count());
+  const std::int64_t second = backoff.Next().count();
+  EXPECT_GE(second, kInitial.count());
+  EXPECT_LE(second, 2 * kInitial.count());
+}
+
+TEST(BackoffTest, StaysAtTheMaxAfterManyAttemptsWithoutOverflow) {
+  Backoff backoff(kInitial, kMax, 7);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const std::int64_t delay = backoff.Next().count();
+    ASSERT_GE(delay, Ceiling(attempt) / 2) << "attempt " << attempt;
+    ASSERT_LE(delay, kMax.count()) << "attempt " << attempt;
+  }
+}
+
+TEST(BackoffTest, MaxBelowInitialMeansTheInitialDelay) {
+  Backoff backoff(milliseconds(400), milliseconds(100), 3);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const std::int64_t delay = backoff.Next().count();
+    EXPECT_GE(delay, 200);
+    EXPECT_LE(delay, 400);
+  }
+}
+
+TEST(BackoffTest, DifferentSeedsDoNotReconnectInStep) {
+  // A fleet cut off together must not come back together.
+  Backoff a(kInitial, kMax, 1);
+  Backoff b(kInitial, kMax, 2);
+  std::vector<std::int64_t> delays_a;
+  std::vector<std::int64_t> delays_b;
+  for (int i = 0; i < 10; ++i) {
+    delays_a.push_back(a.Next().count());
+    delays_b.push_back(b.Next().count());
+  }
+  EXPECT_NE(delays_a, delays_b);
+}
+
+}  // namespace
+}  // namespace atmhealth::agent
