@@ -4,7 +4,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <filesystem>
@@ -100,22 +99,6 @@ std::string FormatDuration(std::chrono::milliseconds duration) {
   if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
   if (ms != 0 && ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
   return fmt::format("{}ms", ms);
-}
-
-// Splits "<digits><unit>" into its number and unit; false when it does not
-// start with a digit or the number does not fit.
-bool SplitQuantity(std::string_view text, std::uint64_t& number, std::string_view& unit) {
-  std::size_t i = 0;
-  number = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    const std::uint64_t digit = static_cast<std::uint64_t>(text[i] - '0');
-    if (number > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return false;
-    number = number * 10 + digit;
-    ++i;
-  }
-  if (i == 0) return false;
-  unit = text.substr(i);
-  return true;
 }
 
 // A TOML table being read: knows its key path and where it is, so that every
@@ -234,7 +217,7 @@ class Section {
                                    "not {}",
                                    TypeName(node->type())));
     }
-    auto duration = ParseDuration(node->as_string()->get());
+    auto duration = platform::ParseDuration(node->as_string()->get());
     if (!duration.ok()) return Fail(key, duration.error().message());
     if (zero == Zero::kRefused && duration->count() == 0) {
       return Fail(key, "must be longer than zero");
@@ -253,7 +236,7 @@ class Section {
       if (value < 0) return Fail(key, fmt::format("must not be negative, not {}", value));
       bytes = static_cast<std::uint64_t>(value);
     } else if (node->is_string()) {
-      auto parsed = ParseByteSize(node->as_string()->get());
+      auto parsed = platform::ParseByteSize(node->as_string()->get());
       if (!parsed.ok()) return Fail(key, parsed.error().message());
       bytes = *parsed;
     } else {
@@ -393,47 +376,6 @@ Status ReadStore(const Section& store, StoreConfig& out) {
   return OkStatus();
 }
 
-// "host:port" or "[v6 address]:port".
-Result<CollectorEndpoint> ParseEndpointText(std::string_view text) {
-  const auto bad = [&](std::string_view why) {
-    return Error(
-        ErrorCode::kInvalidArgument,
-        fmt::format("\"{}\": {}; write \"host:port\", e.g. \"collector.example:7411\"", text, why));
-  };
-  CollectorEndpoint endpoint;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return bad("an IPv6 address needs the form [address]:port");
-    }
-    endpoint.host = std::string(text.substr(1, close - 1));
-    port = text.substr(close + 2);
-    const bool v6_chars = std::all_of(endpoint.host.begin(), endpoint.host.end(), [](char c) {
-      return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
-    });
-    if (endpoint.host.empty() || !v6_chars) return bad("not an IPv6 address");
-  } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return bad("no port");
-    endpoint.host = std::string(text.substr(0, colon));
-    port = text.substr(colon + 1);
-    const bool name_chars = std::all_of(endpoint.host.begin(), endpoint.host.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
-    });
-    if (endpoint.host.empty()) return bad("no host");
-    if (!name_chars) return bad("not a host name or IPv4 address");
-  }
-  std::uint64_t number = 0;
-  std::string_view rest;
-  if (port.empty() || !SplitQuantity(port, number, rest) || !rest.empty() || number < 1 ||
-      number > 65535) {
-    return bad("the port must be a number 1..65535");
-  }
-  endpoint.port = static_cast<std::uint16_t>(number);
-  return endpoint;
-}
-
 Status ReadUplink(const Section& uplink, UplinkConfig& out) {
   ATMHEALTH_RETURN_IF_ERROR(uplink.CheckKeys(
       {"collectors", "plaintext", "connect_timeout", "io_timeout", "heartbeat_interval",
@@ -462,7 +404,7 @@ Status ReadUplink(const Section& uplink, UplinkConfig& out) {
           element, path,
           fmt::format("must be a \"host:port\" string, not {}", TypeName(element.type())));
     }
-    auto endpoint = ParseEndpointText(element.as_string()->get());
+    auto endpoint = platform::ParseHostPort(element.as_string()->get());
     if (!endpoint.ok()) return uplink.FailAt(element, path, endpoint.error().message());
     out.collectors.push_back(std::move(*endpoint));
   }
@@ -668,72 +610,6 @@ Result<Section> SubSection(const Section& root, std::string_view name) {
 
 }  // namespace
 
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  std::uint64_t number = 0;
-  std::string_view unit;
-  if (!SplitQuantity(text, number, unit)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\" is not a duration: write a whole number and a unit (ms, s, "
-                             "m, h), e.g. \"30s\"",
-                             text));
-  }
-  std::uint64_t factor = 0;
-  if (unit == "ms") {
-    factor = 1;
-  } else if (unit == "s") {
-    factor = 1000;
-  } else if (unit == "m") {
-    factor = 60'000;
-  } else if (unit == "h") {
-    factor = 3'600'000;
-  } else if (unit.empty()) {
-    return Error(
-        ErrorCode::kInvalidArgument,
-        fmt::format("\"{}\" has no unit: write e.g. \"{}s\" (units ms, s, m, h)", text, number));
-  } else {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\": unknown unit \"{}\" (units ms, s, m, h)", text, unit));
-  }
-  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (number > kMax / factor) {
-    return Error(ErrorCode::kInvalidArgument, fmt::format("\"{}\" is too long", text));
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(number * factor));
-}
-
-Result<std::uint64_t> ParseByteSize(std::string_view text) {
-  std::uint64_t number = 0;
-  std::string_view unit;
-  if (!SplitQuantity(text, number, unit)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\" is not a size: write a whole number and a unit (B, KiB, MiB, "
-                             "GiB, TiB), e.g. \"64MiB\"",
-                             text));
-  }
-  int shift = -1;
-  if (unit.empty() || unit == "B") {
-    shift = 0;
-  } else if (unit == "KiB") {
-    shift = 10;
-  } else if (unit == "MiB") {
-    shift = 20;
-  } else if (unit == "GiB") {
-    shift = 30;
-  } else if (unit == "TiB") {
-    shift = 40;
-  }
-  if (shift < 0) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\": unknown unit \"{}\" (units B, KiB, MiB, GiB, TiB; powers of "
-                             "1024)",
-                             text, unit));
-  }
-  if (number > (std::numeric_limits<std::uint64_t>::max() >> shift)) {
-    return Error(ErrorCode::kInvalidArgument, fmt::format("\"{}\" is too large", text));
-  }
-  return number << shift;
-}
-
 Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source) {
   toml::table root;
   try {
@@ -814,7 +690,5 @@ AgentConfig DefaultAgentConfig() {
   config.storage.all_mounts = true;
   return config;
 }
-
-Result<CollectorEndpoint> ParseEndpoint(std::string_view text) { return ParseEndpointText(text); }
 
 }  // namespace atmhealth::agent

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "atmhealth/v1/device.pb.h"
+#include "platform/config_values.h"
 #include "platform/status.h"
 
 namespace atmhealth::agent {
@@ -24,16 +25,14 @@ struct DeviceConfig {
 };
 
 struct StoreConfig {
-  std::string path;  // [store] path, SQLite file
-  std::uint64_t max_bytes = 64ull * 1024 * 1024;  // [store] max_bytes, "64MiB" or bytes
+  std::string path;                                // [store] path, SQLite file
+  std::uint64_t max_bytes = 64ull * 1024 * 1024;   // [store] max_bytes, "64MiB" or bytes
   std::chrono::milliseconds commit_interval{200};  // [store] commit_interval
   std::size_t max_pending_events = 10000;          // [store] max_pending_events
 };
 
-struct CollectorEndpoint {
-  std::string host;
-  std::uint16_t port = 0;
-};
+// A collector's address: a host name or an IP address, and a port 1..65535.
+using CollectorEndpoint = platform::HostPort;
 
 struct UplinkConfig {
   // [uplink] collectors = ["host:port", ...]: tried in order, then around.
@@ -46,31 +45,31 @@ struct UplinkConfig {
   std::chrono::milliseconds backoff_initial{500};       // [uplink] backoff_initial
   std::chrono::milliseconds backoff_max{30000};         // [uplink] backoff_max
   std::size_t batch_events = 256;                       // [uplink] batch_events
-  std::size_t window_batches = 4;                       // [uplink] window_batches: unacked batches in flight
-  std::size_t max_frame_bytes = 1024 * 1024;            // [uplink] max_frame_bytes
+  std::size_t window_batches = 4;             // [uplink] window_batches: unacked batches in flight
+  std::size_t max_frame_bytes = 1024 * 1024;  // [uplink] max_frame_bytes
 };
 
 // One watched filesystem: [[storage.filesystem]].
 struct FilesystemRule {
   std::string path;
-  double warning_percent = 80;   // warning
-  double critical_percent = 90;  // critical
-  double hysteresis_percent = 2; // hysteresis
-  std::chrono::milliseconds for_duration{0};  // for
-  double inodes_warning_percent = 80;   // inodes_warning
-  double inodes_critical_percent = 90;  // inodes_critical
+  double warning_percent = 80;                          // warning
+  double critical_percent = 90;                         // critical
+  double hysteresis_percent = 2;                        // hysteresis
+  std::chrono::milliseconds for_duration{0};            // for
+  double inodes_warning_percent = 80;                   // inodes_warning
+  double inodes_critical_percent = 90;                  // inodes_critical
   std::vector<v1::CustomerService> impact_unavailable;  // unavailable: lost when critical
   std::vector<v1::CustomerService> impact_degraded;     // degraded: slowed while firing
 };
 
 struct StorageConfig {
-  std::chrono::milliseconds interval{10000};     // [storage] interval between samples
-  std::chrono::milliseconds probe_timeout{2000}; // [storage] probe_timeout per statvfs
+  std::chrono::milliseconds interval{10000};      // [storage] interval between samples
+  std::chrono::milliseconds probe_timeout{2000};  // [storage] probe_timeout per statvfs
   // [storage] all_mounts = true: also watch every data filesystem mounted,
   // with the [storage] defaults, besides the listed ones.
   bool all_mounts = false;
-  FilesystemRule defaults;                 // [storage] warning, critical, ... for all_mounts
-  std::vector<FilesystemRule> filesystems; // [[storage.filesystem]]
+  FilesystemRule defaults;                  // [storage] warning, critical, ... for all_mounts
+  std::vector<FilesystemRule> filesystems;  // [[storage.filesystem]]
 };
 
 struct LogConfig {
@@ -93,13 +92,6 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path);
 // The embedded defaults: every data filesystem of this machine, a collector
 // on 127.0.0.1:7411 in plaintext, the buffer in /var/lib/atmhealth.
 AgentConfig DefaultAgentConfig();
-
-// "250ms", "30s", "5m", "2h" → milliseconds.
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
-// "host:port" or "[v6addr]:port" → endpoint; port 1..65535.
-Result<CollectorEndpoint> ParseEndpoint(std::string_view text);
-// "64MiB", "512KiB", "1GiB", "1000" → bytes.
-Result<std::uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace atmhealth::agent
 

@@ -22,9 +22,7 @@ constexpr std::chrono::milliseconds kShutdownGrace{2000};
 
 Daemon::Daemon(AgentConfig config) : config_(std::move(config)) {}
 
-Daemon::~Daemon() {
-  sampler_.join();
-}
+Daemon::~Daemon() { sampler_.join(); }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(config)));
@@ -34,8 +32,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   std::error_code ec;
   if (!store_dir.empty()) std::filesystem::create_directories(store_dir, ec);
   if (ec) {
-    return Error(ErrorCode::kIo, "event buffer directory \"" + store_dir.string() +
-                                     "\": " + ec.message());
+    return Error(ErrorCode::kIo,
+                 "event buffer directory \"" + store_dir.string() + "\": " + ec.message());
   }
   EventStoreOptions store_options;
   store_options.path = c.store.path;
@@ -53,15 +51,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   for (const auto& path : (*storage)->WatchedPaths()) spdlog::info("watching storage {}", path);
   daemon->watchers_.push_back(std::move(storage).value());
 
-
   v1::DeviceIdentity device;
   device.set_device_id(c.device.id);
   device.set_site_id(c.device.site);
   device.set_kind(c.device.kind);
   Daemon* self = daemon.get();
-  daemon->uplink_ = std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device,
-                                             *daemon->store_,
-                                             [self] { return self->CurrentServices(); });
+  daemon->uplink_ =
+      std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device, *daemon->store_,
+                               [self] { return self->CurrentServices(); });
   daemon->store_->set_on_commit([self](const Status& status, const EventStoreStats& stats) {
     if (status.ok()) {
       self->uplink_->NotifyCommitted();
@@ -76,7 +73,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   auto firing = daemon->store_->RunNow([](EventStore& s) { return s.FiringAlerts(); });
   if (!firing.ok()) return firing.error();
   std::vector<v1::Event> closed = daemon->rules_.Restore(*firing, platform::Clock::Real());
-  if (!firing->empty()) spdlog::info("{} alerts were firing when the agent last ran", firing->size());
+  if (!firing->empty())
+    spdlog::info("{} alerts were firing when the agent last ran", firing->size());
   if (!closed.empty()) daemon->store_->Append(std::move(closed));
   daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
   return daemon;
@@ -114,9 +112,9 @@ void Daemon::SampleOnce() {
     services_ = ServiceStatuses(rules_, config_.device.services);
   }
   for (const auto& event : events) {
-    spdlog::log(event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err
-                                                          : spdlog::level::warn,
-                "{}", event.summary());
+    spdlog::log(
+        event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err : spdlog::level::warn, "{}",
+        event.summary());
   }
   if (!events.empty()) store_->Append(std::move(events));
 }
@@ -177,8 +175,8 @@ int Daemon::Run() {
   const Status committed = store_->CommitNow();
   const EventStoreStats stats = store_->RunNow([](EventStore& store) { return store.Stats(); });
   if (!committed.ok()) {
-    spdlog::error("atmhealthd: final commit failed, {} events not stored: {}",
-                  stats.pending_events, committed.error().message());
+    spdlog::error("atmhealthd: final commit failed, {} events not stored: {}", stats.pending_events,
+                  committed.error().message());
     return 1;
   }
   spdlog::info("atmhealthd: stopped; {} events buffered, {} not yet delivered", stats.last_seq,

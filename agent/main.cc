@@ -1,12 +1,13 @@
 // atmhealthd: the health agent. Only wiring lives here; see agent/daemon.h.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "agent/config.h"
 #include "agent/daemon.h"
+#include "platform/config_values.h"
 #include "proto/names.h"
 
 namespace {
@@ -18,7 +19,8 @@ constexpr int kExitConfigError = 2;
 int main(int argc, char** argv) {
   using namespace atmhealth;
   CLI::App app{
-      "atmhealthd " ATMHEALTH_VERSION " - health agent for ATMs and branch servers.\n"
+      "atmhealthd " ATMHEALTH_VERSION
+      " - health agent for ATMs and branch servers.\n"
       "Watches storage, keeps every event in a local SQLite buffer and streams alerts to\n"
       "atmhealth-collector. Without --config it runs on the embedded defaults: every data\n"
       "filesystem of this machine, buffer in /var/lib/atmhealth, collector on 127.0.0.1:7411."};
@@ -52,16 +54,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  Result<agent::AgentConfig> loaded =
-      config_path.empty() ? Result<agent::AgentConfig>(agent::DefaultAgentConfig())
-                          : agent::LoadAgentConfig(config_path);
+  Result<agent::AgentConfig> loaded = config_path.empty()
+                                          ? Result<agent::AgentConfig>(agent::DefaultAgentConfig())
+                                          : agent::LoadAgentConfig(config_path);
   if (!loaded.ok()) {
     std::cerr << "atmhealthd: " << loaded.error().message() << "\n";
     return kExitConfigError;
   }
   agent::AgentConfig config = std::move(loaded).value();
   if (!collector.empty()) {
-    auto endpoint = agent::ParseEndpoint(collector);
+    auto endpoint = platform::ParseHostPort(collector);
     if (!endpoint.ok()) {
       std::cerr << "atmhealthd: --collector: " << endpoint.error().message() << "\n";
       return kExitConfigError;

@@ -23,8 +23,10 @@ void StoreThread::Append(std::vector<v1::Event> events) {
     commit_scheduled_ = true;
     commit_timer_.expires_after(commit_delay_);
     commit_timer_.async_wait([this](boost::system::error_code ec) {
-      commit_scheduled_ = false;
+      // A cancelled wait leaves the mark alone: whoever cancelled it (CommitNow)
+      // owns the mark now and may have scheduled a retry since.
       if (ec == asio::error::operation_aborted) return;
+      commit_scheduled_ = false;
       (void)CommitOnStoreThread();  // reported through on_commit_
     });
   });
@@ -48,8 +50,8 @@ Status StoreThread::CommitOnStoreThread() {
     commit_scheduled_ = true;
     commit_timer_.expires_after(std::max(commit_delay_, std::chrono::milliseconds(1000)));
     commit_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;  // as in Append
       commit_scheduled_ = false;
-      if (ec == asio::error::operation_aborted) return;
       (void)CommitOnStoreThread();  // reported through on_commit_
     });
   }

@@ -25,17 +25,21 @@ class StoreThread {
   StoreThread& operator=(const StoreThread&) = delete;
 
   // Runs `work` on the store thread; the calling coroutine resumes on its own
-  // executor with the result.
+  // executor with the result. GCC 12 destroys a lambda temporary inside a
+  // co_await expression twice: a `work` that captures anything with a
+  // destructor (a string, a vector) must be a named variable, std::move'd in.
   template <typename Work>
   auto Run(Work work) -> asio::awaitable<decltype(work(std::declval<EventStore&>()))> {
     using R = decltype(work(std::declval<EventStore&>()));
+    // A named local, not a temporary in the co_await expression, for the
+    // GCC 12 bug above: as a temporary it freed `work`'s captures twice.
     // co_spawn's result must be default-constructible; Result<T> is not.
+    auto on_store_thread = [this,
+                            work = std::move(work)]() mutable -> asio::awaitable<std::optional<R>> {
+      co_return work(*store_);
+    };
     std::optional<R> result = co_await asio::co_spawn(
-        pool_.get_executor(),
-        [this, work = std::move(work)]() mutable -> asio::awaitable<std::optional<R>> {
-          co_return work(*store_);
-        },
-        asio::use_awaitable);
+        pool_.get_executor(), std::move(on_store_thread), asio::use_awaitable);
     co_return std::move(*result);
   }
 

@@ -4,13 +4,13 @@
 #include <toml++/toml.h>
 
 #include <array>
-#include <charconv>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
 
 #include "platform/asio.h"
+#include "platform/config_values.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -99,7 +99,7 @@ class TableReader {
     if (value == nullptr) {
       return Fail(node.source(), key, "expected a duration string such as \"30s\"");
     }
-    const std::optional<milliseconds> duration = ParseDuration(value->get());
+    const Result<milliseconds> duration = platform::ParseDuration(value->get());
     if (!duration) {
       return Fail(node.source(), key,
                   fmt::format("\"{}\" is not a duration: write a whole number followed by ms, s, "
@@ -249,6 +249,24 @@ Status ReadLog(const TableReader& reader, const toml::table& table, CollectorCon
              });
 }
 
+// --listen and --http-listen: an IP address to bind and a port, 0 for any
+// free one. The flags word their errors after their HOST:PORT placeholder.
+Result<platform::HostPort> ParseListenAddress(std::string_view text) {
+  const auto invalid = [&](std::string_view why) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("\"{}\" is not HOST:PORT ({})", text, why));
+  };
+  platform::HostPortFault fault = platform::HostPortFault::kBadHost;
+  Result<platform::HostPort> endpoint =
+      platform::ParseHostPort(text, platform::PortZero::kAllowed, &fault);
+  if (!endpoint && fault == platform::HostPortFault::kNoPort) return invalid("no port");
+  if (!endpoint && fault == platform::HostPortFault::kBadPort) {
+    return invalid("the port must be 0..65535");
+  }
+  if (!endpoint || !IsIpAddress(endpoint->host)) return invalid("the host must be an IP address");
+  return endpoint;
+}
+
 // The agent listener and the HTTP server cannot share one port.
 bool PortsCollide(const CollectorConfig& config) {
   return config.listen.port != 0 && config.listen.port == config.http.port &&
@@ -258,29 +276,6 @@ bool PortsCollide(const CollectorConfig& config) {
 }  // namespace
 
 CollectorConfig DefaultCollectorConfig() { return CollectorConfig{}; }
-
-std::optional<milliseconds> ParseDuration(std::string_view text) {
-  std::uint64_t number = 0;
-  const char* const end = text.data() + text.size();
-  const auto [rest, ec] = std::from_chars(text.data(), end, number);
-  if (ec != std::errc() || rest == text.data()) return std::nullopt;
-  const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
-  std::uint64_t per_unit = 0;
-  if (unit == "ms") {
-    per_unit = 1;
-  } else if (unit == "s") {
-    per_unit = 1000;
-  } else if (unit == "m") {
-    per_unit = 60 * 1000;
-  } else if (unit == "h") {
-    per_unit = 60 * 60 * 1000;
-  } else {
-    return std::nullopt;
-  }
-  constexpr std::uint64_t kLimit = std::uint64_t{1} << 52;  // far above any sane duration
-  if (number > kLimit / per_unit) return std::nullopt;
-  return milliseconds(static_cast<std::int64_t>(number * per_unit));
-}
 
 Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
                                              const std::string& source_name) {
@@ -361,46 +356,21 @@ Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
   return ParseCollectorConfig(text.str(), path.string());
 }
 
-Result<HostPort> ParseHostPort(std::string_view text) {
-  const auto invalid = [&](std::string_view why) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\" is not HOST:PORT ({})", text, why));
-  };
-  const std::size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return invalid("no port");
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  HostPort result;
-  result.address = std::string(host);
-  if (!IsIpAddress(result.address)) return invalid("the host must be an IP address");
-  unsigned port = 0;
-  const auto [rest, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || rest != port_text.data() + port_text.size() || port > 65535) {
-    return invalid("the port must be 0..65535");
-  }
-  result.port = static_cast<std::uint16_t>(port);
-  return result;
-}
-
 Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config) {
   if (overrides.listen) {
-    Result<HostPort> endpoint = ParseHostPort(*overrides.listen);
+    Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.listen);
     if (!endpoint) {
       return Error(ErrorCode::kInvalidArgument, "--listen: " + endpoint.error().message());
     }
-    config.listen.address = endpoint->address;
+    config.listen.address = endpoint->host;
     config.listen.port = endpoint->port;
   }
   if (overrides.http_listen) {
-    Result<HostPort> endpoint = ParseHostPort(*overrides.http_listen);
+    Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.http_listen);
     if (!endpoint) {
       return Error(ErrorCode::kInvalidArgument, "--http-listen: " + endpoint.error().message());
     }
-    config.http.address = endpoint->address;
+    config.http.address = endpoint->host;
     config.http.port = endpoint->port;
   }
   if (overrides.db) {

@@ -83,16 +83,6 @@ struct CollectorOverrides {
 // Applies the overrides; an error names the flag.
 Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config);
 
-// "HOST:PORT" with an IPv4 address, or "[IPv6]:PORT".
-struct HostPort {
-  std::string address;
-  std::uint16_t port = 0;
-};
-Result<HostPort> ParseHostPort(std::string_view text);
-
-// Parses "250ms", "30s", "5m" or "1h".
-std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
-
 }  // namespace atmhealth::collector
 
 #endif  // ATMHEALTH_COLLECTOR_COLLECTOR_CONFIG_H_

@@ -4,9 +4,11 @@
 #ifndef ATMHEALTH_PLATFORM_ASIO_H_
 #define ATMHEALTH_PLATFORM_ASIO_H_
 
+// <utility> must come first.
+// clang-format off
 #include <utility>
-
 #include <boost/asio.hpp>
+// clang-format on
 
 namespace atmhealth {
 namespace asio = boost::asio;

@@ -48,7 +48,7 @@ bool IsAtOrUnder(const std::string& path, const std::string& directory) {
 
 MountTable ParseDataMounts(std::string_view text, std::string_view source) {
   static const std::set<std::string> kDataTypes = {
-      "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs",
+      "ext2", "ext3",  "ext4", "xfs",   "btrfs", "zfs", "f2fs", "jfs",  "reiserfs",
       "vfat", "exfat", "ntfs", "ntfs3", "tmpfs", "nfs", "nfs4", "cifs", "overlay"};
   MountTable table;
   std::map<std::string, std::size_t> index_by_path;

@@ -39,10 +39,10 @@ bool AppendFrame(const google::protobuf::MessageLite& message, std::size_t max_f
 class FrameDecoder {
  public:
   enum class Result {
-    kFrame,          // `frame` holds one message body, valid until the next call
-    kNeedMore,       // no whole frame buffered yet
-    kOversized,      // the length prefix is above the limit; the stream is unusable
-    kMalformedLength // the length prefix is not a valid varint32; the stream is unusable
+    kFrame,           // `frame` holds one message body, valid until the next call
+    kNeedMore,        // no whole frame buffered yet
+    kOversized,       // the length prefix is above the limit; the stream is unusable
+    kMalformedLength  // the length prefix is not a valid varint32; the stream is unusable
   };
 
   explicit FrameDecoder(std::size_t max_frame_bytes = kDefaultMaxFrameBytes);

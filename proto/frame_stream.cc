@@ -17,12 +17,18 @@ constexpr std::size_t kReadChunkBytes = 16 * 1024;
 
 const char* FrameFaultName(FrameFault fault) {
   switch (fault) {
-    case FrameFault::kNone: return "none";
-    case FrameFault::kClosed: return "closed";
-    case FrameFault::kTimeout: return "timeout";
-    case FrameFault::kOversized: return "oversized";
-    case FrameFault::kMalformed: return "malformed";
-    case FrameFault::kBackpressure: return "backpressure";
+    case FrameFault::kNone:
+      return "none";
+    case FrameFault::kClosed:
+      return "closed";
+    case FrameFault::kTimeout:
+      return "timeout";
+    case FrameFault::kOversized:
+      return "oversized";
+    case FrameFault::kMalformed:
+      return "malformed";
+    case FrameFault::kBackpressure:
+      return "backpressure";
   }
   return "unknown";
 }
@@ -84,9 +90,9 @@ asio::awaitable<FrameStatus> FrameStream::Read(google::protobuf::MessageLite& me
       case FrameDecoder::Result::kFrame:
         read_deadline_ = Clock::time_point::max();
         if (!message.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
-          co_return FrameStatus{FrameFault::kMalformed,
-                                "frame of " + std::to_string(frame.size()) +
-                                    " bytes does not parse as " + message.GetTypeName()};
+          co_return FrameStatus{FrameFault::kMalformed, "frame of " + std::to_string(frame.size()) +
+                                                            " bytes does not parse as " +
+                                                            message.GetTypeName()};
         }
         co_return FrameStatus{};
       case FrameDecoder::Result::kOversized:
@@ -110,7 +116,8 @@ asio::awaitable<FrameStatus> FrameStream::Read(google::protobuf::MessageLite& me
         co_return FrameStatus{FrameFault::kTimeout,
                               "no whole frame within " + std::to_string(timeout.count()) + " ms"};
       }
-      co_return FrameStatus{FrameFault::kClosed, ec == asio::error::eof ? "closed by peer" : ec.message()};
+      co_return FrameStatus{FrameFault::kClosed,
+                            ec == asio::error::eof ? "closed by peer" : ec.message()};
     }
     bytes_received_ += n;
     decoder_.Append(std::string_view(chunk.data(), n));
@@ -125,10 +132,10 @@ FrameStatus FrameStream::Send(const google::protobuf::MessageLite& message) {
                        "peer is not reading: " + std::to_string(outbox_.size()) + " bytes queued"};
   }
   if (!AppendFrame(message, limits_.max_frame_bytes, outbox_)) {
-    return FrameStatus{FrameFault::kOversized,
-                       message.GetTypeName() + " of " + std::to_string(message.ByteSizeLong()) +
-                           " bytes above the frame limit of " +
-                           std::to_string(limits_.max_frame_bytes)};
+    return FrameStatus{FrameFault::kOversized, message.GetTypeName() + " of " +
+                                                   std::to_string(message.ByteSizeLong()) +
+                                                   " bytes above the frame limit of " +
+                                                   std::to_string(limits_.max_frame_bytes)};
   }
   if (!writing_) {
     writing_ = true;
@@ -162,7 +169,8 @@ asio::awaitable<void> FrameStream::WriteLoop([[maybe_unused]] std::shared_ptr<Fr
 asio::awaitable<FrameStatus> FrameStream::Drain(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (writing_ && write_status_.ok()) {
-    if (Clock::now() >= deadline) co_return FrameStatus{FrameFault::kTimeout, "send queue not drained"};
+    if (Clock::now() >= deadline)
+      co_return FrameStatus{FrameFault::kTimeout, "send queue not drained"};
     drained_.expires_at(deadline);
     boost::system::error_code ec;
     co_await drained_.async_wait(redirect_error(use_awaitable, ec));

@@ -25,10 +25,10 @@ namespace atmhealth::wire {
 // Why a read or write failed; kNone on success.
 enum class FrameFault {
   kNone,
-  kClosed,     // the peer closed or reset the connection, or Close() was called
-  kTimeout,    // no whole frame within the time limit
-  kOversized,  // a length prefix above the frame limit
-  kMalformed,  // a bad length prefix or bytes that do not parse as the expected message
+  kClosed,        // the peer closed or reset the connection, or Close() was called
+  kTimeout,       // no whole frame within the time limit
+  kOversized,     // a length prefix above the frame limit
+  kMalformed,     // a bad length prefix or bytes that do not parse as the expected message
   kBackpressure,  // the peer does not read and the send queue is full
 };
 
@@ -83,14 +83,16 @@ class FrameStream : public std::enable_shared_from_this<FrameStream> {
   Limits limits_;
   std::string peer_;
   FrameDecoder decoder_;
-  std::string outbox_;          // frames queued and not yet handed to the socket
+  std::string outbox_;  // frames queued and not yet handed to the socket
   bool writing_ = false;
   bool watchdog_running_ = false;
   FrameStatus write_status_;
   asio::steady_timer watchdog_;
   asio::steady_timer drained_;  // cancelled whenever the outbox empties
-  std::chrono::steady_clock::time_point read_deadline_ = std::chrono::steady_clock::time_point::max();
-  std::chrono::steady_clock::time_point write_deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point read_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point write_deadline_ =
+      std::chrono::steady_clock::time_point::max();
   bool timed_out_ = false;
   std::uint64_t bytes_received_ = 0;
 };

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-
 namespace atmhealth::wire {
 namespace {
 
@@ -13,7 +12,8 @@ namespace pb = google::protobuf;
 // UPPER_SNAKE_CASE followed by '_': the value of UNSPECIFIED minus its tail.
 std::string_view Prefix(const pb::EnumDescriptor* descriptor) {
   const std::string& unspecified = descriptor->value(0)->name();
-  return std::string_view(unspecified).substr(0, unspecified.size() - std::string_view("UNSPECIFIED").size());
+  return std::string_view(unspecified)
+      .substr(0, unspecified.size() - std::string_view("UNSPECIFIED").size());
 }
 
 std::string Short(const pb::EnumDescriptor* descriptor, int number) {
@@ -27,7 +27,8 @@ std::string Short(const pb::EnumDescriptor* descriptor, int number) {
 
 std::optional<int> Parse(const pb::EnumDescriptor* descriptor, std::string_view name) {
   std::string full(Prefix(descriptor));
-  for (char c : name) full.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : name)
+    full.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   const pb::EnumValueDescriptor* value = descriptor->FindValueByName(full);
   if (value == nullptr || value->number() == 0) return std::nullopt;
   return value->number();

@@ -4,8 +4,10 @@
 # 8 MiB tmpfs with production intervals, and reports:
 #   - the agent over IDLE seconds of watching: VmRSS/VmHWM, threads, open fds,
 #     CPU time, and the size of its event buffer;
-#   - the collector at rest, and under atmhealth-agent-swarm load: peak VmRSS
-#     (sampled every 100 ms), VmHWM, threads, fds, and the swarm's own report.
+#   - the collector at rest, and under atmhealth-agent-swarm load (every
+#     swarm session stays open 5 s after its last Ack, so all are open at
+#     once): peak VmRSS (sampled every 100 ms), VmHWM, threads, fds, CPU time
+#     per event stored, and the swarm's own report.
 # Everything it starts (processes, the tmpfs, a scratch directory) is stopped
 # and removed on exit. Traffic goes to 127.0.0.1 only.
 #
@@ -25,7 +27,7 @@ agents=100
 events_per_agent=2000
 batch=16
 window=4
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -77,7 +79,14 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # /proc/PID/stat, counted after the ")" that ends the command name.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
-file_bytes() { local total=0 f; for f in "$@"; do [ -f "$f" ] && total=$((total + $(stat -c %s "$f"))); done; echo "$total"; }
+# sizes FILE...: "name N bytes, ..." for each file that exists.
+sizes() {
+  local f out=""
+  for f in "$@"; do
+    [ -f "$f" ] && out="$out${out:+, }$(basename "$f") $(stat -c %s "$f") bytes"
+  done
+  echo "$out"
+}
 # metric NAME: one sample of the collector's /metrics, over bash's /dev/tcp.
 metric() {
   local line
@@ -142,7 +151,8 @@ TOML
 agent=$!
 started+=("$agent")
 # Up and talking: the collector recorded the agent's first heartbeat.
-if ! wait_for 30 test "$(metric atmhealth_collector_heartbeats_total)" != 0; then
+heard_from_agent() { [ "$(metric atmhealth_collector_heartbeats_total)" != 0 ]; }
+if ! wait_for 30 heard_from_agent; then
   echo "measure-footprint: the agent never reached the collector:" >&2; cat "$work/agent.log" >&2; exit 1
 fi
 
@@ -161,7 +171,7 @@ echo "  VmHWM            $(mib "$(status_field "$agent" VmHWM)")"
 echo "  threads          $(status_field "$agent" Threads)"
 echo "  open fds         $(fd_count "$agent")"
 echo "  CPU time         ${cpu_ms} ms in ${idle} s ($(awk -v ms="$cpu_ms" -v s="$idle" 'BEGIN { printf "%.3f", ms / (s * 10) }') % of one core; clock tick $((1000 / ticks_per_s)) ms)"
-echo "  event buffer     $(file_bytes "$work/agent/events.db" "$work/agent/events.db-wal" "$work/agent/events.db-shm") bytes (events.db + -wal + -shm)"
+echo "  event buffer     $(sizes "$work/agent/events.db" "$work/agent/events.db-wal" "$work/agent/events.db-shm")"
 
 echo
 echo "atmhealth-collector (one agent connected, before the swarm)"
@@ -169,9 +179,10 @@ echo "  VmRSS            $(mib "$(status_field "$collector" VmRSS)")"
 echo "  threads          $(status_field "$collector" Threads)"
 echo "  open fds         $(fd_count "$collector")"
 
+collector_cpu_before=$(cpu_ticks "$collector")
 "$swarm" --collector "127.0.0.1:$agent_port" --agents "$agents" \
   --events-per-agent "$events_per_agent" --batch "$batch" --window "$window" \
-  --duration-limit 300 >"$work/swarm.out" 2>&1 &
+  --linger 5 --duration-limit 300 >"$work/swarm.out" 2>&1 &
 swarm_pid=$!
 started+=("$swarm_pid")
 peak_rss=0
@@ -189,14 +200,17 @@ done
 swarm_status=0
 wait "$swarm_pid" || swarm_status=$?
 started=("$collector" "$agent")
+collector_cpu_ms=$(( ($(cpu_ticks "$collector") - collector_cpu_before) * 1000 / ticks_per_s ))
+stored=$(awk '$1 == "events" && $2 == "stored" { print $3 }' "$work/swarm.out")
 
 echo
-echo "atmhealth-collector under the swarm (--agents $agents --events-per-agent $events_per_agent --batch $batch --window $window)"
+echo "atmhealth-collector under the swarm (--agents $agents --events-per-agent $events_per_agent --batch $batch --window $window --linger 5)"
 echo "  peak VmRSS       $(mib "$peak_rss") (sampled every 100 ms)"
 echo "  VmHWM            $(mib "$(status_field "$collector" VmHWM)")"
 echo "  peak threads     $peak_threads"
 echo "  peak open fds    $peak_fds"
-echo "  database         $(file_bytes "$work/collector.db" "$work/collector.db-wal" "$work/collector.db-shm") bytes (collector.db + -wal + -shm)"
+echo "  CPU time         ${collector_cpu_ms} ms for ${stored:-0} events ($(awk -v ms="$collector_cpu_ms" -v n="${stored:-0}" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else printf "-" }') us of CPU per event stored)"
+echo "  database         $(sizes "$work/collector.db" "$work/collector.db-wal" "$work/collector.db-shm")"
 echo
 sed 's/^/  /' "$work/swarm.out"
 exit "$swarm_status"

@@ -18,9 +18,11 @@
 namespace atmhealth::agent {
 
 struct ThresholdSpec {
-  double warning = 0;     // level at or above which (below, if !higher_is_worse) the alert is a warning
-  double critical = 0;    // level for critical; must be at least as bad as `warning`
-  double hysteresis = 0;  // how far back past a threshold the value must go to leave a level, same unit
+  double warning =
+      0;  // level at or above which (below, if !higher_is_worse) the alert is a warning
+  double critical = 0;  // level for critical; must be at least as bad as `warning`
+  double hysteresis =
+      0;  // how far back past a threshold the value must go to leave a level, same unit
   std::chrono::milliseconds for_duration{0};  // how long a worse level must hold before it fires
   bool higher_is_worse = true;
   v1::FailureCategory category = v1::FAILURE_CATEGORY_UNSPECIFIED;

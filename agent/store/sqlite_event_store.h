@@ -66,7 +66,7 @@ class SqliteEventStore final : public EventStore {
     int state = 0;
     std::int64_t wall_time_unix_ns = 0;
     std::string alert_key;  // empty for events that belong to no alert
-    std::string payload;  // serialized v1::Event, seq included
+    std::string payload;    // serialized v1::Event, seq included
     std::uint64_t stored_bytes() const { return payload.size() + kEventRowOverheadBytes; }
   };
 

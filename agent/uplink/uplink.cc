@@ -30,8 +30,8 @@ std::string Describe(const CollectorEndpoint& endpoint) {
 // acknowledgement reader. Used on the uplink's executor only.
 struct Uplink::Session {
   struct InFlight {
-    std::uint64_t last_seq;      // highest sequence in the batch
-    Clock::time_point sent_at;   // when it was queued for sending
+    std::uint64_t last_seq;     // highest sequence in the batch
+    Clock::time_point sent_at;  // when it was queued for sending
   };
 
   explicit Session(std::shared_ptr<wire::FrameStream> s)
@@ -78,6 +78,8 @@ void Uplink::Stop(std::chrono::milliseconds grace) {
       boost::system::error_code ignored;
       connecting_->close(ignored);
     }
+    // Nothing is in flight before Welcome: no reason to wait for it.
+    if (handshaking_ != nullptr) handshaking_->Close();
     Wake();
   });
 }
@@ -140,6 +142,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   limits.write_timeout = config_.io_timeout;
   auto session = std::make_shared<Session>(wire::FrameStream::Create(std::move(socket), limits));
   auto& stream = *session->stream;
+  handshaking_ = &stream;
 
   const auto last_seq =
       co_await store_.Run([](EventStore& store) { return store.Stats().last_seq; });
@@ -152,6 +155,11 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
 
   v1::CollectorMessage reply;
   const wire::FrameStatus status = co_await stream.Read(reply, config_.io_timeout);
+  handshaking_ = nullptr;
+  if (stopping_) {
+    stream.Close();
+    co_return false;
+  }
   if (!status.ok() || !reply.has_welcome()) {
     ++counters_.connect_failures;
     if (!status.ok()) {
@@ -174,9 +182,10 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     // the buffer was lost and recreated. Continue above the collector's
     // sequence so that new events are not mistaken for duplicates.
     co_await store_.Run([stored](EventStore& store) { return store.AdvanceSequence(stored); });
-    spdlog::warn("uplink: collector {} holds events up to seq {} but the buffer is at {}; "
-                 "sequence continues above {}",
-                 stream.peer(), stored, last_seq, stored);
+    spdlog::warn(
+        "uplink: collector {} holds events up to seq {} but the buffer is at {}; "
+        "sequence continues above {}",
+        stream.peer(), stored, last_seq, stored);
   }
   co_await store_.Run([stored](EventStore& store) { return store.MarkDelivered(stored); });
   session->sent_seq = stored;
@@ -318,7 +327,8 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
 }
 
 asio::awaitable<v1::AgentMessage> Uplink::MakeHeartbeat() {
-  const EventStoreStats stats = co_await store_.Run([](EventStore& store) { return store.Stats(); });
+  const EventStoreStats stats =
+      co_await store_.Run([](EventStore& store) { return store.Stats(); });
   v1::AgentMessage message;
   auto* heartbeat = message.mutable_heartbeat();
   for (auto& service : services_()) *heartbeat->add_services() = std::move(service);

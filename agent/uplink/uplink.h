@@ -27,6 +27,10 @@
 #include "atmhealth/v1/session.pb.h"
 #include "platform/asio.h"
 
+namespace atmhealth::wire {
+class FrameStream;
+}
+
 namespace atmhealth::agent {
 
 // Counters for the agent's own health; read from any thread.
@@ -35,7 +39,7 @@ struct UplinkCounters {
   std::atomic<std::uint64_t> connect_failures{0};  // attempts that did not
   std::atomic<std::uint64_t> batches_sent{0};
   std::atomic<std::uint64_t> events_acked{0};
-  std::atomic<std::uint64_t> refusals{0};          // Refusal frames from a collector
+  std::atomic<std::uint64_t> refusals{0};  // Refusal frames from a collector
   std::atomic<std::uint64_t> heartbeats_sent{0};
   std::atomic<bool> connected{false};
 };
@@ -78,10 +82,11 @@ class Uplink {
   ServiceStatusSource services_;
   Backoff backoff_;
   UplinkCounters counters_;
-  asio::steady_timer wake_;   // the streaming loop sleeps on it
-  asio::steady_timer retry_;  // backoff between attempts
+  asio::steady_timer wake_;                      // the streaming loop sleeps on it
+  asio::steady_timer retry_;                     // backoff between attempts
   asio::ip::tcp::socket* connecting_ = nullptr;  // the socket being connected, for Stop()
-  bool woken_ = false;        // set by Wake(), cleared by the loop: no lost wake-ups
+  wire::FrameStream* handshaking_ = nullptr;     // the stream awaiting Welcome, for Stop()
+  bool woken_ = false;  // set by Wake(), cleared by the loop: no lost wake-ups
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
   std::shared_ptr<Session> session_;  // the live session, if any

@@ -7,18 +7,23 @@
 //     ─▶ batches of events after last_stored_seq, in order, at most --window
 //        frames unacknowledged ─▶ one Ack per frame (the collector answers
 //        the frames of a session in order, each after its store committed)
-//     ─▶ then --heartbeats heartbeats the same way ─▶ close
+//     ─▶ then --heartbeats heartbeats the same way ─▶ idle for --linger ─▶ close
 //
 // and prints the events stored per second, the ack latency (from handing a
 // frame to the socket to reading its Ack, so it includes the wait behind
 // earlier frames of the window) and every error by kind.
+//
+// Without --pace-ms every agent sends as fast as its window allows: that
+// measures what the collector can take. With --pace-ms P each agent sends
+// one frame every P ms (the agents' starts spread over the first P ms), an
+// offered load of agents x 1000 / P frames per second: that measures the ack
+// latency a fleet of that size would see.
 //
 // Bounded: agents, events and heartbeats are capped by flag checks, and
 // --duration-limit stops the run (closing every session) even if the
 // collector hangs. Only loopback addresses are accepted as targets. Every
 // session runs on one thread, leaving the other cores to the collector.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -58,6 +63,8 @@ struct SwarmOptions {
   std::uint64_t batch = 16;                // events per EventBatch
   std::size_t window = 4;                  // frames sent before waiting for an Ack
   double duration_limit_s = 60;            // seconds until the run is stopped
+  std::uint64_t pace_ms = 0;               // ms between an agent's frames; 0: no pacing
+  double linger_s = 0;                     // seconds each agent stays connected when done
   std::string device_prefix = "swarm";     // device ids are <prefix>-00001, ...
 };
 
@@ -131,12 +138,16 @@ class Swarm {
     };
     std::uint64_t error_total = 0;
     for (const auto& [what, count] : errors_) error_total += count;
-    std::printf("atmhealth-agent-swarm: %d agents x %llu events (batch %llu, window %zu) + %llu "
-                "heartbeats each, against %s\n",
-                options_.agents, static_cast<unsigned long long>(options_.events_per_agent),
-                static_cast<unsigned long long>(options_.batch), options_.window,
-                static_cast<unsigned long long>(options_.heartbeats_per_agent),
-                options_.collector.c_str());
+    std::printf(
+        "atmhealth-agent-swarm: %d agents x %llu events (batch %llu, window %zu) + %llu "
+        "heartbeats each, %s, against %s\n",
+        options_.agents, static_cast<unsigned long long>(options_.events_per_agent),
+        static_cast<unsigned long long>(options_.batch), options_.window,
+        static_cast<unsigned long long>(options_.heartbeats_per_agent),
+        options_.pace_ms == 0
+            ? "unpaced"
+            : ("one frame per agent every " + std::to_string(options_.pace_ms) + " ms").c_str(),
+        options_.collector.c_str());
     std::printf("agents finished   %d of %d\n", finished_agents_, options_.agents);
     std::printf("elapsed           %.3f s (start to last Ack)\n", seconds);
     std::printf("events stored     %llu = %.0f events/s\n",
@@ -164,10 +175,9 @@ class Swarm {
   };
 
   asio::awaitable<void> RunAgent(int index) {
-    const std::string device_id = DeviceId(index);
     std::shared_ptr<wire::FrameStream> stream = co_await Connect();
     if (stream != nullptr) {
-      if (std::string failure = co_await Converse(*stream, device_id); failure.empty()) {
+      if (std::string failure = co_await Converse(*stream, index); failure.empty()) {
         ++finished_agents_;
       } else {
         ++errors_[stopping_ ? stop_reason_ : failure];
@@ -204,10 +214,10 @@ class Swarm {
 
   // The session of one agent; "" when every frame was acknowledged, else
   // what went wrong.
-  asio::awaitable<std::string> Converse(wire::FrameStream& stream, const std::string& device_id) {
+  asio::awaitable<std::string> Converse(wire::FrameStream& stream, int index) {
     v1::AgentMessage hello;
     v1::Hello& fields = *hello.mutable_hello();
-    fields.mutable_device()->set_device_id(device_id);
+    fields.mutable_device()->set_device_id(DeviceId(index));
     fields.mutable_device()->set_site_id("swarm-site");
     fields.mutable_device()->set_kind(v1::DEVICE_KIND_ATM);
     fields.set_protocol_version(v1::PROTOCOL_VERSION_1);
@@ -228,8 +238,14 @@ class Swarm {
     v1::AgentMessage heartbeat;
     *heartbeat.mutable_heartbeat() = RealisticHeartbeat();
     std::deque<InFlight> in_flight;
+    const auto pace = std::chrono::milliseconds(options_.pace_ms);
+    Clock::time_point next_send = Clock::now() + pace * index / options_.agents;
     for (;;) {
       while (in_flight.size() < options_.window && (next_seq < end_seq || heartbeats_left > 0)) {
+        if (pace.count() > 0 && Clock::now() < next_send) {
+          if (!in_flight.empty()) break;  // read the Acks meanwhile
+          if (!co_await WaitUntil(next_send)) co_return stop_reason_;
+        }
         InFlight frame;
         const v1::AgentMessage* message = &heartbeat;
         if (next_seq < end_seq) {
@@ -247,12 +263,13 @@ class Swarm {
           --heartbeats_left;
         }
         frame.sent = Clock::now();
+        next_send = frame.sent + pace;
         if (wire::FrameStatus sent = stream.Send(*message); !sent.ok()) {
           co_return "send: " + std::string(wire::FrameFaultName(sent.fault)) + ": " + sent.detail;
         }
         in_flight.push_back(frame);
       }
-      if (in_flight.empty()) co_return "";
+      if (in_flight.empty()) break;
 
       if (std::string failure = co_await ReadReply(stream, reply, "Ack"); !failure.empty()) {
         co_return failure;
@@ -272,6 +289,28 @@ class Swarm {
         ++heartbeats_acked_;
       }
     }
+    if (options_.linger_s > 0) {
+      // Idle but connected, as an agent between heartbeats: the Read ends
+      // at the linger deadline (closing the connection) or at Stop().
+      const wire::FrameStatus idle =
+          co_await stream.Read(reply, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::duration<double>(options_.linger_s)));
+      if (idle.ok()) co_return "a message from the collector while idle";
+      if (idle.fault != wire::FrameFault::kTimeout) {
+        co_return "while idle: " + std::string(wire::FrameFaultName(idle.fault));
+      }
+    }
+    co_return "";
+  }
+
+  // Waits until `when`; false when Stop() ended the wait.
+  asio::awaitable<bool> WaitUntil(Clock::time_point when) {
+    asio::steady_timer timer(io_, when);
+    waiting_.insert(&timer);  // Stop() cancels it
+    boost::system::error_code ec;
+    if (!stopping_) co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    waiting_.erase(&timer);
+    co_return !stopping_;
   }
 
   // Reads one CollectorMessage; "" on success, else what went wrong (a
@@ -300,6 +339,7 @@ class Swarm {
       boost::system::error_code ignored;
       socket->close(ignored);
     }
+    for (asio::steady_timer* timer : waiting_) timer->cancel();
     for (const auto& stream : streams_) stream->Close();
     signals_.cancel();
     deadline_.cancel();
@@ -324,6 +364,7 @@ class Swarm {
   bool stopping_ = false;
   std::string stop_reason_;
   std::unordered_set<asio::ip::tcp::socket*> connecting_;
+  std::unordered_set<asio::steady_timer*> waiting_;
   std::vector<std::shared_ptr<wire::FrameStream>> streams_;
   std::uint64_t events_acked_ = 0;
   std::uint64_t batches_acked_ = 0;
@@ -337,8 +378,8 @@ class Swarm {
 Result<asio::ip::tcp::endpoint> LoopbackEndpoint(std::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == text.size()) {
-    return Error(ErrorCode::kInvalidArgument, "--collector: \"" + std::string(text) +
-                                                  "\" is not HOST:PORT");
+    return Error(ErrorCode::kInvalidArgument,
+                 "--collector: \"" + std::string(text) + "\" is not HOST:PORT");
   }
   std::string host(text.substr(0, colon));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -352,10 +393,15 @@ Result<asio::ip::tcp::endpoint> LoopbackEndpoint(std::string_view text) {
   }
   boost::system::error_code ec;
   const asio::ip::address address = asio::ip::make_address(host, ec);
-  if (ec || !address.is_loopback()) {
+  if (ec) {
     return Error(ErrorCode::kInvalidArgument,
                  "--collector: \"" + host +
-                     "\" is not a loopback address; the swarm only targets 127.0.0.0/8 or ::1");
+                     "\" is not an IP address (names are not resolved); use 127.0.0.1 or [::1]");
+  }
+  if (!address.is_loopback()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--collector: " + host +
+                     " is not a loopback address; the swarm only targets 127.0.0.0/8 or ::1");
   }
   return asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(std::stoul(port_text)));
 }
@@ -381,25 +427,30 @@ int main(int argc, char** argv) {
   app.add_option("--agents", options.agents,
                  "agent sessions open at once, each with its own device id (the collector "
                  "refuses sessions beyond its listen.max_sessions, 1000 by default)")
+      ->type_name("N")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
   app.add_option("--events-per-agent", options.events_per_agent,
                  "events each agent sends, with sequences after the collector's "
                  "last_stored_seq for its device")
+      ->type_name("N")
       ->check(CLI::Range(0, 10'000'000))
       ->capture_default_str();
   app.add_option("--heartbeats", options.heartbeats_per_agent,
                  "heartbeats each agent sends after its events, each answered by an Ack")
+      ->type_name("N")
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
   app.add_option("--batch", options.batch,
                  "events per EventBatch frame (atmhealthd's uplink.batch_events; the collector "
                  "accepts at most 1000)")
+      ->type_name("N")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   app.add_option("--window", options.window,
                  "frames an agent sends before it waits for the oldest one's Ack "
                  "(atmhealthd's uplink.window_batches)")
+      ->type_name("N")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--duration-limit", options.duration_limit_s,
@@ -408,21 +459,37 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 3600.0))
       ->type_name("SECONDS")
       ->capture_default_str();
+  app.add_option("--pace-ms", options.pace_ms,
+                 "milliseconds between two frames of one agent, the agents' starts spread over "
+                 "the first interval: an offered load of agents x 1000 / N frames/s; 0 sends as "
+                 "fast as the window allows")
+      ->check(CLI::Range(0, 3'600'000))
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_option("--linger", options.linger_s,
+                 "seconds each agent stays connected and idle after its last Ack, so that all "
+                 "sessions are open at once (keep it below the collector's idle_timeout, 60 s by "
+                 "default)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->type_name("SECONDS")
+      ->capture_default_str();
   app.add_option("--device-prefix", options.device_prefix,
                  "device ids are PREFIX-00001, PREFIX-00002, ...; a rerun with the same prefix "
                  "continues each device's sequence")
       ->check([](const std::string& prefix) {
         return !prefix.empty() && prefix.size() <= 50 &&
-                       prefix.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-                                                "vwxyz0123456789._-") == std::string::npos
+                       prefix.find_first_not_of(
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                           "vwxyz0123456789._-") == std::string::npos
                    ? std::string()
                    : std::string("1..50 characters of A-Z a-z 0-9 . _ -");
       })
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (options.events_per_agent == 0 && options.heartbeats_per_agent == 0) {
-    std::fprintf(stderr, "atmhealth-agent-swarm: nothing to send: --events-per-agent and "
-                         "--heartbeats are both 0\n");
+    std::fprintf(stderr,
+                 "atmhealth-agent-swarm: nothing to send: --events-per-agent and "
+                 "--heartbeats are both 0\n");
     return atmhealth::bench::kExitUsage;
   }
 

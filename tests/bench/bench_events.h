@@ -41,14 +41,10 @@ inline v1::Event RealisticEvent(std::uint64_t seq) {
   event.mutable_impact()->add_degraded(v1::CUSTOMER_SERVICE_INQUIRY);
   event.set_summary("/var/spool/ej: space used 93.4% is at or above critical 90% (warning 75%)");
   const std::pair<const char*, const char*> context[] = {
-      {"mount_point", "/var"},
-      {"mount_device", "/dev/mapper/vg0-var"},
-      {"fs_type", "ext4"},
-      {"total_bytes", "42949672960"},
-      {"used_bytes", "40114954240"},
-      {"available_bytes", "2834718720"},
-      {"total_inodes", "2621440"},
-      {"free_inodes", "1983322"},
+      {"mount_point", "/var"},       {"mount_device", "/dev/mapper/vg0-var"},
+      {"fs_type", "ext4"},           {"total_bytes", "42949672960"},
+      {"used_bytes", "40114954240"}, {"available_bytes", "2834718720"},
+      {"total_inodes", "2621440"},   {"free_inodes", "1983322"},
       {"read_only", "false"},
   };
   for (const auto& [key, value] : context) {
@@ -95,8 +91,8 @@ class ScratchDir {
   ScratchDir() {
     std::random_device random;
     for (int attempt = 0; attempt < 100; ++attempt) {
-      path_ = std::filesystem::temp_directory_path() /
-              ("atmhealth-bench-" + std::to_string(random()));
+      path_ =
+          std::filesystem::temp_directory_path() / ("atmhealth-bench-" + std::to_string(random()));
       if (std::filesystem::create_directory(path_)) return;
     }
     std::abort();  // a temporary directory that refuses 100 new names is broken

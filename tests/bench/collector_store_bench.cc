@@ -9,6 +9,7 @@
 //
 //   build/bench/tests/bench/collector_store_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdint>
 #include <memory>
@@ -109,4 +110,13 @@ BENCHMARK(BM_RecordHeartbeat)->Unit(benchmark::kMicrosecond)->UseRealTime();
 }  // namespace
 }  // namespace atmhealth::bench
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN, with the store's info lines (schema created, ...) kept out
+// of the results.
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -27,7 +27,8 @@ std::string Mutate(const std::vector<std::string>& seeds, std::mt19937_64& rando
   for (int i = 0; i < edits; ++i) {
     switch (random() % 6) {
       case 0:  // flip a bit
-        if (!input.empty()) input[random() % input.size()] ^= static_cast<char>(1u << (random() % 8));
+        if (!input.empty())
+          input[random() % input.size()] ^= static_cast<char>(1u << (random() % 8));
         break;
       case 1:  // truncate
         if (!input.empty()) input.resize(random() % input.size());
@@ -38,8 +39,8 @@ std::string Mutate(const std::vector<std::string>& seeds, std::mt19937_64& rando
         break;
       case 3:  // set a byte to an interesting value
         if (!input.empty()) {
-          static const char kInteresting[] = {0, 1, 0x7f, static_cast<char>(0x80),
-                                              static_cast<char>(0xff), '\n', '"', '[', '='};
+          static const char kInteresting[] = {
+              0, 1, 0x7f, static_cast<char>(0x80), static_cast<char>(0xff), '\n', '"', '[', '='};
           input[random() % input.size()] = kInteresting[random() % sizeof(kInteresting)];
         }
         break;

@@ -9,8 +9,8 @@
 namespace atmhealth::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 struct ProgramRun {
   int exit_code = -1;
@@ -65,9 +65,9 @@ TEST(CommandLine, AgentRefusesAConfigMistakeNamingFileAndLine) {
 }
 
 TEST(CommandLine, AgentAcceptsThePackagedExampleConfig) {
-  const ProgramRun run = RunProgram(
-      "agent/atmhealthd",
-      {"--check-config", "--config", SourceFile("packaging/atmhealthd.toml").string()});
+  const ProgramRun run =
+      RunProgram("agent/atmhealthd",
+                 {"--check-config", "--config", SourceFile("packaging/atmhealthd.toml").string()});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("valid"));
 }
@@ -78,8 +78,9 @@ TEST(CommandLine, CollectorRefusesAConfigMistakeNamingFileAndLine) {
             "[listen]\n"
             "plaintext = true\n"
             "port = 70000\n");
-  const ProgramRun run = RunProgram("collector/atmhealth-collector",
-                             {"--check-config", "--config", (scratch / "collector.toml").string()});
+  const ProgramRun run =
+      RunProgram("collector/atmhealth-collector",
+                 {"--check-config", "--config", (scratch / "collector.toml").string()});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("collector.toml:3: listen.port"));
 }

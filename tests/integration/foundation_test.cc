@@ -85,8 +85,9 @@ TEST_F(FoundationTest, FillingDiskFiresCriticalAlertAtCollectorAndFreeingItResol
 
   std::filesystem::remove(fs.path() / "journal.dat");
   const std::string resolved = "kind = 'storage' AND state = 'resolved'";
-  ASSERT_TRUE(WaitFor(
-      [&] { return !CollectorEvents(collector.db(), "atm-it-01", resolved).empty(); }, seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return !CollectorEvents(collector.db(), "atm-it-01", resolved).empty(); },
+              seconds(10)));
   auto resolution = CollectorEvents(collector.db(), "atm-it-01", resolved).front();
   EXPECT_EQ(resolution["alert_key"], alert["alert_key"]);
   EXPECT_GT(std::stoll(resolution["seq"]), std::stoll(alert["seq"]));
@@ -161,9 +162,9 @@ TEST_F(FoundationTest, CollectorOutageLosesNothingAndStoresEveryEventOnceInOrder
                       seconds(20)));
   ExpectEveryEventOnceInOrder(db, "atm-it-01", last_seq, kCycles);
   // The agent learns that everything is delivered.
-  EXPECT_TRUE(WaitFor(
-      [&] { return QueryInt(options.store, "SELECT delivered_seq FROM meta") == last_seq; },
-      seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return QueryInt(options.store, "SELECT delivered_seq FROM meta") == last_seq; },
+              seconds(10)));
   EXPECT_EQ(agent.process().Stop(), 0);
 }
 
@@ -189,9 +190,9 @@ TEST_F(FoundationTest, AgentKilledWithSigkillLosesNoEventAndResolvesItsAlertAfte
   AgentProcess restarted(scratch_ / "agent2", options);
   // The alert that fired before the crash is resolved by the new process,
   // and every event committed before the crash reaches the collector once.
-  ASSERT_TRUE(WaitFor(
-      [&] { return CollectorEvents(db, "atm-it-01", "kind = 'storage'").size() == 6; },
-      seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return CollectorEvents(db, "atm-it-01", "kind = 'storage'").size() == 6; },
+              seconds(20)));
   ASSERT_TRUE(WaitFor(
       [&] {
         return QueryInt(db, "SELECT count(*) FROM events") == AgentLastSeq(options.store) &&
@@ -261,8 +262,9 @@ TEST_F(FoundationTest, MalformedAndOversizedFramesAreRefusedAndCountedWhileAnoth
       QueryInt(db, "SELECT received_unix_ns FROM heartbeats WHERE device_id = 'atm-it-01'");
   EXPECT_TRUE(WaitFor(
       [&] {
-        return QueryInt(db, "SELECT received_unix_ns FROM heartbeats WHERE device_id = "
-                            "'atm-it-01'") > heartbeat_before;
+        return QueryInt(db,
+                        "SELECT received_unix_ns FROM heartbeats WHERE device_id = "
+                        "'atm-it-01'") > heartbeat_before;
       },
       seconds(10)));
   FillFile(fs.path() / "ballast", kFillBytes);

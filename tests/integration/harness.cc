@@ -24,8 +24,8 @@ CollectorProcess::CollectorProcess(const std::filesystem::path& dir,
   process_ = std::make_unique<Process>(
       Binary("collector/atmhealth-collector"),
       std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(agent_port),
-                               "--http-listen", "127.0.0.1:0", "--db", db.string(),
-                               "--ready-file", ready.string(), "--log-level", "debug"},
+                               "--http-listen", "127.0.0.1:0", "--db", db.string(), "--ready-file",
+                               ready.string(), "--log-level", "debug"},
       dir / "collector.log");
   const bool up = WaitFor([&] { return std::filesystem::exists(ready) || !process_->running(); },
                           std::chrono::seconds(20));

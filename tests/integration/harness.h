@@ -44,11 +44,11 @@ struct AgentOptions {
   std::string device_id = "atm-it-01";
   std::string site_id = "test-site";
   std::uint16_t collector_port = 0;
-  std::filesystem::path watched;           // filesystem to watch
-  std::filesystem::path store;             // event buffer file
+  std::filesystem::path watched;  // filesystem to watch
+  std::filesystem::path store;    // event buffer file
   std::string sample_interval = "100ms";
   std::string heartbeat_interval = "500ms";
-  std::string extra;                       // more TOML appended verbatim
+  std::string extra;  // more TOML appended verbatim
 };
 
 // The TOML for an agent watching one filesystem: warning at 70 %, critical

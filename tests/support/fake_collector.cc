@@ -95,7 +95,9 @@ Result<std::unique_ptr<FakeCollector>> FakeCollector::Start() {
   collector->acceptor_.open(endpoint.protocol(), ec);
   if (!ec) collector->acceptor_.bind(endpoint, ec);
   if (!ec) collector->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Error(ErrorCode::kUnavailable, "FakeCollector: listen on 127.0.0.1:0: " + ec.message());
+  if (ec) {
+    return Error(ErrorCode::kUnavailable, "FakeCollector: listen on 127.0.0.1:0: " + ec.message());
+  }
   collector->port_ = collector->acceptor_.local_endpoint(ec).port();
   if (ec) return Error(ErrorCode::kIo, "FakeCollector: local endpoint: " + ec.message());
   asio::co_spawn(collector->io_, collector->Accept(), asio::detached);
@@ -131,10 +133,9 @@ asio::awaitable<void> FakeCollector::Accept() {
     asio::ip::tcp::socket socket =
         co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
     if (ec) co_return;  // closed: the collector is going away
-    asio::co_spawn(io_,
-                   Converse(wire::FrameStream::Create(std::move(socket),
-                                                      wire::FrameStream::Limits{})),
-                   asio::detached);
+    asio::co_spawn(
+        io_, Converse(wire::FrameStream::Create(std::move(socket), wire::FrameStream::Limits{})),
+        asio::detached);
   }
 }
 
@@ -159,6 +160,7 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
     std::optional<v1::Refusal::Reason> refuse;
     bool hold = false;
     bool answer = false;
+    bool answer_hello = false;
     std::uint64_t stored = 0;
     {
       std::lock_guard lock(mutex_);
@@ -166,6 +168,7 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
       refuse = refuse_hellos_;
       hold = hold_batches_;
       answer = answer_heartbeats_;
+      answer_hello = answer_hellos_;
       stored = record_.stored_seq;
     }
     changed_.notify_all();
@@ -176,15 +179,15 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
         co_await SendRefusal(connection, *refuse, "scripted refusal of the Hello");
         break;
       }
+      if (!answer_hello) continue;  // and whatever comes next is read as the Hello
       v1::CollectorMessage reply;
       v1::Welcome& welcome = *reply.mutable_welcome();
       welcome.set_last_stored_seq(stored);
       welcome.set_protocol_version(v1::PROTOCOL_VERSION_1);
       welcome.set_collector_id("fake-collector");
-      welcome.set_collector_time_unix_ns(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count());
+      welcome.set_collector_time_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
       welcome.set_max_frame_bytes(static_cast<std::uint32_t>(wire::kDefaultMaxFrameBytes));
       Send(*connection, reply);
       welcomed = true;
@@ -286,6 +289,11 @@ void FakeCollector::HoldBatches(bool hold) {
 void FakeCollector::AnswerHeartbeats(bool answer) {
   std::lock_guard lock(mutex_);
   answer_heartbeats_ = answer;
+}
+
+void FakeCollector::AnswerHellos(bool answer) {
+  std::lock_guard lock(mutex_);
+  answer_hellos_ = answer;
 }
 
 void FakeCollector::ReleaseBatches(std::size_t count) {

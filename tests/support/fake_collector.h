@@ -57,10 +57,10 @@ class FakeCollector {
     std::vector<Frame> frames;  // every frame from every agent, in arrival order
     int connections = 0;        // accepted so far
     int open_connections = 0;
-    std::uint64_t stored_seq = 0;              // highest sequence stored
-    std::vector<std::uint64_t> stored_seqs;    // every sequence stored, ascending, once each
-    std::size_t held_batches = 0;              // received on the live connection, not yet stored
-    std::vector<v1::Refusal> refusals_sent;    // every Refusal sent, in order
+    std::uint64_t stored_seq = 0;            // highest sequence stored
+    std::vector<std::uint64_t> stored_seqs;  // every sequence stored, ascending, once each
+    std::size_t held_batches = 0;            // received on the live connection, not yet stored
+    std::vector<v1::Refusal> refusals_sent;  // every Refusal sent, in order
 
     // connection 0 means every connection.
     std::vector<v1::Hello> Hellos(int connection = 0) const;
@@ -100,6 +100,8 @@ class FakeCollector {
   void ReleaseBatches(std::size_t count = std::numeric_limits<std::size_t>::max());
   // false: heartbeats get no answer (a collector that hangs after reading).
   void AnswerHeartbeats(bool answer);
+  // false: Hellos get no answer at all (a collector hung in its handshake).
+  void AnswerHellos(bool answer);
   // Closes the live connection without a word, as a crashed collector would.
   // Held batches are dropped, never stored.
   void CloseConnection();
@@ -148,6 +150,7 @@ class FakeCollector {
   std::optional<v1::Refusal::Reason> refuse_hellos_;
   bool hold_batches_ = false;
   bool answer_heartbeats_ = true;
+  bool answer_hellos_ = true;
 };
 
 }  // namespace atmhealth::testing

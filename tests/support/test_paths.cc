@@ -19,8 +19,7 @@ std::filesystem::path Binary(const std::string& relative) {
 }
 
 ScratchDir::ScratchDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "atmhealth-test-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "atmhealth-test-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) std::abort();
   path_ = pattern;
 }

@@ -64,7 +64,8 @@ std::size_t FillFile(const std::filesystem::path& file, std::size_t bytes) {
     const std::size_t want = std::min(chunk.size(), bytes - written);
     const ssize_t n = ::write(fd, chunk.data(), want);
     if (n <= 0) {
-      if (n < 0 && errno != ENOSPC) ADD_FAILURE() << "write " << file << ": " << std::strerror(errno);
+      if (n < 0 && errno != ENOSPC)
+        ADD_FAILURE() << "write " << file << ": " << std::strerror(errno);
       break;
     }
     written += static_cast<std::size_t>(n);

@@ -98,10 +98,10 @@ TEST(ListDataMounts, TruncatedAndGarbageLinesAreSkipped) {
               ElementsAre(HasSubstr("self/mounts:1: "), HasSubstr("self/mounts:3: "),
                           HasSubstr("self/mounts:4: ")));
   EXPECT_THAT(mounts->mounts, ElementsAre(IsMount("/dev/sdb3", "/srv", "xfs"),
-                                   IsMount("/dev/sdb4", "/odd\\04", "ext4"),
-                                   IsMount("\\\\\\", "\\999", "ext4"),
-                                   // Named like /run, but not under it.
-                                   IsMount("tmpfs", "/runbooks", "tmpfs")));
+                                          IsMount("/dev/sdb4", "/odd\\04", "ext4"),
+                                          IsMount("\\\\\\", "\\999", "ext4"),
+                                          // Named like /run, but not under it.
+                                          IsMount("tmpfs", "/runbooks", "tmpfs")));
 }
 
 // A tmpfs mounted on a scratch directory for the test's lifetime. Mounting

@@ -1,10 +1,9 @@
 #include "proto/frame_codec.h"
 
-#include <gtest/gtest.h>
-
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/delimited_message_util.h>
+#include <gtest/gtest.h>
 
 #include "atmhealth/v1/session.pb.h"
 

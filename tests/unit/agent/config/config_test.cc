@@ -44,46 +44,6 @@ std::string ErrorOf(std::string_view text) {
   return config.error().message();
 }
 
-TEST(ParseDuration, AcceptsEachUnit) {
-  EXPECT_EQ(ParseDuration("250ms").value(), milliseconds(250));
-  EXPECT_EQ(ParseDuration("30s").value(), milliseconds(30'000));
-  EXPECT_EQ(ParseDuration("5m").value(), milliseconds(300'000));
-  EXPECT_EQ(ParseDuration("2h").value(), milliseconds(7'200'000));
-  EXPECT_EQ(ParseDuration("0s").value(), milliseconds(0));
-}
-
-TEST(ParseDuration, RefusesWhatIsNotADuration) {
-  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "5d", "30S",
-                           "99999999999999999999s", "9223372036854775807h"}) {
-    SCOPED_TRACE(text);
-    auto duration = ParseDuration(text);
-    ASSERT_FALSE(duration.ok());
-    EXPECT_EQ(duration.error().code(), ErrorCode::kInvalidArgument);
-    EXPECT_THAT(duration.error().message(), HasSubstr('"' + std::string(text) + '"'));
-  }
-  EXPECT_EQ(ParseDuration("5d").error().message(), R"("5d": unknown unit "d" (units ms, s, m, h))");
-  EXPECT_EQ(ParseDuration("30").error().message(),
-            R"("30" has no unit: write e.g. "30s" (units ms, s, m, h))");
-}
-
-TEST(ParseByteSize, AcceptsPowersOf1024AndPlainBytes) {
-  EXPECT_EQ(ParseByteSize("1000").value(), 1000u);
-  EXPECT_EQ(ParseByteSize("1000B").value(), 1000u);
-  EXPECT_EQ(ParseByteSize("512KiB").value(), 512u * 1024);
-  EXPECT_EQ(ParseByteSize("64MiB").value(), 64u * 1024 * 1024);
-  EXPECT_EQ(ParseByteSize("1GiB").value(), 1024ull * 1024 * 1024);
-  EXPECT_EQ(ParseByteSize("2TiB").value(), 2ull << 40);
-}
-
-TEST(ParseByteSize, RefusesDecimalUnitsAndOverflow) {
-  EXPECT_EQ(ParseByteSize("64MB").error().message(),
-            R"("64MB": unknown unit "MB" (units B, KiB, MiB, GiB, TiB; powers of 1024))");
-  EXPECT_EQ(ParseByteSize("20000000TiB").error().message(), R"("20000000TiB" is too large)");
-  EXPECT_FALSE(ParseByteSize("").ok());
-  EXPECT_FALSE(ParseByteSize("MiB").ok());
-  EXPECT_FALSE(ParseByteSize("-1").ok());
-}
-
 TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   auto config = LoadAgentConfig(ATMHEALTH_EXAMPLE_CONFIG);
   ASSERT_TRUE(config.ok()) << config.error().message();
