@@ -120,9 +120,11 @@ void Daemon::SampleOnce() {
 }
 
 void Daemon::ScheduleSample(std::chrono::milliseconds delay) {
+  if (!sampling_) return;
   sample_timer_.expires_after(delay);
   sample_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;  // cancelled: shutting down
+    // A wait that completed just before the cancel still sees sampling_.
+    if (ec || !sampling_) return;
     SampleOnce();
     ScheduleSample(config_.storage.interval);
   });
@@ -146,6 +148,7 @@ int Daemon::Run() {
     // Stop sampling first so that no event is produced after the final commit.
     std::promise<void> sampling_stopped;
     asio::post(sampler_, [this, &sampling_stopped] {
+      sampling_ = false;
       sample_timer_.cancel();
       sampling_stopped.set_value();
     });

@@ -48,6 +48,7 @@ class Daemon {
   std::unique_ptr<Uplink> uplink_;
   asio::thread_pool sampler_{1};
   asio::steady_timer sample_timer_{sampler_.get_executor()};
+  bool sampling_ = true;  // sampler thread only; false once stopping
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_
 };

@@ -7,7 +7,13 @@ namespace atmhealth::agent {
 StoreThread::StoreThread(std::unique_ptr<EventStore> store) : store_(std::move(store)) {}
 
 StoreThread::~StoreThread() {
-  asio::post(pool_, [this] { commit_timer_.cancel(); });
+  // No timer may be armed once this ran, or join() would wait for it; and
+  // on_commit_ may point into objects already destroyed.
+  asio::post(pool_, [this] {
+    stopping_ = true;
+    on_commit_ = nullptr;
+    commit_timer_.cancel();
+  });
   pool_.join();
 }
 
@@ -19,7 +25,7 @@ void StoreThread::set_on_commit(
 void StoreThread::Append(std::vector<v1::Event> events) {
   asio::post(pool_, [this, events = std::move(events)]() mutable {
     for (auto& event : events) store_->Append(std::move(event));
-    if (commit_scheduled_) return;
+    if (commit_scheduled_ || stopping_) return;
     commit_scheduled_ = true;
     commit_timer_.expires_after(commit_delay_);
     commit_timer_.async_wait([this](boost::system::error_code ec) {
@@ -46,7 +52,7 @@ Status StoreThread::CommitOnStoreThread() {
   if (on_commit_) on_commit_(status, stats);
   // A failed commit keeps its events queued; try again after the delay so a
   // full disk that frees up is noticed without a new event arriving.
-  if (!status.ok() && !commit_scheduled_) {
+  if (!status.ok() && !commit_scheduled_ && !stopping_) {
     commit_scheduled_ = true;
     commit_timer_.expires_after(std::max(commit_delay_, std::chrono::milliseconds(1000)));
     commit_timer_.async_wait([this](boost::system::error_code ec) {

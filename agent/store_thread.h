@@ -73,6 +73,7 @@ class StoreThread {
   asio::thread_pool pool_{1};
   asio::steady_timer commit_timer_{pool_.get_executor()};
   bool commit_scheduled_ = false;  // store thread only
+  bool stopping_ = false;          // store thread only: arm no more timers
   std::chrono::milliseconds commit_delay_{200};
   std::function<void(const Status&, const EventStoreStats&)> on_commit_;
 };

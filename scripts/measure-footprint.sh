@@ -11,8 +11,13 @@
 # Everything it starts (processes, the tmpfs, a scratch directory) is stopped
 # and removed on exit. Traffic goes to 127.0.0.1 only.
 #
-#   scripts/measure-footprint.sh [--build DIR] [--idle SECONDS]
-#                                [--agents N] [--events-per-agent N] [--batch N] [--window N]
+#   scripts/measure-footprint.sh [--build DIR] [--idle SECONDS] [--max-sessions N]
+#       [--agents N] [--events-per-agent N] [--batch N] [--window N] [--heartbeats N]
+#       [--pace-ms N]
+#
+# The swarm flags are atmhealth-agent-swarm's (see its --help); --max-sessions
+# is the collector's listen.max_sessions (default: the swarm's agents plus
+# the measured agent).
 #
 # Run it as root for the tmpfs (without root the agent watches a plain
 # directory instead). DIR is a release build (default build/release) with
@@ -23,11 +28,14 @@ cd "$(dirname "$0")/.."
 
 build=build/release
 idle=60
-agents=100
-events_per_agent=2000
+max_sessions=
+agents=1000
+events_per_agent=200
 batch=16
 window=4
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+heartbeats=0
+pace_ms=0
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -36,11 +44,16 @@ while [ $# -gt 0 ]; do
     --events-per-agent) events_per_agent=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
+    --heartbeats) heartbeats=$2; shift 2 ;;
+    --pace-ms) pace_ms=$2; shift 2 ;;
+    --max-sessions) max_sessions=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "measure-footprint: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for n in "$idle" "$agents" "$events_per_agent" "$batch" "$window"; do
+max_sessions=${max_sessions:-$((agents + 1))}
+for n in "$idle" "$agents" "$events_per_agent" "$batch" "$window" "$heartbeats" "$pace_ms" \
+  "$max_sessions"; do
   case "$n" in ''|*[!0-9]*) echo "measure-footprint: \"$n\" is not a number" >&2; exit 2 ;; esac
 done
 
@@ -78,6 +91,9 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # CPU time (user + system) of PID, in clock ticks. Fields 14 and 15 of
 # /proc/PID/stat, counted after the ")" that ends the command name.
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# Nanoseconds on CPU of the threads PID has now (/proc/PID/task/*/schedstat):
+# finer than clock ticks, but blind to threads that already ended.
+cpu_ns_live_threads() { cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 # sizes FILE...: "name N bytes, ..." for each file that exists.
 sizes() {
@@ -103,7 +119,8 @@ wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
 }
 
 # --- collector ---------------------------------------------------------------
-"$collectord" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/collector.db" \
+printf '[listen]\nplaintext = true\nmax_sessions = %s\n' "$max_sessions" >"$work/collector.toml"
+"$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/collector.db" \
   --ready-file "$work/collector.ready.json" --log-level warn >"$work/collector.log" 2>&1 &
 collector=$!
 started+=("$collector")
@@ -157,12 +174,20 @@ if ! wait_for 30 heard_from_agent; then
 fi
 
 ticks_per_s=$(getconf CLK_TCK)
-echo "measure-footprint: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "measure-footprint: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# Both stores commit with fsync, so the disk's synchronous-write latency sets
+# their pace: measure it where the databases are.
+sync_write_s=$( { dd if=/dev/zero of="$work/sync-probe" bs=4k count=200 oflag=dsync 2>&1 >/dev/null; } | awk '/copied/ { print $(NF-3) }')
+rm -f "$work/sync-probe"
+echo "disk: $(awk -v s="$sync_write_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
 echo "agent watching $watched, storage interval 10s, heartbeat 10s; measuring ${idle}s of idle watching"
 cpu_before=$(cpu_ticks "$agent")
+ns_before=$(cpu_ns_live_threads "$agent")
 sleep "$idle"
 cpu_after=$(cpu_ticks "$agent")
+ns_after=$(cpu_ns_live_threads "$agent")
 cpu_ms=$(( (cpu_after - cpu_before) * 1000 / ticks_per_s ))
+live_ms=$(awk -v a="$ns_before" -v b="$ns_after" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 
 echo
 echo "atmhealthd (idle, after ${idle}s)"
@@ -170,7 +195,8 @@ echo "  VmRSS            $(mib "$(status_field "$agent" VmRSS)")"
 echo "  VmHWM            $(mib "$(status_field "$agent" VmHWM)")"
 echo "  threads          $(status_field "$agent" Threads)"
 echo "  open fds         $(fd_count "$agent")"
-echo "  CPU time         ${cpu_ms} ms in ${idle} s ($(awk -v ms="$cpu_ms" -v s="$idle" 'BEGIN { printf "%.3f", ms / (s * 10) }') % of one core; clock tick $((1000 / ticks_per_s)) ms)"
+echo "  CPU time         ${cpu_ms} ms in ${idle} s ($(awk -v ms="$cpu_ms" -v s="$idle" 'BEGIN { printf "%.3f", ms / (s * 10) }') % of one core; counted in clock ticks of $((1000 / ticks_per_s)) ms)"
+echo "                   ${live_ms} ms on CPU by its long-lived threads (schedstat, ns; without the short-lived probe threads)"
 echo "  event buffer     $(sizes "$work/agent/events.db" "$work/agent/events.db-wal" "$work/agent/events.db-shm")"
 
 echo
@@ -182,7 +208,7 @@ echo "  open fds         $(fd_count "$collector")"
 collector_cpu_before=$(cpu_ticks "$collector")
 "$swarm" --collector "127.0.0.1:$agent_port" --agents "$agents" \
   --events-per-agent "$events_per_agent" --batch "$batch" --window "$window" \
-  --linger 5 --duration-limit 300 >"$work/swarm.out" 2>&1 &
+  --heartbeats "$heartbeats" --pace-ms "$pace_ms" --linger 5 --duration-limit 300 >"$work/swarm.out" 2>&1 &
 swarm_pid=$!
 started+=("$swarm_pid")
 peak_rss=0
@@ -201,15 +227,15 @@ swarm_status=0
 wait "$swarm_pid" || swarm_status=$?
 started=("$collector" "$agent")
 collector_cpu_ms=$(( ($(cpu_ticks "$collector") - collector_cpu_before) * 1000 / ticks_per_s ))
-stored=$(awk '$1 == "events" && $2 == "stored" { print $3 }' "$work/swarm.out")
+frames=$(awk '$1 == "ack" && $2 == "latency" { gsub(/[(]/, "", $(NF-1)); print $(NF-1) }' "$work/swarm.out")
 
 echo
-echo "atmhealth-collector under the swarm (--agents $agents --events-per-agent $events_per_agent --batch $batch --window $window --linger 5)"
+echo "atmhealth-collector under the swarm (max_sessions $max_sessions)"
 echo "  peak VmRSS       $(mib "$peak_rss") (sampled every 100 ms)"
 echo "  VmHWM            $(mib "$(status_field "$collector" VmHWM)")"
 echo "  peak threads     $peak_threads"
 echo "  peak open fds    $peak_fds"
-echo "  CPU time         ${collector_cpu_ms} ms for ${stored:-0} events ($(awk -v ms="$collector_cpu_ms" -v n="${stored:-0}" 'BEGIN { if (n > 0) printf "%.1f", ms * 1000 / n; else printf "-" }') us of CPU per event stored)"
+echo "  CPU time         ${collector_cpu_ms} ms for ${frames:-0} frames acknowledged ($(awk -v ms="$collector_cpu_ms" -v n="${frames:-0}" 'BEGIN { if (n > 0) printf "%.0f", ms * 1000 / n; else printf "-" }') us per frame, Hellos included)"
 echo "  database         $(sizes "$work/collector.db" "$work/collector.db-wal" "$work/collector.db-shm")"
 echo
 sed 's/^/  /' "$work/swarm.out"

@@ -72,11 +72,13 @@ class EventStore {
   // never goes back; a lower seq is ignored.
   virtual Status MarkDelivered(std::uint64_t seq) = 0;
 
-  // Moves the sequence so the next Append gets at least seq + 1, and marks
-  // everything up to seq delivered. For a buffer that was lost and recreated
-  // while the collector still holds the device's older events: new events
-  // must not reuse sequences the collector already stored. A seq at or below
-  // last_seq changes nothing. Persisted.
+  // Moves the sequence above `seq`, the highest the collector holds for this
+  // device, when that is above last_seq: the buffer was lost and recreated
+  // while the collector kept the device's older events. Events not yet
+  // acknowledged (stored or pending) are renumbered from seq + 1 in their
+  // order, so they are sent and not mistaken for duplicates; the next Append
+  // continues after them. A seq at or below last_seq changes nothing.
+  // Persisted.
   virtual Status AdvanceSequence(std::uint64_t seq) = 0;
 
   // The latest firing event of every alert still firing according to the

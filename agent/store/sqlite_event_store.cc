@@ -225,7 +225,8 @@ Status SqliteEventStore::PrepareStatements() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&update_meta_, "UPDATE meta SET last_seq = ?1, dropped_total = ?2 WHERE id = 1"},
       {&update_delivered_, "UPDATE meta SET delivered_seq = ?1 WHERE id = 1"},
-      {&advance_sequence_, "UPDATE meta SET last_seq = ?1, delivered_seq = ?1 WHERE id = 1"},
+      {&advance_sequence_, "UPDATE meta SET last_seq = ?1, delivered_seq = ?2 WHERE id = 1"},
+      {&renumber_event_, "UPDATE events SET seq = ?1, payload = ?2 WHERE seq = ?3"},
       {&read_after_, "SELECT seq, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
       {&select_delivered_, "SELECT seq, length(payload) FROM events WHERE seq <= ?1 ORDER BY seq"},
       {&select_undelivered_of_class_,
@@ -713,18 +714,54 @@ Status SqliteEventStore::MarkDelivered(std::uint64_t seq) {
 
 Status SqliteEventStore::AdvanceSequence(std::uint64_t seq) {
   if (seq <= last_seq_) return OkStatus();
+  // Stored events the collector never acknowledged were numbered by this
+  // buffer, not by the one the collector knows: they move above `seq`, in
+  // order, so that they are sent and not taken for duplicates. Read first,
+  // renumber after: a table must not change under a running SELECT.
+  std::vector<std::pair<std::uint64_t, v1::Event>> undelivered;
   {
-    platform::SqliteQuery query(database_, advance_sequence_);
-    query.BindInt64(1, AsInt64(seq));
-    if (Status s = query.Run("advancing the sequence"); !s.ok()) return s;
+    platform::SqliteQuery query(database_, read_after_);
+    query.BindInt64(1, AsInt64(delivered_seq_))
+        .BindInt64(2, std::numeric_limits<std::int64_t>::max());
+    for (;;) {
+      Result<bool> row = query.Step("advancing the sequence: reading undelivered events");
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const std::string_view payload = query.ColumnBlob(1);
+      auto& [old_seq, event] = undelivered.emplace_back();
+      old_seq = static_cast<std::uint64_t>(query.ColumnInt64(0));
+      if (!event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+        return Error(ErrorCode::kCorrupt,
+                     fmt::format("{}: events: seq {}: the payload does not parse", database_.path(),
+                                 old_seq));
+      }
+    }
   }
-  spdlog::warn("{}: sequence advanced from {} to {}; stored events up to {} count as delivered",
-               database_.path(), last_seq_, seq, seq);
-  // Every stored row is at or below the old committed_seq, so now delivered.
+  std::uint64_t next = seq;
+  {
+    Result<platform::SqliteTransaction> transaction =
+        platform::SqliteTransaction::Begin(database_, "advancing the sequence");
+    if (!transaction.ok()) return transaction.error();
+    // Every new number is above every old one: no row is ever overwritten.
+    for (auto& [old_seq, event] : undelivered) {
+      event.set_seq(++next);
+      const std::string payload = event.SerializeAsString();
+      platform::SqliteQuery query(database_, renumber_event_);
+      query.BindInt64(1, AsInt64(next)).BindBlob(2, payload).BindInt64(3, AsInt64(old_seq));
+      if (Status s = query.Run("advancing the sequence"); !s.ok()) return s;
+    }
+    platform::SqliteQuery query(database_, advance_sequence_);
+    query.BindInt64(1, AsInt64(next)).BindInt64(2, AsInt64(seq));
+    if (Status s = query.Run("advancing the sequence"); !s.ok()) return s;
+    if (Status s = transaction->Commit(); !s.ok()) return s;
+  }
+  spdlog::warn(
+      "{}: the collector holds events up to seq {} from an earlier buffer; this buffer's "
+      "{} unacknowledged events are renumbered from {} and the sequence continues there",
+      database_.path(), seq, undelivered.size(), seq + 1);
   delivered_seq_ = seq;
-  committed_seq_ = seq;
-  stored_undelivered_rows_ = 0;
-  oldest_stored_undelivered_unix_ns_.reset();
+  committed_seq_ = next;
+  last_seq_ = next;
   // Renumber what is pending in its seq order (a merge of the class queues).
   std::vector<PendingEvent*> in_order;
   for (auto& queue : pending_) {
@@ -732,7 +769,6 @@ Status SqliteEventStore::AdvanceSequence(std::uint64_t seq) {
   }
   std::sort(in_order.begin(), in_order.end(),
             [](const PendingEvent* a, const PendingEvent* b) { return a->seq < b->seq; });
-  last_seq_ = seq;
   for (PendingEvent* pending : in_order) {
     v1::Event event;
     event.ParseFromString(pending->payload);  // serialized by Append

@@ -149,6 +149,7 @@ class SqliteEventStore final : public EventStore {
   platform::SqliteStatement count_between_;
   platform::SqliteStatement oldest_undelivered_;
   platform::SqliteStatement freelist_count_;
+  platform::SqliteStatement renumber_event_;
   platform::SqliteStatement upsert_firing_alert_;
   platform::SqliteStatement delete_firing_alert_;
   platform::SqliteStatement select_firing_alerts_;

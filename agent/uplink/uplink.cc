@@ -42,6 +42,7 @@ struct Uplink::Session {
   std::uint64_t sent_seq = 0;      // highest sequence sent (or known stored)
   std::uint64_t acked_seq = 0;     // highest sequence acknowledged
   bool reader_done = false;
+  bool acknowledged = false;       // an Ack arrived in this session
   asio::steady_timer reader_exit;  // cancelled when the reader finishes
 };
 
@@ -88,9 +89,9 @@ asio::awaitable<void> Uplink::Run() {
   std::size_t index = 0;
   while (!stopping_) {
     const CollectorEndpoint& endpoint = config_.collectors[index % config_.collectors.size()];
-    const bool established = co_await RunSession(endpoint);
+    const bool healthy = co_await RunSession(endpoint);
     if (stopping_) break;
-    if (established) {
+    if (healthy) {
       backoff_.Reset();
     } else {
       ++index;  // fail over to the next collector
@@ -244,7 +245,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   counters_.connected = false;
   session_.reset();
   if (!stopping_) spdlog::info("uplink: session with collector {} ended", stream.peer());
-  co_return true;
+  co_return session->acknowledged;
 }
 
 asio::awaitable<bool> Uplink::FillWindow(Session& session) {
@@ -290,6 +291,7 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
       break;
     }
     if (message.has_ack()) {
+      session->acknowledged = true;
       const std::uint64_t seq = message.ack().seq();
       if (seq > session->sent_seq) {
         spdlog::warn("uplink: collector {} acknowledged seq {} that was never sent (sent {})",

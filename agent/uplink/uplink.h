@@ -68,7 +68,10 @@ class Uplink {
 
  private:
   struct Session;
-  // Returns whether the session got through the handshake.
+  // Returns whether the session was healthy: welcomed, and at least one Ack
+  // came back. Only then does the backoff start over; a collector that
+  // welcomes and then refuses or drops every session is retried ever more
+  // slowly, and the next collector is tried.
   asio::awaitable<bool> RunSession(const CollectorEndpoint& endpoint);
   asio::awaitable<void> ReadLoop(std::shared_ptr<Session> session);
   asio::awaitable<bool> FillWindow(Session& session);

@@ -180,7 +180,10 @@ TEST_F(EventStoreTest, MarkDeliveredIsClampedToTheCommittedSeq) {
   EXPECT_EQ(raw.QueryInt("SELECT delivered_seq FROM meta"), 2);
 }
 
-TEST_F(EventStoreTest, AdvanceSequenceContinuesAboveTheCollectorAndPersists) {
+// Regression: events stored in a recreated buffer before the first Welcome
+// (alerts raised while the collector was away) were counted as delivered and
+// never sent. They must move above the collector's sequence instead.
+TEST_F(EventStoreTest, AdvanceSequenceRenumbersUnacknowledgedEventsAboveTheCollector) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
@@ -189,27 +192,30 @@ TEST_F(EventStoreTest, AdvanceSequenceContinuesAboveTheCollectorAndPersists) {
     store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/pending"));  // seq 4, not stored yet
 
     // The collector already holds seq 1..100 of this device from an earlier
-    // buffer: everything stored here up to 100 counts as delivered, and the
-    // pending event moves above 100 so it is not taken for a duplicate.
+    // buffer: this buffer's unacknowledged events, stored or pending, move
+    // above 100 in their order so they are sent and not taken for duplicates.
     ASSERT_TRUE(store->AdvanceSequence(100));
     EXPECT_EQ(store->Stats().delivered_seq, 100u);
-    EXPECT_EQ(store->Stats().last_seq, 101u);
-    EXPECT_EQ(store->Stats().backlog_events, 1u);
-    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/after")), 102u);
+    EXPECT_EQ(store->Stats().last_seq, 104u);
+    EXPECT_EQ(store->Stats().backlog_events, 4u);
+    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/after")), 105u);
     ASSERT_TRUE(store->Commit());
     const std::vector<v1::Event> events = ReadAll(*store);
-    EXPECT_THAT(SeqsOf(events), ElementsAre(1, 2, 3, 101, 102));
+    EXPECT_THAT(SeqsOf(events), ElementsAre(101, 102, 103, 104, 105));
+    EXPECT_EQ(events[0].subject(), "/committed");
     EXPECT_EQ(events[3].subject(), "/pending");
+    EXPECT_EQ(events[4].subject(), "/after");
 
     ASSERT_TRUE(store->AdvanceSequence(50));  // at or below last_seq: nothing changes
-    EXPECT_EQ(store->Stats().last_seq, 102u);
+    EXPECT_EQ(store->Stats().last_seq, 105u);
     EXPECT_EQ(store->Stats().delivered_seq, 100u);
   }
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Stats().delivered_seq, 100u);
-  EXPECT_EQ(store->Stats().backlog_events, 2u);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 103u);
+  EXPECT_EQ(store->Stats().backlog_events, 5u);
+  EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(101, 102, 103, 104, 105));
+  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 106u);
 }
 
 // Appends events one commit at a time against a small cap and records, for
