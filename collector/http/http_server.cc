@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "collector/tcp_listen.h"
+
 namespace atmhealth::collector {
 namespace {
 
@@ -40,25 +42,11 @@ HttpResponse MakeResponse(http::status status, std::string body, std::string_vie
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(asio::io_context& io, Options options,
                                                      prometheus::Registry& registry) {
-  const std::string where = fmt::format("HTTP listener {}:{}", options.address, options.port);
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(options.address, ec);
-  if (ec) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{}: \"{}\" is not an IP address", where, options.address));
-  }
   std::unique_ptr<HttpServer> server(new HttpServer(io, std::move(options), registry));
-  const asio::ip::tcp::endpoint endpoint(address, server->options_.port);
-  asio::ip::tcp::acceptor& acceptor = server->acceptor_;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error(ErrorCode::kUnavailable, fmt::format("{}: {}", where, ec.message()));
-  }
-  server->port_ = acceptor.local_endpoint(ec).port();
-  if (ec) return Error(ErrorCode::kIo, fmt::format("{}: {}", where, ec.message()));
+  Result<std::uint16_t> port =
+      ListenOn(server->acceptor_, server->options_.address, server->options_.port, "HTTP listener");
+  if (!port.ok()) return port.error();
+  server->port_ = *port;
   return server;
 }
 

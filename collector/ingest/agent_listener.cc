@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "collector/tcp_listen.h"
+
 namespace atmhealth::collector {
 namespace {
 
@@ -46,26 +48,12 @@ Result<std::unique_ptr<AgentListener>> AgentListener::Bind(asio::io_context& io,
                                                            StoreExecutor& store,
                                                            IngestMetrics& metrics,
                                                            platform::Clock& clock) {
-  const std::string where = fmt::format("agent listener {}:{}", options.address, options.port);
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(options.address, ec);
-  if (ec) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{}: \"{}\" is not an IP address", where, options.address));
-  }
   std::unique_ptr<AgentListener> listener(
       new AgentListener(io, std::move(options), store, metrics, clock));
-  const asio::ip::tcp::endpoint endpoint(address, listener->options_.port);
-  asio::ip::tcp::acceptor& acceptor = listener->acceptor_;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error(ErrorCode::kUnavailable, fmt::format("{}: {}", where, ec.message()));
-  }
-  listener->port_ = acceptor.local_endpoint(ec).port();
-  if (ec) return Error(ErrorCode::kIo, fmt::format("{}: {}", where, ec.message()));
+  Result<std::uint16_t> port = ListenOn(listener->acceptor_, listener->options_.address,
+                                        listener->options_.port, "agent listener");
+  if (!port.ok()) return port.error();
+  listener->port_ = *port;
   return listener;
 }
 
