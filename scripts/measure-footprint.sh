@@ -7,13 +7,13 @@
 #   - the collector at rest, and under atmhealth-agent-swarm load (every
 #     swarm session stays open 5 s after its last Ack, so all are open at
 #     once): peak VmRSS (sampled every 100 ms), VmHWM, threads, fds, CPU time
-#     per event stored, and the swarm's own report.
+#     per frame acknowledged, and the swarm's own report.
 # Everything it starts (processes, the tmpfs, a scratch directory) is stopped
 # and removed on exit. Traffic goes to 127.0.0.1 only.
 #
 #   scripts/measure-footprint.sh [--build DIR] [--idle SECONDS] [--max-sessions N]
 #       [--agents N] [--events-per-agent N] [--batch N] [--window N] [--heartbeats N]
-#       [--pace-ms N]
+#       [--pace-ms N] [--connect-spread-ms N]
 #
 # The swarm flags are atmhealth-agent-swarm's (see its --help); --max-sessions
 # is the collector's listen.max_sessions (default: the swarm's agents plus
@@ -35,6 +35,7 @@ batch=16
 window=4
 heartbeats=0
 pace_ms=0
+connect_spread_ms=0
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,16 +47,17 @@ while [ $# -gt 0 ]; do
     --window) window=$2; shift 2 ;;
     --heartbeats) heartbeats=$2; shift 2 ;;
     --pace-ms) pace_ms=$2; shift 2 ;;
+    --connect-spread-ms) connect_spread_ms=$2; shift 2 ;;
     --max-sessions) max_sessions=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "measure-footprint: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-max_sessions=${max_sessions:-$((agents + 1))}
 for n in "$idle" "$agents" "$events_per_agent" "$batch" "$window" "$heartbeats" "$pace_ms" \
-  "$max_sessions"; do
+  "$connect_spread_ms" "${max_sessions:-0}"; do
   case "$n" in ''|*[!0-9]*) echo "measure-footprint: \"$n\" is not a number" >&2; exit 2 ;; esac
 done
+max_sessions=${max_sessions:-$((agents + 1))}
 
 agentd=$build/agent/atmhealthd
 collectord=$build/collector/atmhealth-collector
@@ -85,7 +87,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- helpers -----------------------------------------------------------------
-# status_kb PID FIELD: a "FIELD:  N kB" line of /proc/PID/status, in KiB.
+# status_field PID FIELD: the number of a "FIELD: N" line of /proc/PID/status (kB or a count).
 status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # CPU time (user + system) of PID, in clock ticks. Fields 14 and 15 of
@@ -193,6 +195,7 @@ echo
 echo "atmhealthd (idle, after ${idle}s)"
 echo "  VmRSS            $(mib "$(status_field "$agent" VmRSS)")"
 echo "  VmHWM            $(mib "$(status_field "$agent" VmHWM)")"
+echo "  RssAnon          $(mib "$(status_field "$agent" RssAnon)") (private; the rest of VmRSS is shared libraries and files)"
 echo "  threads          $(status_field "$agent" Threads)"
 echo "  open fds         $(fd_count "$agent")"
 echo "  CPU time         ${cpu_ms} ms in ${idle} s ($(awk -v ms="$cpu_ms" -v s="$idle" 'BEGIN { printf "%.3f", ms / (s * 10) }') % of one core; counted in clock ticks of $((1000 / ticks_per_s)) ms)"
@@ -202,23 +205,28 @@ echo "  event buffer     $(sizes "$work/agent/events.db" "$work/agent/events.db-
 echo
 echo "atmhealth-collector (one agent connected, before the swarm)"
 echo "  VmRSS            $(mib "$(status_field "$collector" VmRSS)")"
+echo "  RssAnon          $(mib "$(status_field "$collector" RssAnon)")"
 echo "  threads          $(status_field "$collector" Threads)"
 echo "  open fds         $(fd_count "$collector")"
 
 collector_cpu_before=$(cpu_ticks "$collector")
 "$swarm" --collector "127.0.0.1:$agent_port" --agents "$agents" \
   --events-per-agent "$events_per_agent" --batch "$batch" --window "$window" \
-  --heartbeats "$heartbeats" --pace-ms "$pace_ms" --linger 5 --duration-limit 300 >"$work/swarm.out" 2>&1 &
+  --heartbeats "$heartbeats" --pace-ms "$pace_ms" --connect-spread-ms "$connect_spread_ms" \
+  --linger 5 --duration-limit 300 >"$work/swarm.out" 2>&1 &
 swarm_pid=$!
 started+=("$swarm_pid")
 peak_rss=0
+peak_anon=0
 peak_fds=0
 peak_threads=0
 while kill -0 "$swarm_pid" 2>/dev/null; do
   rss=$(status_field "$collector" VmRSS)
   fds=$(fd_count "$collector")
   threads=$(status_field "$collector" Threads)
+  anon=$(status_field "$collector" RssAnon)
   [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
+  [ "$anon" -gt "$peak_anon" ] && peak_anon=$anon
   [ "$fds" -gt "$peak_fds" ] && peak_fds=$fds
   [ "$threads" -gt "$peak_threads" ] && peak_threads=$threads
   sleep 0.1
@@ -232,6 +240,7 @@ frames=$(awk '$1 == "ack" && $2 == "latency" { gsub(/[(]/, "", $(NF-1)); print $
 echo
 echo "atmhealth-collector under the swarm (max_sessions $max_sessions)"
 echo "  peak VmRSS       $(mib "$peak_rss") (sampled every 100 ms)"
+echo "  peak RssAnon     $(mib "$peak_anon")"
 echo "  VmHWM            $(mib "$(status_field "$collector" VmHWM)")"
 echo "  peak threads     $peak_threads"
 echo "  peak open fds    $peak_fds"

@@ -17,7 +17,9 @@
 // measures what the collector can take. With --pace-ms P each agent sends
 // one frame every P ms (the agents' starts spread over the first P ms), an
 // offered load of agents x 1000 / P frames per second: that measures the ack
-// latency a fleet of that size would see.
+// latency a fleet of that size would see. --connect-spread-ms spreads the
+// connects the way the agents' jittered reconnect backoff does; without it
+// every agent connects at once, the worst case after a collector restart.
 //
 // Bounded: agents, events and heartbeats are capped by flag checks, and
 // --duration-limit stops the run (closing every session) even if the
@@ -64,6 +66,7 @@ struct SwarmOptions {
   std::size_t window = 4;                  // frames sent before waiting for an Ack
   double duration_limit_s = 60;            // seconds until the run is stopped
   std::uint64_t pace_ms = 0;               // ms between an agent's frames; 0: no pacing
+  std::uint64_t connect_spread_ms = 0;     // agents connect evenly over this many ms
   double linger_s = 0;                     // seconds each agent stays connected when done
   std::string device_prefix = "swarm";     // device ids are <prefix>-00001, ...
 };
@@ -159,6 +162,11 @@ class Swarm {
     std::printf("ack latency       p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%llu frames)\n",
                 latency_.PercentileMs(50), latency_.PercentileMs(99), latency_.MaxMs(),
                 static_cast<unsigned long long>(latency_.count()));
+    std::printf(
+        "handshake         p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%llu sessions, "
+        "connected to Welcome)\n",
+        handshake_latency_.PercentileMs(50), handshake_latency_.PercentileMs(99),
+        handshake_latency_.MaxMs(), static_cast<unsigned long long>(handshake_latency_.count()));
     std::printf("errors            %llu\n", static_cast<unsigned long long>(error_total));
     for (const auto& [what, count] : errors_) {
       std::printf("  %llu x %s\n", static_cast<unsigned long long>(count), what.c_str());
@@ -175,9 +183,19 @@ class Swarm {
   };
 
   asio::awaitable<void> RunAgent(int index) {
-    std::shared_ptr<wire::FrameStream> stream = co_await Connect();
+    bool go = true;
+    if (options_.connect_spread_ms > 0) {
+      go = co_await WaitUntil(start_ + std::chrono::milliseconds(options_.connect_spread_ms) *
+                                           index / options_.agents);
+    }
+    std::shared_ptr<wire::FrameStream> stream;
+    if (go) {
+      stream = co_await Connect();
+    } else {
+      ++errors_[stop_reason_];
+    }
     if (stream != nullptr) {
-      if (std::string failure = co_await Converse(*stream, index); failure.empty()) {
+      if (std::string failure = co_await Converse(*stream, index, Clock::now()); failure.empty()) {
         ++finished_agents_;
       } else {
         ++errors_[stopping_ ? stop_reason_ : failure];
@@ -214,7 +232,8 @@ class Swarm {
 
   // The session of one agent; "" when every frame was acknowledged, else
   // what went wrong.
-  asio::awaitable<std::string> Converse(wire::FrameStream& stream, int index) {
+  asio::awaitable<std::string> Converse(wire::FrameStream& stream, int index,
+                                        Clock::time_point connected) {
     v1::AgentMessage hello;
     v1::Hello& fields = *hello.mutable_hello();
     fields.mutable_device()->set_device_id(DeviceId(index));
@@ -230,6 +249,7 @@ class Swarm {
       co_return failure;
     }
     if (!reply.has_welcome()) co_return "handshake: the reply is not a Welcome";
+    handshake_latency_.Record(Clock::now() - connected);
 
     std::uint64_t next_seq = reply.welcome().last_stored_seq() + 1;
     const std::uint64_t end_seq = next_seq + options_.events_per_agent;  // exclusive
@@ -370,7 +390,8 @@ class Swarm {
   std::uint64_t batches_acked_ = 0;
   std::uint64_t heartbeats_acked_ = 0;
   std::map<std::string, std::uint64_t> errors_;  // what went wrong → agents it happened to
-  LatencyHistogram latency_;
+  LatencyHistogram latency_;                     // frame sent to its Ack
+  LatencyHistogram handshake_latency_;           // connected to Welcome (RecordHello included)
 };
 
 // "127.0.0.1:7411" or "[::1]:7411", a loopback address only: the swarm is a
@@ -463,6 +484,13 @@ int main(int argc, char** argv) {
                  "milliseconds between two frames of one agent, the agents' starts spread over "
                  "the first interval: an offered load of agents x 1000 / N frames/s; 0 sends as "
                  "fast as the window allows")
+      ->check(CLI::Range(0, 3'600'000))
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_option("--connect-spread-ms", options.connect_spread_ms,
+                 "agent i connects i x N / agents ms after the start, as the agents' jittered "
+                 "reconnect backoff spreads them; 0 connects every agent at once (the worst case "
+                 "after a collector restart)")
       ->check(CLI::Range(0, 3'600'000))
       ->type_name("N")
       ->capture_default_str();

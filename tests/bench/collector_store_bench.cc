@@ -1,8 +1,9 @@
 // The collector's SQLite store on a real file (WAL, synchronous=FULL): one
 // StoreEvents call is one batch from one agent, stored in one transaction
 // before the Ack; RecordHeartbeat is what every agent sends every heartbeat
-// interval. The store thread runs these one after another, so 1 / time per
-// call is the collector's ceiling for that kind of frame.
+// interval; RecordHello is every reconnect. The store thread runs these one
+// after another, so 1 / time per call is the collector's ceiling for that
+// kind of frame.
 //
 // The file lives under $TMPDIR (else /tmp); put that on the disk you want to
 // measure, since a tmpfs makes fsync free.
@@ -88,6 +89,32 @@ BENCHMARK(BM_StoreEvents)
     ->Arg(256)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+// A known device connecting again, as every agent does after a collector
+// restart: one transaction per Hello.
+void BM_RecordHello(benchmark::State& state) {
+  ScratchDir dir;
+  std::unique_ptr<collector::CollectorStore> store = OpenStore(dir, state);
+  if (store == nullptr) return;
+  v1::Hello hello;
+  hello.mutable_device()->set_site_id("shinjuku-east");
+  hello.mutable_device()->set_kind(v1::DEVICE_KIND_ATM);
+  hello.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  hello.set_agent_version("0.1.0");
+  int device = 0;
+  for (auto _ : state) {
+    hello.mutable_device()->set_device_id(DeviceId(device));
+    if (Result<std::uint64_t> recorded =
+            store->RecordHello(hello, "127.0.0.1:40000", NowUnixNanos());
+        !recorded.ok()) {
+      state.SkipWithError(recorded.error().message().c_str());
+      return;
+    }
+    device = (device + 1) % kDevices;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_RecordHello)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_RecordHeartbeat(benchmark::State& state) {
   ScratchDir dir;
