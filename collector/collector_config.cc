@@ -250,7 +250,7 @@ Status ReadLog(const TableReader& reader, const toml::table& table, CollectorCon
 }
 
 // --listen and --http-listen: an IP address to bind and a port, 0 for any
-// free one. The flags word their errors after their HOST:PORT placeholder.
+// free one. The flags word their errors after the HOST:PORT of their --help line.
 Result<platform::HostPort> ParseListenAddress(std::string_view text) {
   const auto invalid = [&](std::string_view why) {
     return Error(ErrorCode::kInvalidArgument,
