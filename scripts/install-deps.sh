@@ -8,6 +8,7 @@ packages=(
   libboost-dev protobuf-compiler libprotobuf-dev libsqlite3-dev sqlite3 libssl-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libpugixml-dev
   clang libclang-rt-14-dev clang-format
 )
 missing=()

@@ -1,0 +1,62 @@
+// keepalived's view of its VRRP instances: the lines its notify FIFO carries,
+// the state file a notify script writes, and the data file it dumps on
+// SIGUSR1. Facts only; the redundancy rules decide what they mean.
+#ifndef ATMHEALTH_PLATFORM_KEEPALIVED_H_
+#define ATMHEALTH_PLATFORM_KEEPALIVED_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/status.h"
+
+namespace atmhealth::platform {
+
+enum class VrrpState { kInit, kBackup, kMaster, kFault, kStop, kDeleted };
+
+// "MASTER", "BACKUP", ... as keepalived writes them.
+const char* VrrpStateName(VrrpState state);
+
+// One state change of a VRRP instance or sync group.
+struct VrrpNotice {
+  bool group = false;  // a sync group ("GROUP"), not an instance ("INSTANCE")
+  std::string name;    // "VI_1"
+  VrrpState state = VrrpState::kInit;
+  std::optional<int> priority;  // 0..255 when keepalived gives it
+};
+
+// One line of the notify FIFO (`INSTANCE "VI_1" MASTER 100`) or the arguments
+// keepalived passes a notify script (`INSTANCE VI_1 MASTER 100`). A
+// well-formed line about something else (`VS "..." UP`, `RS ...`,
+// `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 100`) is nullopt; a malformed one an
+// error naming `<source>:<line_number>`.
+Result<std::optional<VrrpNotice>> ParseVrrpNoticeLine(std::string_view line,
+                                                      std::string_view source, int line_number);
+
+// A state file written by a notify script: its last line that is neither
+// blank nor a '#' comment, either a notice line as above or a lone state word
+// ("MASTER"), which is then the state of `instance`.
+Result<VrrpNotice> ParseVrrpStateFile(std::string_view text, std::string_view instance,
+                                      std::string_view source);
+// ParseVrrpStateFile of the file at `path`.
+Result<VrrpNotice> ReadVrrpStateFile(const std::string& path, std::string_view instance);
+
+// One VRRP instance of keepalived's data dump (/tmp/keepalived.data).
+struct VrrpInstanceData {
+  std::string name;
+  VrrpState state = VrrpState::kInit;
+  std::optional<VrrpState> wanted_state;
+  std::string interface;
+  std::optional<int> virtual_router_id;
+  std::optional<int> priority;            // configured
+  std::optional<int> effective_priority;  // after tracked scripts and interfaces
+};
+
+// The "VRRP Topology" section of a keepalived data dump.
+Result<std::vector<VrrpInstanceData>> ParseKeepalivedData(std::string_view text,
+                                                          std::string_view source);
+
+}  // namespace atmhealth::platform
+
+#endif  // ATMHEALTH_PLATFORM_KEEPALIVED_H_
