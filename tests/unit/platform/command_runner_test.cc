@@ -167,7 +167,7 @@ TEST(RunCommand, ManyThreadsAtOnceEachGetTheirOwnOutput) {
   }
 }
 
-TEST(RunCommand, TheCallersBlockedSignalsAndIgnoredSigpipeDoNotReachTheCommand) {
+TEST(RunCommand, SignalsBlockedInTheCallingThreadAreUnblockedInTheCommand) {
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
