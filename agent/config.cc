@@ -376,10 +376,57 @@ Status ReadStore(const Section& store, StoreConfig& out) {
   return OkStatus();
 }
 
+// [uplink] ca, certificate, private_key, server_name: all three files
+// unless plaintext = true, and then none of them.
+Status ReadUplinkTls(const Section& uplink, UplinkConfig& out) {
+  constexpr std::string_view kFiles[] = {"ca", "certificate", "private_key"};
+  std::string* targets[] = {&out.ca, &out.certificate, &out.private_key};
+  if (out.plaintext) {
+    for (std::string_view key : kFiles) {
+      if (uplink.Has(key)) {
+        return uplink.Fail(key,
+                           "is set but plaintext = true: choose TLS (remove plaintext) or "
+                           "plaintext (remove ca, certificate and private_key)");
+      }
+    }
+    if (uplink.Has("server_name")) {
+      return uplink.Fail("server_name",
+                         "is set but plaintext = true: there is no certificate "
+                         "to check it against");
+    }
+    return OkStatus();
+  }
+  for (std::size_t i = 0; i < std::size(kFiles); ++i) {
+    const std::string_view key = kFiles[i];
+    if (!uplink.Has(key)) {
+      return uplink.Fail(key, fmt::format("required for TLS (a PEM file; see docs/tls.md), or set "
+                                          "plaintext = true explicitly"));
+    }
+    ATMHEALTH_RETURN_IF_ERROR(uplink.ReadString(key, *targets[i]));
+    std::ifstream file(*targets[i], std::ios::binary);
+    if (targets[i]->empty() || !file) {
+      std::error_code ec;
+      const bool exists = !targets[i]->empty() && std::filesystem::exists(*targets[i], ec);
+      return uplink.Fail(
+          key, fmt::format("\"{}\": {}", *targets[i], exists ? "cannot be read" : "no such file"));
+    }
+  }
+  ATMHEALTH_RETURN_IF_ERROR(uplink.ReadString("server_name", out.server_name));
+  if (uplink.Has("server_name")) {
+    auto name = platform::ParseHostPort(out.server_name + ":1");
+    if (out.server_name.empty() || !name.ok()) {
+      return uplink.Fail("server_name",
+                         fmt::format("\"{}\" is not a host name or IP address", out.server_name));
+    }
+  }
+  return OkStatus();
+}
+
 Status ReadUplink(const Section& uplink, UplinkConfig& out) {
   ATMHEALTH_RETURN_IF_ERROR(uplink.CheckKeys(
       {"collectors", "plaintext", "connect_timeout", "io_timeout", "heartbeat_interval",
-       "backoff_initial", "backoff_max", "batch_events", "window_batches", "max_frame_bytes"},
+       "backoff_initial", "backoff_max", "batch_events", "window_batches", "max_frame_bytes", "ca",
+       "certificate", "private_key", "server_name"},
       false));
   const toml::node* collectors = uplink.Get("collectors");
   if (collectors == nullptr) {
@@ -411,11 +458,7 @@ Status ReadUplink(const Section& uplink, UplinkConfig& out) {
 
   out.plaintext = false;
   ATMHEALTH_RETURN_IF_ERROR(uplink.ReadBool("plaintext", out.plaintext));
-  if (!out.plaintext) {
-    return uplink.Fail("plaintext",
-                       "TLS is not available in this build yet, so plaintext = true must be said "
-                       "explicitly");
-  }
+  ATMHEALTH_RETURN_IF_ERROR(ReadUplinkTls(uplink, out));
   using Zero = Section::Zero;
   ATMHEALTH_RETURN_IF_ERROR(
       uplink.ReadDuration("connect_timeout", out.connect_timeout, Zero::kRefused));

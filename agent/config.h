@@ -37,8 +37,17 @@ using CollectorEndpoint = platform::HostPort;
 struct UplinkConfig {
   // [uplink] collectors = ["host:port", ...]: tried in order, then around.
   std::vector<CollectorEndpoint> collectors;
-  // [uplink] plaintext = true: plain TCP. Must be said explicitly.
+  // [uplink] plaintext = true: plain TCP. Must be said explicitly; every
+  // start then logs a warning.
   bool plaintext = false;
+  // Mutual TLS 1.3 (unless plaintext), PEM files (docs/tls.md):
+  std::string ca;           // [uplink] ca: CA certificate(s) the collector's chain ends in
+  std::string certificate;  // [uplink] certificate: this device's; its CN is the device id
+  std::string private_key;  // [uplink] private_key: its key, unencrypted
+  // [uplink] server_name: the name the collector's certificate must carry
+  // when it is not the host in `collectors` (e.g. collectors are dialled by
+  // IP address). Empty: the host of each collector.
+  std::string server_name;
   std::chrono::milliseconds connect_timeout{5000};      // [uplink] connect_timeout
   std::chrono::milliseconds io_timeout{15000};          // [uplink] io_timeout: a silent collector
   std::chrono::milliseconds heartbeat_interval{10000};  // [uplink] heartbeat_interval

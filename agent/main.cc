@@ -9,6 +9,7 @@
 #include "agent/daemon.h"
 #include "platform/config_values.h"
 #include "proto/names.h"
+#include "proto/tls_context.h"
 
 namespace {
 
@@ -88,7 +89,27 @@ int main(int argc, char** argv) {
               << " bytes\n";
     for (const auto& endpoint : config.uplink.collectors) {
       std::cout << "collector " << endpoint.host << ":" << endpoint.port
-                << (config.uplink.plaintext ? " (plaintext TCP)" : "") << "\n";
+                << (config.uplink.plaintext ? " (plaintext TCP)" : " (TLS 1.3)") << "\n";
+    }
+    if (config.uplink.plaintext) {
+      std::cout << "uplink: PLAINTEXT: no encryption, the collector is not authenticated\n";
+    } else {
+      std::cout << "uplink.ca " << config.uplink.ca << "\n"
+                << "uplink.certificate " << config.uplink.certificate << "\n"
+                << "uplink.private_key " << config.uplink.private_key << "\n"
+                << "uplink.server_name "
+                << (config.uplink.server_name.empty() ? "(the host of each collector)"
+                                                      : config.uplink.server_name)
+                << "\n";
+      // Loading the files is part of checking them: a key that does not
+      // match its certificate is found now, not at the first connection.
+      auto tls = wire::MakeClientTlsContext(wire::TlsFiles{
+          config.uplink.certificate, config.uplink.private_key, config.uplink.ca, {}});
+      if (!tls.ok()) {
+        std::cerr << "atmhealthd: " << config.source << ": [uplink] " << tls.error().message()
+                  << "\n";
+        return kExitConfigError;
+      }
     }
     for (const auto& fs : config.storage.filesystems) {
       std::cout << "storage " << fs.path << ": warning " << fs.warning_percent << "%, critical "

@@ -19,6 +19,7 @@
 #include "collector/ingest/agent_listener.h"
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/ingest/store_executor.h"
+#include "collector/ingest/tls_credentials.h"
 #include "platform/asio.h"
 #include "platform/clock.h"
 #include "platform/service_notify.h"
@@ -91,6 +92,10 @@ struct Collector::Parts {
 
   asio::awaitable<void> Shutdown();
   void BeginShutdown();
+  // Under TLS: reloads changed TLS files every reload_interval, and all of
+  // them on SIGHUP, until the shutdown.
+  asio::awaitable<void> WatchTlsFiles();
+  void AwaitHangup();
 
   const CollectorConfig config;
   prometheus::Registry registry;
@@ -100,6 +105,9 @@ struct Collector::Parts {
   asio::strand<asio::io_context::executor_type> control{asio::make_strand(io)};
   asio::signal_set signals;
   std::unique_ptr<StoreExecutor> store;
+  std::unique_ptr<TlsCredentials> tls;  // null in plaintext; outlives the listener
+  asio::steady_timer tls_reload{control};
+  asio::signal_set hangup{control};
   std::unique_ptr<AgentListener> listener;
   std::unique_ptr<HttpServer> http;
   bool shutting_down = false;  // on `control` only
@@ -116,6 +124,8 @@ asio::awaitable<void> Collector::Parts::Shutdown() {
   platform::NotifyStopping();
   boost::system::error_code ignored;
   signals.cancel(ignored);
+  hangup.cancel(ignored);
+  tls_reload.cancel();
   spdlog::info("stopping: no new agent connections; {} sessions finish their current batch",
                listener->active_sessions());
   listener->Shutdown();
@@ -132,6 +142,25 @@ asio::awaitable<void> Collector::Parts::Shutdown() {
     listener->AbortSessions();
   }
   http->Stop();
+}
+
+asio::awaitable<void> Collector::Parts::WatchTlsFiles() {
+  while (!shutting_down) {
+    tls_reload.expires_after(config.tls.reload_interval);
+    boost::system::error_code ec;
+    co_await tls_reload.async_wait(redirect_error(use_awaitable, ec));
+    if (shutting_down) break;
+    tls->Reload(/*force=*/false);
+  }
+}
+
+void Collector::Parts::AwaitHangup() {
+  hangup.async_wait(asio::bind_executor(control, [this](const boost::system::error_code& ec, int) {
+    if (ec || shutting_down) return;
+    spdlog::info("received SIGHUP: loading the TLS files again");
+    tls->Reload(/*force=*/true);
+    AwaitHangup();
+  }));
 }
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
@@ -153,6 +182,15 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   agents.session.hello_timeout = config.listen.hello_timeout;
   agents.session.idle_timeout = config.listen.idle_timeout;
   agents.session.collector_id = DefaultCollectorId();
+  if (!config.listen.plaintext) {
+    Result<std::unique_ptr<TlsCredentials>> tls =
+        TlsCredentials::Load(wire::TlsFiles{config.tls.certificate, config.tls.private_key,
+                                            config.tls.ca, config.tls.crls},
+                             parts->metrics);
+    if (!tls) return Error(tls.error().code(), "[tls] " + tls.error().message());
+    parts->tls = std::move(*tls);
+    agents.tls = parts->tls.get();
+  }
   Result<std::unique_ptr<AgentListener>> listener = AgentListener::Bind(
       parts->io, std::move(agents), *parts->store, parts->metrics, platform::Clock::Real());
   if (!listener) return listener.error();
@@ -190,6 +228,14 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
   Parts& parts = *parts_;
   parts.listener->Start();
   parts.http->Start();
+  if (parts.tls != nullptr) {
+    asio::co_spawn(parts.control, parts.WatchTlsFiles(), asio::detached);
+    boost::system::error_code ec;
+    parts.hangup.add(SIGHUP, ec);
+    if (ec)
+      spdlog::warn("cannot catch SIGHUP ({}); TLS files reload on their timer only", ec.message());
+    parts.AwaitHangup();
+  }
   parts.signals.async_wait(asio::bind_executor(
       parts.control, [&parts](const boost::system::error_code& ec, int signal_number) {
         if (ec) return;  // cancelled by a shutdown that RequestStop() began

@@ -147,7 +147,7 @@ Status Assign(Result<T> result, Target& target) {
 }
 
 Status ReadListen(const TableReader& reader, const toml::table& table,
-                  CollectorConfig::Listen& listen, bool& plaintext_seen) {
+                  CollectorConfig::Listen& listen, const toml::node*& plaintext_node) {
   return reader.Visit(
       table,
       {
@@ -164,12 +164,7 @@ Status ReadListen(const TableReader& reader, const toml::table& table,
              if (Status read = Assign(reader.Bool(node, "plaintext"), listen.plaintext); !read) {
                return read;
              }
-             if (!listen.plaintext) {
-               return reader.Fail(node.source(), "plaintext",
-                                  "must be true: TLS is not available in this build yet, so "
-                                  "agents connect over plain TCP only");
-             }
-             plaintext_seen = true;
+             plaintext_node = &node;
              return OkStatus();
            }},
           {"max_sessions",
@@ -249,6 +244,69 @@ Status ReadLog(const TableReader& reader, const toml::table& table, CollectorCon
              });
 }
 
+Status ReadTls(const TableReader& reader, const toml::table& table, CollectorConfig::Tls& tls) {
+  const auto path = [&](std::string_view key, std::string& out) {
+    return [&reader, key, &out](const toml::node& node) -> Status {
+      if (Status read = Assign(reader.String(node, key), out); !read) return read;
+      if (out.empty()) return reader.Fail(node.source(), key, "is empty");
+      return OkStatus();
+    };
+  };
+  Status status = reader.Visit(
+      table,
+      {
+          {"certificate", path("certificate", tls.certificate)},
+          {"private_key", path("private_key", tls.private_key)},
+          {"ca", path("ca", tls.ca)},
+          {"crl",
+           [&](const toml::node& node) -> Status {
+             tls.crls.clear();
+             if (const auto* one = node.as_string()) {
+               tls.crls.push_back(one->get());
+             } else if (const auto* list = node.as_array()) {
+               for (const toml::node& element : *list) {
+                 const auto* file = element.as_string();
+                 if (file == nullptr) {
+                   return reader.Fail(element.source(), "crl", "expected a list of file names");
+                 }
+                 tls.crls.push_back(file->get());
+               }
+             } else {
+               return reader.Fail(node.source(), "crl",
+                                  "expected a file name or a list of file names");
+             }
+             for (const std::string& file : tls.crls) {
+               if (file.empty()) return reader.Fail(node.source(), "crl", "a file name is empty");
+             }
+             if (tls.crls.empty()) {
+               return reader.Fail(node.source(), "crl", "is empty; revocation must be checked");
+             }
+             return OkStatus();
+           }},
+          {"reload_interval",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "reload_interval", kMinTlsReloadInterval,
+                                           kMaxTlsReloadInterval),
+                           tls.reload_interval);
+           }},
+      });
+  if (!status) return status;
+  for (const auto& [key, value] :
+       {std::pair<std::string_view, const std::string*>{"certificate", &tls.certificate},
+        {"private_key", &tls.private_key},
+        {"ca", &tls.ca}}) {
+    if (value->empty()) {
+      return reader.Fail(table.source(), key,
+                         "is missing; [tls] needs certificate, private_key, ca and crl");
+    }
+  }
+  if (tls.crls.empty()) {
+    return reader.Fail(table.source(), "crl",
+                       "is missing; [tls] needs certificate, private_key, ca and crl");
+  }
+  return OkStatus();
+}
+
 // --listen and --http-listen: an IP address to bind and a port, 0 for any
 // free one. The flags word their errors after the HOST:PORT of their --help line.
 Result<platform::HostPort> ParseListenAddress(std::string_view text) {
@@ -289,15 +347,18 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
   }
 
   CollectorConfig config = DefaultCollectorConfig();
-  bool plaintext_seen = false;
-  std::size_t listen_line = 1;
+  // A file says how agents connect: plaintext = true, or a [tls] table.
+  config.listen.plaintext = false;
+  const toml::node* plaintext_node = nullptr;
+  const toml::node* tls_node = nullptr;
   for (auto&& [key, node] : root) {
     const TableReader reader(source_name, std::string(key.str()));
     const toml::table* table = node.as_table();
     if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
-        key.str() != "log") {
+        key.str() != "log" && key.str() != "tls") {
       return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log)",
+                   fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log, "
+                               "tls)",
                                source_name, key.source().begin.line, key.str()));
     }
     if (table == nullptr) {
@@ -307,8 +368,10 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
     }
     Status status = OkStatus();
     if (key.str() == "listen") {
-      listen_line = key.source().begin.line;
-      status = ReadListen(reader, *table, config.listen, plaintext_seen);
+      status = ReadListen(reader, *table, config.listen, plaintext_node);
+    } else if (key.str() == "tls") {
+      tls_node = &node;
+      status = ReadTls(reader, *table, config.tls);
     } else if (key.str() == "http") {
       status = ReadHttp(reader, *table, config.http);
     } else if (key.str() == "store") {
@@ -318,13 +381,24 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
     }
     if (!status) return status.error();
   }
-  if (!plaintext_seen) {
-    return Error(
-        ErrorCode::kInvalidArgument,
-        fmt::format("{}:{}: listen.plaintext: is missing; set plaintext = true in [listen]: "
-                    "TLS is not available in this build yet, so agents connect over "
-                    "plain TCP only",
-                    source_name, listen_line));
+  if (config.listen.plaintext && tls_node != nullptr) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: listen.plaintext: is true and there is a [tls] table (line "
+                             "{}); choose one",
+                             source_name, plaintext_node->source().begin.line,
+                             tls_node->source().begin.line));
+  }
+  if (!config.listen.plaintext && tls_node == nullptr) {
+    const std::size_t line = plaintext_node != nullptr ? plaintext_node->source().begin.line
+                             : root.get("listen") != nullptr
+                                 ? root.get("listen")->source().begin.line
+                                 : 1;
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: listen.plaintext: agents connect over TLS unless "
+                             "plaintext = true is said explicitly; add a [tls] table "
+                             "(certificate, private_key, ca, crl; see docs/tls.md) or set "
+                             "plaintext = true in [listen]",
+                             source_name, line));
   }
   if (PortsCollide(config)) {
     const toml::node* http_port = root.at_path("http.port").node();
@@ -354,6 +428,21 @@ Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
     return Error(ErrorCode::kIo, fmt::format("{}: cannot read the config file", path.string()));
   }
   return ParseCollectorConfig(text.str(), path.string());
+}
+
+std::string DescribeTransport(const CollectorConfig& config) {
+  if (config.listen.plaintext) {
+    return "agents: plaintext TCP (no authentication, no encryption; for tests and local "
+           "trials only)\n";
+  }
+  std::string crls;
+  for (const std::string& crl : config.tls.crls) crls += (crls.empty() ? "" : ", ") + crl;
+  return fmt::format(
+      "agents: TLS 1.3, client certificate required, device id = certificate subject CN\n"
+      "tls.certificate: {}\ntls.private_key: {}\ntls.ca: {}\ntls.crl: {}\n"
+      "tls.reload_interval: {}ms\n",
+      config.tls.certificate, config.tls.private_key, config.tls.ca, crls,
+      config.tls.reload_interval.count());
 }
 
 Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config) {

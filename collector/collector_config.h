@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "platform/status.h"
 #include "proto/frame_codec.h"
@@ -26,8 +27,9 @@ struct CollectorConfig {
   struct Listen {
     std::string address = "127.0.0.1";  // IP address
     std::uint16_t port = 7411;          // 0: any free port
-    // Plain TCP. TLS is not available in this build yet, so this must be
-    // true; a config file must say so explicitly.
+    // Plain TCP instead of TLS. A config file must either say
+    // plaintext = true or have a [tls] table; the embedded defaults are
+    // plaintext. Every start in plaintext logs a warning.
     bool plaintext = true;
     // Sessions at once. Memory is bounded by about max_sessions x
     // max_frame_bytes (each session buffers at most one frame).
@@ -49,17 +51,31 @@ struct CollectorConfig {
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
   };
+  // [tls]: mutual TLS 1.3 for agents (docs/tls.md). PEM files, used as given.
+  struct Tls {
+    std::string certificate;        // the collector's certificate (chain, leaf first)
+    std::string private_key;        // its key, unencrypted; readable by the collector only
+    std::string ca;                 // CA(s) that device certificates must chain to
+    std::vector<std::string> crls;  // CRL file(s) of that CA; at least one
+    // How often the files are checked for changes (and on SIGHUP); changed
+    // files are loaded for new sessions, live sessions carry on.
+    std::chrono::milliseconds reload_interval{30'000};
+  };
 
   Listen listen;
   Http http;
   Store store;
   Log log;
+  Tls tls;  // used unless listen.plaintext
 };
 
 // The ranges the checks enforce.
 inline constexpr std::size_t kMinMaxFrameBytes = 4 * 1024;
 inline constexpr std::size_t kMaxMaxFrameBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxMaxSessions = 100'000;
+
+inline constexpr std::chrono::milliseconds kMinTlsReloadInterval{100};
+inline constexpr std::chrono::milliseconds kMaxTlsReloadInterval{24 * 60 * 60 * 1000};
 
 // The embedded defaults: agents on 127.0.0.1:7411 over plaintext TCP, HTTP on
 // 127.0.0.1:7412, database ./atmhealth-collector.db.
@@ -82,6 +98,10 @@ struct CollectorOverrides {
 
 // Applies the overrides; an error names the flag.
 Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config);
+
+// What --check-config prints about the agent transport, one line per
+// setting, e.g. "agents: TLS 1.3, client certificates required".
+std::string DescribeTransport(const CollectorConfig& config);
 
 }  // namespace atmhealth::collector
 

@@ -9,6 +9,7 @@
 
 #include "collector/collector.h"
 #include "collector/collector_config.h"
+#include "proto/tls_context.h"
 
 int main(int argc, char** argv) {
   using atmhealth::collector::CollectorConfig;
@@ -66,9 +67,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "atmhealth-collector: %s\n", config.error().message().c_str());
     return 2;
   }
+  if (!config->listen.plaintext) {
+    // Loading the files is part of checking them: a key that does not match
+    // its certificate is found now, not at the first agent.
+    auto tls = atmhealth::wire::MakeServerTlsContext(atmhealth::wire::TlsFiles{
+        config->tls.certificate, config->tls.private_key, config->tls.ca, config->tls.crls});
+    if (!tls) {
+      std::fprintf(stderr, "atmhealth-collector: %s: [tls] %s\n",
+                   config_path.empty() ? "embedded defaults" : config_path.c_str(),
+                   tls.error().message().c_str());
+      return 2;
+    }
+  }
   if (check_config) {
-    std::printf("%s: configuration is valid\n",
-                config_path.empty() ? "embedded defaults" : config_path.c_str());
+    std::printf("%s: configuration is valid\n%s",
+                config_path.empty() ? "embedded defaults" : config_path.c_str(),
+                atmhealth::collector::DescribeTransport(*config).c_str());
     return 0;
   }
 

@@ -1,6 +1,8 @@
 #include "proto/frame_stream.h"
 
 #include <google/protobuf/message_lite.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <array>
 
@@ -29,25 +31,75 @@ const char* FrameFaultName(FrameFault fault) {
       return "malformed";
     case FrameFault::kBackpressure:
       return "backpressure";
+    case FrameFault::kHandshake:
+      return "handshake";
   }
   return "unknown";
 }
 
 std::shared_ptr<FrameStream> FrameStream::Create(Socket socket, Limits limits) {
-  return std::shared_ptr<FrameStream>(new FrameStream(std::move(socket), limits));
+  return std::shared_ptr<FrameStream>(new FrameStream(std::move(socket), nullptr, limits));
 }
 
-FrameStream::FrameStream(Socket socket, Limits limits)
-    : socket_(std::move(socket)),
+std::shared_ptr<FrameStream> FrameStream::Create(Socket socket,
+                                                 std::shared_ptr<asio::ssl::context> tls,
+                                                 Limits limits) {
+  return std::shared_ptr<FrameStream>(new FrameStream(std::move(socket), std::move(tls), limits));
+}
+
+FrameStream::FrameStream(Socket socket, std::shared_ptr<asio::ssl::context> tls, Limits limits)
+    : tls_context_(std::move(tls)),
       limits_(limits),
       decoder_(limits.max_frame_bytes),
-      watchdog_(socket_.get_executor()),
-      drained_(socket_.get_executor()) {
+      watchdog_(socket.get_executor()),
+      drained_(socket.get_executor()) {
+  if (tls_context_) {
+    tls_.emplace(std::move(socket), *tls_context_);
+  } else {
+    plain_.emplace(std::move(socket));
+  }
   boost::system::error_code ec;
-  const auto endpoint = socket_.remote_endpoint(ec);
+  const auto endpoint = Lowest().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer")
              : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  Lowest().set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void FrameStream::ExpectPeerName(const std::string& name) {
+  if (!tls_) return;
+  SSL* ssl = tls_->native_handle();
+  boost::system::error_code ec;
+  asio::ip::make_address(name, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl, name.c_str());
+  }
+}
+
+asio::awaitable<FrameStatus> FrameStream::Handshake(HandshakeType type,
+                                                    std::chrono::milliseconds timeout) {
+  if (!tls_) co_return FrameStatus{};
+  read_deadline_ = Clock::now() + timeout;
+  ArmWatchdog();
+  boost::system::error_code ec;
+  co_await tls_->async_handshake(type, redirect_error(use_awaitable, ec));
+  read_deadline_ = Clock::time_point::max();
+  if (!ec && Lowest().is_open()) {
+    peer_identity_ = PeerIdentity(tls_->native_handle());
+    co_return FrameStatus{};
+  }
+  if (timed_out_) {
+    handshake_failure_ = HandshakeFailure::kTimeout;
+    co_return FrameStatus{FrameFault::kTimeout,
+                          "no TLS handshake within " + std::to_string(timeout.count()) + " ms"};
+  }
+  if (!ec) ec = asio::error::operation_aborted;  // closed under the handshake
+  handshake_failure_ = ClassifyHandshakeFailure(tls_->native_handle(), ec);
+  co_return FrameStatus{FrameFault::kHandshake,
+                        DescribeHandshakeFailure(tls_->native_handle(), ec)};
 }
 
 FrameStream::~FrameStream() = default;
@@ -58,18 +110,18 @@ void FrameStream::ArmWatchdog() {
     return;
   }
   watchdog_running_ = true;
-  asio::co_spawn(socket_.get_executor(), Watchdog(shared_from_this()), asio::detached);
+  asio::co_spawn(executor(), Watchdog(shared_from_this()), asio::detached);
 }
 
 // Runs while the socket is open; closes it once a deadline has passed. Holds
 // the stream alive until then, so owners must Close() a stream they drop.
 asio::awaitable<void> FrameStream::Watchdog([[maybe_unused]] std::shared_ptr<FrameStream> self) {
-  while (socket_.is_open()) {
+  while (Lowest().is_open()) {
     const auto deadline = std::min(read_deadline_, write_deadline_);
     if (deadline <= Clock::now()) {
       timed_out_ = true;
       boost::system::error_code ignored;
-      socket_.close(ignored);
+      Lowest().close(ignored);
       break;
     }
     watchdog_.expires_at(deadline);
@@ -108,8 +160,10 @@ asio::awaitable<FrameStatus> FrameStream::Read(google::protobuf::MessageLite& me
         break;
     }
     boost::system::error_code ec;
+    const auto buffer = asio::buffer(chunk);
     const std::size_t n =
-        co_await socket_.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+        tls_ ? co_await tls_->async_read_some(buffer, redirect_error(use_awaitable, ec))
+             : co_await plain_->async_read_some(buffer, redirect_error(use_awaitable, ec));
     if (ec) {
       read_deadline_ = Clock::time_point::max();
       if (timed_out_) {
@@ -126,7 +180,7 @@ asio::awaitable<FrameStatus> FrameStream::Read(google::protobuf::MessageLite& me
 
 FrameStatus FrameStream::Send(const google::protobuf::MessageLite& message) {
   if (!write_status_.ok()) return write_status_;
-  if (!socket_.is_open()) return FrameStatus{FrameFault::kClosed, "stream is closed"};
+  if (!is_open()) return FrameStatus{FrameFault::kClosed, "stream is closed"};
   if (outbox_.size() > limits_.max_queued_bytes) {
     return FrameStatus{FrameFault::kBackpressure,
                        "peer is not reading: " + std::to_string(outbox_.size()) + " bytes queued"};
@@ -139,7 +193,7 @@ FrameStatus FrameStream::Send(const google::protobuf::MessageLite& message) {
   }
   if (!writing_) {
     writing_ = true;
-    asio::co_spawn(socket_.get_executor(), WriteLoop(shared_from_this()), asio::detached);
+    asio::co_spawn(executor(), WriteLoop(shared_from_this()), asio::detached);
   }
   return FrameStatus{};
 }
@@ -151,7 +205,12 @@ asio::awaitable<void> FrameStream::WriteLoop([[maybe_unused]] std::shared_ptr<Fr
     write_deadline_ = Clock::now() + limits_.write_timeout;
     ArmWatchdog();
     boost::system::error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(sending), redirect_error(use_awaitable, ec));
+    const auto buffer = asio::buffer(sending);
+    if (tls_) {
+      co_await asio::async_write(*tls_, buffer, redirect_error(use_awaitable, ec));
+    } else {
+      co_await asio::async_write(*plain_, buffer, redirect_error(use_awaitable, ec));
+    }
     write_deadline_ = Clock::time_point::max();
     sending.clear();
     if (ec) {
@@ -180,9 +239,9 @@ asio::awaitable<FrameStatus> FrameStream::Drain(std::chrono::milliseconds timeou
 
 void FrameStream::Close() {
   boost::system::error_code ignored;
-  if (socket_.is_open()) {
-    socket_.shutdown(Socket::shutdown_both, ignored);
-    socket_.close(ignored);
+  if (Lowest().is_open()) {
+    Lowest().shutdown(Socket::shutdown_both, ignored);
+    Lowest().close(ignored);
   }
   watchdog_.cancel();
   drained_.cancel();

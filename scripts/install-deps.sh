@@ -5,7 +5,7 @@ if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libboost-dev protobuf-compiler libprotobuf-dev libsqlite3-dev sqlite3 libssl-dev
+  libboost-dev protobuf-compiler libprotobuf-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpugixml-dev

@@ -86,6 +86,11 @@ void Uplink::Stop(std::chrono::milliseconds grace) {
 }
 
 asio::awaitable<void> Uplink::Run() {
+  if (config_.plaintext) {
+    spdlog::warn(
+        "uplink: PLAINTEXT (uplink.plaintext = true): events travel unencrypted and the "
+        "collector is not authenticated; use TLS in production (docs/tls.md)");
+  }
   std::size_t index = 0;
   while (!stopping_) {
     const CollectorEndpoint& endpoint = config_.collectors[index % config_.collectors.size()];
@@ -141,9 +146,38 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   limits.max_frame_bytes = config_.max_frame_bytes;
   limits.max_queued_bytes = (config_.window_batches + 2) * config_.max_frame_bytes;
   limits.write_timeout = config_.io_timeout;
-  auto session = std::make_shared<Session>(wire::FrameStream::Create(std::move(socket), limits));
+  std::shared_ptr<wire::FrameStream> connection;
+  if (config_.plaintext) {
+    connection = wire::FrameStream::Create(std::move(socket), limits);
+  } else {
+    // The files are read for every connection, so a certificate renewed on
+    // disk is used from the next session on.
+    auto tls = wire::MakeClientTlsContext(
+        wire::TlsFiles{config_.certificate, config_.private_key, config_.ca, {}});
+    if (!tls.ok()) {
+      ++counters_.connect_failures;
+      const auto level = backoff_.attempt() == 0 ? spdlog::level::err : spdlog::level::debug;
+      spdlog::log(level, "uplink: cannot use the TLS files: {}", tls.error().message());
+      co_return false;
+    }
+    connection = wire::FrameStream::Create(std::move(socket), std::move(*tls), limits);
+    connection->ExpectPeerName(config_.server_name.empty() ? endpoint.host : config_.server_name);
+  }
+  auto session = std::make_shared<Session>(std::move(connection));
   auto& stream = *session->stream;
   handshaking_ = &stream;
+  if (const wire::FrameStatus tls =
+          co_await stream.Handshake(asio::ssl::stream_base::client, config_.connect_timeout);
+      !tls.ok()) {
+    handshaking_ = nullptr;
+    stream.Close();
+    if (stopping_) co_return false;
+    ++counters_.connect_failures;
+    const auto level = backoff_.attempt() == 0 ? spdlog::level::warn : spdlog::level::debug;
+    spdlog::log(level, "uplink: TLS handshake with collector {} failed: {}", Describe(endpoint),
+                tls.detail);
+    co_return false;
+  }
 
   const auto last_seq =
       co_await store_.Run([](EventStore& store) { return store.Stats().last_seq; });

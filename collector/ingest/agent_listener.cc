@@ -28,6 +28,14 @@ constexpr std::size_t kMaxQueuedReplyBytes = 64 * 1024;
 asio::awaitable<void> TurnAway(std::shared_ptr<wire::FrameStream> stream,
                                v1::Refusal::Reason reason, std::string detail,
                                std::chrono::milliseconds hello_timeout) {
+  if (const wire::FrameStatus tls =
+          co_await stream->Handshake(asio::ssl::stream_base::server, hello_timeout);
+      !tls.ok()) {
+    spdlog::info("agent {}: refused ({}) without a word: TLS handshake failed: {}", stream->peer(),
+                 v1::Refusal::Reason_Name(reason), tls.detail);
+    stream->Close();
+    co_return;
+  }
   v1::AgentMessage hello;
   const wire::FrameStatus read =
       co_await stream->Read(hello, std::min(hello_timeout, kRefusalDrainTimeout));
@@ -71,7 +79,16 @@ void AgentListener::Start() {
 }
 
 asio::awaitable<void> AgentListener::AcceptLoop() {
-  spdlog::info("listening for agents on {}:{} (plaintext TCP)", options_.address, port_);
+  if (options_.tls != nullptr) {
+    spdlog::info("listening for agents on {}:{} (TLS 1.3, client certificate required)",
+                 options_.address, port_);
+  } else {
+    spdlog::warn(
+        "listening for agents on {}:{} in PLAINTEXT (listen.plaintext = true): no "
+        "encryption, and any client can speak for any device; use [tls] in "
+        "production (docs/tls.md)",
+        options_.address, port_);
+  }
   asio::steady_timer retry(acceptor_.get_executor());
   for (;;) {
     boost::system::error_code ec;
@@ -93,7 +110,9 @@ void AgentListener::StartSession(asio::ip::tcp::socket socket) {
   wire::FrameStream::Limits limits;
   limits.max_frame_bytes = options_.session.max_frame_bytes;
   limits.max_queued_bytes = kMaxQueuedReplyBytes;
-  auto stream = wire::FrameStream::Create(std::move(socket), limits);
+  auto stream = options_.tls != nullptr
+                    ? wire::FrameStream::Create(std::move(socket), options_.tls->Current(), limits)
+                    : wire::FrameStream::Create(std::move(socket), limits);
   auto session = std::make_shared<AgentSession>(stream, options_.session, services_);
   switch (registry_.Admit(session)) {
     case SessionRegistry::Admission::kAdmitted:

@@ -13,6 +13,7 @@
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/ingest/session_registry.h"
 #include "collector/ingest/store_executor.h"
+#include "collector/ingest/tls_credentials.h"
 #include "platform/asio.h"
 #include "platform/clock.h"
 #include "platform/status.h"
@@ -26,6 +27,9 @@ class AgentListener {
     std::uint16_t port = 0;             // 0: any free port (see port())
     std::size_t max_sessions = 1000;    // sessions at once, counted from accept
     SessionSettings session;
+    // Mutual TLS for every connection; nullptr: plaintext TCP. Not owned;
+    // must outlive the listener.
+    TlsCredentials* tls = nullptr;
   };
 
   // Binds and listens now, so that the port is known before Start(). The

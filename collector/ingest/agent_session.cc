@@ -86,7 +86,23 @@ asio::awaitable<void> AgentSession::EndForStop() {
   }
 }
 
+asio::awaitable<bool> AgentSession::AcceptTls() {
+  if (!stream_->is_tls()) co_return true;
+  // Busy, not reading: a Stop() now ends the session right after the
+  // handshake, when a Refusal can be sent over TLS.
+  const wire::FrameStatus status =
+      co_await stream_->Handshake(asio::ssl::stream_base::server, settings_.hello_timeout);
+  if (status.ok()) co_return true;
+  services_.metrics.CountHandshakeFailure(stream_->handshake_failure());
+  spdlog::warn("{}: TLS handshake failed ({}): {}", Who(),
+               wire::HandshakeFailureName(stream_->handshake_failure()), status.detail);
+  closing_ = true;
+  stream_->Close();
+  co_return false;
+}
+
 asio::awaitable<void> AgentSession::Converse() {
+  if (!co_await AcceptTls()) co_return;
   v1::AgentMessage message;
   if (!co_await ReadFrame(message, settings_.hello_timeout, "Hello")) co_return;
   if (!message.has_hello()) {
@@ -157,6 +173,7 @@ asio::awaitable<bool> AgentSession::ReadFrame(v1::AgentMessage& message,
       co_return false;
     case wire::FrameFault::kClosed:
     case wire::FrameFault::kBackpressure:
+    case wire::FrameFault::kHandshake:  // only Handshake() reports it
       spdlog::info("{}: connection closed while waiting for {}: {}", Who(), waiting_for,
                    status.detail);
       co_return false;
@@ -177,6 +194,17 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
   if (Status valid = ValidateHello(hello); !valid) {
     co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
                     valid.error().message());
+    co_return false;
+  }
+  if (stream_->is_tls() && hello.device().device_id() != stream_->peer_identity()) {
+    // Checked before the device is claimed: a forged Hello must not end
+    // the real device's session.
+    services_.metrics.CountSessionRefused(SessionRefusal::kIdentityMismatch);
+    const std::string detail = fmt::format(
+        "hello.device.device_id \"{}\" is not the identity of the client certificate (\"{}\")",
+        hello.device().device_id(), stream_->peer_identity());
+    spdlog::warn("{}: refused (REASON_IDENTITY_MISMATCH): {}", Who(), detail);
+    co_await Refuse(v1::Refusal::REASON_IDENTITY_MISMATCH, detail);
     co_return false;
   }
   device_id_ = hello.device().device_id();

@@ -1,5 +1,6 @@
 // One agent connection, from its Hello to its close.
 //
+//   [TLS handshake (hello_timeout): client certificate verified]
 //   await Hello (hello_timeout) ─▶ validate ─▶ claim the device ─▶ store.RecordHello
 //     ─▶ Welcome{last_stored_seq} ─▶ loop: await a frame (idle_timeout)
 //          EventBatch: validate ─▶ store.StoreEvents ─▶ Ack{highest stored seq}
@@ -10,7 +11,9 @@
 // fields) is answered with a Refusal, the send queue is drained briefly and
 // the connection closes; a store error is answered with
 // REASON_STORE_UNAVAILABLE (nothing unacknowledged is lost: the agent resends).
-// Each of these is logged once with the peer and device and counted.
+// Each of these is logged once with the peer and device and counted. Under
+// TLS, a Hello whose device id is not the client certificate's identity is
+// refused with REASON_IDENTITY_MISMATCH before it can claim the device.
 //
 // All members run on the session's strand (the FrameStream's executor);
 // Stop() and Abort() may be called from any thread.
@@ -87,6 +90,9 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   };
 
   asio::awaitable<void> Converse();
+  // Runs the TLS handshake of a TLS stream; false (logged, counted, closed)
+  // when it failed.
+  asio::awaitable<bool> AcceptTls();
   // Reads one frame; false when the session must end (fault or stop), which
   // was already answered, logged and counted.
   asio::awaitable<bool> ReadFrame(v1::AgentMessage& message, std::chrono::milliseconds timeout,

@@ -48,7 +48,29 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
       heartbeats_(
           AddCounter(registry, "atmhealth_collector_heartbeats_total", "Heartbeats recorded")),
       store_errors_(AddCounter(registry, "atmhealth_collector_store_errors_total",
-                               "Store calls that failed; the session was refused")) {}
+                               "Store calls that failed; the session was refused")),
+      refused_identity_mismatch_(refused.Add({{"reason", "identity_mismatch"}})),
+      handshake_failures_(prometheus::BuildCounter()
+                              .Name("atmhealth_collector_tls_handshake_failures_total")
+                              .Help("Agent TLS handshakes that failed, by reason")
+                              .Register(registry)),
+      tls_reloads_(prometheus::BuildCounter()
+                       .Name("atmhealth_collector_tls_reloads_total")
+                       .Help("Loads of changed TLS files (certificate, key, CA, CRL), by result")
+                       .Register(registry)) {
+  // Every reason is exported from the start, at 0, so that alerts on a rate
+  // see the series before the first failure.
+  for (const auto reason :
+       {wire::HandshakeFailure::kNoCertificate, wire::HandshakeFailure::kUnknownCa,
+        wire::HandshakeFailure::kExpired, wire::HandshakeFailure::kNotYetValid,
+        wire::HandshakeFailure::kRevoked, wire::HandshakeFailure::kBadCertificate,
+        wire::HandshakeFailure::kProtocol, wire::HandshakeFailure::kTimeout,
+        wire::HandshakeFailure::kClosed}) {
+    handshake_failures_.Add({{"reason", wire::HandshakeFailureName(reason)}});
+  }
+  tls_reloads_.Add({{"result", "loaded"}});
+  tls_reloads_.Add({{"result", "failed"}});
+}
 
 void IngestMetrics::CountFrameRejected(FrameRejection reason) {
   switch (reason) {
@@ -75,6 +97,9 @@ void IngestMetrics::CountSessionRefused(SessionRefusal reason) {
     case SessionRefusal::kShuttingDown:
       refused_shutting_down_.Increment();
       return;
+    case SessionRefusal::kIdentityMismatch:
+      refused_identity_mismatch_.Increment();
+      return;
   }
 }
 
@@ -93,5 +118,11 @@ void IngestMetrics::CountEventsDuplicate(std::uint64_t events) {
 }
 void IngestMetrics::CountHeartbeat() { heartbeats_.Increment(); }
 void IngestMetrics::CountStoreError() { store_errors_.Increment(); }
+void IngestMetrics::CountHandshakeFailure(wire::HandshakeFailure reason) {
+  handshake_failures_.Add({{"reason", wire::HandshakeFailureName(reason)}}).Increment();
+}
+void IngestMetrics::CountTlsReload(bool ok) {
+  tls_reloads_.Add({{"result", ok ? "loaded" : "failed"}}).Increment();
+}
 
 }  // namespace atmhealth::collector

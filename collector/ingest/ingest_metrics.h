@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "proto/tls_context.h"
+
 namespace atmhealth::collector {
 
 // Why a frame (or the silence in place of one) ended a session: the label
@@ -27,8 +29,9 @@ enum class FrameRejection {
 // Why a connection was turned away before it became a session: the label
 // values of atmhealth_collector_sessions_refused_total{reason=...}.
 enum class SessionRefusal {
-  kOverloaded,    // max_sessions reached
-  kShuttingDown,  // the collector is stopping
+  kOverloaded,        // max_sessions reached
+  kShuttingDown,      // the collector is stopping
+  kIdentityMismatch,  // the Hello's device id is not the client certificate's
 };
 
 class IngestMetrics {
@@ -47,6 +50,11 @@ class IngestMetrics {
   void CountEventsDuplicate(std::uint64_t events);
   void CountHeartbeat();
   void CountStoreError();
+  // A TLS handshake that failed: tls_handshake_failures_total{reason=...}.
+  void CountHandshakeFailure(wire::HandshakeFailure reason);
+  // The TLS files were loaded again (ok) or could not be (the previous
+  // context stays in use): tls_reloads_total{result="loaded"|"failed"}.
+  void CountTlsReload(bool ok);
 
  private:
   IngestMetrics(prometheus::Registry& registry, prometheus::Family<prometheus::Counter>& rejected,
@@ -65,6 +73,9 @@ class IngestMetrics {
   prometheus::Counter& events_duplicate_;
   prometheus::Counter& heartbeats_;
   prometheus::Counter& store_errors_;
+  prometheus::Counter& refused_identity_mismatch_;
+  prometheus::Family<prometheus::Counter>& handshake_failures_;
+  prometheus::Family<prometheus::Counter>& tls_reloads_;
 };
 
 }  // namespace atmhealth::collector

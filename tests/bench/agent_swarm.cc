@@ -21,10 +21,20 @@
 // connects the way the agents' jittered reconnect backoff does; without it
 // every agent connects at once, the worst case after a collector restart.
 //
+// With --tls-ca and --tls-ca-key every agent speaks mutual TLS 1.3, as
+// atmhealthd does: the swarm mints each device a certificate (CN = its device
+// id) signed by that CA, in memory before the first connect, so the
+// collector's identity check passes; the handshake time is reported apart.
+//
 // Bounded: agents, events and heartbeats are capped by flag checks, and
 // --duration-limit stops the run (closing every session) even if the
 // collector hangs. Only loopback addresses are accepted as targets. Every
 // session runs on one thread, leaving the other cores to the collector.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -40,7 +50,7 @@
 #include <vector>
 
 #include "atmhealth/v1/session.pb.h"
-#include "platform/asio.h"
+#include "platform/asio_ssl.h"
 #include "platform/status.h"
 #include "proto/frame_stream.h"
 #include "tests/bench/bench_events.h"
@@ -69,7 +79,80 @@ struct SwarmOptions {
   std::uint64_t connect_spread_ms = 0;     // agents connect evenly over this many ms
   double linger_s = 0;                     // seconds each agent stays connected when done
   std::string device_prefix = "swarm";     // device ids are <prefix>-00001, ...
+  std::string tls_ca;                      // CA certificate (PEM): TLS when set
+  std::string tls_ca_key;                  // its private key, to mint device certificates
+  std::string tls_server_name;             // name the collector's certificate must carry
 };
+
+// Device certificates signed in memory by a CA: one key pair shared by all
+// devices (a key per device would only add key generation to the setup), a
+// certificate per device id.
+class DeviceCertificateMint {
+ public:
+  static Result<std::unique_ptr<DeviceCertificateMint>> Open(const std::string& ca_file,
+                                                             const std::string& ca_key_file) {
+    std::unique_ptr<DeviceCertificateMint> mint(new DeviceCertificateMint);
+    FILE* file = std::fopen(ca_file.c_str(), "r");
+    if (file == nullptr) return Error(ErrorCode::kNotFound, "--tls-ca: cannot open " + ca_file);
+    mint->ca_ = PEM_read_X509(file, nullptr, nullptr, nullptr);
+    std::fclose(file);
+    file = std::fopen(ca_key_file.c_str(), "r");
+    if (file == nullptr) {
+      return Error(ErrorCode::kNotFound, "--tls-ca-key: cannot open " + ca_key_file);
+    }
+    mint->ca_key_ = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
+    std::fclose(file);
+    if (mint->ca_ == nullptr || mint->ca_key_ == nullptr) {
+      return Error(ErrorCode::kInvalidArgument, "--tls-ca, --tls-ca-key: not a PEM CA and key");
+    }
+    mint->key_ = EVP_EC_gen("P-256");
+    if (mint->key_ == nullptr) return Error(ErrorCode::kInternal, "cannot make an EC key");
+    return mint;
+  }
+  ~DeviceCertificateMint() {
+    X509_free(ca_);
+    EVP_PKEY_free(ca_key_);
+    EVP_PKEY_free(key_);
+  }
+
+  // A TLS client context presenting a fresh certificate for `device_id`.
+  std::shared_ptr<asio::ssl::context> ContextFor(const std::string& device_id, long serial) {
+    X509* certificate = X509_new();
+    X509_set_version(certificate, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(certificate), serial);
+    X509_NAME* name = X509_get_subject_name(certificate);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(device_id.c_str()), -1, -1,
+                               0);
+    X509_set_issuer_name(certificate, X509_get_subject_name(ca_));
+    X509_gmtime_adj(X509_getm_notBefore(certificate), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(certificate), 86400);
+    X509_set_pubkey(certificate, key_);
+    X509_sign(certificate, ca_key_, EVP_sha256());
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX* ctx = context->native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_use_certificate(ctx, certificate);
+    SSL_CTX_use_PrivateKey(ctx, key_);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca_);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    X509_free(certificate);
+    return context;
+  }
+
+ private:
+  DeviceCertificateMint() = default;
+  X509* ca_ = nullptr;
+  EVP_PKEY* ca_key_ = nullptr;
+  EVP_PKEY* key_ = nullptr;
+};
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 // Ack latencies in buckets 1 % wide from 1 µs up to about 20 minutes: fixed
 // memory whatever the number of frames, percentiles within 1 %.
@@ -115,7 +198,15 @@ class Swarm {
   Swarm(asio::io_context& io, const SwarmOptions& options, asio::ip::tcp::endpoint target)
       : io_(io), options_(options), target_(target), deadline_(io), signals_(io, SIGINT, SIGTERM) {}
 
+  // TLS for every agent: a context per device, made before Run().
+  void UseTls(DeviceCertificateMint& mint) {
+    for (int i = 0; i < options_.agents; ++i) {
+      tls_contexts_.push_back(mint.ContextFor(DeviceId(i), 0x5000'0000L + i));
+    }
+  }
+
   void Run() {
+    cpu_at_start_ = ProcessCpuSeconds();
     start_ = Clock::now();
     running_agents_ = options_.agents;
     deadline_.expires_after(std::chrono::duration_cast<Clock::duration>(
@@ -167,6 +258,18 @@ class Swarm {
         "connected to Welcome)\n",
         handshake_latency_.PercentileMs(50), handshake_latency_.PercentileMs(99),
         handshake_latency_.MaxMs(), static_cast<unsigned long long>(handshake_latency_.count()));
+    if (!tls_contexts_.empty()) {
+      std::printf(
+          "TLS handshake     p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%llu sessions, TCP "
+          "connected to TLS established)\n",
+          tls_latency_.PercentileMs(50), tls_latency_.PercentileMs(99), tls_latency_.MaxMs(),
+          static_cast<unsigned long long>(tls_latency_.count()));
+    }
+    std::printf("all welcomed      %.3f s after the start (%llu Welcomes)\n",
+                std::chrono::duration<double>(last_welcome_ - start_).count(),
+                static_cast<unsigned long long>(handshake_latency_.count()));
+    std::printf("swarm CPU         %.2f s (this process, user + system)\n",
+                ProcessCpuSeconds() - cpu_at_start_);
     std::printf("errors            %llu\n", static_cast<unsigned long long>(error_total));
     for (const auto& [what, count] : errors_) {
       std::printf("  %llu x %s\n", static_cast<unsigned long long>(count), what.c_str());
@@ -190,7 +293,7 @@ class Swarm {
     }
     std::shared_ptr<wire::FrameStream> stream;
     if (go) {
-      stream = co_await Connect();
+      stream = co_await Connect(index);
     } else {
       ++errors_[stop_reason_];
     }
@@ -209,7 +312,7 @@ class Swarm {
   }
 
   // Connects to the target; nullptr (the error counted) when that fails.
-  asio::awaitable<std::shared_ptr<wire::FrameStream>> Connect() {
+  asio::awaitable<std::shared_ptr<wire::FrameStream>> Connect(int index) {
     asio::ip::tcp::socket socket(io_);
     connecting_.insert(&socket);  // Stop() closes it if the connect hangs
     boost::system::error_code ec;
@@ -225,8 +328,24 @@ class Swarm {
       ++errors_["connect: " + ec.message()];
       co_return nullptr;
     }
-    auto stream = wire::FrameStream::Create(std::move(socket), wire::FrameStream::Limits{});
+    const auto connected = Clock::now();
+    auto stream = tls_contexts_.empty()
+                      ? wire::FrameStream::Create(std::move(socket), wire::FrameStream::Limits{})
+                      : wire::FrameStream::Create(std::move(socket), tls_contexts_[index],
+                                                  wire::FrameStream::Limits{});
     streams_.push_back(stream);
+    if (stream->is_tls()) {
+      stream->ExpectPeerName(options_.tls_server_name.empty() ? target_.address().to_string()
+                                                              : options_.tls_server_name);
+      const wire::FrameStatus tls =
+          co_await stream->Handshake(asio::ssl::stream_base::client, kReplyTimeout);
+      if (!tls.ok()) {
+        ++errors_["TLS handshake: " + tls.detail];
+        stream->Close();
+        co_return nullptr;
+      }
+      tls_latency_.Record(Clock::now() - connected);
+    }
     co_return stream;
   }
 
@@ -249,7 +368,8 @@ class Swarm {
       co_return failure;
     }
     if (!reply.has_welcome()) co_return "handshake: the reply is not a Welcome";
-    handshake_latency_.Record(Clock::now() - connected);
+    last_welcome_ = Clock::now();
+    handshake_latency_.Record(last_welcome_ - connected);
 
     std::uint64_t next_seq = reply.welcome().last_stored_seq() + 1;
     const std::uint64_t end_seq = next_seq + options_.events_per_agent;  // exclusive
@@ -392,6 +512,10 @@ class Swarm {
   std::map<std::string, std::uint64_t> errors_;  // what went wrong → agents it happened to
   LatencyHistogram latency_;                     // frame sent to its Ack
   LatencyHistogram handshake_latency_;           // connected to Welcome (RecordHello included)
+  LatencyHistogram tls_latency_;                 // TCP connected to TLS established
+  std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts_;  // per agent; empty: TCP
+  Clock::time_point last_welcome_;
+  double cpu_at_start_ = 0;
 };
 
 // "127.0.0.1:7411" or "[::1]:7411", a loopback address only: the swarm is a
@@ -513,7 +637,23 @@ int main(int argc, char** argv) {
                    : std::string("1..50 characters of A-Z a-z 0-9 . _ -");
       })
       ->capture_default_str();
+  app.add_option("--tls-ca", options.tls_ca,
+                 "speak mutual TLS 1.3: the CA certificate (PEM) the collector's certificate "
+                 "chains to and the collector's [tls] ca; needs --tls-ca-key")
+      ->type_name("PEM");
+  app.add_option("--tls-ca-key", options.tls_ca_key,
+                 "the CA's private key (PEM), to sign each device a certificate whose CN is its "
+                 "device id (as scripts/pki.sh init makes it: private/ca.key)")
+      ->type_name("PEM");
+  app.add_option("--tls-server-name", options.tls_server_name,
+                 "the name the collector's certificate must carry; default: the --collector "
+                 "address")
+      ->type_name("NAME");
   CLI11_PARSE(app, argc, argv);
+  if (options.tls_ca.empty() != options.tls_ca_key.empty()) {
+    std::fprintf(stderr, "atmhealth-agent-swarm: --tls-ca and --tls-ca-key go together\n");
+    return atmhealth::bench::kExitUsage;
+  }
   if (options.events_per_agent == 0 && options.heartbeats_per_agent == 0) {
     std::fprintf(stderr,
                  "atmhealth-agent-swarm: nothing to send: --events-per-agent and "
@@ -528,6 +668,14 @@ int main(int argc, char** argv) {
   }
   atmhealth::asio::io_context io(1);
   atmhealth::bench::Swarm swarm(io, options, *target);
+  if (!options.tls_ca.empty()) {
+    auto mint = atmhealth::bench::DeviceCertificateMint::Open(options.tls_ca, options.tls_ca_key);
+    if (!mint.ok()) {
+      std::fprintf(stderr, "atmhealth-agent-swarm: %s\n", mint.error().message().c_str());
+      return atmhealth::bench::kExitUsage;
+    }
+    swarm.UseTls(**mint);
+  }
   swarm.Run();
   return swarm.Report();
 }

@@ -16,17 +16,23 @@ namespace atmhealth::testing {
 namespace http = boost::beast::http;
 
 CollectorProcess::CollectorProcess(const std::filesystem::path& dir,
-                                   const std::filesystem::path& db, std::uint16_t agent_port)
+                                   const std::filesystem::path& db, std::uint16_t agent_port,
+                                   const std::string& config_toml)
     : db_(db) {
   std::filesystem::create_directories(dir);
   const auto ready = dir / "collector.ready.json";
   std::filesystem::remove(ready);
-  process_ = std::make_unique<Process>(
-      Binary("collector/atmhealth-collector"),
-      std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(agent_port),
-                               "--http-listen", "127.0.0.1:0", "--db", db.string(), "--ready-file",
-                               ready.string(), "--log-level", "debug"},
-      dir / "collector.log");
+  std::vector<std::string> args = {"--listen",      "127.0.0.1:" + std::to_string(agent_port),
+                                   "--http-listen", "127.0.0.1:0",
+                                   "--db",          db.string(),
+                                   "--ready-file",  ready.string(),
+                                   "--log-level",   "debug"};
+  if (!config_toml.empty()) {
+    WriteFile(dir / "collector.toml", config_toml);
+    args.insert(args.end(), {"--config", (dir / "collector.toml").string()});
+  }
+  process_ = std::make_unique<Process>(Binary("collector/atmhealth-collector"), args,
+                                       dir / "collector.log");
   const bool up = WaitFor([&] { return std::filesystem::exists(ready) || !process_->running(); },
                           std::chrono::seconds(20));
   if (!up || !std::filesystem::exists(ready)) {
@@ -77,8 +83,7 @@ std::string AgentConfigToml(const AgentOptions& o) {
        << "commit_interval = \"50ms\"\n\n"
        << "[uplink]\n"
        << "collectors = [\"127.0.0.1:" << o.collector_port << "\"]\n"
-       << "plaintext = true\n"
-       << "heartbeat_interval = \"" << o.heartbeat_interval << "\"\n"
+       << o.transport << "heartbeat_interval = \"" << o.heartbeat_interval << "\"\n"
        << "backoff_initial = \"100ms\"\n"
        << "backoff_max = \"500ms\"\n"
        << "io_timeout = \"5s\"\n\n"

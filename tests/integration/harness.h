@@ -20,8 +20,10 @@ class CollectorProcess {
   // Starts atmhealth-collector storing into `db`, listening on `agent_port`
   // (0: any free port) and an HTTP port chosen by the system; waits until
   // both listeners are bound.
+  // With `config_toml`, it is written to dir/collector.toml and passed
+  // with --config (the flags above still apply on top of it).
   CollectorProcess(const std::filesystem::path& dir, const std::filesystem::path& db,
-                   std::uint16_t agent_port = 0);
+                   std::uint16_t agent_port = 0, const std::string& config_toml = "");
 
   std::uint16_t agent_port() const { return agent_port_; }
   std::uint16_t http_port() const { return http_port_; }
@@ -49,6 +51,9 @@ struct AgentOptions {
   std::string sample_interval = "100ms";
   std::string heartbeat_interval = "500ms";
   std::string extra;  // more TOML appended verbatim
+  // The [uplink] lines that choose the transport: plaintext, or the TLS
+  // files (ca, certificate, private_key).
+  std::string transport = "plaintext = true\n";
 };
 
 // The TOML for an agent watching one filesystem: warning at 70 %, critical

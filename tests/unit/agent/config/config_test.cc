@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -44,8 +46,19 @@ std::string ErrorOf(std::string_view text) {
   return config.error().message();
 }
 
+// The packaged example names TLS files under /etc/atmhealth/tls/; the
+// parser checks that they can be read, so they are given here, empty (their
+// content is checked when they are loaded: tls_integration_test).
 TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
-  auto config = LoadAgentConfig(ATMHEALTH_EXAMPLE_CONFIG);
+  testing::ScratchDir scratch;
+  for (const char* file : {"ca.crt", "device.crt", "device.key"}) std::ofstream(scratch / file);
+  std::ifstream in(ATMHEALTH_EXAMPLE_CONFIG);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string packaged_dir = "/etc/atmhealth/tls/";
+  for (auto at = text.find(packaged_dir); at != std::string::npos; at = text.find(packaged_dir)) {
+    text.replace(at, packaged_dir.size(), scratch.path().string() + "/");
+  }
+  auto config = ParseAgentConfig(text, ATMHEALTH_EXAMPLE_CONFIG);
   ASSERT_TRUE(config.ok()) << config.error().message();
   EXPECT_EQ(config->source, ATMHEALTH_EXAMPLE_CONFIG);
   // The example leaves the id to the host name, so it fits every machine.
@@ -62,7 +75,11 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   ASSERT_EQ(config->uplink.collectors.size(), 1u);
   EXPECT_EQ(config->uplink.collectors[0].host, "127.0.0.1");
   EXPECT_EQ(config->uplink.collectors[0].port, 7411);
-  EXPECT_TRUE(config->uplink.plaintext);
+  EXPECT_FALSE(config->uplink.plaintext);
+  EXPECT_EQ(config->uplink.ca, (scratch / "ca.crt").string());
+  EXPECT_EQ(config->uplink.certificate, (scratch / "device.crt").string());
+  EXPECT_EQ(config->uplink.private_key, (scratch / "device.key").string());
+  EXPECT_EQ(config->uplink.server_name, "");
   EXPECT_EQ(config->uplink.connect_timeout, milliseconds(5000));
   EXPECT_EQ(config->uplink.io_timeout, milliseconds(15000));
   EXPECT_EQ(config->uplink.heartbeat_interval, milliseconds(10000));
@@ -99,6 +116,32 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_THAT(root.impact_degraded,
               ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT));
   EXPECT_EQ(config->log.level, "info");
+}
+
+TEST(ParseAgentConfig, TlsTakesThreeReadableFilesAndAnOptionalServerName) {
+  testing::ScratchDir scratch;
+  for (const char* file : {"ca.crt", "device.crt", "device.key"}) std::ofstream(scratch / file);
+  const std::string files = "ca = \"" + (scratch / "ca.crt").string() + "\"\ncertificate = \"" +
+                            (scratch / "device.crt").string() + "\"\nprivate_key = \"" +
+                            (scratch / "device.key").string() + "\"\n";
+  auto config = ParseAgentConfig("[uplink]\ncollectors = [\"10.0.0.5:7411\"]\n" + files +
+                                     "server_name = \"collector.bank.example\"\n",
+                                 kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_FALSE(config->uplink.plaintext);
+  EXPECT_EQ(config->uplink.ca, (scratch / "ca.crt").string());
+  EXPECT_EQ(config->uplink.certificate, (scratch / "device.crt").string());
+  EXPECT_EQ(config->uplink.private_key, (scratch / "device.key").string());
+  EXPECT_EQ(config->uplink.server_name, "collector.bank.example");
+
+  std::filesystem::remove(scratch / "device.key");
+  EXPECT_EQ(ErrorOf("[uplink]\ncollectors = [\"10.0.0.5:7411\"]\n" + files),
+            "atmhealthd.toml:5: uplink.private_key: \"" + (scratch / "device.key").string() +
+                "\": no such file");
+  EXPECT_EQ(ErrorOf("[uplink]\ncollectors = [\"10.0.0.5:7411\"]\nserver_name = \"a b\"\n" +
+                    files.substr(0, files.rfind("private_key"))),
+            "atmhealthd.toml:1: uplink.private_key: required for TLS (a PEM file; see "
+            "docs/tls.md), or set plaintext = true explicitly");
 }
 
 TEST(ParseAgentConfig, AbsentKeysTakeTheDefaultsOfConfigH) {
@@ -247,7 +290,8 @@ tls = false
 )",
        "atmhealthd.toml:4: uplink.tls: unknown key (valid keys: collectors, plaintext, "
        "connect_timeout, io_timeout, heartbeat_interval, backoff_initial, backoff_max, "
-       "batch_events, window_batches, max_frame_bytes)",
+       "batch_events, window_batches, max_frame_bytes, ca, certificate, private_key, "
+       "server_name)",
        false},
       {"wrong type for a size", R"(
 [store]
@@ -437,20 +481,37 @@ level = "info"
        "atmhealthd.toml:1: uplink.collectors: required: list at least one collector, e.g. "
        "[\"collector.example:7411\"]",
        false},
-      {"plaintext not said", R"(
+      {"neither plaintext nor TLS files", R"(
 [uplink]
 collectors = ["127.0.0.1:7411"]
 )",
-       "atmhealthd.toml:1: uplink.plaintext: TLS is not available in this build yet, so plaintext "
-       "= true must be said explicitly",
+       "atmhealthd.toml:1: uplink.ca: required for TLS (a PEM file; see docs/tls.md), or set "
+       "plaintext = true explicitly",
        false},
-      {"plaintext false", R"(
+      {"plaintext false without TLS files", R"(
 [uplink]
 collectors = ["127.0.0.1:7411"]
 plaintext = false
+ca = "/nonexistent/ca.crt"
 )",
-       "atmhealthd.toml:3: uplink.plaintext: TLS is not available in this build yet, so plaintext "
-       "= true must be said explicitly",
+       "atmhealthd.toml:4: uplink.ca: \"/nonexistent/ca.crt\": no such file", false},
+      {"plaintext and TLS files together", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+certificate = "device.crt"
+)",
+       "atmhealthd.toml:4: uplink.certificate: is set but plaintext = true: choose TLS (remove "
+       "plaintext) or plaintext (remove ca, certificate and private_key)",
+       false},
+      {"server name with plaintext", R"(
+[uplink]
+collectors = ["127.0.0.1:7411"]
+plaintext = true
+server_name = "collector.example"
+)",
+       "atmhealthd.toml:4: uplink.server_name: is set but plaintext = true: there is no "
+       "certificate to check it against",
        false},
       {"plaintext as a string", R"(
 [uplink]

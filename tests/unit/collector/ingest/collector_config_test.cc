@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "tests/support/test_paths.h"
 
@@ -79,7 +80,12 @@ TEST(CollectorConfig, PackagedExampleIsValid) {
       std::string(ATMHEALTH_SOURCE_DIR) + "/packaging/atmhealth-collector.toml";
   Result<CollectorConfig> config = LoadCollectorConfig(path);
   ASSERT_TRUE(config.ok()) << config.error().message();
-  EXPECT_TRUE(config->listen.plaintext);
+  EXPECT_FALSE(config->listen.plaintext);
+  EXPECT_EQ(config->tls.certificate, "/etc/atmhealth/tls/collector.crt");
+  EXPECT_EQ(config->tls.private_key, "/etc/atmhealth/tls/collector.key");
+  EXPECT_EQ(config->tls.ca, "/etc/atmhealth/tls/ca.crt");
+  EXPECT_EQ(config->tls.crls, std::vector<std::string>{"/etc/atmhealth/tls/crl.pem"});
+  EXPECT_EQ(config->tls.reload_interval, std::chrono::seconds(30));
 }
 
 TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
@@ -87,7 +93,7 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:3: listen.prot: unknown key (known: address, hello_timeout, "
             "idle_timeout, max_frame_bytes, max_sessions, plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
-            "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log)");
+            "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\nport = \"7411\"\n"),
             "collector.toml:4: listen.port: expected a port number");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nport = 70000\n"),
@@ -102,7 +108,7 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:4: log.level: \"loud\" is not a level (trace, debug, info, warn, "
             "error, critical, off)");
   EXPECT_EQ(ErrorOf("port = 1\n"),
-            "collector.toml:1: port: unknown key (known tables: listen, http, store, log)");
+            "collector.toml:1: port: unknown key (known tables: listen, http, store, log, tls)");
 }
 
 TEST(CollectorConfig, DurationsAreStringsWithAUnit) {
@@ -116,15 +122,61 @@ TEST(CollectorConfig, DurationsAreStringsWithAUnit) {
             "(1000ms..86400000ms)");
 }
 
-TEST(CollectorConfig, PlaintextMustBeStatedBecauseTlsIsNotAvailable) {
-  EXPECT_EQ(ErrorOf("[listen]\nport = 7411\n"),
-            "collector.toml:1: listen.plaintext: is missing; set plaintext = true in [listen]: "
-            "TLS is not available in this build yet, so agents connect over plain TCP only");
-  EXPECT_EQ(ErrorOf("[listen]\nplaintext = false\n"),
-            "collector.toml:2: listen.plaintext: must be true: TLS is not available in this "
-            "build yet, so agents connect over plain TCP only");
-  EXPECT_EQ(ErrorOf("[store]\npath = \"x.db\"\n").rfind("collector.toml:1: listen.plaintext: ", 0),
-            0u);
+TEST(CollectorConfig, AgentsConnectOverTlsUnlessPlaintextIsStated) {
+  const std::string need_tls =
+      "listen.plaintext: agents connect over TLS unless plaintext = true is said explicitly; add "
+      "a [tls] table (certificate, private_key, ca, crl; see docs/tls.md) or set plaintext = "
+      "true in [listen]";
+  EXPECT_EQ(ErrorOf("[listen]\nport = 7411\n"), "collector.toml:1: " + need_tls);
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = false\n"), "collector.toml:2: " + need_tls);
+  EXPECT_EQ(ErrorOf("[store]\npath = \"x.db\"\n"), "collector.toml:1: " + need_tls);
+}
+
+TEST(CollectorConfig, TlsTableGivesTheFilesAndTheReloadInterval) {
+  Result<CollectorConfig> config = ParseCollectorConfig(
+      "[listen]\nport = 7411\n\n[tls]\ncertificate = \"c.crt\"\nprivate_key = \"c.key\"\n"
+      "ca = \"ca.crt\"\ncrl = [\"a.crl\", \"b.crl\"]\nreload_interval = \"5s\"\n",
+      "collector.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_FALSE(config->listen.plaintext);
+  EXPECT_EQ(config->tls.certificate, "c.crt");
+  EXPECT_EQ(config->tls.private_key, "c.key");
+  EXPECT_EQ(config->tls.ca, "ca.crt");
+  EXPECT_EQ(config->tls.crls, (std::vector<std::string>{"a.crl", "b.crl"}));
+  EXPECT_EQ(config->tls.reload_interval, std::chrono::seconds(5));
+  EXPECT_NE(DescribeTransport(*config).find("tls.crl: a.crl, b.crl"), std::string::npos);
+
+  Result<CollectorConfig> one_crl = ParseCollectorConfig(
+      "[tls]\ncertificate = \"c.crt\"\nprivate_key = \"c.key\"\nca = \"ca.crt\"\ncrl = "
+      "\"a.crl\"\n",
+      "collector.toml");
+  ASSERT_TRUE(one_crl.ok()) << one_crl.error().message();
+  EXPECT_EQ(one_crl->tls.crls, (std::vector<std::string>{"a.crl"}));
+  EXPECT_EQ(one_crl->tls.reload_interval, std::chrono::seconds(30));
+}
+
+TEST(CollectorConfig, TlsMistakesNameTheLine) {
+  EXPECT_EQ(ErrorOf("[tls]\ncertificate = \"c.crt\"\nprivate_key = \"c.key\"\nca = \"ca.crt\"\n"),
+            "collector.toml:1: tls.crl: is missing; [tls] needs certificate, private_key, ca and "
+            "crl");
+  EXPECT_EQ(ErrorOf("[tls]\ncertificate = \"c.crt\"\nca = \"ca.crt\"\ncrl = \"a.crl\"\n"),
+            "collector.toml:1: tls.private_key: is missing; [tls] needs certificate, private_key, "
+            "ca and crl");
+  EXPECT_EQ(ErrorOf("[tls]\ncertificate = \"\"\n"), "collector.toml:2: tls.certificate: is empty");
+  EXPECT_EQ(ErrorOf("[tls]\ncrl = 3\n"),
+            "collector.toml:2: tls.crl: expected a file name or a list of file names");
+  EXPECT_EQ(ErrorOf("[tls]\ncrl = []\n"),
+            "collector.toml:2: tls.crl: is empty; revocation must be checked");
+  EXPECT_EQ(ErrorOf("[tls]\nreload_interval = \"10ms\"\n"),
+            "collector.toml:2: tls.reload_interval: \"10ms\" is out of range "
+            "(100ms..86400000ms)");
+  EXPECT_EQ(ErrorOf("[tls]\nkey = \"c.key\"\n"),
+            "collector.toml:2: tls.key: unknown key (known: ca, certificate, crl, private_key, "
+            "reload_interval)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\n[tls]\ncertificate = \"c.crt\"\n"
+                    "private_key = \"c.key\"\nca = \"ca.crt\"\ncrl = \"a.crl\"\n"),
+            "collector.toml:2: listen.plaintext: is true and there is a [tls] table (line 4); "
+            "choose one");
 }
 
 TEST(CollectorConfig, SyntaxErrorsNameTheLine) {
