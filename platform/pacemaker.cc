@@ -221,4 +221,24 @@ Result<ClusterStatus> ParseCrmMonXml(std::string_view xml, std::string_view sour
   return status;
 }
 
+Result<ClusterStatus> RunCrmMon(CommandSpec command) {
+  command.stderr_handling = CommandSpec::Stderr::kDiscarded;  // warnings would break the XML
+  auto outcome = RunCommand(command);
+  if (!outcome.ok()) return outcome.error();
+  const std::string& program = command.argv.front();
+  if (outcome->killed_at_time_limit) {
+    return Error(ErrorCode::kTimeout, program + ": " + outcome->Describe(command));
+  }
+  if (outcome->output_truncated) {
+    return Error(ErrorCode::kInvalidArgument,
+                 program + ": " + outcome->Describe(command) + "; raise its output limit");
+  }
+  auto status = ParseCrmMonXml(outcome->output, program);
+  if (!status.ok() && !outcome->Succeeded()) {
+    return Error(status.error().code(),
+                 status.error().message() + " (" + outcome->Describe(command) + ")");
+  }
+  return status;
+}
+
 }  // namespace atmhealth::platform

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/command_runner.h"
 #include "platform/status.h"
 
 namespace atmhealth::platform {
@@ -75,6 +76,15 @@ struct ClusterStatus {
 // crm_mon XML in either form. `source` names it in errors; a malformed
 // document is an error with its line (`crm_mon:12: ...`).
 Result<ClusterStatus> ParseCrmMonXml(std::string_view xml, std::string_view source);
+
+// Runs the configured crm_mon command (e.g. `crm_mon --output-as=xml`, or
+// `crm_mon --as-xml` on pacemaker 1.1) with RunCommand, standard error
+// thrown away, and parses its output. Errors say which step failed: could
+// not start (RunCommand's error), killed at its time limit (kTimeout),
+// output cut at the output limit (kInvalidArgument), or output that is not
+// crm_mon XML (the parse error, with the exit status). A non-zero exit with
+// well-formed XML is a status: `result_code` carries what crm_mon said.
+Result<ClusterStatus> RunCrmMon(CommandSpec command);
 
 }  // namespace atmhealth::platform
 

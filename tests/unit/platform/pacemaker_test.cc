@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/support/error_matchers.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
@@ -11,6 +13,7 @@ namespace atmhealth::platform {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 ClusterStatus ParseFixture(const std::string& name) {
@@ -165,6 +168,57 @@ TEST(ParseCrmMonXml, BadInputNamesTheLine) {
   ExpectBad(deep + "</resources></pacemaker-result>", "crm_mon:", "not well-formed");
   for (int i = 0; i < 20; ++i) deep += "</group>";
   ExpectBad(deep + "</resources></pacemaker-result>", "crm_mon:1: ", "nested deeper");
+}
+
+// A stand-in crm_mon: a real executable that prints `fixture` (or nothing)
+// to stdout, noise to stderr, and exits with `exit_code`.
+std::string FakeCrmMon(const testing::ScratchDir& dir, const std::string& fixture, int exit_code,
+                       const std::string& extra = "") {
+  const auto path = (dir / "crm_mon").string();
+  std::string script = "#!/bin/sh\necho 'warning: this goes to stderr' >&2\n";
+  if (!fixture.empty()) script += "cat '" + testing::Fixture("crm_mon/" + fixture).string() + "'\n";
+  script += extra + "exit " + std::to_string(exit_code) + "\n";
+  testing::WriteFile(path, script);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+TEST(RunCrmMon, ParsesWhatTheCommandPrintsAndIgnoresItsStderr) {
+  testing::ScratchDir dir;
+  auto status = RunCrmMon(
+      {.argv = {FakeCrmMon(dir, "result_standby_failed_over.xml", 0), "--output-as=xml"}});
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_TRUE(Node(*status, "atm-srv-a").standby);
+}
+
+TEST(RunCrmMon, NonZeroExitWithXmlIsAStatusCarryingTheCode) {
+  testing::ScratchDir dir;
+  auto status = RunCrmMon({.argv = {FakeCrmMon(dir, "result_not_connected.xml", 102)}});
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(status->result_code, 102);
+}
+
+TEST(RunCrmMon, EachFailureSaysWhichStepFailed) {
+  testing::ScratchDir dir;
+  auto garbage = RunCrmMon({.argv = {FakeCrmMon(dir, "", 1, "echo 'crm_mon: not found'\n")}});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_THAT(garbage.error().message(), HasSubstr("not well-formed XML"));
+  EXPECT_THAT(garbage.error().message(), HasSubstr("(exit status 1)"));
+
+  auto hung = RunCrmMon({.argv = {FakeCrmMon(dir, "", 0, "sleep 30\n")},
+                         .time_limit = std::chrono::milliseconds(200)});
+  ASSERT_FALSE(hung.ok());
+  EXPECT_EQ(hung.error().code(), ErrorCode::kTimeout);
+  EXPECT_THAT(hung.error().message(), HasSubstr("time limit of 200 ms"));
+
+  auto cut = RunCrmMon(
+      {.argv = {FakeCrmMon(dir, "result_two_nodes_healthy.xml", 0)}, .output_limit = 512});
+  ASSERT_FALSE(cut.ok());
+  EXPECT_THAT(cut.error().message(), HasSubstr("output cut at 512"));
+
+  auto missing = RunCrmMon({.argv = {(dir / "no-crm_mon").string()}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace
