@@ -65,9 +65,9 @@ atmhealth is running on this machine:
               log       $state/collector.log
   atmhealthd  pid $agent, device $device, watching every data filesystem of this machine
               config    $state/atmhealthd.toml
-  local CA    $pki (scripts/pki.sh; see docs/tls.md)
               buffer    $state/agent-events.db
               log       $state/agent.log
+  local CA    $pki (scripts/pki.sh; see docs/tls.md)
 
 Stored alerts:  sqlite3 $state/collector.db "SELECT device_id, seq, severity, state, summary FROM events ORDER BY seq DESC LIMIT 20"
 Ctrl-C stops both.
