@@ -4,23 +4,24 @@
 
 #include <utility>
 
+#include "platform/text_input.h"
+
 namespace atmhealth::agent::feed {
 
 FeedIntake::FeedIntake(MeterOptions options, const platform::Clock& clock)
     : clock_(clock), meter_(std::move(options), clock.MonotonicNow()) {}
 
-void FeedIntake::CountBadLine(LineError error, std::size_t line_in_datagram,
-                              std::size_t line_bytes) {
+void FeedIntake::CountBadLine(LineError error, int line_in_datagram, std::string_view line) {
   ++counters_.bad_lines;
   ++counters_.bad_lines_by_reason[static_cast<std::size_t>(error)];
-  // The line itself is not logged: it is whatever a sender wrote, and the
-  // reason and size say what was wrong without copying it into the journal.
+  // The line is quoted cut short and with control bytes masked: it is
+  // whatever a sender wrote.
   if (counters_.bad_lines <= kLoggedBadLines) {
-    spdlog::warn("transaction feed: datagram {} line {} refused: {} ({} bytes){}",
-                 counters_.datagrams, line_in_datagram, LineErrorName(error), line_bytes,
-                 counters_.bad_lines == kLoggedBadLines
-                     ? "; further bad lines are counted, not logged"
-                     : "");
+    spdlog::warn(
+        "transaction feed: datagram {} line {} refused: {} ({} bytes: {}){}", counters_.datagrams,
+        line_in_datagram, LineErrorName(error), line.size(), platform::QuoteForError(line),
+        counters_.bad_lines == kLoggedBadLines ? "; further bad lines are counted, not logged"
+                                               : "");
   }
 }
 
@@ -39,13 +40,13 @@ void FeedIntake::Datagram(std::string_view bytes, bool truncated) {
   const auto now = clock_.MonotonicNow();
   ++counters_.datagrams;
   if (truncated) ++counters_.truncated_datagrams;
-  std::size_t line_in_datagram = 0;
-  ForEachLine(bytes, [&](std::string_view text) {
+  platform::TextLines lines(bytes);
+  while (const auto text = lines.Next()) {
+    if (text->empty()) continue;
     ++counters_.lines;
-    ++line_in_datagram;
-    if (const LineError error = ParseStatsdLine(text, line_); error != LineError::kNone) {
-      CountBadLine(error, line_in_datagram, text.size());
-      return;
+    if (const LineError error = ParseStatsdLine(*text, line_); error != LineError::kNone) {
+      CountBadLine(error, lines.number(), *text);
+      continue;
     }
     switch (meter_.Record(line_, now)) {
       case LineUse::kTransaction:
@@ -58,10 +59,10 @@ void FeedIntake::Datagram(std::string_view bytes, bool truncated) {
         ++counters_.ignored_lines;
         break;
     }
-  });
+  }
   if (truncated) {
     ++counters_.lines;
-    CountBadLine(LineError::kTruncated, line_in_datagram + 1, cut.size());
+    CountBadLine(LineError::kTruncated, lines.number() + 1, cut);
   }
 }
 

@@ -49,7 +49,7 @@ class FeedIntake {
   std::size_t MemoryBytes() const;
 
  private:
-  void CountBadLine(LineError error, std::size_t line_in_datagram, std::size_t line_bytes);
+  void CountBadLine(LineError error, int line_in_datagram, std::string_view line);
 
   const platform::Clock& clock_;
   mutable std::mutex mutex_;

@@ -2,7 +2,8 @@
 // their transaction feed:
 //   <name>:<value>|<type>[|@<sample rate>][|#<key>:<value>,<key>:<value>...]
 // e.g. `atm.tx:1|c|#type:withdrawal,result:ok`, `atm.tx.latency:182|ms`.
-// Several lines per datagram, separated by '\n'.
+// Several lines per datagram, separated by '\n' (platform::TextLines splits
+// them).
 //
 // Parsing never allocates: a parsed line points into the caller's buffer, and
 // both its length and its number of tags are bounded, so a hostile or broken
@@ -76,19 +77,6 @@ struct StatsdLine {
 // Parses one line (without its '\n'; a trailing '\r' is ignored). On an
 // error `out` holds whatever was parsed before it and must not be used.
 LineError ParseStatsdLine(std::string_view line, StatsdLine& out);
-
-// Calls `on_line(std::string_view line)` for every non-empty line of a
-// datagram, without copying.
-template <typename OnLine>
-void ForEachLine(std::string_view datagram, OnLine&& on_line) {
-  while (!datagram.empty()) {
-    const std::size_t end = datagram.find('\n');
-    const std::string_view line = datagram.substr(0, end);
-    if (!line.empty() && line != "\r") on_line(line);
-    if (end == std::string_view::npos) break;
-    datagram.remove_prefix(end + 1);
-  }
-}
 
 }  // namespace atmhealth::agent::feed
 

@@ -18,6 +18,7 @@
 #include "agent/feed/statsd_line.h"
 #include "platform/asio.h"
 #include "platform/clock.h"
+#include "platform/text_input.h"
 #include "tools/feed_traffic.h"
 
 namespace atmhealth::bench {
@@ -50,10 +51,11 @@ void BM_ParseLine(benchmark::State& state) {
   std::size_t i = 0;
   std::int64_t lines = 0;
   for (auto _ : state) {
-    agent::feed::ForEachLine(datagrams[i++ % datagrams.size()], [&](std::string_view text) {
-      benchmark::DoNotOptimize(agent::feed::ParseStatsdLine(text, line));
+    platform::TextLines split(datagrams[i++ % datagrams.size()]);
+    while (const auto text = split.Next()) {
+      benchmark::DoNotOptimize(agent::feed::ParseStatsdLine(*text, line));
       ++lines;
-    });
+    }
   }
   state.SetItemsProcessed(lines);
 }

@@ -8,6 +8,7 @@
 #include "agent/feed/feed_intake.h"
 #include "agent/feed/statsd_line.h"
 #include "platform/clock.h"
+#include "platform/text_input.h"
 
 namespace {
 
@@ -38,10 +39,12 @@ void CheckLine(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view datagram(reinterpret_cast<const char*>(data), size);
   std::uint64_t lines = 0;
-  ForEachLine(datagram, [&](std::string_view text) {
+  atmhealth::platform::TextLines split(datagram);
+  while (const auto text = split.Next()) {
+    if (text->empty()) continue;
     ++lines;
-    CheckLine(text);
-  });
+    CheckLine(*text);
+  }
 
   static FeedIntake intake(MeterOptions{}, atmhealth::platform::Clock::Real());
   const FeedCounters before = intake.counters();

@@ -103,10 +103,31 @@ TEST(FeedIntakeTest, LogsTheFirstBadLinesWithTheirReasonThenOnlyCounts) {
   for (int i = 0; i < 25; ++i) intake.Datagram("atm.tx:1|zz\natm.tx:1|c|#type:x,result:ok");
   const std::vector<std::string> lines = log.lines();
   ASSERT_THAT(lines, SizeIs(FeedIntake::kLoggedBadLines));
-  EXPECT_THAT(lines[0], HasSubstr("datagram 1 line 1 refused: bad_type (11 bytes)"));
+  EXPECT_THAT(lines[0],
+              HasSubstr("datagram 1 line 1 refused: bad_type (11 bytes: \"atm.tx:1|zz\")"));
   EXPECT_THAT(lines.back(), HasSubstr("further bad lines are counted, not logged"));
   EXPECT_EQ(intake.counters().bad_lines, 25u);
   EXPECT_EQ(intake.counters().transaction_lines, 25u);
+}
+
+TEST(FeedIntakeTest, EmptyLinesAndLineEndingsAreNotLines) {
+  FakeClock clock;
+  FeedIntake intake(MeterOptions{}, clock);
+  intake.Datagram("\natm.tx:1|c|#type:a,result:ok\r\n\r\n\natm.tx.latency:3|ms\n");
+  EXPECT_EQ(intake.counters().lines, 2u);
+  EXPECT_EQ(intake.counters().bad_lines, 0u);
+}
+
+TEST(FeedIntakeTest, ABinaryLineIsLoggedMaskedAndCut) {
+  CapturedLog log;
+  FakeClock clock;
+  FeedIntake intake(MeterOptions{}, clock);
+  intake.Datagram("ok:1|c\n\x1b[2J\xff" + std::string(200, 'x'));
+  ASSERT_THAT(log.lines(), SizeIs(1));
+  EXPECT_THAT(log.lines()[0],
+              HasSubstr("datagram 1 line 2 refused: no_value (205 bytes: \"?[2J?xxx"));
+  EXPECT_THAT(log.lines()[0], HasSubstr("xxx...\")"));
+  EXPECT_EQ(log.lines()[0].find('\x1b'), std::string::npos);
 }
 
 TEST(FeedIntakeTest, CountsLinesOfTypesBeyondTheCap) {

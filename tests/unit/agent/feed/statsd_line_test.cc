@@ -142,16 +142,6 @@ TEST(StatsdLineTest, BoundsLineLengthAndTagCount) {
   EXPECT_EQ(Parse(tags + ",one:more"), LineError::kTooManyTags);
 }
 
-TEST(StatsdLineTest, SplitsADatagramIntoItsNonEmptyLines) {
-  std::vector<std::string> lines;
-  ForEachLine("a:1|c\n\nb:2|c\r\n\r\nc:3|g\n",
-              [&](std::string_view line) { lines.emplace_back(line); });
-  EXPECT_EQ(lines, (std::vector<std::string>{"a:1|c", "b:2|c\r", "c:3|g"}));
-  lines.clear();
-  ForEachLine("", [&](std::string_view line) { lines.emplace_back(line); });
-  EXPECT_TRUE(lines.empty());
-}
-
 TEST(StatsdLineTest, EveryReasonHasADistinctName) {
   std::vector<std::string_view> names;
   for (std::size_t i = 0; i < kLineErrorCount; ++i) {
