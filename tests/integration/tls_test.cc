@@ -6,6 +6,7 @@
 #include <openssl/bn.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -38,7 +39,8 @@ std::string TlsTransport(const std::filesystem::path& ca, const TestPki::Issued&
 }
 
 std::string CollectorTls(const TestPki::Issued& issued, const std::filesystem::path& ca,
-                         const std::vector<std::filesystem::path>& crls) {
+                         const std::vector<std::filesystem::path>& crls,
+                         const std::string& reload_interval = "200ms") {
   std::ostringstream toml;
   toml << "[tls]\n"
        << "certificate = \"" << issued.certificate.string() << "\"\n"
@@ -48,7 +50,7 @@ std::string CollectorTls(const TestPki::Issued& issued, const std::filesystem::p
   for (std::size_t i = 0; i < crls.size(); ++i) {
     toml << (i == 0 ? "" : ", ") << "\"" << crls[i].string() << "\"";
   }
-  toml << "]\nreload_interval = \"200ms\"\n";
+  toml << "]\nreload_interval = \"" << reload_interval << "\"\n";
   return toml.str();
 }
 
@@ -337,6 +339,24 @@ TEST_F(TlsTest, RotatedCertificateCaAndCrlArePickedUpWithoutRestartAndOpenSessio
   // The good agent's session, opened before the rotation, was never dropped.
   EXPECT_TRUE(HeartbeatsGoOn(db, kGood));
   EXPECT_EQ(Count(ReadFile(scratch_ / "good" / "agent.log"), "uplink: connected to collector"), 1u);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(TlsTest, SighupLoadsRotatedCertificateAtOnce) {
+  const auto db = scratch_ / "collector" / "collector.db";
+  // A day between checks: only the signal can explain a new certificate.
+  CollectorProcess collector(scratch_ / "collector", db, 0,
+                             CollectorTls(collector_cert_, pki_->ca(), {pki_->crl()}, "24h"));
+  const std::uint16_t port = collector.agent_port();
+  ASSERT_NE(port, 0);
+  const std::string serial_before = ServedSerial(port, pki_->ca());
+  ASSERT_FALSE(serial_before.empty());
+  pki_->Collector("collector", {"127.0.0.1", "localhost"});
+  EXPECT_EQ(ServedSerial(port, pki_->ca()), serial_before);
+  collector.process().Signal(SIGHUP);
+  EXPECT_TRUE(
+      WaitFor([&] { return ServedSerial(port, pki_->ca()) != serial_before; }, seconds(10)));
+  EXPECT_TRUE(collector.process().running());
   EXPECT_EQ(collector.process().Stop(), 0);
 }
 
