@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -14,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+#include "agent/config_section.h"
+#include "agent/watch/watcher_registry.h"
 #include "platform/host.h"
 #include "platform/os_error.h"
 #include "proto/names.h"
@@ -34,27 +37,6 @@ constexpr std::uint64_t kMinStoreBytes = 1024 * 1024;
 constexpr std::int64_t kMaxQueueLength = 1'000'000;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
-std::vector<v1::CustomerService> AllServices() {
-  std::vector<v1::CustomerService> services;
-  const auto* descriptor = v1::CustomerService_descriptor();
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    const int number = descriptor->value(i)->number();
-    if (number != 0) services.push_back(static_cast<v1::CustomerService>(number));
-  }
-  return services;
-}
-
-std::string ValidServiceNames() { return wire::ShortNames(v1::CustomerService_descriptor()); }
-
-std::string ServiceNames(const std::vector<v1::CustomerService>& services) {
-  std::string out;
-  for (v1::CustomerService service : services) {
-    if (!out.empty()) out += ", ";
-    out += wire::ShortName(service);
-  }
-  return out;
-}
-
 // Device and site ids travel in every event and name rows at the collector:
 // 1..64 characters of [A-Za-z0-9._-] (device.proto).
 bool IsValidId(std::string_view id) {
@@ -65,258 +47,8 @@ bool IsValidId(std::string_view id) {
   });
 }
 
-const char* TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
-
-std::string FormatNumber(double value) { return fmt::format("{:g}", value); }
-
-std::string FormatDuration(std::chrono::milliseconds duration) {
-  const auto ms = duration.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
-  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-  if (ms != 0 && ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-  return fmt::format("{}ms", ms);
-}
-
-// A TOML table being read: knows its key path and where it is, so that every
-// error names "<source>:<line>: <key path>".
-class Section {
- public:
-  Section(std::string_view source, const toml::table& table, std::string path,
-          std::uint32_t fallback_line)
-      : source_(source),
-        table_(table),
-        path_(std::move(path)),
-        line_(table.source().begin.line != 0 ? table.source().begin.line
-                                             : std::max<std::uint32_t>(fallback_line, 1)) {}
-
-  const std::string& path() const { return path_; }
-  std::uint32_t line() const { return line_; }
-  std::string_view source() const { return source_; }
-  bool Has(std::string_view key) const { return table_.contains(key); }
-
-  std::string PathOf(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-
-  // An error at `key`: its line when it is in this table, else the table's
-  // line (a missing required key).
-  Error Fail(std::string_view key, std::string_view what) const {
-    const toml::node* node = table_.get(key);
-    const std::uint32_t line =
-        node != nullptr && node->source().begin.line != 0 ? node->source().begin.line : line_;
-    return FailAtLine(line, PathOf(key), what);
-  }
-
-  Error FailAt(const toml::node& node, std::string_view key_path, std::string_view what) const {
-    const std::uint32_t line = node.source().begin.line != 0 ? node.source().begin.line : line_;
-    return FailAtLine(line, key_path, what);
-  }
-
-  Error FailAtLine(std::uint32_t line, std::string_view key_path, std::string_view what) const {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{}:{}: {}: {}", source_, line, key_path, what));
-  }
-
-  // Unknown keys are errors: a misspelt key in a bank's config must not be
-  // silently ignored and leave a default in force.
-  Status CheckKeys(std::initializer_list<std::string_view> allowed, bool sections) const {
-    for (auto&& [key, node] : table_) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      std::string valid;
-      for (std::string_view name : allowed) {
-        if (!valid.empty()) valid += ", ";
-        valid += name;
-      }
-      const std::uint32_t line =
-          key.source().begin.line != 0 ? key.source().begin.line : node.source().begin.line;
-      const char* what = !sections         ? "unknown key (valid keys: {})"
-                         : node.is_table() ? "unknown section (valid sections: {})"
-                                           : "key outside any section (valid sections: {})";
-      return FailAtLine(line, PathOf(key.str()), fmt::format(fmt::runtime(what), valid));
-    }
-    return OkStatus();
-  }
-
-  // The sub-table `key`, or nullptr when absent.
-  Result<const toml::table*> Table(std::string_view key) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return static_cast<const toml::table*>(nullptr);
-    if (!node->is_table()) {
-      return Fail(
-          key, fmt::format("must be a table ([{}]), not {}", PathOf(key), TypeName(node->type())));
-    }
-    return node->as_table();
-  }
-
-  // Reads of optional keys: `out` keeps its default when the key is absent.
-  Status ReadString(std::string_view key, std::string& out) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_string()) {
-      return Fail(key, fmt::format("must be a string, not {}", TypeName(node->type())));
-    }
-    out = node->as_string()->get();
-    return OkStatus();
-  }
-
-  Status ReadBool(std::string_view key, bool& out) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_boolean()) {
-      return Fail(key, fmt::format("must be true or false, not {}", TypeName(node->type())));
-    }
-    out = node->as_boolean()->get();
-    return OkStatus();
-  }
-
-  Status ReadPercent(std::string_view key, double& out) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_number()) {
-      return Fail(key, fmt::format("must be a percentage 0..100, not {}", TypeName(node->type())));
-    }
-    const double value = node->value<double>().value_or(std::nan(""));
-    if (!(value >= 0 && value <= 100)) {
-      return Fail(key, fmt::format("must be a percentage 0..100, not {}", FormatNumber(value)));
-    }
-    out = value;
-    return OkStatus();
-  }
-
-  enum class Zero { kAllowed, kRefused };
-
-  Status ReadDuration(std::string_view key, std::chrono::milliseconds& out, Zero zero) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_string()) {
-      return Fail(key, fmt::format("must be a duration string like \"30s\" (units ms, s, m, h), "
-                                   "not {}",
-                                   TypeName(node->type())));
-    }
-    auto duration = platform::ParseDuration(node->as_string()->get());
-    if (!duration.ok()) return Fail(key, duration.error().message());
-    if (zero == Zero::kRefused && duration->count() == 0) {
-      return Fail(key, "must be longer than zero");
-    }
-    out = *duration;
-    return OkStatus();
-  }
-
-  Status ReadByteSize(std::string_view key, std::uint64_t& out, std::uint64_t min,
-                      std::uint64_t max) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    std::uint64_t bytes = 0;
-    if (node->is_integer()) {
-      const std::int64_t value = node->as_integer()->get();
-      if (value < 0) return Fail(key, fmt::format("must not be negative, not {}", value));
-      bytes = static_cast<std::uint64_t>(value);
-    } else if (node->is_string()) {
-      auto parsed = platform::ParseByteSize(node->as_string()->get());
-      if (!parsed.ok()) return Fail(key, parsed.error().message());
-      bytes = *parsed;
-    } else {
-      return Fail(key, fmt::format("must be a size like \"64MiB\" or a number of bytes, not {}",
-                                   TypeName(node->type())));
-    }
-    if (bytes < min) return Fail(key, fmt::format("must be at least {} bytes, not {}", min, bytes));
-    if (bytes > max) return Fail(key, fmt::format("must be at most {} bytes, not {}", max, bytes));
-    out = bytes;
-    return OkStatus();
-  }
-
-  Status ReadCount(std::string_view key, std::size_t& out, std::int64_t min,
-                   std::int64_t max) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_integer()) {
-      return Fail(key, fmt::format("must be an integer, not {}", TypeName(node->type())));
-    }
-    const std::int64_t value = node->as_integer()->get();
-    if (value < min || value > max) {
-      return Fail(key, fmt::format("must be between {} and {}, not {}", min, max, value));
-    }
-    out = static_cast<std::size_t>(value);
-    return OkStatus();
-  }
-
-  // A list of customer service short names, e.g. ["withdrawal", "deposit"].
-  Status ReadServices(std::string_view key, std::vector<v1::CustomerService>& out) const {
-    const toml::node* node = table_.get(key);
-    if (node == nullptr) return OkStatus();
-    if (!node->is_array()) {
-      return Fail(key, fmt::format("must be a list of services like [\"withdrawal\"], not {}",
-                                   TypeName(node->type())));
-    }
-    std::vector<v1::CustomerService> services;
-    const toml::array& array = *node->as_array();
-    for (std::size_t i = 0; i < array.size(); ++i) {
-      const toml::node& element = *array.get(i);
-      const std::string element_path = fmt::format("{}[{}]", PathOf(key), i);
-      if (!element.is_string()) {
-        return FailAt(element, element_path,
-                      fmt::format("must be a service name (valid: {}), not {}", ValidServiceNames(),
-                                  TypeName(element.type())));
-      }
-      const std::string& name = element.as_string()->get();
-      auto service = wire::ParseCustomerService(name);
-      if (!service) {
-        return FailAt(element, element_path,
-                      fmt::format("unknown service \"{}\" (valid: {})", name, ValidServiceNames()));
-      }
-      if (std::find(services.begin(), services.end(), *service) != services.end()) {
-        return FailAt(element, element_path, fmt::format("\"{}\" is listed twice", name));
-      }
-      services.push_back(*service);
-    }
-    out = std::move(services);
-    return OkStatus();
-  }
-
-  const toml::node* Get(std::string_view key) const { return table_.get(key); }
-
- private:
-  std::string_view source_;
-  const toml::table& table_;
-  std::string path_;
-  std::uint32_t line_;
-};
-
-// Everything is returned early on the first error; this macro keeps each
-// read to one line.
-#define ATMHEALTH_RETURN_IF_ERROR(expr)                            \
-  do {                                                             \
-    if (auto status = (expr); !status.ok()) return status.error(); \
-  } while (false)
-
-const toml::table& EmptyTable() {
-  static const toml::table empty;
-  return empty;
-}
+using Section = ConfigSection;
+using platform::FormatDuration;
 
 Status ReadDevice(const Section& device, DeviceConfig& out) {
   ATMHEALTH_RETURN_IF_ERROR(device.CheckKeys({"id", "site", "kind", "services"}, false));
@@ -484,154 +216,6 @@ Status ReadUplink(const Section& uplink, UplinkConfig& out) {
   return OkStatus();
 }
 
-// Reads the threshold keys of [storage] or one [[storage.filesystem]] over
-// `rule`, which holds the values inherited so far, then checks the levels
-// together. `section` must have been checked for unknown keys.
-Status ReadLevels(const Section& section, const std::vector<v1::CustomerService>& offered,
-                  FilesystemRule& rule) {
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("warning", rule.warning_percent));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("critical", rule.critical_percent));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("hysteresis", rule.hysteresis_percent));
-  ATMHEALTH_RETURN_IF_ERROR(
-      section.ReadDuration("for", rule.for_duration, Section::Zero::kAllowed));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("inodes_warning", rule.inodes_warning_percent));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("inodes_critical", rule.inodes_critical_percent));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadServices("unavailable", rule.impact_unavailable));
-  ATMHEALTH_RETURN_IF_ERROR(section.ReadServices("degraded", rule.impact_degraded));
-
-  // A combined check fails at the first of `keys` written in this table: the
-  // values inherited from [storage] were checked there already.
-  const auto fail = [&](std::initializer_list<std::string_view> keys, const std::string& what) {
-    for (std::string_view key : keys) {
-      if (section.Has(key)) return section.Fail(key, what);
-    }
-    return section.Fail(*keys.begin(), what);
-  };
-  const double h = rule.hysteresis_percent;
-  if (rule.critical_percent <= rule.warning_percent) {
-    return fail({"critical", "warning"}, fmt::format("critical ({}) must be above warning ({})",
-                                                     FormatNumber(rule.critical_percent),
-                                                     FormatNumber(rule.warning_percent)));
-  }
-  if (rule.inodes_critical_percent <= rule.inodes_warning_percent) {
-    return fail({"inodes_critical", "inodes_warning"},
-                fmt::format("inodes_critical ({}) must be above inodes_warning ({})",
-                            FormatNumber(rule.inodes_critical_percent),
-                            FormatNumber(rule.inodes_warning_percent)));
-  }
-  // Otherwise leaving critical would land beyond warning's threshold, and a
-  // value at the bottom of the band could never leave it.
-  if (h >= rule.critical_percent - rule.warning_percent) {
-    return fail({"hysteresis", "critical", "warning"},
-                fmt::format("hysteresis ({}) must be smaller than the gap between warning ({}) "
-                            "and critical ({})",
-                            FormatNumber(h), FormatNumber(rule.warning_percent),
-                            FormatNumber(rule.critical_percent)));
-  }
-  if (h >= rule.inodes_critical_percent - rule.inodes_warning_percent) {
-    return fail({"hysteresis", "inodes_critical", "inodes_warning"},
-                fmt::format("hysteresis ({}) must be smaller than the gap between inodes_warning "
-                            "({}) and inodes_critical ({})",
-                            FormatNumber(h), FormatNumber(rule.inodes_warning_percent),
-                            FormatNumber(rule.inodes_critical_percent)));
-  }
-  // A warning can only resolve when the value can fall below warning - hysteresis.
-  if (h >= rule.warning_percent || h >= rule.inodes_warning_percent) {
-    return fail({"hysteresis", "warning", "inodes_warning"},
-                fmt::format("hysteresis ({}) must be below warning ({}) and inodes_warning ({}), "
-                            "or the alert could never resolve",
-                            FormatNumber(h), FormatNumber(rule.warning_percent),
-                            FormatNumber(rule.inodes_warning_percent)));
-  }
-  for (std::string_view key : {"unavailable", "degraded"}) {
-    const auto& listed = key == "unavailable" ? rule.impact_unavailable : rule.impact_degraded;
-    for (v1::CustomerService service : listed) {
-      if (std::find(offered.begin(), offered.end(), service) == offered.end()) {
-        return fail({key}, fmt::format("\"{}\" is not among device.services ({})",
-                                       wire::ShortName(service), ServiceNames(offered)));
-      }
-    }
-  }
-  for (v1::CustomerService service : rule.impact_unavailable) {
-    if (std::find(rule.impact_degraded.begin(), rule.impact_degraded.end(), service) !=
-        rule.impact_degraded.end()) {
-      return fail({"degraded", "unavailable"},
-                  fmt::format("\"{}\" is listed both as unavailable and as degraded",
-                              wire::ShortName(service)));
-    }
-  }
-  return OkStatus();
-}
-
-// "/var/" and "/var/./" watch the same place as "/var".
-std::string NormalPath(const std::string& path) {
-  std::string normal = std::filesystem::path(path).lexically_normal().string();
-  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  return normal;
-}
-
-Status ReadStorage(const Section& storage, const std::vector<v1::CustomerService>& offered,
-                   StorageConfig& out) {
-  ATMHEALTH_RETURN_IF_ERROR(storage.CheckKeys(
-      {"interval", "probe_timeout", "all_mounts", "filesystem", "warning", "critical", "hysteresis",
-       "for", "inodes_warning", "inodes_critical", "unavailable", "degraded"},
-      false));
-  using Zero = Section::Zero;
-  ATMHEALTH_RETURN_IF_ERROR(storage.ReadDuration("interval", out.interval, Zero::kRefused));
-  ATMHEALTH_RETURN_IF_ERROR(
-      storage.ReadDuration("probe_timeout", out.probe_timeout, Zero::kRefused));
-  if (out.probe_timeout > out.interval) {
-    return storage.Fail(
-        storage.Has("probe_timeout") ? "probe_timeout" : "interval",
-        fmt::format("probe_timeout ({}) must not be longer than interval ({})",
-                    FormatDuration(out.probe_timeout), FormatDuration(out.interval)));
-  }
-  ATMHEALTH_RETURN_IF_ERROR(storage.ReadBool("all_mounts", out.all_mounts));
-  ATMHEALTH_RETURN_IF_ERROR(ReadLevels(storage, offered, out.defaults));
-
-  const toml::node* filesystems = storage.Get("filesystem");
-  if (filesystems == nullptr) return OkStatus();
-  if (filesystems->is_array() && filesystems->as_array()->empty()) return OkStatus();
-  if (!filesystems->is_array_of_tables()) {
-    return storage.Fail("filesystem",
-                        fmt::format("must be a list of tables, written [[storage.filesystem]], "
-                                    "not {}",
-                                    TypeName(filesystems->type())));
-  }
-  const toml::array& array = *filesystems->as_array();
-  std::vector<std::uint32_t> lines;
-  for (std::size_t i = 0; i < array.size(); ++i) {
-    const Section filesystem(storage.source(), *array.get(i)->as_table(),
-                             fmt::format("{}[{}]", storage.PathOf("filesystem"), i),
-                             storage.line());
-    ATMHEALTH_RETURN_IF_ERROR(
-        filesystem.CheckKeys({"path", "warning", "critical", "hysteresis", "for", "inodes_warning",
-                              "inodes_critical", "unavailable", "degraded"},
-                             false));
-    FilesystemRule rule = out.defaults;
-    if (!filesystem.Has("path")) {
-      return filesystem.Fail("path", "required: the directory or mount point to watch");
-    }
-    ATMHEALTH_RETURN_IF_ERROR(filesystem.ReadString("path", rule.path));
-    if (rule.path.empty() || rule.path.front() != '/') {
-      return filesystem.Fail("path",
-                             fmt::format("must be an absolute path, not \"{}\"", rule.path));
-    }
-    rule.path = NormalPath(rule.path);
-    for (std::size_t j = 0; j < out.filesystems.size(); ++j) {
-      if (out.filesystems[j].path == rule.path) {
-        return filesystem.Fail(
-            "path", fmt::format("\"{}\" is already watched by {}[{}] (line {})", rule.path,
-                                storage.PathOf("filesystem"), j, lines[j]));
-      }
-    }
-    ATMHEALTH_RETURN_IF_ERROR(ReadLevels(filesystem, offered, rule));
-    out.filesystems.push_back(std::move(rule));
-    lines.push_back(filesystem.line());
-  }
-  return OkStatus();
-}
-
 Status ReadLog(const Section& log, LogConfig& out) {
   ATMHEALTH_RETURN_IF_ERROR(log.CheckKeys({"level"}, false));
   ATMHEALTH_RETURN_IF_ERROR(log.ReadString("level", out.level));
@@ -670,7 +254,10 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   config.store.path = std::string(kDefaultStorePath);
 
   const Section top(source, root, "", 1);
-  ATMHEALTH_RETURN_IF_ERROR(top.CheckKeys({"device", "store", "uplink", "storage", "log"}, true));
+  std::vector<std::string_view> sections = {"device", "store", "uplink"};
+  for (std::string_view watcher : WatcherSections()) sections.push_back(watcher);
+  sections.push_back("log");
+  ATMHEALTH_RETURN_IF_ERROR(top.CheckKeys(sections, true));
 
   auto device = SubSection(top, "device");
   if (!device.ok()) return device.error();
@@ -684,9 +271,9 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   if (!uplink.ok()) return uplink.error();
   ATMHEALTH_RETURN_IF_ERROR(ReadUplink(*uplink, config.uplink));
 
-  auto storage = SubSection(top, "storage");
-  if (!storage.ok()) return storage.error();
-  ATMHEALTH_RETURN_IF_ERROR(ReadStorage(*storage, config.device.services, config.storage));
+  auto watchers = ParseWatchers(top, config.device);
+  if (!watchers.ok()) return watchers.error();
+  config.watchers = std::move(watchers).value();
 
   auto log = SubSection(top, "log");
   if (!log.ok()) return log.error();
@@ -730,7 +317,13 @@ AgentConfig DefaultAgentConfig() {
   config.store.path = std::string(kDefaultStorePath);
   config.uplink.collectors = {CollectorEndpoint{"127.0.0.1", 7411}};
   config.uplink.plaintext = true;
-  config.storage.all_mounts = true;
+  // The watchers' own defaults, read the way a config file is.
+  static constexpr std::string_view kDefaultWatchers = "[storage]\nall_mounts = true\n";
+  const toml::table watchers_toml =
+      toml::parse(kDefaultWatchers, std::string_view("built-in defaults"));
+  auto watchers = ParseWatchers(Section("built-in defaults", watchers_toml, "", 1), config.device);
+  if (!watchers.ok()) std::abort();  // the built-in text is valid: a bug otherwise
+  config.watchers = std::move(watchers).value();
   return config;
 }
 

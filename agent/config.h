@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,27 +59,21 @@ struct UplinkConfig {
   std::size_t max_frame_bytes = 1024 * 1024;  // [uplink] max_frame_bytes
 };
 
-// One watched filesystem: [[storage.filesystem]].
-struct FilesystemRule {
-  std::string path;
-  double warning_percent = 80;                          // warning
-  double critical_percent = 90;                         // critical
-  double hysteresis_percent = 2;                        // hysteresis
-  std::chrono::milliseconds for_duration{0};            // for
-  double inodes_warning_percent = 80;                   // inodes_warning
-  double inodes_critical_percent = 90;                  // inodes_critical
-  std::vector<v1::CustomerService> impact_unavailable;  // unavailable: lost when critical
-  std::vector<v1::CustomerService> impact_degraded;     // degraded: slowed while firing
+// The settings of one watcher, parsed from its own section by its kind
+// (watch/watcher_registry.h); each kind derives its own.
+class WatcherSettings {
+ public:
+  virtual ~WatcherSettings() = default;
+  // [<section>] interval: between two samples of this watcher.
+  std::chrono::milliseconds interval{10000};
+  // What the watcher would watch, one line each, for --check-config.
+  virtual std::vector<std::string> Describe() const = 0;
 };
 
-struct StorageConfig {
-  std::chrono::milliseconds interval{10000};      // [storage] interval between samples
-  std::chrono::milliseconds probe_timeout{2000};  // [storage] probe_timeout per statvfs
-  // [storage] all_mounts = true: also watch every data filesystem mounted,
-  // with the [storage] defaults, besides the listed ones.
-  bool all_mounts = false;
-  FilesystemRule defaults;                  // [storage] warning, critical, ... for all_mounts
-  std::vector<FilesystemRule> filesystems;  // [[storage.filesystem]]
+// One configured watcher: its section name and its settings.
+struct WatcherConfig {
+  std::string name;  // the section, e.g. "storage"
+  std::shared_ptr<const WatcherSettings> settings;
 };
 
 struct LogConfig {
@@ -90,8 +85,19 @@ struct AgentConfig {
   DeviceConfig device;
   StoreConfig store;
   UplinkConfig uplink;
-  StorageConfig storage;
   LogConfig log;
+  // Every watcher whose section turns it on, in registry order.
+  std::vector<WatcherConfig> watchers;
+
+  // The settings of the watcher `name`, as its kind's type; nullptr when
+  // that watcher is not configured.
+  template <typename Settings>
+  const Settings* Watcher(std::string_view name) const {
+    for (const WatcherConfig& watcher : watchers) {
+      if (watcher.name == name) return dynamic_cast<const Settings*>(watcher.settings.get());
+    }
+    return nullptr;
+  }
 };
 
 // Parses and validates `text`; `source` names it in errors (a file name).

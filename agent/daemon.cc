@@ -1,5 +1,6 @@
 #include "agent/daemon.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -8,7 +9,7 @@
 #include <optional>
 
 #include "agent/rules/service_status.h"
-#include "agent/watch/storage_watcher.h"
+#include "agent/watch/watcher_registry.h"
 #include "platform/service_notify.h"
 
 namespace atmhealth::agent {
@@ -17,6 +18,9 @@ namespace {
 // How long a stopping agent waits for the collector to acknowledge what is in
 // flight; anything not acknowledged by then is simply sent again next time.
 constexpr std::chrono::milliseconds kShutdownGrace{2000};
+// How often every rule is evaluated on time, between measurements: the
+// resolution of "for" durations and staleness limits.
+constexpr std::chrono::milliseconds kRuleTick{1000};
 
 }  // namespace
 
@@ -44,12 +48,22 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   daemon->store_ = std::make_unique<StoreThread>(std::move(store).value());
   daemon->store_->set_commit_delay(c.store.commit_interval);
 
-  daemon->probe_ = platform::FilesystemProbe::Create(c.storage.probe_timeout);
-  auto storage = StorageWatcher::Create(c.storage, *daemon->probe_);
-  if (!storage.ok()) return storage.error();
-  (*storage)->RegisterRules(daemon->rules_);
-  for (const auto& path : (*storage)->WatchedPaths()) spdlog::info("watching storage {}", path);
-  daemon->watchers_.push_back(std::move(storage).value());
+  const WatcherContext context{c.device, platform::Clock::Real()};
+  for (const WatcherConfig& watcher_config : c.watchers) {
+    auto watcher = CreateWatcher(watcher_config, context);
+    if (!watcher.ok()) return watcher.error();
+    // A rule without its FSA category is refused here, before the agent runs.
+    std::vector<v1::Event> retired;
+    const Status declared = daemon->rules_.Declare((*watcher)->name(), (*watcher)->Rules(),
+                                                   platform::Clock::Real(), retired);
+    if (!declared.ok()) {
+      return Error(declared.error().code(),
+                   fmt::format("watcher {}: {}", (*watcher)->name(), declared.error().message()));
+    }
+    daemon->watchers_.push_back(
+        ScheduledWatcher{std::move(watcher).value(), watcher_config.settings->interval,
+                         std::make_unique<asio::steady_timer>(daemon->sampler_.get_executor())});
+  }
 
   v1::DeviceIdentity device;
   device.set_device_id(c.device.id);
@@ -102,11 +116,7 @@ v1::Event Daemon::AgentNotice(v1::Severity severity, std::string summary) const 
   return event;
 }
 
-void Daemon::SampleOnce() {
-  std::vector<Measurement> measurements;
-  for (auto& watcher : watchers_) watcher->Sample(measurements);
-  std::vector<v1::Event> events;
-  rules_.Evaluate(measurements, platform::Clock::Real(), events);
+void Daemon::Publish(std::vector<v1::Event> events) {
   {
     std::lock_guard lock(services_mutex_);
     services_ = ServiceStatuses(rules_, config_.device.services);
@@ -119,14 +129,41 @@ void Daemon::SampleOnce() {
   if (!events.empty()) store_->Append(std::move(events));
 }
 
-void Daemon::ScheduleSample(std::chrono::milliseconds delay) {
+void Daemon::SampleOnce(ScheduledWatcher& scheduled) {
+  Watcher& watcher = *scheduled.watcher;
+  const platform::Clock& clock = platform::Clock::Real();
+  std::vector<Measurement> measurements;
+  watcher.Sample(measurements);
+  std::vector<v1::Event> events;
+  // The watcher's subjects may have changed (a filesystem mounted).
+  if (const Status declared = rules_.Declare(watcher.name(), watcher.Rules(), clock, events);
+      !declared.ok()) {
+    spdlog::error("watcher {}: {}", watcher.name(), declared.error().message());
+  }
+  rules_.Evaluate(measurements, clock, events);
+  Publish(std::move(events));
+}
+
+void Daemon::ScheduleSample(ScheduledWatcher& scheduled, std::chrono::milliseconds delay) {
   if (!sampling_) return;
-  sample_timer_.expires_after(delay);
-  sample_timer_.async_wait([this](boost::system::error_code ec) {
+  scheduled.timer->expires_after(delay);
+  scheduled.timer->async_wait([this, &scheduled](boost::system::error_code ec) {
     // A wait that completed just before the cancel still sees sampling_.
     if (ec || !sampling_) return;
-    SampleOnce();
-    ScheduleSample(config_.storage.interval);
+    SampleOnce(scheduled);
+    ScheduleSample(scheduled, scheduled.interval);
+  });
+}
+
+void Daemon::ScheduleTick() {
+  if (!sampling_) return;
+  tick_timer_.expires_after(kRuleTick);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !sampling_) return;
+    std::vector<v1::Event> events;
+    rules_.Tick(platform::Clock::Real(), events);
+    Publish(std::move(events));
+    ScheduleTick();
   });
 }
 
@@ -138,7 +175,12 @@ int Daemon::Run() {
     if (error) std::rethrow_exception(error);  // a bug: abort loudly
     io_.stop();
   });
-  asio::post(sampler_, [this] { ScheduleSample(std::chrono::milliseconds(0)); });
+  asio::post(sampler_, [this] {
+    for (ScheduledWatcher& scheduled : watchers_) {
+      ScheduleSample(scheduled, std::chrono::milliseconds(0));
+    }
+    ScheduleTick();
+  });
 
   asio::signal_set signals(io_, SIGTERM, SIGINT);
   signals.async_wait([this](boost::system::error_code ec, int signal) {
@@ -149,7 +191,8 @@ int Daemon::Run() {
     std::promise<void> sampling_stopped;
     asio::post(sampler_, [this, &sampling_stopped] {
       sampling_ = false;
-      sample_timer_.cancel();
+      for (ScheduledWatcher& scheduled : watchers_) scheduled.timer->cancel();
+      tick_timer_.cancel();
       sampling_stopped.set_value();
     });
     sampling_stopped.get_future().wait();
@@ -171,7 +214,7 @@ int Daemon::Run() {
         },
         asio::detached);
   }
-  platform::NotifyReady("watching storage");
+  platform::NotifyReady("watching");
 
   io_.run();
 

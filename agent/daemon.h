@@ -1,7 +1,9 @@
 // atmhealthd wired together: watchers → rules → event store → uplink.
 //
-//   sampler thread:  every storage.interval, watchers sample, rules evaluate,
-//                    new events go to the store thread
+//   sampler thread:  each watcher samples at its own interval and its
+//                    measurements are evaluated at once; every rule is also
+//                    evaluated on time (kRuleTick); new events go to the
+//                    store thread
 //   store thread:    group commit into SQLite; the uplink reads from it
 //   main thread:     the uplink session, signals, service-manager notices
 #ifndef ATMHEALTH_AGENT_DAEMON_H_
@@ -12,11 +14,10 @@
 #include <vector>
 
 #include "agent/config.h"
-#include "agent/rules/threshold_rule.h"
+#include "agent/rules/rule_set.h"
 #include "agent/store_thread.h"
 #include "agent/uplink/uplink.h"
 #include "agent/watch/watcher.h"
-#include "platform/filesystem_stats.h"
 
 namespace atmhealth::agent {
 
@@ -34,21 +35,31 @@ class Daemon {
 
  private:
   explicit Daemon(AgentConfig config);
-  void ScheduleSample(std::chrono::milliseconds delay);
-  void SampleOnce();
+  // One watcher and its own sampling timer (sampler thread only).
+  struct ScheduledWatcher {
+    std::unique_ptr<Watcher> watcher;
+    std::chrono::milliseconds interval;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void ScheduleSample(ScheduledWatcher& scheduled, std::chrono::milliseconds delay);
+  void SampleOnce(ScheduledWatcher& scheduled);
+  void ScheduleTick();
+  // Updates the service statuses and hands `events` to the store.
+  void Publish(std::vector<v1::Event> events);
   std::vector<v1::ServiceStatus> CurrentServices() const;
   v1::Event AgentNotice(v1::Severity severity, std::string summary) const;
 
   AgentConfig config_;
   asio::io_context io_;
-  std::unique_ptr<platform::FilesystemProbe> probe_;
-  std::vector<std::unique_ptr<Watcher>> watchers_;
-  RuleSet rules_;  // sampler thread only
+  RuleSet rules_;  // sampler thread only, once running
   std::unique_ptr<StoreThread> store_;
   std::unique_ptr<Uplink> uplink_;
   asio::thread_pool sampler_{1};
-  asio::steady_timer sample_timer_{sampler_.get_executor()};
-  bool sampling_ = true;  // sampler thread only; false once stopping
+  asio::steady_timer tick_timer_{sampler_.get_executor()};
+  // After sampler_: their timers go before the pool does.
+  std::vector<ScheduledWatcher> watchers_;  // sampler thread only, once running
+  bool sampling_ = true;                    // sampler thread only; false once stopping
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_
 };

@@ -111,11 +111,9 @@ int main(int argc, char** argv) {
         return kExitConfigError;
       }
     }
-    for (const auto& fs : config.storage.filesystems) {
-      std::cout << "storage " << fs.path << ": warning " << fs.warning_percent << "%, critical "
-                << fs.critical_percent << "%\n";
+    for (const auto& watcher : config.watchers) {
+      for (const std::string& line : watcher.settings->Describe()) std::cout << line << "\n";
     }
-    if (config.storage.all_mounts) std::cout << "storage: every data filesystem mounted\n";
     return 0;
   }
 

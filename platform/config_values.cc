@@ -137,4 +137,12 @@ Result<HostPort> ParseHostPort(std::string_view text, PortZero zero, HostPortFau
   return endpoint;
 }
 
+std::string FormatDuration(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+  if (ms != 0 && ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
+}
+
 }  // namespace atmhealth::platform

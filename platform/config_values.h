@@ -17,6 +17,8 @@ namespace atmhealth::platform {
 
 // "250ms", "30s", "5m", "2h": a whole number and a unit.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// The other way: "2h", "5m", "30s" or "250ms", the largest whole unit.
+std::string FormatDuration(std::chrono::milliseconds duration);
 
 // "64MiB", "512KiB", "1GiB", "1000B" or "1000" → bytes. Units are powers of
 // 1024; "MB" is refused rather than guessed.

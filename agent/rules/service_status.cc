@@ -18,19 +18,15 @@ std::vector<v1::ServiceStatus> ServiceStatuses(const RuleSet& rules,
   for (v1::CustomerService service : offered) {
     const std::string* out_of_service = nullptr;
     const std::string* degraded = nullptr;
-    for (const auto& entry : rules.rules()) {
-      const ThresholdRule& rule = entry.second;
-      const v1::Severity firing = rule.firing_severity();
+    for (const auto& [key, rule] : rules.rules()) {
+      const v1::Severity firing = rule->firing_severity();
       if (firing != v1::SEVERITY_WARNING && firing != v1::SEVERITY_CRITICAL) continue;
-      const bool unavailable_when_critical = Lists(rule.spec().impact_unavailable, service);
-      if (firing == v1::SEVERITY_CRITICAL && unavailable_when_critical) {
-        out_of_service = &rule.alert_key();
+      const Impact impact = rule->CurrentImpact();
+      if (Lists(impact.unavailable, service)) {
+        out_of_service = &rule->alert_key();
         break;
       }
-      if (degraded == nullptr &&
-          (unavailable_when_critical || Lists(rule.spec().impact_degraded, service))) {
-        degraded = &rule.alert_key();
-      }
+      if (degraded == nullptr && Lists(impact.degraded, service)) degraded = &rule->alert_key();
     }
     v1::ServiceStatus& status = statuses.emplace_back();
     status.set_service(service);

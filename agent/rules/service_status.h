@@ -6,16 +6,17 @@
 
 #include <vector>
 
-#include "agent/rules/threshold_rule.h"
+#include "agent/rules/rule_set.h"
 #include "atmhealth/v1/device.pb.h"
 #include "atmhealth/v1/session.pb.h"
 
 namespace atmhealth::agent {
 
 // One status per offered service, in the order offered:
-//   OUT_OF_SERVICE when a critical alert lists the service as unavailable;
-//   DEGRADED when any firing alert degrades it (a warning degrades the
-//     services its critical level would make unavailable);
+//   OUT_OF_SERVICE when a firing alert's current impact lists the service as
+//     unavailable (a critical threshold alert, a state whose outcome says so);
+//   DEGRADED when any firing alert degrades it (a threshold warning degrades
+//     the services its critical level would make unavailable);
 //   IN_SERVICE otherwise.
 // `reason` is the alert_key responsible (the first in key order when several
 // are), empty when in service.

@@ -25,6 +25,28 @@ std::optional<platform::MountPoint> MountHolding(const std::string& path,
 
 }  // namespace
 
+WatcherKind StorageWatcher::Kind() {
+  WatcherKind kind;
+  kind.section = "storage";
+  kind.parse = [](const ConfigSection& section,
+                  const DeviceConfig& device) -> Result<std::shared_ptr<const WatcherSettings>> {
+    auto config = ReadStorageConfig(section, device.services);
+    if (!config.ok()) return config.error();
+    return std::shared_ptr<const WatcherSettings>(std::move(config).value());
+  };
+  kind.create = [](const WatcherSettings& settings,
+                   const WatcherContext&) -> Result<std::unique_ptr<Watcher>> {
+    const auto& config = dynamic_cast<const StorageConfig&>(settings);
+    auto probe = platform::FilesystemProbe::Create(config.probe_timeout);
+    auto watcher = Create(config, *probe);
+    if (!watcher.ok()) return watcher.error();
+    (*watcher)->owned_probe_ = std::move(probe);
+    for (const auto& path : (*watcher)->WatchedPaths()) spdlog::info("watching storage {}", path);
+    return std::unique_ptr<Watcher>(std::move(watcher).value());
+  };
+  return kind;
+}
+
 Result<std::unique_ptr<StorageWatcher>> StorageWatcher::Create(const StorageConfig& config,
                                                                platform::FilesystemProbe& probe,
                                                                const std::string& proc_root) {
@@ -103,15 +125,16 @@ void StorageWatcher::Sample(std::vector<Measurement>& out) {
   }
 }
 
-void StorageWatcher::RegisterRules(RuleSet& rules) const {
+std::vector<RuleDefinition> StorageWatcher::Rules() const {
+  std::vector<RuleDefinition> rules;
+  rules.reserve(watched_.size() * 3);
   for (const WatchedFilesystem& filesystem : watched_) {
     const FilesystemRule& rule = filesystem.rule;
-    ThresholdSpec space;
+    ThresholdSpec space(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
     space.warning = rule.warning_percent;
     space.critical = rule.critical_percent;
     space.hysteresis = rule.hysteresis_percent;
     space.for_duration = rule.for_duration;
-    space.category = v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE;
     space.impact_unavailable = rule.impact_unavailable;
     space.impact_degraded = rule.impact_degraded;
 
@@ -121,15 +144,16 @@ void StorageWatcher::RegisterRules(RuleSet& rules) const {
 
     // A probe that fails blinds the agent to this filesystem: alert at once,
     // as the recovery category (the cause would be found late).
-    ThresholdSpec probe_failure;
+    ThresholdSpec probe_failure(v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
     probe_failure.warning = 1;
     probe_failure.critical = 1;
-    probe_failure.category = v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY;
 
-    rules.Set(v1::ALERT_KIND_STORAGE, rule.path, std::move(space));
-    rules.Set(v1::ALERT_KIND_INODES, rule.path, std::move(inodes));
-    rules.Set(v1::ALERT_KIND_AGENT_HEALTH, ProbeSubject(rule.path), std::move(probe_failure));
+    rules.push_back({v1::ALERT_KIND_STORAGE, rule.path, std::move(space)});
+    rules.push_back({v1::ALERT_KIND_INODES, rule.path, std::move(inodes)});
+    rules.push_back(
+        {v1::ALERT_KIND_AGENT_HEALTH, ProbeSubject(rule.path), std::move(probe_failure)});
   }
+  return rules;
 }
 
 std::vector<std::string> StorageWatcher::WatchedPaths() const {

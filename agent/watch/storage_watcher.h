@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/config.h"
-#include "agent/rules/threshold_rule.h"
+#include "agent/watch/storage_config.h"
 #include "agent/watch/watcher.h"
+#include "agent/watch/watcher_registry.h"
 #include "platform/filesystem_stats.h"
 #include "platform/status.h"
 
@@ -39,13 +39,17 @@ class StorageWatcher final : public Watcher {
                                                         platform::FilesystemProbe& probe,
                                                         const std::string& proc_root = "/proc");
 
+  // The registry entry: [storage], built with a statvfs probe limited to
+  // probe_timeout.
+  static WatcherKind Kind();
+
   std::string_view name() const override { return "storage"; }
   void Sample(std::vector<Measurement>& out) override;
 
-  // Sets the rules of every watched path: space and inodes with the path's
+  // The rules of every watched path: space and inodes with the path's
   // levels, category DAILY_OPERATION_STORAGE and its customer impact; probe
   // failure critical at 1, category DAILY_OPERATION_RECOVERY.
-  void RegisterRules(RuleSet& rules) const;
+  std::vector<RuleDefinition> Rules() const override;
 
   // The watched paths, in the order they are sampled.
   std::vector<std::string> WatchedPaths() const;
@@ -63,6 +67,7 @@ class StorageWatcher final : public Watcher {
   StorageWatcher(platform::FilesystemProbe& probe, std::vector<WatchedFilesystem> watched)
       : probe_(probe), watched_(std::move(watched)) {}
 
+  std::unique_ptr<platform::FilesystemProbe> owned_probe_;  // when built by Kind()
   platform::FilesystemProbe& probe_;
   std::vector<WatchedFilesystem> watched_;
 };

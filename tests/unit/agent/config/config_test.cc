@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/watch/storage_config.h"
 #include "platform/host.h"
 #include "tests/support/test_paths.h"
 
@@ -89,7 +90,7 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_EQ(config->uplink.window_batches, 4u);
   EXPECT_EQ(config->uplink.max_frame_bytes, 1024u * 1024);
 
-  const StorageConfig& storage = config->storage;
+  const StorageConfig& storage = *config->Watcher<StorageConfig>("storage");
   EXPECT_EQ(storage.interval, milliseconds(10000));
   EXPECT_EQ(storage.probe_timeout, milliseconds(2000));
   EXPECT_TRUE(storage.all_mounts);
@@ -165,16 +166,20 @@ TEST(ParseAgentConfig, AbsentKeysTakeTheDefaultsOfConfigH) {
   EXPECT_EQ(config->uplink.batch_events, defaults.uplink.batch_events);
   EXPECT_EQ(config->uplink.window_batches, defaults.uplink.window_batches);
   EXPECT_EQ(config->uplink.max_frame_bytes, defaults.uplink.max_frame_bytes);
-  EXPECT_EQ(config->storage.interval, defaults.storage.interval);
-  EXPECT_EQ(config->storage.probe_timeout, defaults.storage.probe_timeout);
-  EXPECT_EQ(config->storage.all_mounts, defaults.storage.all_mounts);
-  EXPECT_EQ(config->storage.defaults.warning_percent, 80);
-  EXPECT_EQ(config->storage.defaults.critical_percent, 90);
-  EXPECT_EQ(config->storage.defaults.hysteresis_percent, 2);
-  EXPECT_EQ(config->storage.defaults.for_duration, milliseconds(0));
-  EXPECT_EQ(config->storage.defaults.inodes_warning_percent, 80);
-  EXPECT_EQ(config->storage.defaults.inodes_critical_percent, 90);
-  EXPECT_TRUE(config->storage.filesystems.empty());
+  // [storage] absent: the storage watcher runs on the defaults of its config.
+  const StorageConfig* storage = config->Watcher<StorageConfig>("storage");
+  ASSERT_NE(storage, nullptr);
+  const StorageConfig storage_defaults;
+  EXPECT_EQ(storage->interval, storage_defaults.interval);
+  EXPECT_EQ(storage->probe_timeout, storage_defaults.probe_timeout);
+  EXPECT_EQ(storage->all_mounts, storage_defaults.all_mounts);
+  EXPECT_EQ(storage->defaults.warning_percent, 80);
+  EXPECT_EQ(storage->defaults.critical_percent, 90);
+  EXPECT_EQ(storage->defaults.hysteresis_percent, 2);
+  EXPECT_EQ(storage->defaults.for_duration, milliseconds(0));
+  EXPECT_EQ(storage->defaults.inodes_warning_percent, 80);
+  EXPECT_EQ(storage->defaults.inodes_critical_percent, 90);
+  EXPECT_TRUE(storage->filesystems.empty());
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -210,9 +215,9 @@ degraded = ["deposit"]
   EXPECT_EQ(config->device.id, "atm-tokyo-0412");
   EXPECT_EQ(config->device.site, "tokyo-shibuya");
   EXPECT_EQ(config->device.kind, v1::DEVICE_KIND_ATM);
-  ASSERT_EQ(config->storage.filesystems.size(), 2u);
+  ASSERT_EQ(config->Watcher<StorageConfig>("storage")->filesystems.size(), 2u);
 
-  const FilesystemRule& inherited = config->storage.filesystems[0];
+  const FilesystemRule& inherited = config->Watcher<StorageConfig>("storage")->filesystems[0];
   EXPECT_EQ(inherited.path, "/var/lib/atm");  // trailing slash dropped
   EXPECT_EQ(inherited.warning_percent, 70);
   EXPECT_EQ(inherited.critical_percent, 85.5);
@@ -223,7 +228,7 @@ degraded = ["deposit"]
   EXPECT_THAT(inherited.impact_unavailable, ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
   EXPECT_THAT(inherited.impact_degraded, ElementsAre(v1::CUSTOMER_SERVICE_INQUIRY));
 
-  const FilesystemRule& own = config->storage.filesystems[1];
+  const FilesystemRule& own = config->Watcher<StorageConfig>("storage")->filesystems[1];
   EXPECT_EQ(own.path, "/data");
   EXPECT_EQ(own.warning_percent, 70);
   EXPECT_EQ(own.critical_percent, 95);
@@ -707,10 +712,12 @@ TEST(DefaultAgentConfig, WatchesEveryMountAndSendsToTheLocalCollector) {
   EXPECT_EQ(config.uplink.collectors[0].host, "127.0.0.1");
   EXPECT_EQ(config.uplink.collectors[0].port, 7411);
   EXPECT_TRUE(config.uplink.plaintext);
-  EXPECT_TRUE(config.storage.all_mounts);
-  EXPECT_TRUE(config.storage.filesystems.empty());
-  EXPECT_EQ(config.storage.defaults.warning_percent, 80);
-  EXPECT_EQ(config.storage.defaults.critical_percent, 90);
+  const StorageConfig* storage = config.Watcher<StorageConfig>("storage");
+  ASSERT_NE(storage, nullptr);
+  EXPECT_TRUE(storage->all_mounts);
+  EXPECT_TRUE(storage->filesystems.empty());
+  EXPECT_EQ(storage->defaults.warning_percent, 80);
+  EXPECT_EQ(storage->defaults.critical_percent, 90);
 }
 
 }  // namespace

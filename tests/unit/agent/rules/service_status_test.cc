@@ -17,7 +17,7 @@ const std::vector<v1::CustomerService> kOffered = {
 
 ThresholdSpec Spec(std::vector<v1::CustomerService> unavailable,
                    std::vector<v1::CustomerService> degraded) {
-  ThresholdSpec spec;
+  ThresholdSpec spec(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
   spec.warning = 80;
   spec.critical = 90;
   spec.hysteresis = 2;
@@ -30,11 +30,14 @@ class ServiceStatusTest : public ::testing::Test {
  protected:
   ServiceStatusTest() {
     // /var holds the journal: cash services stop when it is full.
-    rules_.Set(v1::ALERT_KIND_STORAGE, "/var",
-               Spec({v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT},
-                    {v1::CUSTOMER_SERVICE_INQUIRY}));
+    EXPECT_TRUE(rules_
+                    .Set(v1::ALERT_KIND_STORAGE, "/var",
+                         Spec({v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT},
+                              {v1::CUSTOMER_SERVICE_INQUIRY}))
+                    .ok());
     // / only slows withdrawals down.
-    rules_.Set(v1::ALERT_KIND_STORAGE, "/", Spec({}, {v1::CUSTOMER_SERVICE_WITHDRAWAL}));
+    EXPECT_TRUE(
+        rules_.Set(v1::ALERT_KIND_STORAGE, "/", Spec({}, {v1::CUSTOMER_SERVICE_WITHDRAWAL})).ok());
   }
 
   void Measure(const std::string& path, double percent) {
@@ -104,6 +107,27 @@ TEST_F(ServiceStatusTest, OnlyOfferedServicesAreReportedInTheirOrder) {
   EXPECT_TRUE(statuses[0].reason().empty());
   EXPECT_EQ(statuses[1].service(), v1::CUSTOMER_SERVICE_DEPOSIT);
   EXPECT_EQ(statuses[1].state(), v1::SERVICE_STATE_OUT_OF_SERVICE);
+}
+
+// A state rule's impact is the one of the state it is in: the uplink bond
+// degraded slows transfers, the bond down takes them away.
+TEST_F(ServiceStatusTest, AStateRuleImpactsWhatItsCurrentStateSays) {
+  StateSpec bond(v1::FAILURE_CATEGORY_DAILY_OPERATION_REDUNDANCY);
+  bond.outcome(RedundancyState::kDegraded).impact.degraded = {v1::CUSTOMER_SERVICE_TRANSFER};
+  bond.outcome(RedundancyState::kDown).impact.unavailable = {v1::CUSTOMER_SERVICE_TRANSFER};
+  ASSERT_TRUE(rules_.Set(v1::ALERT_KIND_LINK_GROUP, "bond0", bond).ok());
+  const auto report = [&](RedundancyState state) {
+    Measurement measurement(v1::ALERT_KIND_LINK_GROUP, "bond0", 1, v1::UNIT_COUNT);
+    measurement.state = state;
+    std::vector<v1::Event> events;
+    rules_.Evaluate({measurement}, clock_, events);
+  };
+  report(RedundancyState::kDegraded);
+  EXPECT_EQ(Statuses()[2], "transfer=degraded[link_group:bond0]");
+  report(RedundancyState::kDown);
+  EXPECT_EQ(Statuses()[2], "transfer=out_of_service[link_group:bond0]");
+  report(RedundancyState::kRedundant);
+  EXPECT_EQ(Statuses()[2], "transfer=in_service");
 }
 
 }  // namespace

@@ -1,5 +1,3 @@
-#include "agent/rules/threshold_rule.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/rules/rule_set.h"
 #include "tests/unit/agent/rules/fake_clock.h"
 
 namespace atmhealth::agent {
@@ -21,11 +20,10 @@ using ::testing::IsEmpty;
 
 // /var on a branch server: the transaction journal lives there.
 ThresholdSpec VarSpec() {
-  ThresholdSpec spec;
+  ThresholdSpec spec(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
   spec.warning = 80;
   spec.critical = 90;
   spec.hysteresis = 2;
-  spec.category = v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE;
   spec.impact_unavailable = {v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT};
   spec.impact_degraded = {v1::CUSTOMER_SERVICE_INQUIRY};
   return spec;
@@ -42,7 +40,9 @@ Measurement VarUsed(double percent) {
 // Feeds measurements to one rule through a RuleSet, as the agent does.
 class RuleTest : public ::testing::Test {
  protected:
-  void SetRule(ThresholdSpec spec) { rules_.Set(v1::ALERT_KIND_STORAGE, "/var", std::move(spec)); }
+  void SetRule(ThresholdSpec spec) {
+    ASSERT_TRUE(rules_.Set(v1::ALERT_KIND_STORAGE, "/var", std::move(spec)).ok());
+  }
 
   // The events one measurement produces.
   std::vector<v1::Event> Feed(double percent) {
@@ -58,7 +58,7 @@ class RuleTest : public ::testing::Test {
     return events.empty() ? v1::Event() : events.front();
   }
 
-  v1::Severity Firing() const { return rules_.rules().at("storage:/var").firing_severity(); }
+  v1::Severity Firing() const { return rules_.Find("storage:/var")->firing_severity(); }
 
   FakeClock clock_;
   RuleSet rules_;
@@ -266,7 +266,7 @@ TEST_F(RuleTest, NewSpecKeepsAFiringAlertSoItCanResolve) {
 
 TEST(ThresholdRule, LowerIsWorseMirrorsLevelsAndHysteresis) {
   // Hours until a filesystem is full: fewer is worse.
-  ThresholdSpec spec;
+  ThresholdSpec spec(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
   spec.warning = 24;
   spec.critical = 6;
   spec.hysteresis = 1;
@@ -287,7 +287,7 @@ TEST(ThresholdRule, LowerIsWorseMirrorsLevelsAndHysteresis) {
   ASSERT_TRUE(critical);
   EXPECT_EQ(critical->severity(), v1::SEVERITY_CRITICAL);
   EXPECT_EQ(critical->threshold(), 6);
-  EXPECT_EQ(critical->summary(), "storage_forecast /var is 5.0 h (critical at or below 6.0 h)");
+  EXPECT_EQ(critical->summary(), "/var will be full in 5.0 h (critical at or below 6.0 h)");
   EXPECT_FALSE(feed(6.5));  // within 6 + 1
   auto down = feed(7.5);
   ASSERT_TRUE(down);
@@ -300,10 +300,9 @@ TEST(ThresholdRule, LowerIsWorseMirrorsLevelsAndHysteresis) {
 }
 
 TEST(ThresholdRule, ProbeFailureAtOneIsCriticalAtOnceAndResolvesAtZero) {
-  ThresholdSpec spec;
+  ThresholdSpec spec(v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
   spec.warning = 1;
   spec.critical = 1;
-  spec.category = v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY;
   ThresholdRule rule(v1::ALERT_KIND_AGENT_HEALTH, "probe:/mnt/ej", spec);
   FakeClock clock;
   Measurement failing{v1::ALERT_KIND_AGENT_HEALTH,
@@ -327,7 +326,7 @@ TEST(ThresholdRule, ProbeFailureAtOneIsCriticalAtOnceAndResolvesAtZero) {
 
 TEST(RuleSet, MeasurementsWithoutARuleAreIgnored) {
   RuleSet rules;
-  rules.Set(v1::ALERT_KIND_STORAGE, "/var", VarSpec());
+  ASSERT_TRUE(rules.Set(v1::ALERT_KIND_STORAGE, "/var", VarSpec()).ok());
   FakeClock clock;
   std::vector<v1::Event> events;
   rules.Evaluate(
@@ -344,8 +343,8 @@ TEST(RuleSet, EventsFromHostileSubjectsStayWithinTheSchema) {
   const std::string latin1_path = "/mnt/kan\xe9";
   const std::string long_path = "/" + std::string(300, 'x') + "\xe3\x81\x82";
   RuleSet rules;
-  rules.Set(v1::ALERT_KIND_STORAGE, latin1_path, VarSpec());
-  rules.Set(v1::ALERT_KIND_STORAGE, long_path, VarSpec());
+  ASSERT_TRUE(rules.Set(v1::ALERT_KIND_STORAGE, latin1_path, VarSpec()).ok());
+  ASSERT_TRUE(rules.Set(v1::ALERT_KIND_STORAGE, long_path, VarSpec()).ok());
   Measurement many_context{v1::ALERT_KIND_STORAGE, long_path, 95, v1::UNIT_PERCENT, {}};
   for (int i = 0; i < 40; ++i) {
     many_context.context.emplace_back(std::string(100, 'k'), std::string(2000, '\xff'));

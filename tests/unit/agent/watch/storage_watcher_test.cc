@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/rules/rule_set.h"
 #include "tests/support/test_paths.h"
 #include "tests/support/tmpfs.h"
 #include "tests/unit/agent/rules/fake_clock.h"
@@ -68,6 +69,15 @@ const Measurement* Find(const std::vector<Measurement>& measurements, v1::AlertK
     if (measurement.kind == kind && measurement.subject == subject) return &measurement;
   }
   return nullptr;
+}
+
+// Declares the watcher's rules as the daemon does; none may be refused.
+void Declare(const Watcher& watcher, RuleSet& rules) {
+  FakeClock clock;
+  std::vector<v1::Event> retired;
+  const Status declared = rules.Declare(watcher.name(), watcher.Rules(), clock, retired);
+  EXPECT_TRUE(declared.ok()) << declared.error().message();
+  EXPECT_TRUE(retired.empty());
 }
 
 // Captures what the watcher logs, to check it logs transitions only.
@@ -222,9 +232,9 @@ TEST(StorageWatcher, AllMountsAddsEveryDataMountWithTheDefaults) {
                           "/mnt/ej", "/var/spool/atm"));
 
   RuleSet rules;
-  (*watcher)->RegisterRules(rules);
-  EXPECT_EQ(rules.rules().at("storage:/var").spec().warning, 60);
-  EXPECT_EQ(rules.rules().at("storage:/boot").spec().warning, 70);
+  Declare(**watcher, rules);
+  EXPECT_EQ(rules.FindThreshold("storage:/var")->warning, 60);
+  EXPECT_EQ(rules.FindThreshold("storage:/boot")->warning, 70);
   EXPECT_EQ(rules.rules().size(), 8u * 3);
 
   std::vector<Measurement> out;
@@ -272,10 +282,10 @@ TEST(StorageWatcher, RegistersStorageInodeAndProbeRules) {
   auto watcher = StorageWatcher::Create(config, probe, testing::Fixture("proc").string());
   ASSERT_TRUE(watcher.ok()) << watcher.error().message();
   RuleSet rules;
-  (*watcher)->RegisterRules(rules);
+  Declare(**watcher, rules);
   ASSERT_EQ(rules.rules().size(), 3u);
 
-  const ThresholdSpec& space = rules.rules().at("storage:/var").spec();
+  const ThresholdSpec& space = *rules.FindThreshold("storage:/var");
   EXPECT_EQ(space.warning, 75);
   EXPECT_EQ(space.critical, 88);
   EXPECT_EQ(space.hysteresis, 3);
@@ -285,13 +295,13 @@ TEST(StorageWatcher, RegistersStorageInodeAndProbeRules) {
   EXPECT_EQ(space.impact_unavailable, var.impact_unavailable);
   EXPECT_EQ(space.impact_degraded, var.impact_degraded);
 
-  const ThresholdSpec& inodes = rules.rules().at("inodes:/var").spec();
+  const ThresholdSpec& inodes = *rules.FindThreshold("inodes:/var");
   EXPECT_EQ(inodes.warning, 70);
   EXPECT_EQ(inodes.critical, 85);
   EXPECT_EQ(inodes.category, v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
   EXPECT_EQ(inodes.impact_unavailable, var.impact_unavailable);
 
-  const ThresholdSpec& probe_failure = rules.rules().at("agent_health:probe:/var").spec();
+  const ThresholdSpec& probe_failure = *rules.FindThreshold("agent_health:probe:/var");
   EXPECT_EQ(probe_failure.warning, 1);
   EXPECT_EQ(probe_failure.critical, 1);
   EXPECT_EQ(probe_failure.category, v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
@@ -307,7 +317,7 @@ TEST(StorageWatcher, WithRulesAFullDiskBecomesACriticalAlertWithItsImpact) {
   auto watcher = StorageWatcher::Create(config, probe, testing::Fixture("proc").string());
   ASSERT_TRUE(watcher.ok()) << watcher.error().message();
   RuleSet rules;
-  (*watcher)->RegisterRules(rules);
+  Declare(**watcher, rules);
   FakeClock clock;
 
   std::vector<Measurement> measurements;
@@ -332,7 +342,7 @@ TEST(StorageWatcher, WithRulesAFullDiskBecomesACriticalAlertWithItsImpact) {
   EXPECT_EQ(events[0].alert_key(), "agent_health:probe:/var");
   EXPECT_EQ(events[0].severity(), v1::SEVERITY_CRITICAL);
   EXPECT_EQ(events[0].category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
-  EXPECT_EQ(rules.rules().at("storage:/var").firing_severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(rules.Find("storage:/var")->firing_severity(), v1::SEVERITY_CRITICAL);
 }
 
 // A real tmpfs, filled with a real file, probed by the real statvfs probe.
@@ -358,7 +368,7 @@ TEST_F(StorageWatcherOnTmpfs, FillingTheDiskFiresAndEmptyingItResolves) {
   auto watcher = StorageWatcher::Create(config, *probe);
   ASSERT_TRUE(watcher.ok()) << watcher.error().message();
   RuleSet rules;
-  (*watcher)->RegisterRules(rules);
+  Declare(**watcher, rules);
   FakeClock clock;
   const auto sample = [&] {
     std::vector<Measurement> measurements;

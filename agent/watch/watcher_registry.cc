@@ -1,0 +1,45 @@
+#include "agent/watch/watcher_registry.h"
+
+#include <fmt/format.h>
+
+#include "agent/watch/storage_watcher.h"
+
+namespace atmhealth::agent {
+
+const std::vector<WatcherKind>& WatcherKinds() {
+  static const std::vector<WatcherKind> kinds = {
+      StorageWatcher::Kind(),
+  };
+  return kinds;
+}
+
+std::vector<std::string_view> WatcherSections() {
+  std::vector<std::string_view> sections;
+  for (const WatcherKind& kind : WatcherKinds()) sections.push_back(kind.section);
+  return sections;
+}
+
+Result<std::vector<WatcherConfig>> ParseWatchers(const ConfigSection& root,
+                                                 const DeviceConfig& device) {
+  std::vector<WatcherConfig> watchers;
+  for (const WatcherKind& kind : WatcherKinds()) {
+    auto section = root.Child(kind.section);
+    if (!section.ok()) return section.error();
+    auto settings = kind.parse(*section, device);
+    if (!settings.ok()) return settings.error();
+    if (*settings == nullptr) continue;
+    watchers.push_back(WatcherConfig{std::string(kind.section), std::move(settings).value()});
+  }
+  return watchers;
+}
+
+Result<std::unique_ptr<Watcher>> CreateWatcher(const WatcherConfig& config,
+                                               const WatcherContext& context) {
+  for (const WatcherKind& kind : WatcherKinds()) {
+    if (kind.section == config.name) return kind.create(*config.settings, context);
+  }
+  return Error(ErrorCode::kInvalidArgument,
+               fmt::format("no watcher called \"{}\" in this build", config.name));
+}
+
+}  // namespace atmhealth::agent
