@@ -165,6 +165,14 @@ void Collector::Parts::AwaitHangup() {
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
   Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(config.store.path);
+  if (!store && store.error().code() == ErrorCode::kCorrupt) {
+    // Never "repaired" by starting over: the file may be the only copy.
+    return Error(ErrorCode::kCorrupt,
+                 fmt::format("{}; the collector database {} is damaged or is not a SQLite "
+                             "database. It was left as it is: restore it from a backup, or move "
+                             "it aside to start with an empty one",
+                             store.error().message(), config.store.path));
+  }
   if (!store) return store.error();
   return Open(config, std::move(*store));
 }
@@ -172,7 +180,10 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config,
                                                    std::unique_ptr<CollectorStore> store) {
   auto parts = std::make_unique<Parts>(config);
-  parts->store = std::make_unique<StoreExecutor>(std::move(store));
+  StoreExecutor::Options store_options;
+  store_options.max_queued_calls = config.store.max_queued_calls;
+  store_options.stalled_after = config.store.timeout;
+  parts->store = std::make_unique<StoreExecutor>(std::move(store), store_options, &parts->metrics);
 
   AgentListener::Options agents;
   agents.address = config.listen.address;
@@ -181,6 +192,7 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   agents.session.max_frame_bytes = config.listen.max_frame_bytes;
   agents.session.hello_timeout = config.listen.hello_timeout;
   agents.session.idle_timeout = config.listen.idle_timeout;
+  agents.session.store_timeout = config.store.timeout;
   agents.session.collector_id = DefaultCollectorId();
   if (!config.listen.plaintext) {
     Result<std::unique_ptr<TlsCredentials>> tls =
@@ -203,7 +215,8 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
       HttpServer::Bind(parts->io, std::move(http), parts->registry);
   if (!server) return server.error();
   parts->http = std::move(*server);
-  AddOperationalRoutes(*parts->http, parts->registry);
+  AddOperationalRoutes(*parts->http, parts->registry,
+                       [store = parts->store.get()] { return store->WriteHealth(); });
 
   return std::unique_ptr<Collector>(new Collector(std::move(parts)));
 }

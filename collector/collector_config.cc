@@ -23,6 +23,10 @@ constexpr milliseconds kMinHelloTimeout{100};
 constexpr milliseconds kMaxHelloTimeout{5 * 60 * 1000};
 constexpr milliseconds kMinIdleTimeout{1000};
 constexpr milliseconds kMaxIdleTimeout{24 * 60 * 60 * 1000};
+// A store call below 100 ms would refuse on an ordinary fsync; above 60 s
+// agents (io_timeout 15 s by default) have long given up.
+constexpr milliseconds kMinStoreTimeout{100};
+constexpr milliseconds kMaxStoreTimeout{60 * 1000};
 
 bool IsIpAddress(const std::string& text) {
   boost::system::error_code ec;
@@ -220,6 +224,19 @@ Status ReadStore(const TableReader& reader, const toml::table& table,
                       return reader.Fail(node.source(), "path", "is empty");
                     }
                     return OkStatus();
+                  }},
+                 {"timeout",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(
+                        reader.Duration(node, "timeout", kMinStoreTimeout, kMaxStoreTimeout),
+                        store.timeout);
+                  }},
+                 {"max_queued_calls",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.Integer(node, "max_queued_calls",
+                                                 static_cast<std::int64_t>(kMinMaxQueuedCalls),
+                                                 static_cast<std::int64_t>(kMaxMaxQueuedCalls)),
+                                  store.max_queued_calls);
                   }},
              });
 }

@@ -47,6 +47,15 @@ struct CollectorConfig {
   };
   struct Store {
     std::string path = "./atmhealth-collector.db";  // SQLite database file
+    // Longest wait for one store call (a batch, a heartbeat); then the
+    // session is refused with REASON_STORE_UNAVAILABLE and a retry hint. A
+    // Hello waits at most half the agent's Welcome wait ([uplink] io_timeout,
+    // sent in Hello), so keep this below half of the fleet's io_timeout.
+    std::chrono::milliseconds timeout{5'000};
+    // Store calls waiting at once. New sessions are refused with
+    // REASON_OVERLOADED once half of it is queued, or when the queue would
+    // take longer than the session may wait.
+    std::size_t max_queued_calls = 1000;
   };
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
@@ -73,6 +82,8 @@ struct CollectorConfig {
 inline constexpr std::size_t kMinMaxFrameBytes = 4 * 1024;
 inline constexpr std::size_t kMaxMaxFrameBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxMaxSessions = 100'000;
+inline constexpr std::size_t kMinMaxQueuedCalls = 2;
+inline constexpr std::size_t kMaxMaxQueuedCalls = 1'000'000;
 
 inline constexpr std::chrono::milliseconds kMinTlsReloadInterval{100};
 inline constexpr std::chrono::milliseconds kMaxTlsReloadInterval{24 * 60 * 60 * 1000};

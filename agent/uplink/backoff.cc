@@ -18,4 +18,9 @@ std::chrono::milliseconds Backoff::Next() {
   return std::chrono::milliseconds(jitter(random_));
 }
 
+std::chrono::milliseconds Backoff::NotBefore(std::chrono::milliseconds hint) {
+  std::uniform_int_distribution<std::int64_t> jitter(hint.count(), hint.count() * 3 / 2);
+  return std::chrono::milliseconds(jitter(random_));
+}
+
 }  // namespace atmhealth::agent

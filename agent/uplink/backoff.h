@@ -16,6 +16,10 @@ class Backoff {
   Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, std::uint64_t seed);
 
   std::chrono::milliseconds Next();
+  // A delay of at least `hint` (a collector's retry_after), drawn uniformly
+  // from [hint, 1.5 x hint], so that agents refused together come back
+  // spread over half the hint again.
+  std::chrono::milliseconds NotBefore(std::chrono::milliseconds hint);
   // After a session that got through the handshake.
   void Reset() { attempt_ = 0; }
   int attempt() const { return attempt_; }

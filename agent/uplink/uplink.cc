@@ -101,7 +101,13 @@ asio::awaitable<void> Uplink::Run() {
     } else {
       ++index;  // fail over to the next collector
     }
-    const auto delay = backoff_.Next();
+    auto delay = backoff_.Next();
+    if (retry_after_ > std::chrono::milliseconds::zero()) {
+      // The collector said when it will have room: never sooner, and spread
+      // out so that a fleet refused together does not return together.
+      delay = std::max(delay, backoff_.NotBefore(retry_after_));
+      retry_after_ = std::chrono::milliseconds::zero();
+    }
     spdlog::debug("uplink: next attempt in {} ms", delay.count());
     retry_.expires_after(delay);
     boost::system::error_code ec;
@@ -186,6 +192,8 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   hello.mutable_hello()->set_protocol_version(v1::PROTOCOL_VERSION_1);
   hello.mutable_hello()->set_agent_version(ATMHEALTH_VERSION);
   hello.mutable_hello()->set_agent_last_seq(last_seq);
+  hello.mutable_hello()->set_welcome_timeout_ms(
+      static_cast<std::uint32_t>(config_.io_timeout.count()));
   stream.Send(hello);
 
   v1::CollectorMessage reply;
@@ -201,6 +209,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
       spdlog::warn("uplink: collector {} did not welcome us: {}", stream.peer(), status.detail);
     } else if (reply.has_refusal()) {
       ++counters_.refusals;
+      retry_after_ = std::chrono::milliseconds(reply.refusal().retry_after_ms());
       spdlog::warn("uplink: collector {} refused the session: {}: {}", stream.peer(),
                    v1::Refusal::Reason_Name(reply.refusal().reason()), reply.refusal().detail());
     } else {
@@ -347,6 +356,7 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
       Wake();
     } else if (message.has_refusal()) {
       ++counters_.refusals;
+      retry_after_ = std::chrono::milliseconds(message.refusal().retry_after_ms());
       spdlog::warn("uplink: collector {} closed the session: {}: {}", stream.peer(),
                    v1::Refusal::Reason_Name(message.refusal().reason()),
                    message.refusal().detail());

@@ -5,6 +5,11 @@
 //
 //   Connect ─▶ Hello ─▶ Welcome{last_stored_seq} ─▶ stream ─▶ (error) ─▶ backoff ─▶ Connect
 //
+// Hello announces how long the agent waits for Welcome (`io_timeout`); the
+// collector answers within half of it. A Refusal with a retry hint
+// (OVERLOADED, STORE_UNAVAILABLE) makes the next attempt wait at least the
+// hint, plus jitter.
+//
 // Streaming: batches of events above the last acknowledged sequence, at most
 // `window_batches` unacknowledged at once; Ack{seq} marks everything up to seq
 // delivered. Heartbeats every `heartbeat_interval`. A batch not acknowledged
@@ -89,6 +94,9 @@ class Uplink {
   asio::steady_timer retry_;                     // backoff between attempts
   asio::ip::tcp::socket* connecting_ = nullptr;  // the socket being connected, for Stop()
   wire::FrameStream* handshaking_ = nullptr;     // the stream awaiting Welcome, for Stop()
+  // The retry hint of the last Refusal (0: none); the next attempt waits at
+  // least this long.
+  std::chrono::milliseconds retry_after_{0};
   bool woken_ = false;  // set by Wake(), cleared by the loop: no lost wake-ups
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};

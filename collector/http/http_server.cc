@@ -63,7 +63,7 @@ HttpServer::HttpServer(asio::io_context& io, Options options, prometheus::Regist
                     .Help("HTTP requests refused before routing, by reason")
                     .Register(registry)) {
   // Create the series up front so that a scrape shows them at zero.
-  for (const char* reason : {"too_large", "malformed", "timeout", "overloaded"}) {
+  for (const char* reason : {"too_large", "malformed", "timeout", "overloaded", "idle_evicted"}) {
     rejected_.Add({{"reason", reason}});
   }
 }
@@ -75,7 +75,7 @@ void HttpServer::AddRoute(http::verb method, std::string path, HttpHandler handl
 void HttpServer::Start() { asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached); }
 
 void HttpServer::Stop() {
-  std::map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> connections;
+  std::map<std::uint64_t, Connection> connections;
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
@@ -85,8 +85,8 @@ void HttpServer::Stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
-  for (const auto& [id, weak] : connections) {
-    if (auto stream = weak.lock()) {
+  for (const auto& [id, connection] : connections) {
+    if (auto stream = connection.stream.lock()) {
       asio::post(stream->get_executor(), [stream] { stream->close(); });
     }
   }
@@ -111,16 +111,14 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
     {
       std::lock_guard lock(mutex_);
       if (stopped_) co_return;
-      if (connections_.size() >= options_.max_connections) {
-        id = 0;
-      } else {
+      if (connections_.size() < options_.max_connections || EvictIdleLocked()) {
         id = ++next_connection_id_;
-        connections_.emplace(id, stream);
+        connections_.emplace(id, Connection{stream, std::chrono::steady_clock::now()});
       }
     }
     if (id == 0) {
       CountRejection(Rejection::kOverloaded);
-      spdlog::warn("HTTP {}: closed: {} connections are open, the most this server takes",
+      spdlog::warn("HTTP {}: closed: {} connections are open and busy, the most this server takes",
                    PeerOf(*stream), options_.max_connections);
       stream->close();
       continue;
@@ -139,7 +137,9 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<beast::tcp_stream> strea
     parser.body_limit(options_.max_body_bytes);
     stream->expires_after(options_.request_timeout);
     boost::system::error_code ec;
+    SetIdle(id, true);
     co_await http::async_read(*stream, buffer, parser, redirect_error(use_awaitable, ec));
+    SetIdle(id, false);
 
     std::optional<HttpResponse> refusal;
     if (ec == beast::error::timeout) {
@@ -194,6 +194,39 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<beast::tcp_stream> strea
   connections_.erase(id);
 }
 
+void HttpServer::SetIdle(std::uint64_t id, bool idle) {
+  std::lock_guard lock(mutex_);
+  const auto connection = connections_.find(id);
+  if (connection == connections_.end()) return;
+  if (idle) {
+    // Idle since accept, or since its last answer.
+    if (!connection->second.idle_since) {
+      connection->second.idle_since = std::chrono::steady_clock::now();
+    }
+  } else {
+    connection->second.idle_since.reset();
+  }
+}
+
+bool HttpServer::EvictIdleLocked() {
+  auto oldest = connections_.end();
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (!it->second.idle_since) continue;
+    if (oldest == connections_.end() || *it->second.idle_since < *oldest->second.idle_since) {
+      oldest = it;
+    }
+  }
+  if (oldest == connections_.end()) return false;
+  // Its coroutine sees the close as a failed read and ends; from now on it
+  // no longer counts against the limit.
+  if (auto stream = oldest->second.stream.lock()) {
+    asio::post(stream->get_executor(), [stream] { stream->close(); });
+  }
+  connections_.erase(oldest);
+  CountRejection(Rejection::kEvicted);
+  return true;
+}
+
 asio::awaitable<HttpResponse> HttpServer::Dispatch(const HttpRequest& request) {
   const boost::beast::string_view target = request.target();
   std::string_view path(target.data(), target.size());
@@ -237,6 +270,9 @@ void HttpServer::CountRejection(Rejection rejection) {
       break;
     case Rejection::kOverloaded:
       reason = "overloaded";
+      break;
+    case Rejection::kEvicted:
+      reason = "idle_evicted";
       break;
   }
   rejected_.Add({{"reason", reason}}).Increment();

@@ -1,5 +1,8 @@
 // The collector's HTTP server (Boost.Beast): a small route table of exact
 // paths and methods, a bounded request size and a deadline per request.
+// Each connection is a coroutine on a strand of its own, so idle or slow
+// connections never hold up another one's request; when the connection
+// limit is reached, the connection idle the longest makes room.
 // /metrics and /healthz come from operational_routes.h; the JSON API and the
 // dashboard add their routes the same way.
 //
@@ -22,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,7 +56,10 @@ class HttpServer {
     std::size_t max_header_bytes = 8 * 1024;            // request line and headers
     std::size_t max_body_bytes = 64 * 1024;             // request body
     std::chrono::milliseconds request_timeout{10'000};  // to read a request, or write a response
-    std::size_t max_connections = 64;  // connections at once; more are closed at once
+    // Connections at once. When all are taken, the one that waited longest
+    // for its next request is closed to make room; when none waits, the new
+    // connection is closed at once.
+    std::size_t max_connections = 64;
   };
 
   // Binds and listens now, so that the port is known before Start(). The
@@ -77,12 +84,16 @@ class HttpServer {
   void Stop();
 
  private:
-  enum class Rejection { kTooLarge, kMalformed, kTimeout, kOverloaded };
+  enum class Rejection { kTooLarge, kMalformed, kTimeout, kOverloaded, kEvicted };
 
   HttpServer(asio::io_context& io, Options options, prometheus::Registry& registry);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> Serve(std::shared_ptr<boost::beast::tcp_stream> stream, std::uint64_t id);
   asio::awaitable<HttpResponse> Dispatch(const HttpRequest& request);
+  // Marks a connection idle (waiting for a request) or busy.
+  void SetIdle(std::uint64_t id, bool idle);
+  // Under mutex_: closes the connection idle the longest; false when none is.
+  bool EvictIdleLocked();
   void CountResponse(const HttpResponse& response);
   void CountRejection(Rejection rejection);
 
@@ -99,7 +110,13 @@ class HttpServer {
   std::mutex mutex_;  // guards the members below
   bool stopped_ = false;
   std::uint64_t next_connection_id_ = 0;
-  std::map<std::uint64_t, std::weak_ptr<boost::beast::tcp_stream>> connections_;
+  struct Connection {
+    std::weak_ptr<boost::beast::tcp_stream> stream;
+    // Since when it waits for its next request; nullopt while a request is
+    // being read, answered or written.
+    std::optional<std::chrono::steady_clock::time_point> idle_since;
+  };
+  std::map<std::uint64_t, Connection> connections_;
 };
 
 }  // namespace atmhealth::collector

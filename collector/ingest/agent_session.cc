@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -27,7 +28,31 @@ const char* BodyName(const v1::AgentMessage& message) {
   return "an AgentMessage with no body";
 }
 
+// Sessions refused as store-busy are summarised in the log at most this often.
+constexpr std::chrono::seconds kBusyLogInterval{10};
+
+void LogStoreBusy(const StoreExecutor::Admission& admission) {
+  static std::mutex mutex;
+  static std::chrono::steady_clock::time_point last_logged{};
+  static std::uint64_t unlogged = 0;
+  std::lock_guard lock(mutex);
+  ++unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_logged < kBusyLogInterval) return;
+  spdlog::warn(
+      "{} new sessions refused (REASON_OVERLOADED) since the last report: {}; retry in {} ms",
+      unlogged, admission.reason, admission.retry_after.count());
+  unlogged = 0;
+  last_logged = now;
+}
+
 }  // namespace
+
+std::chrono::milliseconds WelcomeWait(const v1::Hello& hello,
+                                      std::chrono::milliseconds store_timeout) {
+  if (hello.welcome_timeout_ms() == 0) return store_timeout;
+  return std::min(store_timeout, std::chrono::milliseconds(hello.welcome_timeout_ms() / 2));
+}
 
 AgentSession::AgentSession(std::shared_ptr<wire::FrameStream> stream,
                            const SessionSettings& settings, SessionServices services)
@@ -208,14 +233,29 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
     co_return false;
   }
   device_id_ = hello.device().device_id();
+  const std::chrono::milliseconds welcome_wait = WelcomeWait(hello, settings_.store_timeout);
+  if (const StoreExecutor::Admission admission = services_.store.AdmitSession(welcome_wait);
+      !admission.admitted) {
+    services_.metrics.CountSessionRefused(SessionRefusal::kStoreBusy);
+    // A fleet reconnecting at once is turned away by the thousand: log each
+    // at debug, and a summary at most every kBusyLogInterval.
+    spdlog::debug("{}: refused (REASON_OVERLOADED): {}; retry in {} ms", Who(), admission.reason,
+                  admission.retry_after.count());
+    LogStoreBusy(admission);
+    co_await Refuse(
+        v1::Refusal::REASON_OVERLOADED,
+        fmt::format("the collector's store is busy; retry in {} ms", admission.retry_after.count()),
+        admission.retry_after);
+    co_return false;
+  }
   if (auto replaced = services_.registry.Claim(device_id_, shared_from_this())) {
     services_.metrics.CountSessionReplaced();
     spdlog::info("{}: replaces the device's previous session", Who());
     replaced->Stop(StopCause::kReplaced);
   }
 
-  Result<std::uint64_t> last_stored = co_await services_.store.RecordHello(
-      hello, stream_->peer(), NowUnixNanos(), settings_.store_timeout);
+  Result<std::uint64_t> last_stored =
+      co_await services_.store.RecordHello(hello, stream_->peer(), NowUnixNanos(), welcome_wait);
   if (!last_stored) {
     co_await FailStore(last_stored.error(), "recording the Hello");
     co_return false;
@@ -306,15 +346,18 @@ asio::awaitable<void> AgentSession::FailStore(const Error& error, std::string_vi
   // name paths of this machine.
   co_await Refuse(
       v1::Refusal::REASON_STORE_UNAVAILABLE,
-      fmt::format("the collector cannot store now ({}); retry later", ErrorCodeName(error.code())));
+      fmt::format("the collector cannot store now ({}); retry later", ErrorCodeName(error.code())),
+      services_.store.RetryHint());
 }
 
-asio::awaitable<void> AgentSession::Refuse(v1::Refusal::Reason reason, const std::string& detail) {
+asio::awaitable<void> AgentSession::Refuse(v1::Refusal::Reason reason, const std::string& detail,
+                                           std::chrono::milliseconds retry_after) {
   if (closing_) co_return;
   closing_ = true;
   v1::CollectorMessage message;
   message.mutable_refusal()->set_reason(reason);
   message.mutable_refusal()->set_detail(detail);
+  message.mutable_refusal()->set_retry_after_ms(static_cast<std::uint32_t>(retry_after.count()));
   if (stream_->Send(message).ok()) co_await stream_->Drain(kRefusalDrainTimeout);
   stream_->Close();
 }

@@ -1,7 +1,8 @@
 // One agent connection, from its Hello to its close.
 //
 //   [TLS handshake (hello_timeout): client certificate verified]
-//   await Hello (hello_timeout) ─▶ validate ─▶ claim the device ─▶ store.RecordHello
+//   await Hello (hello_timeout) ─▶ validate ─▶ admitted by the store queue? ─▶ claim the
+//     device ─▶ store.RecordHello
 //     ─▶ Welcome{last_stored_seq} ─▶ loop: await a frame (idle_timeout)
 //          EventBatch: validate ─▶ store.StoreEvents ─▶ Ack{highest stored seq}
 //          Heartbeat:  validate ─▶ store.RecordHeartbeat ─▶ Ack{highest stored seq}
@@ -14,6 +15,9 @@
 // Each of these is logged once with the peer and device and counted. Under
 // TLS, a Hello whose device id is not the client certificate's identity is
 // refused with REASON_IDENTITY_MISMATCH before it can claim the device.
+// A Hello that arrives while the store queue is too long is answered with
+// REASON_OVERLOADED; it and REASON_STORE_UNAVAILABLE carry a retry hint
+// (Refusal.retry_after_ms).
 //
 // All members run on the session's strand (the FrameStream's executor);
 // Stop() and Abort() may be called from any thread.
@@ -41,10 +45,18 @@ struct SessionSettings {
   std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;  // bytes, both directions
   std::chrono::milliseconds hello_timeout{10000};             // from accept to a whole Hello
   std::chrono::milliseconds idle_timeout{60000};              // longest silence between frames
-  // Longest wait for one store call; then REASON_STORE_UNAVAILABLE.
-  std::chrono::milliseconds store_timeout{30000};
+  // Longest wait for one store call; then REASON_STORE_UNAVAILABLE. The
+  // Hello waits at most half the agent's Welcome wait (WelcomeWait()).
+  std::chrono::milliseconds store_timeout{5000};
   std::string collector_id;  // sent in Welcome
 };
+
+// How long the store may take with a session's Hello: `store_timeout`, or
+// half the Welcome wait the agent announced in its Hello when that is
+// shorter, so that the agent hears Welcome or a Refusal before it gives up
+// (the other half is for the network and the queue of the session's strand).
+std::chrono::milliseconds WelcomeWait(const v1::Hello& hello,
+                                      std::chrono::milliseconds store_timeout);
 
 // How long a Refusal may take to leave before the connection closes anyway.
 inline constexpr std::chrono::milliseconds kRefusalDrainTimeout{1000};
@@ -109,7 +121,9 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   // Logs, counts and answers a failed store call, then closes.
   asio::awaitable<void> FailStore(const Error& error, std::string_view doing);
   // Sends one Refusal, drains briefly and closes. Only the first call sends.
-  asio::awaitable<void> Refuse(v1::Refusal::Reason reason, const std::string& detail);
+  // `retry_after` (0: none) goes into the Refusal as the agent's retry hint.
+  asio::awaitable<void> Refuse(v1::Refusal::Reason reason, const std::string& detail,
+                               std::chrono::milliseconds retry_after = {});
   bool SendOrEnd(const v1::CollectorMessage& message);
 
   std::int64_t NowUnixNanos() const;

@@ -57,7 +57,24 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
       tls_reloads_(prometheus::BuildCounter()
                        .Name("atmhealth_collector_tls_reloads_total")
                        .Help("Loads of changed TLS files (certificate, key, CA, CRL), by result")
-                       .Register(registry)) {
+                       .Register(registry)),
+      refused_store_busy_(refused.Add({{"reason", "store_busy"}})),
+      store_queue_depth_(prometheus::BuildGauge()
+                             .Name("atmhealth_collector_store_queue_depth")
+                             .Help("Store calls waiting for the store thread now")
+                             .Register(registry)
+                             .Add({})),
+      store_call_seconds_(
+          prometheus::BuildHistogram()
+              .Name("atmhealth_collector_store_call_seconds")
+              .Help("Time one store call took on the store thread, seconds")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                           0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10})),
+      store_calls_skipped_(
+          AddCounter(registry, "atmhealth_collector_store_calls_skipped_total",
+                     "Store calls skipped because their session had stopped waiting")) {
   // Every reason is exported from the start, at 0, so that alerts on a rate
   // see the series before the first failure.
   for (const auto reason :
@@ -100,6 +117,9 @@ void IngestMetrics::CountSessionRefused(SessionRefusal reason) {
     case SessionRefusal::kIdentityMismatch:
       refused_identity_mismatch_.Increment();
       return;
+    case SessionRefusal::kStoreBusy:
+      refused_store_busy_.Increment();
+      return;
   }
 }
 
@@ -124,5 +144,10 @@ void IngestMetrics::CountHandshakeFailure(wire::HandshakeFailure reason) {
 void IngestMetrics::CountTlsReload(bool ok) {
   tls_reloads_.Add({{"result", ok ? "loaded" : "failed"}}).Increment();
 }
+void IngestMetrics::SetStoreQueueDepth(std::size_t calls) {
+  store_queue_depth_.Set(static_cast<double>(calls));
+}
+void IngestMetrics::ObserveStoreCall(double seconds) { store_call_seconds_.Observe(seconds); }
+void IngestMetrics::CountStoreCallSkipped() { store_calls_skipped_.Increment(); }
 
 }  // namespace atmhealth::collector

@@ -9,8 +9,10 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "proto/tls_context.h"
@@ -32,6 +34,7 @@ enum class SessionRefusal {
   kOverloaded,        // max_sessions reached
   kShuttingDown,      // the collector is stopping
   kIdentityMismatch,  // the Hello's device id is not the client certificate's
+  kStoreBusy,         // the store queue is too long for another session now
 };
 
 class IngestMetrics {
@@ -55,6 +58,11 @@ class IngestMetrics {
   // The TLS files were loaded again (ok) or could not be (the previous
   // context stays in use): tls_reloads_total{result="loaded"|"failed"}.
   void CountTlsReload(bool ok);
+  // The store thread's queue: calls waiting now, how long each call took
+  // (seconds), and calls skipped because their caller had given up.
+  void SetStoreQueueDepth(std::size_t calls);
+  void ObserveStoreCall(double seconds);
+  void CountStoreCallSkipped();
 
  private:
   IngestMetrics(prometheus::Registry& registry, prometheus::Family<prometheus::Counter>& rejected,
@@ -76,6 +84,10 @@ class IngestMetrics {
   prometheus::Counter& refused_identity_mismatch_;
   prometheus::Family<prometheus::Counter>& handshake_failures_;
   prometheus::Family<prometheus::Counter>& tls_reloads_;
+  prometheus::Counter& refused_store_busy_;
+  prometheus::Gauge& store_queue_depth_;
+  prometheus::Histogram& store_call_seconds_;
+  prometheus::Counter& store_calls_skipped_;
 };
 
 }  // namespace atmhealth::collector

@@ -1,8 +1,49 @@
 #include "collector/ingest/store_executor.h"
 
-namespace atmhealth::collector {
+#include <algorithm>
 
-StoreExecutor::StoreExecutor(std::unique_ptr<CollectorStore> store) : store_(std::move(store)) {}
+namespace atmhealth::collector {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bounds of the retry hint: never sooner than a second (a refused agent that
+// comes straight back only adds load), never later than five minutes (a
+// queue estimate that far out is a guess).
+constexpr std::chrono::milliseconds kMinRetryAfter{1000};
+constexpr std::chrono::milliseconds kMaxRetryAfter{300'000};
+// Weight of the newest call in the mean call duration.
+constexpr double kMeanWeight = 0.05;
+// Store calls a refused session will make when it comes back: its Hello and
+// its first heartbeat or batch. Spaces the retry slots.
+constexpr std::int64_t kCallsPerReturningSession = 2;
+
+std::chrono::milliseconds ClampRetry(std::chrono::nanoseconds wait) {
+  return std::clamp(std::chrono::ceil<std::chrono::milliseconds>(wait), kMinRetryAfter,
+                    kMaxRetryAfter);
+}
+
+bool IsWriteFailure(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kNoSpace:
+    case ErrorCode::kIo:
+    case ErrorCode::kCorrupt:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kUnavailable:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+StoreExecutor::StoreExecutor(std::unique_ptr<CollectorStore> store, Options options,
+                             IngestMetrics* metrics)
+    : store_(std::move(store)), options_(options), metrics_(metrics) {}
+
+StoreExecutor::StoreExecutor(std::unique_ptr<CollectorStore> store)
+    : StoreExecutor(std::move(store), Options{}, nullptr) {}
 
 StoreExecutor::~StoreExecutor() { Join(); }
 
@@ -41,6 +82,80 @@ asio::awaitable<Status> StoreExecutor::RecordHeartbeat(std::string device_id,
         return store.RecordHeartbeat(device_id, heartbeat, now_unix_ns);
       },
       timeout);
+}
+
+std::chrono::nanoseconds StoreExecutor::EstimatedWait() const {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(queued_.load()) * mean_call_ns_.load());
+}
+
+StoreExecutor::Admission StoreExecutor::AdmitSession(std::chrono::milliseconds wait) {
+  const std::size_t depth = queued_.load();
+  const std::chrono::nanoseconds expected = EstimatedWait();
+  Admission admission;
+  if (depth < options_.max_queued_calls / 2 && expected < wait) return admission;
+
+  admission.admitted = false;
+  admission.reason =
+      depth >= options_.max_queued_calls / 2
+          ? "the store queue holds " + std::to_string(depth) + " calls, half of its " +
+                std::to_string(options_.max_queued_calls)
+          : "the " + std::to_string(depth) + " queued store calls take about " +
+                std::to_string(std::chrono::ceil<std::chrono::milliseconds>(expected).count()) +
+                " ms, the session may wait " + std::to_string(wait.count()) + " ms";
+  // Hand out slots one after another, each as long as the store takes for
+  // a returning session, starting when the queue has drained.
+  const auto slot = std::chrono::nanoseconds(kCallsPerReturningSession *
+                                             std::max<std::int64_t>(mean_call_ns_.load(), 1));
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  next_retry_slot_ = std::max(next_retry_slot_, now + expected) + slot;
+  admission.retry_after = ClampRetry(next_retry_slot_ - now);
+  return admission;
+}
+
+std::chrono::milliseconds StoreExecutor::RetryHint() const { return ClampRetry(EstimatedWait()); }
+
+Status StoreExecutor::WriteHealth() const {
+  if (const std::int64_t since = running_since_ns_.load(); since != 0) {
+    const auto running = Clock::now() - Clock::time_point(Clock::duration(since));
+    if (running > options_.stalled_after) {
+      return Error(ErrorCode::kTimeout,
+                   "a store call has been running for " +
+                       std::to_string(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(running).count()) +
+                       " ms");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (write_failure_) return Error(ErrorCode::kUnavailable, *write_failure_);
+  return OkStatus();
+}
+
+void StoreExecutor::Dequeued(bool skipped) {
+  const std::size_t depth = --queued_;
+  if (metrics_ == nullptr) return;
+  metrics_->SetStoreQueueDepth(depth);
+  if (skipped) metrics_->CountStoreCallSkipped();
+}
+
+void StoreExecutor::Finished(Clock::duration took, const Status& status) {
+  running_since_ns_ = 0;
+  const auto took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  const std::int64_t mean = mean_call_ns_.load();
+  mean_call_ns_ = mean == 0
+                      ? took_ns
+                      : static_cast<std::int64_t>(kMeanWeight * static_cast<double>(took_ns) +
+                                                  (1 - kMeanWeight) * static_cast<double>(mean));
+  if (metrics_ != nullptr) metrics_->ObserveStoreCall(std::chrono::duration<double>(took).count());
+  // Every call writes (the Hello updates the device, a heartbeat its state),
+  // so each one tells whether the store can write now.
+  // A refused input (kInvalidArgument, ...) says nothing about the disk.
+  std::lock_guard lock(mutex_);
+  if (status.ok()) {
+    write_failure_.reset();
+  } else if (IsWriteFailure(status.error().code())) {
+    write_failure_ = status.error().message();
+  }
 }
 
 }  // namespace atmhealth::collector

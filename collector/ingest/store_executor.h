@@ -2,18 +2,32 @@
 // its calls, so that a slow fsync never stalls the network threads. Every
 // store call happens on that one thread, which is what CollectorStore's "not
 // thread-safe" contract asks for; calls run in the order they were made.
+//
+// Back-pressure: the queue of calls waiting for the store thread is bounded
+// (Options::max_queued_calls). A call made while it is full fails at once
+// with kUnavailable instead of waiting behind the others. A new session asks
+// AdmitSession() first: it is turned away (the agent gets REASON_OVERLOADED
+// with a retry hint) while the calls already queued would take longer than
+// the session may wait, or fill half the queue, so the sessions already open
+// keep the store for their batches and heartbeats. A call whose caller gave
+// up (its timeout passed) is skipped when the store thread reaches it, never
+// run late behind the others.
 #ifndef ATMHEALTH_COLLECTOR_INGEST_STORE_EXECUTOR_H_
 #define ATMHEALTH_COLLECTOR_INGEST_STORE_EXECUTOR_H_
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "atmhealth/v1/session.pb.h"
+#include "collector/ingest/ingest_metrics.h"
 #include "collector/store/collector_store.h"
 #include "platform/asio.h"
 #include "platform/status.h"
@@ -22,6 +36,29 @@ namespace atmhealth::collector {
 
 class StoreExecutor {
  public:
+  struct Options {
+    // Calls waiting for the store thread at most; memory is bounded by about
+    // this many batches.
+    std::size_t max_queued_calls = 1000;
+    // A call running longer than this makes WriteHealth() fail: a disk that
+    // hangs is as unwritable as a full one.
+    std::chrono::milliseconds stalled_after{5000};
+  };
+
+  // What AdmitSession() decided.
+  struct Admission {
+    bool admitted = true;
+    // When admitted is false: how long the agent should wait before it
+    // tries again, milliseconds. Each refused session gets a later time slot
+    // of the store, so a fleet turned away together comes back spread out.
+    std::chrono::milliseconds retry_after{0};
+    std::string reason;  // one line for the log, when refused
+  };
+
+  // `metrics` (may be null) receives the queue depth, the store latency and
+  // the calls skipped; it must outlive the executor.
+  StoreExecutor(std::unique_ptr<CollectorStore> store, Options options, IngestMetrics* metrics);
+  // Default options, no metrics.
   explicit StoreExecutor(std::unique_ptr<CollectorStore> store);
   // Runs the calls already queued, then joins the store thread.
   ~StoreExecutor();
@@ -31,10 +68,11 @@ class StoreExecutor {
   // The CollectorStore calls, run on the store thread. The calling coroutine
   // resumes on its own executor (its session's strand) with the result, or
   // with an Error(kTimeout) once `timeout` passed: a disk that hangs must not
-  // hold a session forever. A call that timed out still runs to its end on
-  // the store thread and its result is dropped, so events it stored are
-  // stored but never acknowledged (the agent sends them again; the store
-  // keeps them once).
+  // hold a session forever, or with Error(kUnavailable) at once when the
+  // queue is full. A call that timed out before the store thread reached it
+  // is skipped; one that was already running runs to its end and its result
+  // is dropped, so events it stored are stored but never acknowledged (the
+  // agent sends them again; the store keeps them once).
   asio::awaitable<Result<std::uint64_t>> RecordHello(v1::Hello hello, std::string peer,
                                                      std::int64_t now_unix_ns,
                                                      std::chrono::milliseconds timeout);
@@ -45,6 +83,22 @@ class StoreExecutor {
   asio::awaitable<Status> RecordHeartbeat(std::string device_id, v1::Heartbeat heartbeat,
                                           std::int64_t now_unix_ns,
                                           std::chrono::milliseconds timeout);
+
+  // Whether a new session may start now, given that its Hello may wait at
+  // most `wait` for the store. Thread-safe.
+  Admission AdmitSession(std::chrono::milliseconds wait);
+
+  // When a session that the store failed should come back, milliseconds:
+  // the time the queued calls take, at least one second. Thread-safe.
+  std::chrono::milliseconds RetryHint() const;
+
+  // OK while the store writes; the error of the last write call when it
+  // failed (disk full, I/O error) and no write succeeded since, or a stall
+  // when the running call has taken longer than stalled_after. Thread-safe.
+  Status WriteHealth() const;
+
+  // Calls waiting for the store thread now. Thread-safe.
+  std::size_t queued_calls() const { return queued_.load(); }
 
   // Waits until every queued call ran, then ends the store thread. Later
   // calls are never run. Call it after the sessions ended; idempotent.
@@ -60,7 +114,27 @@ class StoreExecutor {
   template <typename R, typename Work>
   asio::awaitable<R> Call(Work work, std::chrono::milliseconds timeout);
 
+  // Bookkeeping of the store thread around one call.
+  void Dequeued(bool skipped);
+  void Finished(std::chrono::steady_clock::duration took, const Status& status);
+  // Queued calls times the mean call duration.
+  std::chrono::nanoseconds EstimatedWait() const;
+
   std::unique_ptr<CollectorStore> store_;  // used on the store thread only
+  const Options options_;
+  IngestMetrics* const metrics_;
+  std::atomic<std::size_t> queued_{0};
+  // Mean duration of a store call (exponentially weighted), nanoseconds;
+  // 0 until the first call ended.
+  std::atomic<std::int64_t> mean_call_ns_{0};
+  // When the running call started (steady clock, nanoseconds); 0 when none runs.
+  std::atomic<std::int64_t> running_since_ns_{0};
+
+  mutable std::mutex mutex_;  // guards the members below
+  std::optional<std::string> write_failure_;
+  // The next time slot handed to a refused session as its retry hint.
+  std::chrono::steady_clock::time_point next_retry_slot_{};
+
   asio::thread_pool thread_{1};
 };
 
@@ -70,6 +144,8 @@ asio::awaitable<R> StoreExecutor::Call(Work work, std::chrono::milliseconds time
     using Handler = decltype(handler);
     // Whichever comes first, the store's result or the deadline, completes
     // the handler; both run on the caller's executor, so they never race.
+    // `abandoned` is the one thing the store thread reads: set when the
+    // deadline passed, so a call still queued is skipped.
     struct Pending {
       Pending(Handler h, const asio::any_io_executor& executor)
           : handler(std::move(h)), deadline(executor) {}
@@ -82,19 +158,39 @@ asio::awaitable<R> StoreExecutor::Call(Work work, std::chrono::milliseconds time
       }
       std::optional<Handler> handler;
       asio::steady_timer deadline;
+      std::atomic<bool> abandoned{false};
     };
     const asio::any_io_executor resume_on = asio::get_associated_executor(handler);
     auto pending = std::make_shared<Pending>(std::move(handler), resume_on);
+    if (queued_.load() >= options_.max_queued_calls) {
+      asio::post(resume_on, [pending, limit = options_.max_queued_calls]() mutable {
+        pending->Complete(R(Error(ErrorCode::kUnavailable, "the store queue is full (" +
+                                                               std::to_string(limit) + " calls)")));
+      });
+      return;
+    }
+    const std::size_t depth = ++queued_;
+    if (metrics_ != nullptr) metrics_->SetStoreQueueDepth(depth);
     pending->deadline.expires_after(timeout);
     pending->deadline.async_wait([pending, timeout](const boost::system::error_code& ec) {
       if (ec) return;  // cancelled: the store answered in time
+      pending->abandoned = true;
       pending->Complete(R(Error(ErrorCode::kTimeout, "the store did not answer within " +
                                                          std::to_string(timeout.count()) + " ms")));
     });
     asio::post(thread_, [this, queued = std::move(queued), pending,
                          busy = asio::prefer(resume_on,
                                              asio::execution::outstanding_work.tracked)]() mutable {
+      if (pending->abandoned) {  // its caller was answered with the timeout
+        Dequeued(/*skipped=*/true);
+        return;
+      }
+      Dequeued(/*skipped=*/false);
+      const auto start = std::chrono::steady_clock::now();
+      running_since_ns_ = start.time_since_epoch().count();
       R result = queued(*store_);
+      Finished(std::chrono::steady_clock::now() - start,
+               result.ok() ? OkStatus() : Status(result.error()));
       asio::post(busy, [pending, result = std::move(result)]() mutable {
         pending->Complete(std::move(result));
       });

@@ -20,6 +20,9 @@
 // latency a fleet of that size would see. --connect-spread-ms spreads the
 // connects the way the agents' jittered reconnect backoff does; without it
 // every agent connects at once, the worst case after a collector restart.
+// A Refusal with a retry hint (an overloaded collector) is honoured like
+// atmhealthd does: the agent connects again after hint x [1, 1.5]; the
+// report counts the connection attempts.
 //
 // With --tls-ca and --tls-ca-key every agent speaks mutual TLS 1.3, as
 // atmhealthd does: the swarm mints each device a certificate (CN = its device
@@ -44,6 +47,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -265,6 +269,12 @@ class Swarm {
           tls_latency_.PercentileMs(50), tls_latency_.PercentileMs(99), tls_latency_.MaxMs(),
           static_cast<unsigned long long>(tls_latency_.count()));
     }
+    std::printf(
+        "connections       %llu attempts, %llu refused with a retry hint; at most %llu by one "
+        "agent\n",
+        static_cast<unsigned long long>(connection_attempts_),
+        static_cast<unsigned long long>(refusals_with_hint_),
+        static_cast<unsigned long long>(most_attempts_));
     std::printf("all welcomed      %.3f s after the start (%llu Welcomes)\n",
                 std::chrono::duration<double>(last_welcome_ - start_).count(),
                 static_cast<unsigned long long>(handshake_latency_.count()));
@@ -291,20 +301,32 @@ class Swarm {
       go = co_await WaitUntil(start_ + std::chrono::milliseconds(options_.connect_spread_ms) *
                                            index / options_.agents);
     }
-    std::shared_ptr<wire::FrameStream> stream;
-    if (go) {
-      stream = co_await Connect(index);
-    } else {
-      ++errors_[stop_reason_];
-    }
-    if (stream != nullptr) {
-      if (std::string failure = co_await Converse(*stream, index, Clock::now()); failure.empty()) {
-        ++finished_agents_;
-      } else {
-        ++errors_[stopping_ ? stop_reason_ : failure];
-      }
+    if (!go) ++errors_[stop_reason_];
+    // Connects again after a Refusal with a retry hint, as atmhealthd does:
+    // never sooner than the hint, spread over half the hint again.
+    std::uint64_t attempts = 0;
+    while (go) {
+      ++attempts;
+      ++connection_attempts_;
+      std::shared_ptr<wire::FrameStream> stream = co_await Connect(index);
+      if (stream == nullptr) break;
+      std::uint32_t retry_after_ms = 0;
+      const std::string failure = co_await Converse(*stream, index, Clock::now(), retry_after_ms);
       stream->Close();
+      if (failure.empty()) {
+        ++finished_agents_;
+        break;
+      }
+      if (retry_after_ms == 0 || stopping_) {
+        ++errors_[stopping_ ? stop_reason_ : failure];
+        break;
+      }
+      ++refusals_with_hint_;
+      std::uniform_int_distribution<std::uint64_t> jitter(retry_after_ms, retry_after_ms * 3 / 2);
+      go = co_await WaitUntil(Clock::now() + std::chrono::milliseconds(jitter(random_)));
+      if (!go) ++errors_[stop_reason_];
     }
+    most_attempts_ = std::max(most_attempts_, attempts);
     if (--running_agents_ == 0) {
       deadline_.cancel();
       signals_.cancel();
@@ -351,8 +373,10 @@ class Swarm {
 
   // The session of one agent; "" when every frame was acknowledged, else
   // what went wrong.
+  // A Refusal with a retry hint sets `retry_after_ms`.
   asio::awaitable<std::string> Converse(wire::FrameStream& stream, int index,
-                                        Clock::time_point connected) {
+                                        Clock::time_point connected,
+                                        std::uint32_t& retry_after_ms) {
     v1::AgentMessage hello;
     v1::Hello& fields = *hello.mutable_hello();
     fields.mutable_device()->set_device_id(DeviceId(index));
@@ -360,11 +384,13 @@ class Swarm {
     fields.mutable_device()->set_kind(v1::DEVICE_KIND_ATM);
     fields.set_protocol_version(v1::PROTOCOL_VERSION_1);
     fields.set_agent_version("agent-swarm");
+    fields.set_welcome_timeout_ms(static_cast<std::uint32_t>(kReplyTimeout.count()));
     if (wire::FrameStatus sent = stream.Send(hello); !sent.ok()) {
       co_return "send Hello: " + std::string(wire::FrameFaultName(sent.fault));
     }
     v1::CollectorMessage reply;
     if (std::string failure = co_await ReadReply(stream, reply, "Welcome"); !failure.empty()) {
+      if (reply.has_refusal()) retry_after_ms = reply.refusal().retry_after_ms();
       co_return failure;
     }
     if (!reply.has_welcome()) co_return "handshake: the reply is not a Welcome";
@@ -516,6 +542,10 @@ class Swarm {
   std::vector<std::shared_ptr<asio::ssl::context>> tls_contexts_;  // per agent; empty: TCP
   Clock::time_point last_welcome_;
   double cpu_at_start_ = 0;
+  std::uint64_t connection_attempts_ = 0;
+  std::uint64_t refusals_with_hint_ = 0;  // Refusals that said when to come back
+  std::uint64_t most_attempts_ = 0;       // connection attempts of the unluckiest agent
+  std::mt19937_64 random_{20260101};      // retry jitter
 };
 
 // "127.0.0.1:7411" or "[::1]:7411", a loopback address only: the swarm is a

@@ -19,20 +19,43 @@ CollectorProcess::CollectorProcess(const std::filesystem::path& dir,
                                    const std::filesystem::path& db, std::uint16_t agent_port,
                                    const std::string& config_toml)
     : db_(db) {
-  std::filesystem::create_directories(dir);
-  const auto ready = dir / "collector.ready.json";
-  std::filesystem::remove(ready);
   std::vector<std::string> args = {"--listen",      "127.0.0.1:" + std::to_string(agent_port),
                                    "--http-listen", "127.0.0.1:0",
                                    "--db",          db.string(),
-                                   "--ready-file",  ready.string(),
                                    "--log-level",   "debug"};
   if (!config_toml.empty()) {
+    std::filesystem::create_directories(dir);
     WriteFile(dir / "collector.toml", config_toml);
     args.insert(args.end(), {"--config", (dir / "collector.toml").string()});
   }
-  process_ = std::make_unique<Process>(Binary("collector/atmhealth-collector"), args,
-                                       dir / "collector.log");
+  Launch(Binary("collector/atmhealth-collector"), std::move(args), dir);
+}
+
+std::unique_ptr<CollectorProcess> CollectorProcess::SlowStore(const std::filesystem::path& dir,
+                                                              const std::filesystem::path& db,
+                                                              std::chrono::microseconds store_delay,
+                                                              const std::string& store_toml) {
+  std::filesystem::create_directories(dir);
+  const auto config = dir / "collector.toml";
+  WriteFile(config,
+            "[listen]\nport = 0\nplaintext = true\n\n[http]\nport = 0\n\n[store]\npath = \"" +
+                db.string() + "\"\n" + store_toml + "\n\n[log]\nlevel = \"debug\"\n");
+  std::unique_ptr<CollectorProcess> collector(new CollectorProcess());
+  collector->db_ = db;
+  collector->Launch(
+      Binary("tests/atmhealth-collector-slow-store"),
+      {"--config", config.string(), "--store-delay-us", std::to_string(store_delay.count())}, dir);
+  return collector;
+}
+
+void CollectorProcess::Launch(const std::filesystem::path& binary, std::vector<std::string> args,
+                              const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  const auto ready = dir / "collector.ready.json";
+  std::filesystem::remove(ready);
+  args.push_back("--ready-file");
+  args.push_back(ready.string());
+  process_ = std::make_unique<Process>(binary, args, dir / "collector.log");
   const bool up = WaitFor([&] { return std::filesystem::exists(ready) || !process_->running(); },
                           std::chrono::seconds(20));
   if (!up || !std::filesystem::exists(ready)) {

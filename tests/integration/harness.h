@@ -4,6 +4,7 @@
 #ifndef ATMHEALTH_TESTS_INTEGRATION_HARNESS_H_
 #define ATMHEALTH_TESTS_INTEGRATION_HARNESS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -24,6 +25,13 @@ class CollectorProcess {
   // with --config (the flags above still apply on top of it).
   CollectorProcess(const std::filesystem::path& dir, const std::filesystem::path& db,
                    std::uint16_t agent_port = 0, const std::string& config_toml = "");
+  // atmhealth-collector-slow-store instead: every store call takes
+  // `store_delay` longer, as on a disk that syncs slowly; `store_toml` is
+  // added to the [store] table of its config (e.g. "max_queued_calls = 4").
+  static std::unique_ptr<CollectorProcess> SlowStore(const std::filesystem::path& dir,
+                                                     const std::filesystem::path& db,
+                                                     std::chrono::microseconds store_delay,
+                                                     const std::string& store_toml);
 
   std::uint16_t agent_port() const { return agent_port_; }
   std::uint16_t http_port() const { return http_port_; }
@@ -36,6 +44,11 @@ class CollectorProcess {
   double Metric(const std::string& sample) const;
 
  private:
+  CollectorProcess() = default;
+  // Starts `binary` with `args` plus --ready-file and waits until it is ready.
+  void Launch(const std::filesystem::path& binary, std::vector<std::string> args,
+              const std::filesystem::path& dir);
+
   std::filesystem::path db_;
   std::unique_ptr<Process> process_;
   std::uint16_t agent_port_ = 0;

@@ -158,6 +158,7 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
     const wire::FrameStatus status = co_await stream->Read(message, kReadTimeout);
     if (!status.ok()) break;
     std::optional<v1::Refusal::Reason> refuse;
+    std::chrono::milliseconds retry_after{0};
     bool hold = false;
     bool answer = false;
     bool answer_hello = false;
@@ -166,6 +167,7 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
       std::lock_guard lock(mutex_);
       record_.frames.push_back({connection->id, Clock::now(), message});
       refuse = refuse_hellos_;
+      retry_after = refuse_retry_after_;
       hold = hold_batches_;
       answer = answer_heartbeats_;
       answer_hello = answer_hellos_;
@@ -176,7 +178,7 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
     if (!welcomed) {
       if (!message.has_hello()) break;  // the real collector refuses; the test sees the frame
       if (refuse) {
-        co_await SendRefusal(connection, *refuse, "scripted refusal of the Hello");
+        co_await SendRefusal(connection, *refuse, "scripted refusal of the Hello", retry_after);
         break;
       }
       if (!answer_hello) continue;  // and whatever comes next is read as the Hello
@@ -252,10 +254,12 @@ void FakeCollector::Send(Connection& connection, const v1::CollectorMessage& mes
 }
 
 asio::awaitable<void> FakeCollector::SendRefusal(std::shared_ptr<Connection> connection,
-                                                 v1::Refusal::Reason reason, std::string detail) {
+                                                 v1::Refusal::Reason reason, std::string detail,
+                                                 std::chrono::milliseconds retry_after) {
   v1::CollectorMessage message;
   message.mutable_refusal()->set_reason(reason);
   message.mutable_refusal()->set_detail(std::move(detail));
+  message.mutable_refusal()->set_retry_after_ms(static_cast<std::uint32_t>(retry_after.count()));
   {
     std::lock_guard lock(mutex_);
     record_.refusals_sent.push_back(message.refusal());
@@ -276,9 +280,11 @@ void FakeCollector::PretendStored(std::uint64_t seq) {
   changed_.notify_all();
 }
 
-void FakeCollector::RefuseHellos(std::optional<v1::Refusal::Reason> reason) {
+void FakeCollector::RefuseHellos(std::optional<v1::Refusal::Reason> reason,
+                                 std::chrono::milliseconds retry_after) {
   std::lock_guard lock(mutex_);
   refuse_hellos_ = reason;
+  refuse_retry_after_ = retry_after;
 }
 
 void FakeCollector::HoldBatches(bool hold) {

@@ -87,8 +87,10 @@ class FakeCollector {
   // The collector already holds this device's events up to `seq` (from an
   // earlier installation of the agent): Welcome says so, Acks never go below.
   void PretendStored(std::uint64_t seq);
-  // Answer every Hello with Refusal{reason} and close; nullopt: Welcome again.
-  void RefuseHellos(std::optional<v1::Refusal::Reason> reason);
+  // Answer every Hello with Refusal{reason, retry_after_ms} and close;
+  // nullopt: Welcome again.
+  void RefuseHellos(std::optional<v1::Refusal::Reason> reason,
+                    std::chrono::milliseconds retry_after = {});
   // true: receive batches but neither store nor acknowledge them (a collector
   // whose disk stalls) until ReleaseBatches; heartbeats are still answered
   // with the highest stored seq, which the held batches do not raise.
@@ -128,7 +130,8 @@ class FakeCollector {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Converse(std::shared_ptr<wire::FrameStream> stream);
   asio::awaitable<void> SendRefusal(std::shared_ptr<Connection> connection,
-                                    v1::Refusal::Reason reason, std::string detail);
+                                    v1::Refusal::Reason reason, std::string detail,
+                                    std::chrono::milliseconds retry_after = {});
   // Stores `seqs` (once each) and sends Ack{stored_seq}. Collector thread only.
   void StoreAndAck(Connection& connection, const std::vector<std::uint64_t>& seqs);
   void Send(Connection& connection, const v1::CollectorMessage& message);
@@ -148,6 +151,7 @@ class FakeCollector {
   mutable std::condition_variable changed_;
   Record record_;
   std::optional<v1::Refusal::Reason> refuse_hellos_;
+  std::chrono::milliseconds refuse_retry_after_{0};
   bool hold_batches_ = false;
   bool answer_heartbeats_ = true;
   bool answer_hellos_ = true;

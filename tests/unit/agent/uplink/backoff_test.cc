@@ -47,6 +47,21 @@ TEST(BackoffTest, DelaysGrowExponentiallyWithinEqualJitterUpToTheMax) {
   }
 }
 
+TEST(BackoffTest, ARetryHintIsNeverUndercutAndIsSpreadOverHalfOfItAgain) {
+  std::int64_t lowest = 1'000'000;
+  std::int64_t highest = 0;
+  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    Backoff backoff(kInitial, kMax, seed);
+    const std::int64_t delay = backoff.NotBefore(milliseconds(10'000)).count();
+    ASSERT_GE(delay, 10'000) << "seed " << seed;
+    ASSERT_LE(delay, 15'000) << "seed " << seed;
+    lowest = std::min(lowest, delay);
+    highest = std::max(highest, delay);
+  }
+  EXPECT_LT(lowest, 10'500);
+  EXPECT_GT(highest, 14'500);
+}
+
 TEST(BackoffTest, ResetStartsOverAtTheInitialDelay) {
   Backoff backoff(kInitial, kMax, 42);
   for (int i = 0; i < 8; ++i) (void)backoff.Next();

@@ -419,6 +419,26 @@ TEST_F(UplinkTest, RefusedHellosAreRetriedWithGrowingBackoff) {
   EXPECT_EQ(record.stored_seqs, Range(1, 2));
 }
 
+TEST_F(UplinkTest, AnOverloadedCollectorsRetryHintIsHonouredAndHelloAnnouncesTheWelcomeWait) {
+  // The backoff alone would retry within 100 ms; the hint says 400 ms.
+  collector_->RefuseHellos(v1::Refusal::REASON_OVERLOADED, 400ms);
+  AppendAlerts(1, 2);
+  StartUplink(Config());
+
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.Hellos().size() >= 3; }));
+  collector_->RefuseHellos(std::nullopt);
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 2; }));
+  ASSERT_TRUE(WaitForDelivered(2));
+
+  const Record record = collector_->record();
+  const auto hellos = HelloTimes(record);
+  ASSERT_GE(hellos.size(), 3u);
+  EXPECT_GE(hellos[1] - hellos[0], 400ms);
+  EXPECT_GE(hellos[2] - hellos[1], 400ms);
+  EXPECT_EQ(record.Hellos().at(0).welcome_timeout_ms(), 3000u) << "Config().io_timeout";
+  EXPECT_EQ(record.stored_seqs, Range(1, 2));
+}
+
 TEST_F(UplinkTest, SequenceContinuesAboveACollectorThatHoldsMoreThanTheBuffer) {
   // The buffer was lost and recreated; the collector still has seqs 1..100.
   collector_->PretendStored(100);

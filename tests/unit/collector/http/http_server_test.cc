@@ -5,6 +5,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "collector/http/operational_routes.h"
 #include "collector/ingest/ingest_metrics.h"
 #include "tests/support/http_client.h"
+#include "tests/support/process.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -30,7 +32,7 @@ class HttpServerTest : public ::testing::Test {
     auto server = HttpServer::Bind(io_, options_, registry_);
     ASSERT_TRUE(server.ok()) << server.error().message();
     server_ = std::move(*server);
-    AddOperationalRoutes(*server_, registry_);
+    AddOperationalRoutes(*server_, registry_, [this] { return store_health_(); });
     server_->AddRoute(http::verb::post, "/echo",
                       [](const HttpRequest& request) -> asio::awaitable<HttpResponse> {
                         co_return MakeResponse(http::status::ok, request.body());
@@ -59,6 +61,29 @@ class HttpServerTest : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;
+  std::function<Status()> store_health_ = [] { return OkStatus(); };
+};
+
+// A client connection to the server that sends `bytes` (maybe nothing, maybe
+// half a request) and then stays silent.
+class IdleClient {
+ public:
+  IdleClient(asio::io_context& io, std::uint16_t port, const std::string& bytes) : socket_(io) {
+    socket_.connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    if (!bytes.empty()) asio::write(socket_, asio::buffer(bytes));
+  }
+  // Whether the server still holds the connection open: nothing to read and
+  // no end of stream.
+  bool StillOpen() {
+    socket_.non_blocking(true);
+    char byte;
+    boost::system::error_code ec;
+    socket_.read_some(asio::buffer(&byte, 1), ec);
+    return ec == asio::error::would_block;
+  }
+
+ private:
+  asio::ip::tcp::socket socket_;
 };
 
 TEST_F(HttpServerTest, MetricsServesTheRegistryInPrometheusTextFormat) {
@@ -92,6 +117,63 @@ TEST_F(HttpServerTest, HealthzAnswersOk) {
   ASSERT_TRUE(reply.ok()) << reply.error().message();
   EXPECT_EQ(reply->status, 200u);
   EXPECT_EQ(reply->body, "ok\n");
+}
+
+TEST_F(HttpServerTest, HealthzIs503WithTheReasonWhenTheStoreCannotWrite) {
+  store_health_ = [] {
+    return Status(Error(ErrorCode::kNoSpace, "collector.db: database or disk is full"));
+  };
+  Start();
+  Result<HttpReply> reply = HttpGet(port(), "/healthz");
+  ASSERT_TRUE(reply.ok()) << reply.error().message();
+  EXPECT_EQ(reply->status, 503u);
+  EXPECT_EQ(reply->body, "store cannot write: collector.db: database or disk is full\n");
+}
+
+// Regression: a few idle connections (opened and silent, or stalled half-way
+// through a request) must not hold up /healthz and /metrics. The deadline is
+// long, so the idle ones are all still open when the answers come.
+TEST_F(HttpServerTest, IdleConnectionsDoNotHoldUpHealthzOrMetrics) {
+  options_.request_timeout = 60s;
+  Start();
+  asio::io_context client_io;
+  std::vector<std::unique_ptr<IdleClient>> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<IdleClient>(client_io, port(), ""));
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(
+        std::make_unique<IdleClient>(client_io, port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+  }
+
+  Result<HttpReply> health =
+      HttpExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 30s);
+  ASSERT_TRUE(health.ok()) << health.error().message();
+  EXPECT_EQ(health->status, 200u);
+  Result<HttpReply> metrics =
+      HttpExchange(port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 30s);
+  ASSERT_TRUE(metrics.ok()) << metrics.error().message();
+  EXPECT_EQ(metrics->status, 200u);
+  for (const auto& client : idle) EXPECT_TRUE(client->StillOpen());
+}
+
+// Regression: with every connection slot taken by idle clients, a new
+// request used to be closed unanswered; now the longest idle one makes room.
+TEST_F(HttpServerTest, AtTheConnectionLimitTheLongestIdleConnectionMakesRoom) {
+  options_.request_timeout = 60s;
+  options_.max_connections = 4;
+  Start();
+  asio::io_context client_io;
+  std::vector<std::unique_ptr<IdleClient>> idle;
+  // The server accepts connections in the order they were made, so the
+  // first is the one idle the longest.
+  for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<IdleClient>(client_io, port(), ""));
+
+  Result<HttpReply> health =
+      HttpExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 30s);
+  ASSERT_TRUE(health.ok()) << health.error().message();
+  EXPECT_EQ(health->status, 200u);
+  EXPECT_TRUE(atmhealth::testing::WaitFor([&] { return !idle[0]->StillOpen(); }, 10s))
+      << "the longest idle connection made room";
+  for (std::size_t i = 1; i < idle.size(); ++i) EXPECT_TRUE(idle[i]->StillOpen());
 }
 
 TEST_F(HttpServerTest, UnknownPathIs404AndCounted) {

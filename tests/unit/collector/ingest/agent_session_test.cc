@@ -16,6 +16,7 @@
 #include "collector/ingest/store_executor.h"
 #include "platform/clock.h"
 #include "tests/support/agent_client.h"
+#include "tests/support/process.h"
 #include "tests/unit/collector/ingest/fake_collector_store.h"
 
 namespace atmhealth::collector {
@@ -42,8 +43,14 @@ double MetricValue(prometheus::Registry& registry, const std::string& name,
       bool match = true;
       for (const auto& [key, value] : labels) match = match && have[key] == value;
       if (!match) continue;
-      return family.type == prometheus::MetricType::Gauge ? metric.gauge.value
-                                                          : metric.counter.value;
+      switch (family.type) {
+        case prometheus::MetricType::Gauge:
+          return metric.gauge.value;
+        case prometheus::MetricType::Histogram:  // the number of observations
+          return static_cast<double>(metric.histogram.sample_count);
+        default:
+          return metric.counter.value;
+      }
     }
   }
   return std::nan("");
@@ -76,7 +83,8 @@ std::string LengthPrefix(std::uint64_t length) {
 class IngestTest : public ::testing::Test {
  protected:
   void StartListener() {
-    store_ = std::make_unique<StoreExecutor>(std::make_unique<FakeCollectorStore>(store_state_));
+    store_ = std::make_unique<StoreExecutor>(std::make_unique<FakeCollectorStore>(store_state_),
+                                             store_options_, &metrics_);
     options_.address = "127.0.0.1";
     options_.port = 0;
     options_.session.collector_id = "test-collector";
@@ -150,6 +158,7 @@ class IngestTest : public ::testing::Test {
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::shared_ptr<FakeCollectorStore::State> store_state_ =
       std::make_shared<FakeCollectorStore::State>();
+  StoreExecutor::Options store_options_;
   std::unique_ptr<StoreExecutor> store_;
   AgentListener::Options options_;
   std::unique_ptr<AgentListener> listener_;
@@ -450,6 +459,130 @@ TEST_F(IngestTest, SessionsAboveTheLimitAreRefusedAsOverloaded) {
 
   ASSERT_TRUE(first->Send(TestBatch(1, 1)).ok());
   ExpectAck(first->Read(), 1);
+}
+
+// Waits until `calls` store calls are queued behind the one that runs.
+bool QueueReaches(StoreExecutor& store, std::size_t calls) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (store.queued_calls() != calls) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQueueIsLong) {
+  store_options_.max_queued_calls = 4;
+  StartListener();
+  std::vector<std::unique_ptr<AgentClient>> agents;
+  for (const char* device : {"atm-0001", "atm-0002", "atm-0003"}) {
+    agents.push_back(ConnectedAgent(device));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  store_state_->Hold();  // a disk that syncs slowly
+  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 2));  // half of max_queued_calls
+  EXPECT_EQ(Metric("atmhealth_collector_store_queue_depth"), 2);
+
+  auto late = Connect();
+  ASSERT_NE(late, nullptr);
+  const AgentClient::Received refusal = late->Handshake(TestHello("atm-0004"));
+  ExpectRefusal(refusal, v1::Refusal::REASON_OVERLOADED);
+  EXPECT_GE(refusal.message.refusal().retry_after_ms(), 1000u);
+  ExpectClosed(*late);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_refused_total", {{"reason", "store_busy"}}), 1);
+  EXPECT_TRUE(store_state_->Hellos().size() == 3) << "a refused Hello never reaches the store";
+
+  // The sessions already open keep their place: every batch is acknowledged.
+  store_state_->Release();
+  for (auto& agent : agents) ExpectAck(agent->Read(), 1);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_queue_depth", {}, 0));
+  EXPECT_GE(Metric("atmhealth_collector_store_call_seconds"), 6);
+  ASSERT_NE(ConnectedAgent("atm-0004"), nullptr) << "admitted once the queue drained";
+}
+
+TEST_F(IngestTest, StoreCallThatTimedOutInTheQueueIsSkippedNotRunLate) {
+  options_.session.store_timeout = 200ms;
+  StartListener();
+  auto running = ConnectedAgent("atm-0001");
+  auto queued = ConnectedAgent("atm-0002");
+  ASSERT_NE(running, nullptr);
+  ASSERT_NE(queued, nullptr);
+  store_state_->Hold();
+  ASSERT_TRUE(running->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(queued->Send(TestBatch(1, 2)).ok());
+
+  const AgentClient::Received refusal = queued->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
+  EXPECT_GE(refusal.message.refusal().retry_after_ms(), 1000u);
+  ExpectRefusal(running->Read(), v1::Refusal::REASON_STORE_UNAVAILABLE);
+
+  store_state_->Release();
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_calls_skipped_total", {}, 1));
+  // The call already running finished; the one still queued never ran.
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0001"), (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_TRUE(store_state_->StoredSeqs("atm-0002").empty());
+}
+
+TEST_F(IngestTest, AFullStoreQueueRefusesACallAtOnceInsteadOfQueueingIt) {
+  store_options_.max_queued_calls = 2;
+  StartListener();
+  std::vector<std::unique_ptr<AgentClient>> agents;
+  for (const char* device : {"atm-0001", "atm-0002", "atm-0003", "atm-0004"}) {
+    agents.push_back(ConnectedAgent(device));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  store_state_->Hold();
+  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 2));
+
+  ASSERT_TRUE(agents[3]->Send(TestBatch(1, 1)).ok());
+  const AgentClient::Received refusal = agents[3]->Read(3s);
+  ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
+  EXPECT_EQ(store_->queued_calls(), 2u);
+  store_state_->Release();
+  for (std::size_t i = 0; i < 3; ++i) ExpectAck(agents[i]->Read(), 1);
+  EXPECT_TRUE(store_state_->StoredSeqs("atm-0004").empty());
+}
+
+TEST_F(IngestTest, WriteHealthReportsAFailedWriteAndAStalledStore) {
+  store_options_.stalled_after = 100ms;
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  EXPECT_TRUE(store_->WriteHealth().ok());
+
+  store_state_->Hold();  // a disk that hangs
+  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(atmhealth::testing::WaitFor([&] { return !store_->WriteHealth().ok(); }, 5s));
+  EXPECT_NE(store_->WriteHealth().error().message().find("running for"), std::string::npos);
+  store_state_->Release();
+  ExpectAck(agent->Read(), 1);
+  EXPECT_TRUE(store_->WriteHealth().ok());
+
+  store_state_->FailWith(Error(ErrorCode::kNoSpace, "collector.db: database or disk is full"));
+  ASSERT_TRUE(agent->Send(TestBatch(2, 2)).ok());
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_STORE_UNAVAILABLE);
+  const Status health = store_->WriteHealth();
+  ASSERT_FALSE(health.ok());
+  EXPECT_EQ(health.error().message(), "collector.db: database or disk is full");
+}
+
+TEST(WelcomeWait, IsTheStoreTimeoutOrHalfTheAgentsWaitWhicheverIsShorter) {
+  v1::Hello hello = TestHello("atm-0412");
+  EXPECT_EQ(WelcomeWait(hello, 5s), 5s) << "an older agent announces nothing";
+  hello.set_welcome_timeout_ms(15'000);
+  EXPECT_EQ(WelcomeWait(hello, 5s), 5s);
+  hello.set_welcome_timeout_ms(3'000);
+  EXPECT_EQ(WelcomeWait(hello, 5s), 1500ms);
 }
 
 TEST_F(IngestTest, HeartbeatIsRecordedAndCounted) {

@@ -50,6 +50,8 @@ port = 9100
 
 [store]
 path = "/var/lib/atmhealth/collector.db"
+timeout = "2s"
+max_queued_calls = 50
 
 [log]
 level = "debug"
@@ -65,6 +67,8 @@ level = "debug"
   EXPECT_EQ(config->http.address, "::1");
   EXPECT_EQ(config->http.port, 9100);
   EXPECT_EQ(config->store.path, "/var/lib/atmhealth/collector.db");
+  EXPECT_EQ(config->store.timeout, 2s);
+  EXPECT_EQ(config->store.max_queued_calls, 50u);
   EXPECT_EQ(config->log.level, "debug");
 }
 
@@ -104,6 +108,10 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:3: listen.max_sessions: 0 is out of range (1..100000)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\npath = \"\"\n"),
             "collector.toml:4: store.path: is empty");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\ntimeout = \"10ms\"\n"),
+            "collector.toml:4: store.timeout: \"10ms\" is out of range (100ms..60000ms)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\nmax_queued_calls = 1\n"),
+            "collector.toml:4: store.max_queued_calls: 1 is out of range (2..1000000)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[log]\nlevel = \"loud\"\n"),
             "collector.toml:4: log.level: \"loud\" is not a level (trace, debug, info, warn, "
             "error, critical, off)");

@@ -1,0 +1,46 @@
+// Fault injection by wrapping the real thing: a CollectorStore that takes
+// `delay` longer for every call, the way a disk that syncs slowly makes every
+// commit slow. Everything else is the wrapped store's.
+#ifndef ATMHEALTH_TESTS_SUPPORT_SLOW_COLLECTOR_STORE_H_
+#define ATMHEALTH_TESTS_SUPPORT_SLOW_COLLECTOR_STORE_H_
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "collector/store/collector_store.h"
+
+namespace atmhealth::testing {
+
+class SlowCollectorStore : public collector::CollectorStore {
+ public:
+  SlowCollectorStore(std::unique_ptr<collector::CollectorStore> store,
+                     std::chrono::microseconds delay)
+      : store_(std::move(store)), delay_(delay) {}
+
+  Result<std::uint64_t> RecordHello(const v1::Hello& hello, std::string_view peer,
+                                    std::int64_t now_unix_ns) override {
+    std::this_thread::sleep_for(delay_);
+    return store_->RecordHello(hello, peer, now_unix_ns);
+  }
+  Result<std::uint64_t> StoreEvents(std::string_view device_id,
+                                    const std::vector<v1::Event>& events,
+                                    std::int64_t now_unix_ns) override {
+    std::this_thread::sleep_for(delay_);
+    return store_->StoreEvents(device_id, events, now_unix_ns);
+  }
+  Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
+                         std::int64_t now_unix_ns) override {
+    std::this_thread::sleep_for(delay_);
+    return store_->RecordHeartbeat(device_id, heartbeat, now_unix_ns);
+  }
+
+ private:
+  std::unique_ptr<collector::CollectorStore> store_;
+  std::chrono::microseconds delay_;
+};
+
+}  // namespace atmhealth::testing
+
+#endif  // ATMHEALTH_TESTS_SUPPORT_SLOW_COLLECTOR_STORE_H_
