@@ -3,7 +3,7 @@
 // synced that slowly. For the back-pressure test and the agent swarm; never
 // installed.
 //
-//   atmhealth-collector-slow-store --config collector.toml --store-delay-us 5000 \
+//   atmhealth-collector-slow-store --config collector.toml --store-delay-us 5000
 //       --ready-file ready.json
 #include <spdlog/spdlog.h>
 
