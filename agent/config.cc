@@ -35,6 +35,11 @@ constexpr std::uint64_t kMinFrameBytes = 64 * 1024;
 constexpr std::uint64_t kMaxFrameBytes = 64ull * 1024 * 1024;
 constexpr std::uint64_t kMinStoreBytes = 1024 * 1024;
 constexpr std::int64_t kMaxQueueLength = 1'000'000;
+// Memory for events waiting while the disk refuses writes: at least a few of
+// the largest events the agent makes (a few KiB each), at most a quarter of
+// what a small ATM has.
+constexpr std::uint64_t kMinPendingBytes = 64 * 1024;
+constexpr std::uint64_t kMaxPendingBytes = 1024ull * 1024 * 1024;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
 // Device and site ids travel in every event and name rows at the collector:
@@ -94,7 +99,9 @@ Status ReadDevice(const Section& device, DeviceConfig& out) {
 
 Status ReadStore(const Section& store, StoreConfig& out) {
   ATMHEALTH_RETURN_IF_ERROR(
-      store.CheckKeys({"path", "max_bytes", "commit_interval", "max_pending_events"}, false));
+      store.CheckKeys({"path", "max_bytes", "commit_interval", "max_pending_events",
+                       "max_pending_bytes"},
+                      false));
   ATMHEALTH_RETURN_IF_ERROR(store.ReadString("path", out.path));
   if (out.path.empty() || out.path.front() != '/') {
     return store.Fail("path", fmt::format("must be an absolute file path, not \"{}\"", out.path));
@@ -105,6 +112,8 @@ Status ReadStore(const Section& store, StoreConfig& out) {
       store.ReadDuration("commit_interval", out.commit_interval, Section::Zero::kRefused));
   ATMHEALTH_RETURN_IF_ERROR(
       store.ReadCount("max_pending_events", out.max_pending_events, 1, kMaxQueueLength));
+  ATMHEALTH_RETURN_IF_ERROR(store.ReadByteSize("max_pending_bytes", out.max_pending_bytes,
+                                               kMinPendingBytes, kMaxPendingBytes));
   return OkStatus();
 }
 

@@ -30,6 +30,10 @@ struct StoreConfig {
   std::uint64_t max_bytes = 64ull * 1024 * 1024;   // [store] max_bytes, "64MiB" or bytes
   std::chrono::milliseconds commit_interval{200};  // [store] commit_interval
   std::size_t max_pending_events = 10000;          // [store] max_pending_events
+  // [store] max_pending_bytes: memory for events waiting while the disk
+  // refuses writes, bytes; whichever of this and max_pending_events is
+  // reached first bounds the wait.
+  std::uint64_t max_pending_bytes = 8ull * 1024 * 1024;
 };
 
 // A collector's address: a host name or an IP address, and a port 1..65535.

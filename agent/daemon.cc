@@ -9,7 +9,9 @@
 #include <optional>
 
 #include "agent/rules/service_status.h"
+#include "agent/store/corrupt_buffer.h"
 #include "agent/watch/watcher_registry.h"
+#include "agent/watchdog.h"
 #include "platform/service_notify.h"
 
 namespace atmhealth::agent {
@@ -43,9 +45,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   store_options.path = c.store.path;
   store_options.max_bytes = c.store.max_bytes;
   store_options.max_pending_events = c.store.max_pending_events;
-  auto store = EventStore::Open(store_options, platform::Clock::Real());
-  if (!store.ok()) return store.error();
-  daemon->store_ = std::make_unique<StoreThread>(std::move(store).value());
+  store_options.max_pending_bytes = c.store.max_pending_bytes;
+  auto opened = OpenEventStoreSettingAsideCorrupt(store_options, platform::Clock::Real());
+  if (!opened.ok()) return opened.error();
+  daemon->store_ = std::make_unique<StoreThread>(std::move(opened->store));
+  if (opened->set_aside) {
+    daemon->store_->Append({SetAsideNotice(*opened->set_aside, platform::Clock::Real())});
+  }
   daemon->store_->set_commit_delay(c.store.commit_interval);
 
   const WatcherContext context{c.device, platform::Clock::Real()};
@@ -73,13 +79,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   daemon->uplink_ =
       std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device, *daemon->store_,
                                [self] { return self->CurrentServices(); });
-  daemon->store_->set_on_commit([self](const Status& status, const EventStoreStats& stats) {
-    if (status.ok()) {
-      self->uplink_->NotifyCommitted();
-    } else {
-      spdlog::warn("event buffer: commit failed, {} events wait in memory: {}",
-                   stats.pending_events, status.error().message());
-    }
+  // A failed commit is logged by the store, once and then summarised: the
+  // store thread retries every second while a disk stays full.
+  daemon->store_->set_on_commit([self](const Status& status, const EventStoreStats&) {
+    if (status.ok()) self->uplink_->NotifyCommitted();
   });
 
   // Alerts that fired when the previous run ended carry on firing until a
@@ -199,20 +202,17 @@ int Daemon::Run() {
     uplink_->Stop(kShutdownGrace);
   });
 
+  std::optional<Watchdog> watchdog;
   if (auto interval = platform::WatchdogInterval()) {
-    // The main thread pets the service manager's watchdog: if the uplink's
-    // thread hangs, systemd restarts the agent.
-    asio::co_spawn(
-        io_,
-        [interval]() -> asio::awaitable<void> {
-          asio::steady_timer timer(co_await asio::this_coro::executor);
-          for (;;) {
-            platform::NotifyWatchdog();
-            timer.expires_after(*interval / 2);
-            co_await timer.async_wait(asio::use_awaitable);
-          }
-        },
-        asio::detached);
+    // The main thread pets the service manager's watchdog while it, the
+    // sampler and the store thread all answer: if any of them hangs,
+    // systemd restarts the agent.
+    watchdog.emplace(io_.get_executor(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2),
+                     [] { platform::NotifyWatchdog(); });
+    watchdog->Watch("sampler", sampler_.get_executor());
+    watchdog->Watch("store", store_->executor());
+    asio::co_spawn(io_, watchdog->Run(), asio::detached);
   }
   platform::NotifyReady("watching");
 

@@ -8,6 +8,7 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "platform/config_values.h"
+#include "platform/log_text.h"
 #include "proto/names.h"
 #include "proto/tls_context.h"
 
@@ -19,6 +20,7 @@ constexpr int kExitConfigError = 2;
 
 int main(int argc, char** argv) {
   using namespace atmhealth;
+  platform::EscapeEveryLogMessage();
   CLI::App app{
       "atmhealthd " ATMHEALTH_VERSION
       " - health agent for ATMs and branch servers.\n"

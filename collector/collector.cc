@@ -22,6 +22,7 @@
 #include "collector/ingest/tls_credentials.h"
 #include "platform/asio.h"
 #include "platform/clock.h"
+#include "platform/log_text.h"
 #include "platform/service_notify.h"
 
 namespace atmhealth::collector {
@@ -79,6 +80,7 @@ void ConfigureLogging(const std::string& level) {
   auto logger = spdlog::get(kLoggerName);
   if (logger == nullptr) logger = spdlog::stderr_color_mt(kLoggerName);
   spdlog::set_default_logger(logger);
+  platform::EscapeEveryLogMessage();
   spdlog::set_level(spdlog::level::from_str(level));
 }
 

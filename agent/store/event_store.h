@@ -24,6 +24,15 @@ struct EventStoreOptions {
   // error). Past this, the lowest-severity pending events are dropped first
   // and the drop is recorded.
   std::size_t max_pending_events = 10000;
+  // The same wait bounded by memory, bytes (serialized events and their row
+  // overhead): whichever limit is reached first applies. One event always
+  // stays, however large.
+  std::uint64_t max_pending_bytes = 8 * 1024 * 1024;
+  // Room held on the buffer's disk in "<path>.reserve", bytes, beyond
+  // max_bytes: given back when a commit finds the disk full, so that the
+  // store can delete delivered events and commit again, and taken again once
+  // the disk has room. 0: none.
+  std::uint64_t disk_reserve_bytes = 1024 * 1024;
 };
 
 struct EventStoreStats {
@@ -53,7 +62,8 @@ class EventStore {
 
   // Assigns the next sequence to `event` and queues it for the next Commit
   // (group commit). Returns the sequence. Never fails: when the disk refuses,
-  // events wait in memory, bounded by max_pending_events.
+  // events wait in memory, bounded by max_pending_events and
+  // max_pending_bytes.
   virtual std::uint64_t Append(v1::Event event) = 0;
 
   // Writes every queued event in one transaction. On failure (kNoSpace, kIo)

@@ -33,6 +33,7 @@ constexpr std::int64_t kVacuumPagesPerStep = 16;
 
 constexpr char kDropNoticeSubject[] = "event_buffer";
 constexpr std::chrono::minutes kDropLogInterval{1};
+constexpr std::chrono::minutes kFailureLogInterval{1};
 
 // Migration i takes the schema from version i to version i + 1. A released
 // migration never changes; a new schema version appends one.
@@ -114,6 +115,7 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::Open(const EventStor
     Status done = (store.get()->*step)();
     if (!done.ok()) return done.error();
   }
+  store->TakeReserve();
   return store;
 }
 
@@ -122,7 +124,11 @@ SqliteEventStore::SqliteEventStore(const EventStoreOptions& options, platform::C
     : options_(options),
       clock_(clock),
       boot_id_(platform::BootId()),
-      database_(std::move(database)) {}
+      database_(std::move(database)),
+      drop_log_(clock, kDropLogInterval),
+      reserve_(options.path + ".reserve", options.disk_reserve_bytes),
+      commit_failures_(clock, kFailureLogInterval),
+      housekeeping_failures_(clock, kFailureLogInterval) {}
 
 Status SqliteEventStore::CheckFile() {
   // Reads through mmap would turn an I/O error on a failing disk into
@@ -320,7 +326,10 @@ std::uint64_t SqliteEventStore::Append(v1::Event event) {
   PendingEvent pending = ToPending(event);
   pending_bytes_ += pending.stored_bytes();
   pending_[pending.drop_class].push_back(std::move(pending));
-  if (pending_events() > options_.max_pending_events) DropOnePendingEvent();
+  while (pending_events() > 1 && (pending_events() > options_.max_pending_events ||
+                                  pending_bytes_ > options_.max_pending_bytes)) {
+    DropOnePendingEvent();
+  }
   return seq;
 }
 
@@ -334,9 +343,9 @@ void SqliteEventStore::DropOnePendingEvent() {
     pending_bytes_ -= victim.stored_bytes();
     if (unrecorded_drops_.pending_overflow == 1) {
       spdlog::warn(
-          "{}: more than {} events wait in memory; dropping the oldest of the lowest severity, "
-          "starting with seq {}",
-          database_.path(), options_.max_pending_events, victim.seq);
+          "{}: more than {} events or {} bytes wait in memory; dropping the oldest of the "
+          "lowest severity, starting with seq {}",
+          database_.path(), options_.max_pending_events, options_.max_pending_bytes, victim.seq);
     }
     queue.pop_front();
     return;
@@ -350,21 +359,33 @@ Status SqliteEventStore::Commit() {
     return OkStatus();
   }
   Status written = WriteQueued();
-  if (!written.ok() && written.error().code() == ErrorCode::kNoSpace && ReclaimDeliveredHistory()) {
-    written = WriteQueued();
+  if (!written.ok() && written.error().code() == ErrorCode::kNoSpace) {
+    // The reserve first: on a disk at 100 % even deleting delivered events
+    // needs room (the WAL, then the checkpoint that shrinks the file).
+    const bool released = reserve_.Release();
+    if (released) {
+      spdlog::warn("{}: disk full: gave back the {}-byte reserve {} to make room", database_.path(),
+                   reserve_.bytes(), reserve_.path());
+    }
+    if (ReclaimDeliveredHistory() || released) written = WriteQueued();
   }
   if (!written.ok()) {
-    if (!degraded_) {
-      spdlog::warn("{}; degraded: {} events wait in memory (at most {}) until a commit succeeds",
-                   written.error().message(), pending_events(), options_.max_pending_events);
+    if (auto attempts = commit_failures_.Occurred()) {
+      spdlog::warn(
+          "{}; degraded: {} events wait in memory (at most {} or {} bytes) until a commit "
+          "succeeds{}",
+          written.error().message(), pending_events(), options_.max_pending_events,
+          options_.max_pending_bytes, platform::RepeatedCondition::Note(*attempts));
     }
     degraded_ = true;
     return written;
   }
-  if (degraded_) {
-    spdlog::info("{}: commits succeed again; degraded mode over", database_.path());
-    degraded_ = false;
+  if (auto attempts = commit_failures_.Cleared()) {
+    spdlog::info("{}: commits succeed again after {} failed attempts; degraded mode over",
+                 database_.path(), *attempts);
   }
+  degraded_ = false;
+  TakeReserve();
   return OkStatus();
 }
 
@@ -450,17 +471,32 @@ Status SqliteEventStore::WriteQueued() {
 void SqliteEventStore::LogDrops(const DropTally& drops, std::uint64_t notice_seq) {
   // Over the cap with the collector away, every commit drops a few events;
   // the notices record each drop, the log says it once a minute.
-  drops_since_log_ += drops.count();
-  const auto now = clock_.MonotonicNow();
-  if (last_drop_log_.has_value() && now - *last_drop_log_ < kDropLogInterval) return;
+  const auto dropped = drop_log_.Occurred(drops.count());
+  if (!dropped) return;
   spdlog::warn(
       "{}: dropped {} undelivered events since the last report, lately seq {} to {} ({} over "
       "the {}-byte cap, {} past {} pending), recorded as seq {}; {} dropped in all",
-      database_.path(), drops_since_log_, drops.first_seq, drops.last_seq, drops.over_cap,
+      database_.path(), *dropped, drops.first_seq, drops.last_seq, drops.over_cap,
       options_.max_bytes, drops.pending_overflow, options_.max_pending_events, notice_seq,
       dropped_total_);
-  last_drop_log_ = now;
-  drops_since_log_ = 0;
+}
+
+void SqliteEventStore::LogHousekeepingFailure(const Error& error) {
+  if (auto failures = housekeeping_failures_.Occurred()) {
+    spdlog::warn("{}{}", error.message(), platform::RepeatedCondition::Note(*failures));
+  }
+}
+
+void SqliteEventStore::TakeReserve() {
+  if (reserve_.held() || reserve_.bytes() == 0) return;
+  if (Status taken = reserve_.Take(); !taken.ok()) {
+    // Expected while the disk stays full; every successful commit tries again.
+    spdlog::debug("{}", taken.error().message());
+    return;
+  }
+  housekeeping_failures_.Cleared();
+  spdlog::info("{}: holding {} bytes of the disk in {} for the next time it fills",
+               database_.path(), reserve_.bytes(), reserve_.path());
 }
 
 Result<SqliteEventStore::CapEviction> SqliteEventStore::PlanCapEviction() {
@@ -549,7 +585,7 @@ bool SqliteEventStore::ReclaimDeliveredHistory() {
   // frees.
   while (stored_rows_ > stored_undelivered_rows_) {
     if (Status s = DeleteOldestDelivered(kReclaimRowsPerStep); !s.ok()) {
-      spdlog::warn("{}", s.error().message());
+      LogHousekeepingFailure(s.error());
       break;
     }
     Checkpoint("RESTART");
@@ -611,7 +647,7 @@ void SqliteEventStore::ReleaseFreePages(std::int64_t kept_pages) {
     Status released = database_.Execute(fmt::format("PRAGMA incremental_vacuum({})", step),
                                         "releasing free pages");
     if (!released.ok()) {
-      spdlog::warn("{}", released.error().message());
+      LogHousekeepingFailure(released.error());
       return;
     }
     Checkpoint("RESTART");
@@ -620,7 +656,7 @@ void SqliteEventStore::ReleaseFreePages(std::int64_t kept_pages) {
 
 void SqliteEventStore::Checkpoint(const char* mode) {
   Status done = database_.Execute(fmt::format("PRAGMA wal_checkpoint({})", mode), "checkpoint");
-  if (!done.ok()) spdlog::warn("{}", done.error().message());
+  if (!done.ok()) LogHousekeepingFailure(done.error());
 }
 
 SqliteEventStore::PendingEvent SqliteEventStore::MakeDropNotice(std::uint64_t seq,
@@ -646,8 +682,9 @@ SqliteEventStore::PendingEvent SqliteEventStore::MakeDropNotice(std::uint64_t se
   }
   if (tally.pending_overflow > 0) {
     if (!why.empty()) why += ", ";
-    why += fmt::format("{} past {} events waiting in memory while the disk refused writes",
-                       tally.pending_overflow, options_.max_pending_events);
+    why += fmt::format(
+        "{} past {} events waiting in memory (or {} bytes) while the disk refused writes",
+        tally.pending_overflow, options_.max_pending_events, options_.max_pending_bytes);
   }
   notice.set_summary(fmt::format("event buffer dropped {} undelivered events, seq {} to {}: {}",
                                  tally.count(), tally.first_seq, tally.last_seq, why));

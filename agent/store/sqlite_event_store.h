@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "agent/store/event_store.h"
+#include "platform/disk_reserve.h"
+#include "platform/repeated_condition.h"
 #include "platform/sqlite_database.h"
 
 namespace atmhealth::agent {
@@ -122,6 +124,10 @@ class SqliteEventStore final : public EventStore {
   void ReleaseFreePages(std::int64_t kept_pages);
   // PRAGMA wal_checkpoint(mode); a failure is logged, nothing more.
   void Checkpoint(const char* mode);
+  // Logs a failure of the disk-full housekeeping, once a minute at most.
+  void LogHousekeepingFailure(const Error& error);
+  // Holds the disk reserve again if there is room; quiet when there is not.
+  void TakeReserve();
   void DropOnePendingEvent();
   // Keeps firing_alerts in step with a committed event; in its transaction.
   Status TrackFiringAlert(const PendingEvent& event);
@@ -168,8 +174,14 @@ class SqliteEventStore final : public EventStore {
   std::uint64_t pending_bytes_ = 0;
   DropTally unrecorded_drops_;  // dropped from pending_, awaiting their notice
   bool degraded_ = false;
-  std::optional<std::chrono::steady_clock::time_point> last_drop_log_;
-  std::uint64_t drops_since_log_ = 0;  // dropped since the last log line
+  platform::RepeatedCondition drop_log_;  // drops: logged once a minute at most
+  // Room held on the buffer's disk, given back when a commit finds the disk
+  // full (see platform/disk_reserve.h), taken again once there is room.
+  platform::DiskReserve reserve_;
+  // Commits that fail, and the disk-full housekeeping that fails with them:
+  // logged when they start, summarised once a minute, and when they end.
+  platform::RepeatedCondition commit_failures_;
+  platform::RepeatedCondition housekeeping_failures_;
 };
 
 }  // namespace atmhealth::agent

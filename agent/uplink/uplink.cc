@@ -117,21 +117,30 @@ asio::awaitable<void> Uplink::Run() {
 }
 
 asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
-  // Connect, with a deadline that closes the socket.
-  asio::ip::tcp::resolver resolver(executor_);
-  asio::ip::tcp::socket socket(executor_);
+  // Connect, with a deadline that closes the socket. The deadline's handler
+  // shares ownership of what it closes: when the deadline passes just as the
+  // resolve or connect fails, the handler is already queued, cancel() can no
+  // longer stop it, and it runs after this coroutine returned.
+  struct Connecting {
+    explicit Connecting(const asio::any_io_executor& executor)
+        : resolver(executor), socket(executor) {}
+    asio::ip::tcp::resolver resolver;
+    asio::ip::tcp::socket socket;
+  };
+  const auto connecting = std::make_shared<Connecting>(executor_);
+  asio::ip::tcp::socket& socket = connecting->socket;
   connecting_ = &socket;
   asio::steady_timer deadline(executor_);
   deadline.expires_after(config_.connect_timeout);
-  deadline.async_wait([&resolver, &socket](boost::system::error_code ec) {
+  deadline.async_wait([connecting](boost::system::error_code ec) {
     if (ec) return;
-    resolver.cancel();
+    connecting->resolver.cancel();
     boost::system::error_code ignored;
-    socket.close(ignored);
+    connecting->socket.close(ignored);
   });
   boost::system::error_code ec;
-  auto endpoints = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                   redirect_error(use_awaitable, ec));
+  auto endpoints = co_await connecting->resolver.async_resolve(
+      endpoint.host, std::to_string(endpoint.port), redirect_error(use_awaitable, ec));
   if (!ec && !stopping_) {
     co_await asio::async_connect(socket, endpoints, redirect_error(use_awaitable, ec));
   }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "platform/filesystem_stats.h"
@@ -40,16 +41,23 @@ class StatvfsProbe final : public FilesystemProbe {
     }
 
     auto pending = std::make_shared<PendingProbe>();
-    std::thread([pending, path] {
-      struct statvfs buf {};
-      const int rc = ::statvfs(path.c_str(), &buf);
-      const int error_number = rc == 0 ? 0 : errno;
-      std::lock_guard lock(pending->mutex);
-      pending->result = buf;
-      pending->error_number = error_number;
-      pending->done = true;
-      pending->done_cv.notify_all();
-    }).detach();
+    try {
+      std::thread([pending, path] {
+        struct statvfs buf {};
+        const int rc = ::statvfs(path.c_str(), &buf);
+        const int error_number = rc == 0 ? 0 : errno;
+        std::lock_guard lock(pending->mutex);
+        pending->result = buf;
+        pending->error_number = error_number;
+        pending->done = true;
+        pending->done_cv.notify_all();
+      }).detach();
+    } catch (const std::system_error& e) {
+      // Out of threads or memory (a limit, or many probes still hung): an
+      // expected failure of this probe, reported like any other.
+      return Error(ErrorCode::kUnavailable,
+                   "statvfs \"" + path + "\": cannot start the probe's thread: " + e.what());
+    }
 
     std::unique_lock lock(pending->mutex);
     if (!pending->done_cv.wait_for(lock, time_limit_, [&] { return pending->done; })) {

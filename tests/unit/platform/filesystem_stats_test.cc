@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -160,6 +162,42 @@ TEST(StatvfsProbe, MissingPathIsNotFoundAndNamesThePath) {
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.error().code(), ErrorCode::kNotFound);
   EXPECT_THAT(stats.error().message(), HasSubstr(missing));
+}
+
+// The bytes of address space this process has mapped (VmSize), from /proc.
+std::uint64_t MappedBytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;  // kB
+  }
+  return 0;
+}
+
+TEST(StatvfsProbe, ProbeThreadThatCannotStartIsAnErrorValueNotAnException) {
+  auto probe = FilesystemProbe::Create(std::chrono::seconds(2));
+  ASSERT_TRUE(probe->Probe("/").ok());
+  // In a child, so the limit binds nobody else: address space for a little
+  // heap, none for a thread's stack (8 MiB), so std::thread cannot start.
+  // Exit codes: 0 the error value, 1 a value that is not that error,
+  // 2 probed fine (the limit did not bind), and SIGABRT when the probe threw.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0) << std::strerror(errno);
+  if (child == 0) {
+    const rlim_t limit = MappedBytes() + 2 * kMiB;
+    const struct rlimit address_space { limit, limit };
+    if (setrlimit(RLIMIT_AS, &address_space) != 0) _exit(3);
+    const auto stats = probe->Probe("/");
+    if (stats.ok()) _exit(2);
+    const bool expected =
+        stats.error().code() == ErrorCode::kUnavailable &&
+        stats.error().message().find("cannot start the probe's thread") != std::string::npos &&
+        stats.error().message().find("\"/\"") != std::string::npos;
+    _exit(expected ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_FALSE(WIFSIGNALED(status)) << "the probe threw: signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

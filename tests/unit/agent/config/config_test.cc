@@ -72,6 +72,7 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_EQ(config->store.max_bytes, 64u * 1024 * 1024);
   EXPECT_EQ(config->store.commit_interval, milliseconds(200));
   EXPECT_EQ(config->store.max_pending_events, 10000u);
+  EXPECT_EQ(config->store.max_pending_bytes, 8u * 1024 * 1024);
 
   ASSERT_EQ(config->uplink.collectors.size(), 1u);
   EXPECT_EQ(config->uplink.collectors[0].host, "127.0.0.1");
@@ -413,6 +414,11 @@ probe_timeout = "2s"
 )",
        "atmhealthd.toml:3: storage.probe_timeout: probe_timeout (2s) must not be longer than "
        "interval (1s)"},
+      {"pending memory too small for one large event", R"(
+[store]
+max_pending_bytes = "1KiB"
+)",
+       "atmhealthd.toml:2: store.max_pending_bytes: must be at least 65536 bytes, not 1024"},
       {"backoff shrinking", R"(
 [uplink]
 collectors = ["127.0.0.1:7411"]

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +29,12 @@ using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::ReadAll;
 using ::atmhealth::agent::testing::SeqsOf;
 using ::testing::HasSubstr;
+
+// Most tests here are about the state once the disk reserve is spent too.
+EventStoreOptions WithoutReserve(EventStoreOptions options) {
+  options.disk_reserve_bytes = 0;
+  return options;
+}
 
 class EventStoreDiskFullTest : public ::testing::Test {
  protected:
@@ -56,7 +64,7 @@ class EventStoreDiskFullTest : public ::testing::Test {
 
 TEST_F(EventStoreDiskFullTest, CommitOnAFullDiskFailsWithNoSpaceThenKeepsEveryEventInOrder) {
   Mount("2m");
-  auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+  auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
   ASSERT_NE(store, nullptr);
   std::vector<std::string> subjects;
   auto append = [&](int count) {
@@ -98,7 +106,7 @@ TEST_F(EventStoreDiskFullTest, CommitOnAFullDiskFailsWithNoSpaceThenKeepsEveryEv
   EXPECT_EQ(store->Stats().dropped_total, 0u);
 
   store.reset();
-  store = OpenOrFail(OptionsAt(db_path()), clock_);
+  store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
   ASSERT_NE(store, nullptr);
   const std::vector<v1::Event> events = ReadAll(*store);
   ASSERT_EQ(events.size(), subjects.size());
@@ -111,13 +119,13 @@ TEST_F(EventStoreDiskFullTest, CommitOnAFullDiskFailsWithNoSpaceThenKeepsEveryEv
 TEST_F(EventStoreDiskFullTest, FullDiskDeletesDeliveredHistoryToMakeRoom) {
   Mount("2m");
   {
-    auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+    auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
     ASSERT_NE(store, nullptr);
     for (int i = 0; i < 300; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(300));
   }
-  auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+  auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
   ASSERT_NE(store, nullptr);
   FillDisk();
   ShrinkBallast(128 * 1024);  // room to delete, not to write the batch
@@ -136,7 +144,7 @@ TEST_F(EventStoreDiskFullTest, FullDiskDeletesDeliveredHistoryToMakeRoom) {
 
 TEST_F(EventStoreDiskFullTest, EventsWaitingOnAFullDiskAreBoundedAndTheDropIsRecorded) {
   Mount("1m");
-  auto store = OpenOrFail(OptionsAt(db_path(), 64 * 1024 * 1024, 20), clock_);
+  auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path(), 64 * 1024 * 1024, 20)), clock_);
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 5; ++i) store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/before", 500));
   ASSERT_TRUE(store->Commit());
@@ -171,6 +179,117 @@ TEST_F(EventStoreDiskFullTest, EventsWaitingOnAFullDiskAreBoundedAndTheDropIsRec
   EXPECT_EQ(notice.value(), 10);
   EXPECT_THAT(notice.summary(), HasSubstr("10 past 20 events waiting in memory"));
   EXPECT_EQ(store->Stats().dropped_total, 10u);
+}
+
+TEST_F(EventStoreDiskFullTest, MemoryHeldWhileTheDiskIsFullIsBoundedByBytesNotOnlyByCount) {
+  Mount("1m");
+  EventStoreOptions options = WithoutReserve(OptionsAt(db_path(), 64 * 1024 * 1024, 10000));
+  options.max_pending_bytes = 64 * 1024;
+  auto store = OpenOrFail(options, clock_);
+  ASSERT_NE(store, nullptr);
+  store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/before", 100));
+  ASSERT_TRUE(store->Commit());
+
+  FillDisk();
+  // 100 events of about 4 KiB: 400 KiB, far below the count limit.
+  for (int i = 0; i < 100; ++i) {
+    store->Append(MakeEvent(v1::SEVERITY_WARNING, "/during/" + std::to_string(i), 4000));
+    ASSERT_FALSE(store->Commit().ok());
+  }
+  const EventStoreStats full = store->Stats();
+  EXPECT_LE(full.pending_events * 4000, 64u * 1024) << full.pending_events << " events wait";
+  EXPECT_GE(full.pending_events, 10u);
+  EXPECT_EQ(full.dropped_total, 100u - full.pending_events);
+
+  std::filesystem::remove(ballast());
+  Status recovered = store->Commit();
+  ASSERT_TRUE(recovered) << recovered.error().message();
+  const std::vector<v1::Event> events = ReadAll(*store);
+  ASSERT_EQ(events.size(), 1u + full.pending_events + 1u);
+  // The newest events waited; the oldest went, and the drop is recorded.
+  EXPECT_EQ(events[events.size() - 2].subject(), "/during/99");
+  const v1::Event& notice = events.back();
+  EXPECT_EQ(notice.kind(), v1::ALERT_KIND_AGENT_HEALTH);
+  EXPECT_EQ(notice.value(), static_cast<double>(full.dropped_total));
+  EXPECT_THAT(notice.summary(), HasSubstr("(or 65536 bytes)"));
+}
+
+TEST_F(EventStoreDiskFullTest, DeletingDeliveredEventsOnADiskAt100PercentFreesRoom) {
+  Mount("2m");
+  EventStoreOptions options = OptionsAt(db_path());
+  options.disk_reserve_bytes = 256 * 1024;
+  {
+    auto store = OpenOrFail(options, clock_);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 300; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->MarkDelivered(300));
+  }
+  const std::filesystem::path reserve = db_path().string() + ".reserve";
+  auto store = OpenOrFail(options, clock_);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(std::filesystem::file_size(reserve), 256u * 1024);
+  FillDisk();  // to the last byte: the delete's own WAL pages find no room
+
+  for (int i = 0; i < 200; ++i) store->Append(MakeEvent(v1::SEVERITY_WARNING, "/new", 1000));
+  Status committed = store->Commit();
+  ASSERT_TRUE(committed) << committed.error().message();
+  EXPECT_FALSE(store->Stats().degraded);
+  EXPECT_EQ(store->Stats().dropped_total, 0u);
+  std::vector<v1::Event> events = ReadAll(*store);
+  ASSERT_EQ(events.size(), 200u);
+  EXPECT_EQ(events.front().seq(), 301u);
+  EXPECT_EQ(events.back().seq(), 500u);
+
+  // Once the disk has room again, the next commit holds the reserve again.
+  std::filesystem::remove(ballast());
+  store->Append(MakeEvent(v1::SEVERITY_WARNING, "/after", 100));
+  ASSERT_TRUE(store->Commit());
+  ASSERT_TRUE(std::filesystem::exists(reserve));
+  EXPECT_EQ(std::filesystem::file_size(reserve), 256u * 1024);
+  EXPECT_EQ(ReadAll(*store).size(), 201u);
+}
+
+TEST_F(EventStoreDiskFullTest, FullDiskIsLoggedOnceThenSummarisedNotAtEveryRetry) {
+  Mount("2m");
+  {
+    auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 100; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->MarkDelivered(100));
+  }
+  auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
+  ASSERT_NE(store, nullptr);
+  FillDisk();
+
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  // The store thread retries once a second: 30 s of a full disk, then a
+  // minute later, then the disk frees up.
+  store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/var", 100));
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_FALSE(store->Commit().ok());
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  const std::size_t lines_in_first_30s = sink->last_formatted().size();
+  clock_.Advance(std::chrono::seconds(60));
+  ASSERT_FALSE(store->Commit().ok());
+  const std::size_t lines_after_a_minute = sink->last_formatted().size();
+  std::filesystem::remove(ballast());
+  ASSERT_TRUE(store->Commit());
+  const std::vector<std::string> lines = sink->last_formatted();
+  spdlog::set_default_logger(previous);
+
+  std::string all;
+  for (const auto& line : lines) all += line;
+  // The commit failure and the failed clean-up: each once.
+  EXPECT_EQ(lines_in_first_30s, 2u) << all;
+  // A minute on: each summarised once, with its count.
+  EXPECT_EQ(lines_after_a_minute, 4u) << all;
+  EXPECT_THAT(all, HasSubstr("(30 times since the last report)"));
+  EXPECT_THAT(all, HasSubstr("commits succeed again after 31 failed attempts"));
 }
 
 }  // namespace

@@ -638,5 +638,39 @@ TEST_F(UplinkTest, StopEndsRunWhileNoCollectorCanBeReached) {
   EXPECT_EQ(counters().connects, 0u);
 }
 
+TEST_F(UplinkTest, ConnectDeadlinePassingAsTheResolveFailsTouchesNoFreedResolverOrSocket) {
+  // The io_context is driven by hand on this thread, so the order is fixed:
+  // the deadline's handler is queued (the reactor saw it expire) before the
+  // failed resolve resumes the session, which then returns. The handler runs
+  // after that; before the fix it closed a resolver and a socket that lived
+  // in the freed coroutine frame (a heap-use-after-free under ASan or
+  // valgrind, a corrupted heap otherwise).
+  UplinkConfig config = Config();
+  config.collectors = {{"nonexistent.invalid", 7411}};
+  config.connect_timeout = 1ms;
+  config.backoff_initial = 60000ms;  // one attempt in this test
+  config.backoff_max = 60000ms;
+  asio::io_context io;
+  Uplink uplink(io.get_executor(), config, Device(), *store_,
+                [] { return std::vector<v1::ServiceStatus>{}; });
+  bool returned = false;
+  asio::co_spawn(io, uplink.Run(), [&returned](std::exception_ptr error) {
+    EXPECT_EQ(error, nullptr);
+    returned = true;
+  });
+  io.poll();  // starts the resolve and the 1 ms deadline
+  ASSERT_EQ(uplink.counters().connect_failures, 0u);
+  // The resolve of a name under .invalid fails meanwhile, on the resolver's
+  // own thread, and the deadline passes.
+  std::this_thread::sleep_for(1500ms);
+  io.poll();
+  EXPECT_EQ(uplink.counters().connect_failures, 1u);
+  EXPECT_EQ(uplink.counters().connects, 0u);
+
+  uplink.Stop(0ms);
+  io.run_for(5s);
+  EXPECT_TRUE(returned);
+}
+
 }  // namespace
 }  // namespace atmhealth::agent
