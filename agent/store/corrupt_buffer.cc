@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "proto/names.h"
+#include "agent/agent_notice.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -67,23 +67,13 @@ Result<OpenedBuffer> OpenEventStoreSettingAsideCorrupt(const EventStoreOptions& 
 }
 
 v1::Event SetAsideNotice(const SetAsideBuffer& set_aside, platform::Clock& clock) {
-  v1::Event event;
-  event.set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
-  event.set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
-  event.set_boot_id(platform::BootId());
-  event.set_severity(v1::SEVERITY_CRITICAL);
-  event.set_kind(v1::ALERT_KIND_AGENT_HEALTH);
-  event.set_state(v1::ALERT_STATE_NOTICE);
-  event.set_subject(kSubject);
-  event.set_alert_key(fmt::format("{}:{}", wire::ShortName(v1::ALERT_KIND_AGENT_HEALTH), kSubject));
-  event.set_unit(v1::UNIT_COUNT);
-  event.set_value(1);
-  event.set_category(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
-  event.set_summary(
+  v1::Event event = AgentNotice(
+      clock, v1::SEVERITY_CRITICAL, v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE, kSubject,
       CutTo(fmt::format("event buffer failed its checks and was set aside as {}; events not yet "
                         "delivered from it are still there: {}",
                         set_aside.file, set_aside.reason),
             kMaxSummaryBytes));
+  event.set_value(1);
   for (const auto& [key, value] : {std::pair{"buffer.set_aside_as", set_aside.file},
                                    std::pair{"buffer.check", set_aside.reason}}) {
     v1::ContextEntry* entry = event.add_context();

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <utility>
 
+#include "agent/agent_notice.h"
 #include "proto/names.h"
 
 namespace atmhealth::agent {
@@ -123,10 +124,10 @@ SqliteEventStore::SqliteEventStore(const EventStoreOptions& options, platform::C
                                    platform::SqliteDatabase database)
     : options_(options),
       clock_(clock),
-      boot_id_(platform::BootId()),
       database_(std::move(database)),
       drop_log_(clock, kDropLogInterval),
       reserve_(options.path + ".reserve", options.disk_reserve_bytes),
+      reserve_releases_(clock, kFailureLogInterval),
       commit_failures_(clock, kFailureLogInterval),
       housekeeping_failures_(clock, kFailureLogInterval) {}
 
@@ -364,8 +365,13 @@ Status SqliteEventStore::Commit() {
     // needs room (the WAL, then the checkpoint that shrinks the file).
     const bool released = reserve_.Release();
     if (released) {
-      spdlog::warn("{}: disk full: gave back the {}-byte reserve {} to make room", database_.path(),
-                   reserve_.bytes(), reserve_.path());
+      // A disk that stays nearly full gives the reserve back and takes it
+      // again at many commits: said once a minute at most.
+      if (auto releases = reserve_releases_.Occurred()) {
+        spdlog::warn("{}: disk full: gave back the {}-byte reserve {} to make room{}",
+                     database_.path(), reserve_.bytes(), reserve_.path(),
+                     platform::RepeatedCondition::Note(*releases));
+      }
     }
     if (ReclaimDeliveredHistory() || released) written = WriteQueued();
   }
@@ -495,8 +501,9 @@ void SqliteEventStore::TakeReserve() {
     return;
   }
   housekeeping_failures_.Cleared();
-  spdlog::info("{}: holding {} bytes of the disk in {} for the next time it fills",
-               database_.path(), reserve_.bytes(), reserve_.path());
+  spdlog::log(reserve_releases_.active() ? spdlog::level::debug : spdlog::level::info,
+              "{}: holding {} bytes of the disk in {} for the next time it fills", database_.path(),
+              reserve_.bytes(), reserve_.path());
 }
 
 Result<SqliteEventStore::CapEviction> SqliteEventStore::PlanCapEviction() {
@@ -661,20 +668,11 @@ void SqliteEventStore::Checkpoint(const char* mode) {
 
 SqliteEventStore::PendingEvent SqliteEventStore::MakeDropNotice(std::uint64_t seq,
                                                                 const DropTally& tally) const {
-  v1::Event notice;
+  v1::Event notice =
+      AgentNotice(clock_, v1::SEVERITY_WARNING, v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE,
+                  kDropNoticeSubject, "");
   notice.set_seq(seq);
-  notice.set_wall_time_unix_ns(platform::UnixNanos(clock_.WallNow()));
-  notice.set_monotonic_ns(platform::MonotonicNanos(clock_.MonotonicNow()));
-  notice.set_boot_id(boot_id_);
-  notice.set_severity(v1::SEVERITY_WARNING);
-  notice.set_kind(v1::ALERT_KIND_AGENT_HEALTH);
-  notice.set_state(v1::ALERT_STATE_NOTICE);
-  notice.set_subject(kDropNoticeSubject);
-  notice.set_alert_key(
-      fmt::format("{}:{}", wire::ShortName(v1::ALERT_KIND_AGENT_HEALTH), kDropNoticeSubject));
   notice.set_value(static_cast<double>(tally.count()));
-  notice.set_unit(v1::UNIT_COUNT);
-  notice.set_category(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
   std::string why;
   if (tally.over_cap > 0) {
     why =

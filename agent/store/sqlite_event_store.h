@@ -138,7 +138,6 @@ class SqliteEventStore final : public EventStore {
 
   EventStoreOptions options_;
   platform::Clock& clock_;
-  std::string boot_id_;
   platform::SqliteDatabase database_;
   std::int64_t page_size_ = 4096;
 
@@ -178,6 +177,7 @@ class SqliteEventStore final : public EventStore {
   // Room held on the buffer's disk, given back when a commit finds the disk
   // full (see platform/disk_reserve.h), taken again once there is room.
   platform::DiskReserve reserve_;
+  platform::RepeatedCondition reserve_releases_;
   // Commits that fail, and the disk-full housekeeping that fails with them:
   // logged when they start, summarised once a minute, and when they end.
   platform::RepeatedCondition commit_failures_;

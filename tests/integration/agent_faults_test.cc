@@ -45,7 +45,7 @@ TEST_F(AgentFaultsTest, CorruptBufferIsSetAsideAndReportedNeverDeletedNorACrashL
   ASSERT_NE(collector.agent_port(), 0);
   AgentOptions options;
   options.collector_port = collector.agent_port();
-  options.watched = scratch_;
+  options.watched = scratch_.path();
   options.store = scratch_ / "buffer" / "events.db";
   std::filesystem::create_directories(options.store.parent_path());
   const std::string garbage(32 * 1024, '\x5a');  // a disk that returned the wrong blocks

@@ -40,35 +40,35 @@ TEST_F(LogForgeryTest, NewlineInHelloFieldsCannotForgeACollectorLogLine) {
   CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
   ASSERT_NE(collector.agent_port(), 0);
 
-  // A valid device whose agent version carries a line of its own: welcomed,
-  // and the "session open" line names the version.
+  // A valid device whose agent version carries a line of its own (welcomed
+  // and logged with its version), and a device id with one (refused, and
+  // the refusal logged with the id).
   v1::Hello hello = TestHello("atm-forge-1");
   hello.set_agent_version(std::string("1.0") + kForged);
   auto agent = AgentClient::Connect(collector.agent_port());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
-  const auto welcome = (*agent)->Handshake(hello);
-  ASSERT_TRUE(welcome.ok()) << welcome.status.detail;
-  ASSERT_TRUE(welcome.message.has_welcome());
-
-  // A device id with a newline is refused; the refusal is logged with the id.
+  ASSERT_TRUE((*agent)->Handshake(hello).ok());
   auto stranger = AgentClient::Connect(collector.agent_port());
   ASSERT_TRUE(stranger.ok()) << stranger.error().message();
-  const auto refused = (*stranger)->Handshake(TestHello(std::string("atm") + kForged));
+  // Short enough for the id's length limit, so its characters are checked.
+  const auto refused = (*stranger)->Handshake(TestHello("atm\n[2026-01-01] FORGED"));
   ASSERT_TRUE(refused.ok()) << refused.status.detail;
   ASSERT_TRUE(refused.message.has_refusal());
 
+  // Both logged, each on its own line with the newline escaped.
   ASSERT_TRUE(WaitFor(
       [&] {
         const std::string log = collector.process().Log();
-        return log.find("session open") != std::string::npos &&
-               log.find("REASON_PROTOCOL_VIOLATION") != std::string::npos;
+        return log.find(
+                   "agent 1.0\\n[2026-01-01 00:00:00.000] [atmhealth-collector] [error] "
+                   "FORGED") != std::string::npos &&
+               log.find("atm\\n[2026-01-01] FORGED") != std::string::npos;
       },
       seconds(10)))
       << collector.process().Log();
   const std::string log = collector.process().Log();
   EXPECT_EQ(LinesStartingWith(log, "[2026-01-01"), 0) << log;
-  EXPECT_THAT(log, HasSubstr("agent 1.0\\n[2026-01-01 00:00:00.000]"));
-  EXPECT_THAT(log, HasSubstr("\"atm\\n[2026-01-01 00:00:00.000]"));
+  EXPECT_THAT(log, HasSubstr("atm-forge-1"));
 }
 
 TEST_F(LogForgeryTest, NewlineInAWatchedPathCannotForgeAnAgentLogLine) {

@@ -164,28 +164,21 @@ TEST(StatvfsProbe, MissingPathIsNotFoundAndNamesThePath) {
   EXPECT_THAT(stats.error().message(), HasSubstr(missing));
 }
 
-// The bytes of address space this process has mapped (VmSize), from /proc.
-std::uint64_t MappedBytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;  // kB
-  }
-  return 0;
-}
-
 TEST(StatvfsProbe, ProbeThreadThatCannotStartIsAnErrorValueNotAnException) {
   auto probe = FilesystemProbe::Create(std::chrono::seconds(2));
   ASSERT_TRUE(probe->Probe("/").ok());
-  // In a child, so the limit binds nobody else: address space for a little
-  // heap, none for a thread's stack (8 MiB), so std::thread cannot start.
-  // Exit codes: 0 the error value, 1 a value that is not that error,
-  // 2 probed fine (the limit did not bind), and SIGABRT when the probe threw.
+  // In a child, so the limit binds nobody else: an unprivileged user allowed
+  // one process, so the probe's thread cannot start (root is exempt from
+  // RLIMIT_NPROC, hence the user). Exit codes: 0 the error value, 1 a value
+  // that is not that error, 2 probed fine (the limit did not bind), 3 the
+  // limit could not be set, and SIGABRT when the probe threw.
   const pid_t child = fork();
   ASSERT_GE(child, 0) << std::strerror(errno);
   if (child == 0) {
-    const rlim_t limit = MappedBytes() + 2 * kMiB;
-    const struct rlimit address_space { limit, limit };
-    if (setrlimit(RLIMIT_AS, &address_space) != 0) _exit(3);
+    const struct rlimit one_process { 1, 1 };
+    if (setrlimit(RLIMIT_NPROC, &one_process) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+      _exit(3);
+    }
     const auto stats = probe->Probe("/");
     if (stats.ok()) _exit(2);
     const bool expected =

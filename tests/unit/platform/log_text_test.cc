@@ -23,7 +23,7 @@ TEST(EscapeControlCharactersTest, PrintableTextIsUnchanged) {
 
 TEST(EscapeControlCharactersTest, LineBreaksAndTerminalEscapesBecomeVisibleEscapes) {
   EXPECT_EQ(EscapeControlCharacters("a\nb\rc\td"), "a\\nb\\rc\\td");
-  EXPECT_EQ(EscapeControlCharacters(std::string("nul\0esc\x1b[2Jdel\x7f", 17)),
+  EXPECT_EQ(EscapeControlCharacters(std::string("nul\0esc\x1b[2Jdel\x7f", 15)),
             "nul\\x00esc\\x1b[2Jdel\\x7f");
   // A backslash is doubled, so "\\n" in a log line always was a backslash.
   EXPECT_EQ(EscapeControlCharacters("C:\\n"), "C:\\\\n");

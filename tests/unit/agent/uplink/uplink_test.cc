@@ -647,7 +647,7 @@ TEST_F(UplinkTest, ConnectDeadlinePassingAsTheResolveFailsTouchesNoFreedResolver
   // valgrind, a corrupted heap otherwise).
   UplinkConfig config = Config();
   config.collectors = {{"nonexistent.invalid", 7411}};
-  config.connect_timeout = 1ms;
+  config.connect_timeout = 300ms;    // passes after the resolve failed, before the next poll
   config.backoff_initial = 60000ms;  // one attempt in this test
   config.backoff_max = 60000ms;
   asio::io_context io;
@@ -658,10 +658,10 @@ TEST_F(UplinkTest, ConnectDeadlinePassingAsTheResolveFailsTouchesNoFreedResolver
     EXPECT_EQ(error, nullptr);
     returned = true;
   });
-  io.poll();  // starts the resolve and the 1 ms deadline
+  io.poll();  // starts the resolve and the deadline
   ASSERT_EQ(uplink.counters().connect_failures, 0u);
-  // The resolve of a name under .invalid fails meanwhile, on the resolver's
-  // own thread, and the deadline passes.
+  // The resolve of a name under .invalid fails meanwhile (in well under
+  // 300 ms), on the resolver's own thread, and then the deadline passes.
   std::this_thread::sleep_for(1500ms);
   io.poll();
   EXPECT_EQ(uplink.counters().connect_failures, 1u);
