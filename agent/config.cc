@@ -98,10 +98,8 @@ Status ReadDevice(const Section& device, DeviceConfig& out) {
 }
 
 Status ReadStore(const Section& store, StoreConfig& out) {
-  ATMHEALTH_RETURN_IF_ERROR(
-      store.CheckKeys({"path", "max_bytes", "commit_interval", "max_pending_events",
-                       "max_pending_bytes"},
-                      false));
+  ATMHEALTH_RETURN_IF_ERROR(store.CheckKeys(
+      {"path", "max_bytes", "commit_interval", "max_pending_events", "max_pending_bytes"}, false));
   ATMHEALTH_RETURN_IF_ERROR(store.ReadString("path", out.path));
   if (out.path.empty() || out.path.front() != '/') {
     return store.Fail("path", fmt::format("must be an absolute file path, not \"{}\"", out.path));
