@@ -14,6 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "collector/fleet/fleet_monitor.h"
+#include "collector/http/access_control.h"
+#include "collector/http/event_stream.h"
+#include "collector/http/fleet_routes.h"
 #include "collector/http/http_server.h"
 #include "collector/http/operational_routes.h"
 #include "collector/ingest/agent_listener.h"
@@ -110,6 +114,10 @@ struct Collector::Parts {
   std::unique_ptr<TlsCredentials> tls;  // null in plaintext; outlives the listener
   asio::steady_timer tls_reload{control};
   asio::signal_set hangup{control};
+  // Fleet state and its API; only with a SQLite store (Open(config)).
+  std::unique_ptr<AccessControl> access;
+  std::unique_ptr<EventStream> events;
+  std::unique_ptr<fleet::FleetMonitor> fleet_monitor;
   std::unique_ptr<AgentListener> listener;
   std::unique_ptr<HttpServer> http;
   bool shutting_down = false;  // on `control` only
@@ -144,6 +152,7 @@ asio::awaitable<void> Collector::Parts::Shutdown() {
     listener->AbortSessions();
   }
   http->Stop();
+  if (events) events->Close();
 }
 
 asio::awaitable<void> Collector::Parts::WatchTlsFiles() {
@@ -176,7 +185,52 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
                              store.error().message(), config.store.path));
   }
   if (!store) return store.error();
-  return Open(config, std::move(*store));
+  Result<std::unique_ptr<Collector>> collector = Open(config, std::move(*store));
+  if (!collector) return collector;
+  if (Status attached = (*collector)->AttachFleet(); !attached) return attached.error();
+  return collector;
+}
+
+Status Collector::AttachFleet() {
+  Parts& parts = *parts_;
+  const CollectorConfig& config = parts.config;
+  std::vector<ApiToken> tokens;
+  for (const CollectorConfig::Api::Token& token : config.api.tokens) {
+    tokens.push_back(
+        ApiToken{token.name, ParseApiRole(token.role).value_or(ApiRole::kRead), token.sha256});
+  }
+  if (tokens.empty()) {
+    spdlog::warn(
+        "no [[api.token]] configured: every operator API request will be refused; "
+        "only /api/v1/availability, /metrics and /healthz answer");
+  }
+  parts.access = std::make_unique<AccessControl>(std::move(tokens), parts.registry);
+  EventStream::Options stream;
+  stream.max_subscribers = config.api.max_streams;
+  stream.max_queued = config.api.stream_queue;
+  parts.events = std::make_unique<EventStream>(stream, parts.registry);
+
+  fleet::FleetMonitor::Options monitor;
+  monitor.rules.missed_heartbeats = config.fleet.missed_heartbeats;
+  monitor.incidents.correlation_window = config.fleet.correlation_window;
+  monitor.incidents.correlation_min_devices = config.fleet.correlation_min_devices;
+  monitor.incidents.tolerance = config.fleet.tolerance;
+  monitor.interval = config.fleet.evaluate_interval;
+  monitor.sites_file = config.fleet.sites_file;
+  EventStream* events = parts.events.get();
+  monitor.publish = [events](const std::string& event, const nlohmann::json& data) {
+    events->Publish(event, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+  Result<std::unique_ptr<fleet::FleetMonitor>> opened = fleet::FleetMonitor::Open(
+      config.store.path, std::move(monitor), parts.registry, platform::Clock::Real());
+  if (!opened) return opened.error();
+  parts.fleet_monitor = std::move(*opened);
+
+  FleetRouteOptions routes;
+  routes.feed.nearest = config.api.feed_nearest;
+  routes.feed_max_age = std::chrono::duration_cast<std::chrono::seconds>(config.api.feed_max_age);
+  AddFleetRoutes(*parts.http, *parts.fleet_monitor, *parts.events, *parts.access, routes);
+  return OkStatus();
 }
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config,
@@ -251,6 +305,7 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
       spdlog::warn("cannot catch SIGHUP ({}); TLS files reload on their timer only", ec.message());
     parts.AwaitHangup();
   }
+  if (parts.fleet_monitor) parts.fleet_monitor->Start();
   parts.signals.async_wait(asio::bind_executor(
       parts.control, [&parts](const boost::system::error_code& ec, int signal_number) {
         if (ec) return;  // cancelled by a shutdown that RequestStop() began
@@ -274,6 +329,7 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
   for (int i = 1; i < kNetworkThreads; ++i) threads.emplace_back([&parts] { parts.io.run(); });
   parts.io.run();
   for (std::thread& thread : threads) thread.join();
+  if (parts.fleet_monitor) parts.fleet_monitor->Stop();
   parts.store->Join();
   spdlog::info("stopped");
   return OkStatus();

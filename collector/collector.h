@@ -60,6 +60,9 @@ class Collector {
  private:
   struct Parts;
   explicit Collector(std::unique_ptr<Parts> parts);
+  // Adds the fleet monitor, the event stream and the API routes (SQLite
+  // store only).
+  Status AttachFleet();
   std::unique_ptr<Parts> parts_;
 };
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,11 +72,44 @@ struct CollectorConfig {
     std::chrono::milliseconds reload_interval{30'000};
   };
 
+  // Fleet state, incidents and impact tolerance ([fleet], [fleet.tolerance]).
+  struct Fleet {
+    // A device is unreachable once this many of its announced heartbeat
+    // intervals passed without a heartbeat.
+    int missed_heartbeats = 3;
+    std::chrono::milliseconds evaluate_interval{1000};  // how often the state is derived
+    // Devices failing within this window of each other, at least
+    // correlation_min_devices of them, make one fleet-wide incident.
+    std::chrono::milliseconds correlation_window{120'000};
+    std::size_t correlation_min_devices = 10;
+    std::string sites_file;  // the site registry (TOML); empty: none
+    // Customer service short name -> maximum tolerable outage.
+    std::map<std::string, std::chrono::milliseconds, std::less<>> tolerance = {
+        {"withdrawal", std::chrono::minutes(30)}, {"deposit", std::chrono::minutes(60)},
+        {"transfer", std::chrono::minutes(60)},   {"inquiry", std::chrono::minutes(120)},
+        {"passbook", std::chrono::minutes(240)},  {"bill_payment", std::chrono::minutes(240)}};
+  };
+  // The operator API and the customer availability feed ([api], [[api.token]]).
+  struct Api {
+    struct Token {
+      std::string name;
+      std::string role;    // "read" or "admin"
+      std::string sha256;  // SHA-256 of the token, 64 hex digits
+    };
+    std::vector<Token> tokens;                       // none: every operator request is refused
+    std::size_t max_streams = 32;                    // server-sent event streams at once
+    std::size_t stream_queue = 1024;                 // events waiting per stream before it is cut
+    std::chrono::milliseconds feed_max_age{10'000};  // Cache-Control of the feed
+    std::size_t feed_nearest = 3;                    // alternatives per unavailable service
+  };
+
   Listen listen;
   Http http;
   Store store;
   Log log;
   Tls tls;  // used unless listen.plaintext
+  Fleet fleet;
+  Api api;
 };
 
 // The ranges the checks enforce.

@@ -168,6 +168,14 @@ std::string_view SqliteQuery::ColumnText(int column) const {
   return {reinterpret_cast<const char*>(data), static_cast<std::size_t>(size)};
 }
 
+double SqliteQuery::ColumnDouble(int column) const {
+  return sqlite3_column_double(statement_, column);
+}
+
+bool SqliteQuery::ColumnIsNull(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
 Result<SqliteDatabase> SqliteDatabase::Open(const std::string& path,
                                             std::chrono::milliseconds busy_timeout) {
   // SQLite would open a private temporary database for an empty name.

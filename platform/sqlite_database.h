@@ -71,6 +71,9 @@ class SqliteQuery {
   std::int64_t ColumnInt64(int column) const;
   std::string_view ColumnBlob(int column) const;
   std::string_view ColumnText(int column) const;
+  double ColumnDouble(int column) const;
+  // True when the column holds NULL (a LEFT JOIN without a match, say).
+  bool ColumnIsNull(int column) const;
 
  private:
   void NoteBind(int index, int result);

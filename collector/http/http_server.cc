@@ -72,6 +72,10 @@ void HttpServer::AddRoute(http::verb method, std::string path, HttpHandler handl
   routes_[std::move(path)][method] = std::move(handler);
 }
 
+void HttpServer::AddStreamRoute(std::string path, HttpStreamHandler handler) {
+  stream_routes_[std::move(path)] = std::move(handler);
+}
+
 void HttpServer::Start() { asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached); }
 
 void HttpServer::Stop() {
@@ -168,6 +172,18 @@ asio::awaitable<void> HttpServer::Serve(std::shared_ptr<beast::tcp_stream> strea
                              fmt::format("malformed request: {}\n", ec.message()));
     } else if (ec) {
       break;  // the connection failed or Stop() closed it
+    }
+
+    if (!refusal && parser.get().method() == http::verb::get) {
+      const boost::beast::string_view target = parser.get().target();
+      const std::string_view path =
+          std::string_view(target.data(), target.size())
+              .substr(0, std::string_view(target.data(), target.size()).find('?'));
+      if (const auto streaming = stream_routes_.find(path); streaming != stream_routes_.end()) {
+        stream->expires_never();
+        co_await streaming->second(parser.get(), *stream);
+        break;
+      }
     }
 
     const bool keep_alive = !refusal && parser.get().keep_alive();

@@ -43,6 +43,13 @@ using HttpResponse = http::response<http::string_body>;
 // store, say) but must finish well within the request deadline.
 using HttpHandler = std::function<asio::awaitable<HttpResponse>(const HttpRequest&)>;
 
+// Takes the connection over after a GET request and writes the response
+// itself, for as long as it likes (server-sent events): the request timeout
+// does not apply, and the connection closes when the handler returns. The
+// handler sets its own write deadlines.
+using HttpStreamHandler =
+    std::function<asio::awaitable<void>(const HttpRequest&, boost::beast::tcp_stream&)>;
+
 // A complete response with `body`; keep-alive and the version are filled in
 // by the server.
 HttpResponse MakeResponse(http::status status, std::string body,
@@ -75,6 +82,9 @@ class HttpServer {
   // its query string). Call before Start(); not thread-safe.
   void AddRoute(http::verb method, std::string path, HttpHandler handler);
 
+  // Adds a streaming route for GET on `path`. Call before Start().
+  void AddStreamRoute(std::string path, HttpStreamHandler handler);
+
   std::uint16_t port() const { return port_; }
 
   // Starts accepting on the io_context. Call once.
@@ -103,6 +113,7 @@ class HttpServer {
   std::uint16_t port_ = 0;
   // path -> method -> handler; written before Start() only.
   std::map<std::string, std::map<http::verb, HttpHandler>, std::less<>> routes_;
+  std::map<std::string, HttpStreamHandler, std::less<>> stream_routes_;  // GET only
 
   prometheus::Family<prometheus::Counter>& responses_;  // by status code
   prometheus::Family<prometheus::Counter>& rejected_;   // by reason

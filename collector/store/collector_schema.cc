@@ -102,11 +102,37 @@ Status CreateVersion1(platform::SqliteDatabase& database) {
   return database.Execute(kVersion1, "create schema version 1");
 }
 
+// Version 2: incidents, kept by the fleet monitor (collector/fleet/): one
+// row per incident, its devices, customer services and tolerance alerts as
+// JSON arrays.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE incidents (
+  incident_id            INTEGER NOT NULL PRIMARY KEY,
+  scope                  TEXT    NOT NULL CHECK (scope IN ('device', 'site', 'fleet')),
+  site_id                TEXT    NOT NULL,
+  started_unix_ns        INTEGER NOT NULL,
+  ended_unix_ns          INTEGER,
+  categories             TEXT    NOT NULL,
+  device_count           INTEGER NOT NULL,
+  devices_json           TEXT    NOT NULL,
+  services_json          TEXT    NOT NULL,
+  tolerance_alerts_json  TEXT    NOT NULL,
+  alert_keys_json        TEXT    NOT NULL,
+  updated_unix_ns        INTEGER NOT NULL
+);
+CREATE INDEX incidents_by_start ON incidents (started_unix_ns);
+CREATE INDEX incidents_open ON incidents (ended_unix_ns);
+)sql";
+
+Status CreateVersion2(platform::SqliteDatabase& database) {
+  return database.Execute(kVersion2, "create schema version 2 (incidents)");
+}
+
 using MigrationStep = Status (*)(platform::SqliteDatabase&);
 
 // kSteps[n] takes a database from version n to n + 1. Append new steps; never
 // change a released one: it has already run on databases in the field.
-constexpr MigrationStep kSteps[] = {&CreateVersion1};
+constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2};
 static_assert(std::size(kSteps) == kCollectorSchemaVersion);
 
 }  // namespace

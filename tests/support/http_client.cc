@@ -63,4 +63,46 @@ Result<HttpReply> HttpGet(std::uint16_t port, const std::string& target) {
       port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }
 
+Result<HttpReply> HttpGetWith(std::uint16_t port, const std::string& target,
+                              const std::string& headers) {
+  return HttpExchange(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
+                                "Connection: close\r\n\r\n");
+}
+
+StreamReader::StreamReader(std::uint16_t port, const std::string& target,
+                           const std::string& headers) {
+  thread_ = std::thread([this, port,
+                         request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers +
+                                   "Accept: text/event-stream\r\n\r\n"] {
+    boost::system::error_code ec;
+    socket_.connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+    if (!ec) asio::write(socket_, asio::buffer(request), ec);
+    char buffer[4096];
+    while (!ec) {
+      const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+      std::lock_guard lock(mutex_);
+      text_.append(buffer, n);
+    }
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+  });
+}
+
+StreamReader::~StreamReader() {
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  thread_.join();
+  socket_.close(ignored);
+}
+
+std::string StreamReader::Text() const {
+  std::lock_guard lock(mutex_);
+  return text_;
+}
+
+bool StreamReader::ended() const {
+  std::lock_guard lock(mutex_);
+  return ended_;
+}
+
 }  // namespace atmhealth::testing

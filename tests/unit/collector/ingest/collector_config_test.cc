@@ -97,7 +97,8 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:3: listen.prot: unknown key (known: address, hello_timeout, "
             "idle_timeout, max_frame_bytes, max_sessions, plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
-            "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls)");
+            "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls, "
+            "fleet, api)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\nport = \"7411\"\n"),
             "collector.toml:4: listen.port: expected a port number");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nport = 70000\n"),
@@ -116,7 +117,8 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:4: log.level: \"loud\" is not a level (trace, debug, info, warn, "
             "error, critical, off)");
   EXPECT_EQ(ErrorOf("port = 1\n"),
-            "collector.toml:1: port: unknown key (known tables: listen, http, store, log, tls)");
+            "collector.toml:1: port: unknown key (known tables: listen, http, store, log, tls, "
+            "fleet, api)");
 }
 
 TEST(CollectorConfig, DurationsAreStringsWithAUnit) {
@@ -259,3 +261,46 @@ TEST(CollectorConfig, BadOverridesNameTheFlag) {
 
 }  // namespace
 }  // namespace atmhealth::collector
+
+TEST(CollectorConfig, ReadsFleetToleranceAndApiTokens) {
+  const std::string hash(64, 'a');
+  Result<CollectorConfig> config = ParseCollectorConfig(
+      "[listen]\nplaintext = true\n\n[fleet]\nmissed_heartbeats = 4\nevaluate_interval = "
+      "\"250ms\"\ncorrelation_window = \"5m\"\ncorrelation_min_devices = 20\nsites_file = "
+      "\"/etc/atmhealth/sites.toml\"\n\n[fleet.tolerance]\nwithdrawal = \"15m\"\n\n[api]\n"
+      "max_streams = 4\nfeed_max_age = \"30s\"\nfeed_nearest = 5\n\n[[api.token]]\nname = "
+      "\"noc\"\nrole = \"read\"\nsha256 = \"" +
+          hash + "\"\n",
+      "collector.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->fleet.missed_heartbeats, 4);
+  EXPECT_EQ(config->fleet.evaluate_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(config->fleet.correlation_window, std::chrono::minutes(5));
+  EXPECT_EQ(config->fleet.correlation_min_devices, 20u);
+  EXPECT_EQ(config->fleet.sites_file, "/etc/atmhealth/sites.toml");
+  EXPECT_EQ(config->fleet.tolerance.at("withdrawal"), std::chrono::minutes(15));
+  EXPECT_EQ(config->fleet.tolerance.at("deposit"), std::chrono::minutes(60));  // default kept
+  EXPECT_EQ(config->api.max_streams, 4u);
+  EXPECT_EQ(config->api.feed_max_age, std::chrono::seconds(30));
+  EXPECT_EQ(config->api.feed_nearest, 5u);
+  ASSERT_EQ(config->api.tokens.size(), 1u);
+  EXPECT_EQ(config->api.tokens[0].name, "noc");
+  EXPECT_EQ(config->api.tokens[0].role, "read");
+  EXPECT_EQ(config->api.tokens[0].sha256, hash);
+}
+
+TEST(CollectorConfig, FleetAndApiMistakesNameTheLine) {
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[fleet.tolerance]\ncash = \"30m\"\n"),
+            "collector.toml:4: fleet.tolerance.cash: not a customer service (withdrawal, deposit, "
+            "transfer, inquiry, passbook, bill_payment)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[fleet]\nmissed_heartbeats = 0\n"),
+            "collector.toml:4: fleet.missed_heartbeats: 0 is out of range (1..100)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[[api.token]]\nname = \"x\"\nrole = \"root\"\n"),
+            "collector.toml:5: api.token[0].role: \"root\" is not read or admin");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[[api.token]]\nname = \"x\"\nrole = \"read\"\n"
+                    "sha256 = \"secret\"\n"),
+            "collector.toml:6: api.token[0].sha256: expected 64 lower-case hex digits, the "
+            "SHA-256 of the token (printf %s TOKEN | sha256sum)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[[api.token]]\nname = \"x\"\nrole = \"read\"\n"),
+            "collector.toml:3: api.token[0].sha256: is missing");
+}

@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "collector/store/collector_schema.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/store/plain_sql.h"
 #include "tests/unit/collector/store/sample_messages.h"
@@ -509,7 +510,7 @@ TEST_F(SqliteCollectorStoreTest, ReopeningKeepsEverything) {
   EXPECT_EQ(sql.Value("SELECT first_seen_unix_ns FROM devices"), Integer(kReceivedAt1));
   EXPECT_EQ(sql.Value("SELECT since_unix_ns FROM device_services"), Integer(kReceivedAt2));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(1));
-  EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(1));
+  EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(kCollectorSchemaVersion));
   EXPECT_EQ(sql.Value("PRAGMA journal_mode"), Text("wal"));
   EXPECT_EQ(sql.Value("PRAGMA integrity_check"), Text("ok"));
 }

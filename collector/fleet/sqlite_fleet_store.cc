@@ -1,0 +1,429 @@
+// FleetStore on the collector's SQLite file: a query_only connection for
+// reads and one more for the incidents table.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "collector/fleet/fleet_store.h"
+#include "collector/store/collector_schema.h"
+#include "platform/sqlite_database.h"
+
+namespace atmhealth::collector::fleet {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    if (comma != 0) items.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+std::string JoinList(const std::set<std::string>& items) {
+  std::string text;
+  for (const std::string& item : items) {
+    if (!text.empty()) text += ',';
+    text += item;
+  }
+  return text;
+}
+
+json Optional(const std::optional<std::int64_t>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+std::optional<std::int64_t> OptionalFrom(const json& value) {
+  if (value.is_null()) return std::nullopt;
+  return value.get<std::int64_t>();
+}
+
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+constexpr const char* kReadDevices = R"sql(
+SELECT d.device_id, d.site_id, d.kind, d.agent_version, d.first_seen_unix_ns,
+       d.last_seen_unix_ns, d.last_hello_unix_ns,
+       h.received_unix_ns, h.interval_ms, h.backlog_events, h.buffer_bytes, h.buffer_limit_bytes,
+       h.dropped_events_total, h.buffer_degraded, h.uptime_s
+FROM devices AS d LEFT JOIN heartbeats AS h ON h.device_id = d.device_id
+)sql";
+
+constexpr const char* kReadServices = R"sql(
+SELECT device_id, service, state, reason, since_unix_ns FROM device_services
+)sql";
+
+constexpr const char* kReadFiring = R"sql(
+SELECT a.device_id, a.alert_key, e.kind, a.severity, e.category, e.subject, e.summary, e.unit,
+       e.value, e.threshold, e.impact_unavailable, e.impact_degraded,
+       a.since_wall_time_unix_ns, a.updated_unix_ns
+FROM alerts AS a JOIN events AS e ON e.device_id = a.device_id AND e.seq = a.last_seq
+WHERE a.state = 'firing'
+)sql";
+
+constexpr const char* kReadAlertHistory = R"sql(
+SELECT seq, wall_time_unix_ns, received_unix_ns, alert_key, kind, state, severity, category,
+       summary, value, threshold, unit, context_json
+FROM events WHERE device_id = ?1 ORDER BY seq DESC LIMIT ?2
+)sql";
+
+constexpr const char* kReadIncidents = R"sql(
+SELECT incident_id, scope, site_id, started_unix_ns, ended_unix_ns, categories, devices_json,
+       services_json, tolerance_alerts_json, alert_keys_json, updated_unix_ns
+FROM incidents
+WHERE (?1 = 0 OR ended_unix_ns IS NULL)
+  AND (ended_unix_ns IS NULL OR ended_unix_ns >= ?2)
+  AND (?3 = '' OR ',' || categories || ',' LIKE '%,' || ?3 || ',%')
+  AND (?4 = '' OR EXISTS (SELECT 1 FROM json_each(devices_json)
+                          WHERE json_extract(value, '$.device_id') = ?4))
+ORDER BY started_unix_ns DESC, incident_id DESC
+LIMIT ?5
+)sql";
+
+constexpr const char* kUpsertIncident = R"sql(
+INSERT OR REPLACE INTO incidents (
+  incident_id, scope, site_id, started_unix_ns, ended_unix_ns, categories, device_count,
+  devices_json, services_json, tolerance_alerts_json, alert_keys_json, updated_unix_ns)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+)sql";
+
+constexpr const char* kDeleteIncident = "DELETE FROM incidents WHERE incident_id = ?1";
+
+json DevicesJson(const Incident& incident) {
+  json devices = json::array();
+  for (const IncidentDevice& device : incident.devices) {
+    devices.push_back({{"device_id", device.device_id},
+                       {"site_id", device.site_id},
+                       {"joined_unix_ns", device.joined_unix_ns},
+                       {"recovered_unix_ns", Optional(device.recovered_unix_ns)}});
+  }
+  return devices;
+}
+
+json ServicesJson(const Incident& incident) {
+  json services = json::array();
+  for (const IncidentService& service : incident.services) {
+    services.push_back({{"service", service.service},
+                        {"first_lost_unix_ns", service.first_lost_unix_ns},
+                        {"lost_since_unix_ns", Optional(service.lost_since_unix_ns)},
+                        {"restored_unix_ns", Optional(service.restored_unix_ns)},
+                        {"devices_lost", service.devices_lost},
+                        {"tolerance_ms", Optional(service.tolerance_ms)}});
+  }
+  return services;
+}
+
+json ToleranceJson(const Incident& incident) {
+  json alerts = json::array();
+  for (const ToleranceAlert& alert : incident.tolerance_alerts) {
+    alerts.push_back({{"service", alert.service},
+                      {"percent", alert.percent},
+                      {"outage_since_unix_ns", alert.outage_since_unix_ns},
+                      {"tolerance_ms", alert.tolerance_ms},
+                      {"raised_unix_ns", alert.raised_unix_ns},
+                      {"resolved_unix_ns", Optional(alert.resolved_unix_ns)}});
+  }
+  return alerts;
+}
+
+// The JSON columns are written by this file only; a row that does not read
+// back is reported, not trusted.
+Result<Incident> IncidentFromRow(const platform::SqliteQuery& row, const std::string& path) {
+  Incident incident;
+  incident.id = row.ColumnInt64(0);
+  incident.scope = row.ColumnText(1);
+  incident.site_id = row.ColumnText(2);
+  incident.started_unix_ns = row.ColumnInt64(3);
+  if (!row.ColumnIsNull(4)) incident.ended_unix_ns = row.ColumnInt64(4);
+  for (std::string& category : SplitList(row.ColumnText(5))) {
+    incident.categories.insert(std::move(category));
+  }
+  incident.updated_unix_ns = row.ColumnInt64(10);
+  try {
+    for (const json& device : json::parse(row.ColumnText(6))) {
+      incident.devices.push_back(IncidentDevice{device.at("device_id").get<std::string>(),
+                                                device.at("site_id").get<std::string>(),
+                                                device.at("joined_unix_ns").get<std::int64_t>(),
+                                                OptionalFrom(device.at("recovered_unix_ns"))});
+    }
+    for (const json& service : json::parse(row.ColumnText(7))) {
+      IncidentService entry;
+      entry.service = service.at("service").get<std::string>();
+      entry.first_lost_unix_ns = service.at("first_lost_unix_ns").get<std::int64_t>();
+      entry.lost_since_unix_ns = OptionalFrom(service.at("lost_since_unix_ns"));
+      entry.restored_unix_ns = OptionalFrom(service.at("restored_unix_ns"));
+      entry.devices_lost = service.at("devices_lost").get<std::int64_t>();
+      entry.tolerance_ms = OptionalFrom(service.at("tolerance_ms"));
+      incident.services.push_back(std::move(entry));
+    }
+    for (const json& alert : json::parse(row.ColumnText(8))) {
+      ToleranceAlert entry;
+      entry.service = alert.at("service").get<std::string>();
+      entry.percent = alert.at("percent").get<int>();
+      entry.outage_since_unix_ns = alert.at("outage_since_unix_ns").get<std::int64_t>();
+      entry.tolerance_ms = alert.at("tolerance_ms").get<std::int64_t>();
+      entry.raised_unix_ns = alert.at("raised_unix_ns").get<std::int64_t>();
+      entry.resolved_unix_ns = OptionalFrom(alert.at("resolved_unix_ns"));
+      incident.tolerance_alerts.push_back(std::move(entry));
+    }
+    for (const json& key : json::parse(row.ColumnText(9))) {
+      incident.alert_keys.insert(key.get<std::string>());
+    }
+  } catch (const json::exception& error) {
+    return Error(ErrorCode::kCorrupt, fmt::format("{}: incident {}: stored JSON does not read: {}",
+                                                  path, incident.id, error.what()));
+  }
+  return incident;
+}
+
+class SqliteFleetStore final : public FleetStore {
+ public:
+  SqliteFleetStore(platform::SqliteDatabase reader, platform::SqliteDatabase writer)
+      : reader_(std::move(reader)), writer_(std::move(writer)) {}
+
+  Status Prepare() {
+    struct Named {
+      platform::SqliteDatabase* database;
+      platform::SqliteStatement* statement;
+      const char* sql;
+    };
+    for (const Named& named : {
+             Named{&reader_, &read_devices_, kReadDevices},
+             Named{&reader_, &read_services_, kReadServices},
+             Named{&reader_, &read_firing_, kReadFiring},
+             Named{&reader_, &read_alert_history_, kReadAlertHistory},
+             Named{&reader_, &read_incidents_, kReadIncidents},
+             Named{&writer_, &upsert_incident_, kUpsertIncident},
+             Named{&writer_, &delete_incident_, kDeleteIncident},
+         }) {
+      Result<platform::SqliteStatement> statement =
+          named.database->Prepare(named.sql, "prepare fleet query");
+      if (!statement) return statement.error();
+      *named.statement = std::move(*statement);
+    }
+    return OkStatus();
+  }
+
+  Result<std::vector<StoredDevice>> ReadDevices() override {
+    // One read transaction, so the three queries see the same instant.
+    if (Status begun = reader_.Execute("BEGIN", "read fleet"); !begun) return begun.error();
+    Result<std::vector<StoredDevice>> devices = ReadDevicesInTransaction();
+    Status ended = reader_.Execute("COMMIT", "read fleet");
+    if (!devices) return devices;
+    if (!ended) return ended.error();
+    return devices;
+  }
+
+  Result<std::vector<AlertEvent>> ReadAlertHistory(const std::string& device_id,
+                                                   std::int64_t limit) override {
+    std::vector<AlertEvent> events;
+    platform::SqliteQuery query(reader_, read_alert_history_);
+    query.BindText(1, device_id).BindInt64(2, limit);
+    for (;;) {
+      Result<bool> row = query.Step("read alert history");
+      if (!row) return row.error();
+      if (!*row) break;
+      AlertEvent event;
+      event.seq = query.ColumnInt64(0);
+      event.wall_time_unix_ns = query.ColumnInt64(1);
+      event.received_unix_ns = query.ColumnInt64(2);
+      event.alert_key = query.ColumnText(3);
+      event.kind = query.ColumnText(4);
+      event.state = query.ColumnText(5);
+      event.severity = query.ColumnText(6);
+      event.category = query.ColumnText(7);
+      event.summary = query.ColumnText(8);
+      event.value = query.ColumnDouble(9);
+      event.threshold = query.ColumnDouble(10);
+      event.unit = query.ColumnText(11);
+      event.context_json = query.ColumnText(12);
+      events.push_back(std::move(event));
+    }
+    return events;
+  }
+
+  Result<std::vector<Incident>> ReadIncidents(const IncidentQuery& filter) override {
+    std::vector<Incident> incidents;
+    platform::SqliteQuery query(reader_, read_incidents_);
+    query.BindInt64(1, filter.open_only ? 1 : 0)
+        .BindInt64(2, filter.since_unix_ns)
+        .BindText(3, filter.category)
+        .BindText(4, filter.device_id)
+        .BindInt64(5, filter.limit);
+    for (;;) {
+      Result<bool> row = query.Step("read incidents");
+      if (!row) return row.error();
+      if (!*row) break;
+      Result<Incident> incident = IncidentFromRow(query, reader_.path());
+      if (!incident) return incident.error();
+      incidents.push_back(std::move(*incident));
+    }
+    return incidents;
+  }
+
+  Result<std::int64_t> NextIncidentId() override {
+    Result<std::int64_t> highest = writer_.QueryInt64(
+        "SELECT coalesce(max(incident_id), 0) FROM incidents", "read highest incident id");
+    if (!highest) return highest;
+    return *highest + 1;
+  }
+
+  Status SaveIncidents(const std::vector<const Incident*>& changed,
+                       const std::vector<std::int64_t>& removed) override {
+    if (changed.empty() && removed.empty()) return OkStatus();
+    Result<platform::SqliteTransaction> transaction =
+        platform::SqliteTransaction::Begin(writer_, "save incidents");
+    if (!transaction) return transaction.error();
+    for (const std::int64_t id : removed) {
+      platform::SqliteQuery query(writer_, delete_incident_);
+      query.BindInt64(1, id);
+      if (Status run = query.Run(fmt::format("delete merged incident {}", id)); !run) return run;
+    }
+    json keys = json::array();
+    for (const Incident* incident : changed) {
+      keys = json::array();
+      for (const std::string& key : incident->alert_keys) keys.push_back(key);
+      platform::SqliteQuery query(writer_, upsert_incident_);
+      query.BindInt64(1, incident->id)
+          .BindText(2, incident->scope)
+          .BindText(3, incident->site_id)
+          .BindInt64(4, incident->started_unix_ns);
+      if (incident->ended_unix_ns) query.BindInt64(5, *incident->ended_unix_ns);
+      query.BindText(6, JoinList(incident->categories))
+          .BindInt64(7, static_cast<std::int64_t>(incident->devices.size()))
+          .BindText(8, Dump(DevicesJson(*incident)))
+          .BindText(9, Dump(ServicesJson(*incident)))
+          .BindText(10, Dump(ToleranceJson(*incident)))
+          .BindText(11, Dump(keys))
+          .BindInt64(12, incident->updated_unix_ns);
+      if (Status run = query.Run(fmt::format("save incident {}", incident->id)); !run) return run;
+    }
+    return transaction->Commit();
+  }
+
+  Result<std::int64_t> DatabaseBytes() override {
+    std::int64_t bytes = 0;
+    for (const char* suffix : {"", "-wal"}) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(reader_.path() + suffix, ec);
+      if (!ec) bytes += static_cast<std::int64_t>(size);
+    }
+    return bytes;
+  }
+
+ private:
+  Result<std::vector<StoredDevice>> ReadDevicesInTransaction() {
+    std::vector<StoredDevice> devices;
+    std::map<std::string, std::size_t, std::less<>> index;
+    {
+      platform::SqliteQuery query(reader_, read_devices_);
+      for (;;) {
+        Result<bool> row = query.Step("read devices");
+        if (!row) return row.error();
+        if (!*row) break;
+        StoredDevice device;
+        device.device_id = query.ColumnText(0);
+        device.site_id = query.ColumnText(1);
+        device.kind = query.ColumnText(2);
+        device.agent_version = query.ColumnText(3);
+        device.first_seen_unix_ns = query.ColumnInt64(4);
+        device.last_seen_unix_ns = query.ColumnInt64(5);
+        device.last_hello_unix_ns = query.ColumnInt64(6);
+        if (!query.ColumnIsNull(7)) {
+          StoredHeartbeat heartbeat;
+          heartbeat.received_unix_ns = query.ColumnInt64(7);
+          heartbeat.interval_ms = query.ColumnInt64(8);
+          heartbeat.backlog_events = query.ColumnInt64(9);
+          heartbeat.buffer_bytes = query.ColumnInt64(10);
+          heartbeat.buffer_limit_bytes = query.ColumnInt64(11);
+          heartbeat.dropped_events_total = query.ColumnInt64(12);
+          heartbeat.buffer_degraded = query.ColumnInt64(13) != 0;
+          heartbeat.uptime_s = query.ColumnInt64(14);
+          device.heartbeat = heartbeat;
+        }
+        index.emplace(device.device_id, devices.size());
+        devices.push_back(std::move(device));
+      }
+    }
+    {
+      platform::SqliteQuery query(reader_, read_services_);
+      for (;;) {
+        Result<bool> row = query.Step("read device services");
+        if (!row) return row.error();
+        if (!*row) break;
+        const auto device = index.find(query.ColumnText(0));
+        if (device == index.end()) continue;
+        devices[device->second].services.push_back(
+            StoredService{std::string(query.ColumnText(1)), std::string(query.ColumnText(2)),
+                          std::string(query.ColumnText(3)), query.ColumnInt64(4)});
+      }
+    }
+    {
+      platform::SqliteQuery query(reader_, read_firing_);
+      for (;;) {
+        Result<bool> row = query.Step("read firing alerts");
+        if (!row) return row.error();
+        if (!*row) break;
+        const auto device = index.find(query.ColumnText(0));
+        if (device == index.end()) continue;
+        StoredAlert alert;
+        alert.alert_key = query.ColumnText(1);
+        alert.kind = query.ColumnText(2);
+        alert.severity = query.ColumnText(3);
+        alert.category = query.ColumnText(4);
+        alert.subject = query.ColumnText(5);
+        alert.summary = query.ColumnText(6);
+        alert.unit = query.ColumnText(7);
+        alert.value = query.ColumnDouble(8);
+        alert.threshold = query.ColumnDouble(9);
+        alert.impact_unavailable = SplitList(query.ColumnText(10));
+        alert.impact_degraded = SplitList(query.ColumnText(11));
+        alert.since_wall_time_unix_ns = query.ColumnInt64(12);
+        alert.updated_unix_ns = query.ColumnInt64(13);
+        devices[device->second].firing.push_back(std::move(alert));
+      }
+    }
+    return devices;
+  }
+
+  // Declared first so that they are destroyed after their statements.
+  platform::SqliteDatabase reader_;
+  platform::SqliteDatabase writer_;
+  platform::SqliteStatement read_devices_;
+  platform::SqliteStatement read_services_;
+  platform::SqliteStatement read_firing_;
+  platform::SqliteStatement read_alert_history_;
+  platform::SqliteStatement read_incidents_;
+  platform::SqliteStatement upsert_incident_;
+  platform::SqliteStatement delete_incident_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& path,
+                                                           std::chrono::milliseconds busy_timeout) {
+  Result<platform::SqliteDatabase> writer = platform::SqliteDatabase::Open(path, busy_timeout);
+  if (!writer) return writer.error();
+  Status pragmas = writer->Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                                   "set pragmas of the incident writer");
+  if (!pragmas) return pragmas.error();
+  if (Status migrated = MigrateCollectorSchema(*writer); !migrated) return migrated.error();
+  Result<platform::SqliteDatabase> reader = platform::SqliteDatabase::Open(path, busy_timeout);
+  if (!reader) return reader.error();
+  if (Status read_only = reader->Execute("PRAGMA query_only = ON", "set the reader query_only");
+      !read_only) {
+    return read_only.error();
+  }
+  auto store = std::make_unique<SqliteFleetStore>(std::move(*reader), std::move(*writer));
+  if (Status prepared = store->Prepare(); !prepared) return prepared.error();
+  return std::unique_ptr<FleetStore>(std::move(store));
+}
+
+}  // namespace atmhealth::collector::fleet
