@@ -322,343 +322,342 @@ Status ReadTls(const TableReader& reader, const toml::table& table, CollectorCon
   if (tls.crls.empty()) {
     return reader.Fail(table.source(), "crl",
                        "is missing; [tls] needs certificate, private_key, ca and crl");
-    constexpr milliseconds kMinEvaluateInterval{50};
-    constexpr milliseconds kMaxEvaluateInterval{60'000};
-    constexpr milliseconds kMaxCorrelationWindow{24 * 60 * 60 * 1000};
-    constexpr milliseconds kMinTolerance{1000};
-    constexpr milliseconds kMaxTolerance{30LL * 24 * 60 * 60 * 1000};
-    constexpr milliseconds kMaxFeedMaxAge{60 * 60 * 1000};
+  }
+  return OkStatus();
+}
 
-    bool IsHexDigest(std::string_view text) {
-      if (text.size() != 64) return false;
-      for (const char c : text) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-      }
-      return true;
-    }
+constexpr milliseconds kMinEvaluateInterval{50};
+constexpr milliseconds kMaxEvaluateInterval{60'000};
+constexpr milliseconds kMaxCorrelationWindow{24 * 60 * 60 * 1000};
+constexpr milliseconds kMinTolerance{1000};
+constexpr milliseconds kMaxTolerance{30LL * 24 * 60 * 60 * 1000};
+constexpr milliseconds kMaxFeedMaxAge{60 * 60 * 1000};
 
-    Status ReadTolerance(const TableReader& reader, const toml::table& table,
-                         CollectorConfig::Fleet& fleet) {
-      for (auto&& [key, node] : table) {
-        const std::string name(key.str());
-        if (!wire::ParseCustomerService(name)) {
-          return reader.Fail(key.source(), "tolerance." + name,
-                             "not a customer service (withdrawal, deposit, transfer, inquiry, "
-                             "passbook, bill_payment)");
-        }
-        Result<milliseconds> duration =
-            reader.Duration(node, "tolerance." + name, kMinTolerance, kMaxTolerance);
-        if (!duration) return duration.error();
-        fleet.tolerance[name] = *duration;
-      }
-      return OkStatus();
-    }
+bool IsHexDigest(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (const char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
-    Status ReadFleet(const TableReader& reader, const toml::table& table,
+Status ReadTolerance(const TableReader& reader, const toml::table& table,
                      CollectorConfig::Fleet& fleet) {
-      return reader.Visit(
-          table, {
-                     {"missed_heartbeats",
-                      [&](const toml::node& node) -> Status {
-                        return Assign(reader.Integer(node, "missed_heartbeats", 1, 100),
-                                      fleet.missed_heartbeats);
-                      }},
-                     {"evaluate_interval",
-                      [&](const toml::node& node) -> Status {
-                        return Assign(reader.Duration(node, "evaluate_interval",
-                                                      kMinEvaluateInterval, kMaxEvaluateInterval),
-                                      fleet.evaluate_interval);
-                      }},
-                     {"correlation_window",
-                      [&](const toml::node& node) -> Status {
-                        return Assign(reader.Duration(node, "correlation_window",
-                                                      milliseconds(1000), kMaxCorrelationWindow),
-                                      fleet.correlation_window);
-                      }},
-                     {"correlation_min_devices",
-                      [&](const toml::node& node) -> Status {
-                        return Assign(reader.Integer(node, "correlation_min_devices", 2, 1'000'000),
-                                      fleet.correlation_min_devices);
-                      }},
-                     {"sites_file",
-                      [&](const toml::node& node) -> Status {
-                        return Assign(reader.String(node, "sites_file"), fleet.sites_file);
-                      }},
-                     {"tolerance",
-                      [&](const toml::node& node) -> Status {
-                        const toml::table* tolerance = node.as_table();
-                        if (tolerance == nullptr) {
-                          return reader.Fail(
-                              node.source(), "tolerance",
-                              "expected a table [fleet.tolerance] of service = duration");
-                        }
-                        return ReadTolerance(reader, *tolerance, fleet);
-                      }},
-                 });
+  for (auto&& [key, node] : table) {
+    const std::string name(key.str());
+    if (!wire::ParseCustomerService(name)) {
+      return reader.Fail(key.source(), "tolerance." + name,
+                         "not a customer service (withdrawal, deposit, transfer, inquiry, "
+                         "passbook, bill_payment)");
     }
-
-    Status ReadToken(const TableReader& reader, const toml::node& node, std::size_t index,
-                     CollectorConfig::Api::Token& token) {
-      const std::string prefix = fmt::format("token[{}]", index);
-      const toml::table* table = node.as_table();
-      if (table == nullptr)
-        return reader.Fail(node.source(), prefix, "expected a [[api.token]] table");
-      Status read = reader.Visit(
-          *table,
-          {
-              {"name",
-               [&](const toml::node& value) -> Status {
-                 return Assign(reader.String(value, prefix + ".name"), token.name);
-               }},
-              {"role",
-               [&](const toml::node& value) -> Status {
-                 if (Status role = Assign(reader.String(value, prefix + ".role"), token.role);
-                     !role) {
-                   return role;
-                 }
-                 if (token.role != "read" && token.role != "admin") {
-                   return reader.Fail(value.source(), prefix + ".role",
-                                      fmt::format("\"{}\" is not read or admin", token.role));
-                 }
-                 return OkStatus();
-               }},
-              {"sha256",
-               [&](const toml::node& value) -> Status {
-                 if (Status hash = Assign(reader.String(value, prefix + ".sha256"), token.sha256);
-                     !hash) {
-                   return hash;
-                 }
-                 if (!IsHexDigest(token.sha256)) {
-                   return reader.Fail(value.source(), prefix + ".sha256",
-                                      "expected 64 lower-case hex digits, the SHA-256 of the token "
-                                      "(printf %s TOKEN | sha256sum)");
-                 }
-                 return OkStatus();
-               }},
-          });
-      if (!read) return read;
-      for (const auto& [key, missing] :
-           {std::pair{"name", token.name.empty()}, std::pair{"role", token.role.empty()},
-            std::pair{"sha256", token.sha256.empty()}}) {
-        if (missing) return reader.Fail(table->source(), prefix + "." + key, "is missing");
-      }
-      return OkStatus();
-    }
-
-    Status ReadApi(const TableReader& reader, const toml::table& table, CollectorConfig::Api& api) {
-      return reader.Visit(
-          table,
-          {
-              {"token",
-               [&](const toml::node& node) -> Status {
-                 const toml::array* tokens = node.as_array();
-                 if (tokens == nullptr) {
-                   return reader.Fail(node.source(), "token", "expected [[api.token]] tables");
-                 }
-                 for (std::size_t i = 0; i < tokens->size(); ++i) {
-                   CollectorConfig::Api::Token token;
-                   if (Status read = ReadToken(reader, (*tokens)[i], i, token); !read) return read;
-                   api.tokens.push_back(std::move(token));
-                 }
-                 return OkStatus();
-               }},
-              {"max_streams",
-               [&](const toml::node& node) -> Status {
-                 return Assign(reader.Integer(node, "max_streams", 1, 10'000), api.max_streams);
-               }},
-              {"stream_queue",
-               [&](const toml::node& node) -> Status {
-                 return Assign(reader.Integer(node, "stream_queue", 16, 1'000'000),
-                               api.stream_queue);
-               }},
-              {"feed_max_age",
-               [&](const toml::node& node) -> Status {
-                 return Assign(
-                     reader.Duration(node, "feed_max_age", milliseconds(0), kMaxFeedMaxAge),
-                     api.feed_max_age);
-               }},
-              {"feed_nearest",
-               [&](const toml::node& node) -> Status {
-                 return Assign(reader.Integer(node, "feed_nearest", 0, 50), api.feed_nearest);
-               }},
-          });
-    }
-
-    // --listen and --http-listen: an IP address to bind and a port, 0 for any
-    // free one. The flags word their errors after the HOST:PORT of their --help line.
-    Result<platform::HostPort> ParseListenAddress(std::string_view text) {
-      const auto invalid = [&](std::string_view why) {
-        return Error(ErrorCode::kInvalidArgument,
-                     fmt::format("\"{}\" is not HOST:PORT ({})", text, why));
-      };
-      platform::HostPortFault fault = platform::HostPortFault::kBadHost;
-      Result<platform::HostPort> endpoint =
-          platform::ParseHostPort(text, platform::PortZero::kAllowed, &fault);
-      if (!endpoint && fault == platform::HostPortFault::kNoPort) return invalid("no port");
-      if (!endpoint && fault == platform::HostPortFault::kBadPort) {
-        return invalid("the port must be 0..65535");
-      }
-      if (!endpoint || !IsIpAddress(endpoint->host))
-        return invalid("the host must be an IP address");
-      return endpoint;
-    }
-
-    // The agent listener and the HTTP server cannot share one port.
-    bool PortsCollide(const CollectorConfig& config) {
-      return config.listen.port != 0 && config.listen.port == config.http.port &&
-             config.listen.address == config.http.address;
-    }
-
-  }  // namespace
-
-  CollectorConfig DefaultCollectorConfig() { return CollectorConfig{}; }
-
-  Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
-                                               const std::string& source_name) {
-    Result<toml::table> parsed = platform::ParseTomlDocument(toml_text, source_name);
-    if (!parsed) return parsed.error();
-    const toml::table& root = *parsed;
-
-    CollectorConfig config = DefaultCollectorConfig();
-    // A file says how agents connect: plaintext = true, or a [tls] table.
-    config.listen.plaintext = false;
-    const toml::node* plaintext_node = nullptr;
-    const toml::node* tls_node = nullptr;
-    for (auto&& [key, node] : root) {
-      const TableReader reader(source_name, std::string(key.str()));
-      const toml::table* table = node.as_table();
-      if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
-          key.str() != "log" && key.str() != "tls" && key.str() != "fleet" && key.str() != "api") {
-        return Error(ErrorCode::kInvalidArgument,
-                     fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log, "
-                                 "tls, fleet, api)",
-                                 source_name, key.source().begin.line, key.str()));
-      }
-      if (table == nullptr) {
-        return Error(ErrorCode::kInvalidArgument,
-                     fmt::format("{}:{}: {}: expected a table [{}]", source_name,
-                                 key.source().begin.line, key.str(), key.str()));
-      }
-      Status status = OkStatus();
-      if (key.str() == "listen") {
-        status = ReadListen(reader, *table, config.listen, plaintext_node);
-      } else if (key.str() == "tls") {
-        tls_node = &node;
-        status = ReadTls(reader, *table, config.tls);
-      } else if (key.str() == "http") {
-        status = ReadHttp(reader, *table, config.http);
-      } else if (key.str() == "store") {
-        status = ReadStore(reader, *table, config.store);
-      } else if (key.str() == "fleet") {
-        status = ReadFleet(reader, *table, config.fleet);
-      } else if (key.str() == "api") {
-        status = ReadApi(reader, *table, config.api);
-      } else {
-        status = ReadLog(reader, *table, config.log);
-      }
-      if (!status) return status.error();
-    }
-    if (config.listen.plaintext && tls_node != nullptr) {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}:{}: listen.plaintext: is true and there is a [tls] table (line "
-                               "{}); choose one",
-                               source_name, plaintext_node->source().begin.line,
-                               tls_node->source().begin.line));
-    }
-    if (!config.listen.plaintext && tls_node == nullptr) {
-      const std::size_t line = plaintext_node != nullptr ? plaintext_node->source().begin.line
-                               : root.get("listen") != nullptr
-                                   ? root.get("listen")->source().begin.line
-                                   : 1;
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}:{}: listen.plaintext: agents connect over TLS unless "
-                               "plaintext = true is said explicitly; add a [tls] table "
-                               "(certificate, private_key, ca, crl; see docs/tls.md) or set "
-                               "plaintext = true in [listen]",
-                               source_name, line));
-    }
-    if (PortsCollide(config)) {
-      const toml::node* http_port = root.at_path("http.port").node();
-      const toml::node* listen_port = root.at_path("listen.port").node();
-      const std::size_t line = http_port != nullptr     ? http_port->source().begin.line
-                               : listen_port != nullptr ? listen_port->source().begin.line
-                                                        : 1;
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}:{}: http.port: {} is also listen.port on {}", source_name, line,
-                               config.http.port, config.http.address));
-    }
-    return config;
+    Result<milliseconds> duration =
+        reader.Duration(node, "tolerance." + name, kMinTolerance, kMaxTolerance);
+    if (!duration) return duration.error();
+    fleet.tolerance[name] = *duration;
   }
+  return OkStatus();
+}
 
-  Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-      std::error_code ec;
-      const bool exists = std::filesystem::exists(path, ec);
-      return Error(exists ? ErrorCode::kPermissionDenied : ErrorCode::kNotFound,
-                   fmt::format("{}: cannot read the config file: {}", path.string(),
-                               exists ? "permission denied" : "no such file"));
-    }
-    std::ostringstream text;
-    text << file.rdbuf();
-    if (file.bad()) {
-      return Error(ErrorCode::kIo, fmt::format("{}: cannot read the config file", path.string()));
-    }
-    return ParseCollectorConfig(text.str(), path.string());
+Status ReadFleet(const TableReader& reader, const toml::table& table,
+                 CollectorConfig::Fleet& fleet) {
+  return reader.Visit(
+      table, {
+                 {"missed_heartbeats",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.Integer(node, "missed_heartbeats", 1, 100),
+                                  fleet.missed_heartbeats);
+                  }},
+                 {"evaluate_interval",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.Duration(node, "evaluate_interval", kMinEvaluateInterval,
+                                                  kMaxEvaluateInterval),
+                                  fleet.evaluate_interval);
+                  }},
+                 {"correlation_window",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.Duration(node, "correlation_window", milliseconds(1000),
+                                                  kMaxCorrelationWindow),
+                                  fleet.correlation_window);
+                  }},
+                 {"correlation_min_devices",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.Integer(node, "correlation_min_devices", 2, 1'000'000),
+                                  fleet.correlation_min_devices);
+                  }},
+                 {"sites_file",
+                  [&](const toml::node& node) -> Status {
+                    return Assign(reader.String(node, "sites_file"), fleet.sites_file);
+                  }},
+                 {"tolerance",
+                  [&](const toml::node& node) -> Status {
+                    const toml::table* tolerance = node.as_table();
+                    if (tolerance == nullptr) {
+                      return reader.Fail(
+                          node.source(), "tolerance",
+                          "expected a table [fleet.tolerance] of service = duration");
+                    }
+                    return ReadTolerance(reader, *tolerance, fleet);
+                  }},
+             });
+}
+
+Status ReadToken(const TableReader& reader, const toml::node& node, std::size_t index,
+                 CollectorConfig::Api::Token& token) {
+  const std::string prefix = fmt::format("token[{}]", index);
+  const toml::table* table = node.as_table();
+  if (table == nullptr) return reader.Fail(node.source(), prefix, "expected a [[api.token]] table");
+  Status read = reader.Visit(
+      *table,
+      {
+          {"name",
+           [&](const toml::node& value) -> Status {
+             return Assign(reader.String(value, prefix + ".name"), token.name);
+           }},
+          {"role",
+           [&](const toml::node& value) -> Status {
+             if (Status role = Assign(reader.String(value, prefix + ".role"), token.role); !role) {
+               return role;
+             }
+             if (token.role != "read" && token.role != "admin") {
+               return reader.Fail(value.source(), prefix + ".role",
+                                  fmt::format("\"{}\" is not read or admin", token.role));
+             }
+             return OkStatus();
+           }},
+          {"sha256",
+           [&](const toml::node& value) -> Status {
+             if (Status hash = Assign(reader.String(value, prefix + ".sha256"), token.sha256);
+                 !hash) {
+               return hash;
+             }
+             if (!IsHexDigest(token.sha256)) {
+               return reader.Fail(value.source(), prefix + ".sha256",
+                                  "expected 64 lower-case hex digits, the SHA-256 of the token "
+                                  "(printf %s TOKEN | sha256sum)");
+             }
+             return OkStatus();
+           }},
+      });
+  if (!read) return read;
+  for (const auto& [key, missing] :
+       {std::pair{"name", token.name.empty()}, std::pair{"role", token.role.empty()},
+        std::pair{"sha256", token.sha256.empty()}}) {
+    if (missing) return reader.Fail(table->source(), prefix + "." + key, "is missing");
   }
+  return OkStatus();
+}
 
-  std::string DescribeTransport(const CollectorConfig& config) {
-    if (config.listen.plaintext) {
-      return "agents: plaintext TCP (no authentication, no encryption; for tests and local "
-             "trials only)\n";
-    }
-    std::string crls;
-    for (const std::string& crl : config.tls.crls) crls += (crls.empty() ? "" : ", ") + crl;
-    return fmt::format(
-        "agents: TLS 1.3, client certificate required, device id = certificate subject CN\n"
-        "tls.certificate: {}\ntls.private_key: {}\ntls.ca: {}\ntls.crl: {}\n"
-        "tls.reload_interval: {}ms\n",
-        config.tls.certificate, config.tls.private_key, config.tls.ca, crls,
-        config.tls.reload_interval.count());
+Status ReadApi(const TableReader& reader, const toml::table& table, CollectorConfig::Api& api) {
+  return reader.Visit(
+      table,
+      {
+          {"token",
+           [&](const toml::node& node) -> Status {
+             const toml::array* tokens = node.as_array();
+             if (tokens == nullptr) {
+               return reader.Fail(node.source(), "token", "expected [[api.token]] tables");
+             }
+             for (std::size_t i = 0; i < tokens->size(); ++i) {
+               CollectorConfig::Api::Token token;
+               if (Status read = ReadToken(reader, (*tokens)[i], i, token); !read) return read;
+               api.tokens.push_back(std::move(token));
+             }
+             return OkStatus();
+           }},
+          {"max_streams",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_streams", 1, 10'000), api.max_streams);
+           }},
+          {"stream_queue",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "stream_queue", 16, 1'000'000), api.stream_queue);
+           }},
+          {"feed_max_age",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "feed_max_age", milliseconds(0), kMaxFeedMaxAge),
+                           api.feed_max_age);
+           }},
+          {"feed_nearest",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "feed_nearest", 0, 50), api.feed_nearest);
+           }},
+      });
+}
+
+// --listen and --http-listen: an IP address to bind and a port, 0 for any
+// free one. The flags word their errors after the HOST:PORT of their --help line.
+Result<platform::HostPort> ParseListenAddress(std::string_view text) {
+  const auto invalid = [&](std::string_view why) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("\"{}\" is not HOST:PORT ({})", text, why));
+  };
+  platform::HostPortFault fault = platform::HostPortFault::kBadHost;
+  Result<platform::HostPort> endpoint =
+      platform::ParseHostPort(text, platform::PortZero::kAllowed, &fault);
+  if (!endpoint && fault == platform::HostPortFault::kNoPort) return invalid("no port");
+  if (!endpoint && fault == platform::HostPortFault::kBadPort) {
+    return invalid("the port must be 0..65535");
   }
+  if (!endpoint || !IsIpAddress(endpoint->host)) return invalid("the host must be an IP address");
+  return endpoint;
+}
 
-  Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config) {
-    if (overrides.listen) {
-      Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.listen);
-      if (!endpoint) {
-        return Error(ErrorCode::kInvalidArgument, "--listen: " + endpoint.error().message());
-      }
-      config.listen.address = endpoint->host;
-      config.listen.port = endpoint->port;
-    }
-    if (overrides.http_listen) {
-      Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.http_listen);
-      if (!endpoint) {
-        return Error(ErrorCode::kInvalidArgument, "--http-listen: " + endpoint.error().message());
-      }
-      config.http.address = endpoint->host;
-      config.http.port = endpoint->port;
-    }
-    if (overrides.db) {
-      if (overrides.db->empty()) return Error(ErrorCode::kInvalidArgument, "--db: is empty");
-      config.store.path = *overrides.db;
-    }
-    if (overrides.log_level) {
-      if (!IsLogLevel(*overrides.log_level)) {
-        return Error(ErrorCode::kInvalidArgument,
-                     fmt::format("--log-level: \"{}\" is not a level (trace, debug, info, warn, "
-                                 "error, critical, off)",
-                                 *overrides.log_level));
-      }
-      config.log.level = *overrides.log_level;
-    }
-    if (PortsCollide(config)) {
+// The agent listener and the HTTP server cannot share one port.
+bool PortsCollide(const CollectorConfig& config) {
+  return config.listen.port != 0 && config.listen.port == config.http.port &&
+         config.listen.address == config.http.address;
+}
+
+}  // namespace
+
+CollectorConfig DefaultCollectorConfig() { return CollectorConfig{}; }
+
+Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
+                                             const std::string& source_name) {
+  Result<toml::table> parsed = platform::ParseTomlDocument(toml_text, source_name);
+  if (!parsed) return parsed.error();
+  const toml::table& root = *parsed;
+
+  CollectorConfig config = DefaultCollectorConfig();
+  // A file says how agents connect: plaintext = true, or a [tls] table.
+  config.listen.plaintext = false;
+  const toml::node* plaintext_node = nullptr;
+  const toml::node* tls_node = nullptr;
+  for (auto&& [key, node] : root) {
+    const TableReader reader(source_name, std::string(key.str()));
+    const toml::table* table = node.as_table();
+    if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
+        key.str() != "log" && key.str() != "tls" && key.str() != "fleet" && key.str() != "api") {
       return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("--listen, --http-listen: both on {}:{}; the agent listener and the "
-                               "HTTP server need a port each",
-                               config.http.address, config.http.port));
+                   fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log, "
+                               "tls, fleet, api)",
+                               source_name, key.source().begin.line, key.str()));
     }
-    return OkStatus();
+    if (table == nullptr) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("{}:{}: {}: expected a table [{}]", source_name,
+                               key.source().begin.line, key.str(), key.str()));
+    }
+    Status status = OkStatus();
+    if (key.str() == "listen") {
+      status = ReadListen(reader, *table, config.listen, plaintext_node);
+    } else if (key.str() == "tls") {
+      tls_node = &node;
+      status = ReadTls(reader, *table, config.tls);
+    } else if (key.str() == "http") {
+      status = ReadHttp(reader, *table, config.http);
+    } else if (key.str() == "store") {
+      status = ReadStore(reader, *table, config.store);
+    } else if (key.str() == "fleet") {
+      status = ReadFleet(reader, *table, config.fleet);
+    } else if (key.str() == "api") {
+      status = ReadApi(reader, *table, config.api);
+    } else {
+      status = ReadLog(reader, *table, config.log);
+    }
+    if (!status) return status.error();
   }
+  if (config.listen.plaintext && tls_node != nullptr) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: listen.plaintext: is true and there is a [tls] table (line "
+                             "{}); choose one",
+                             source_name, plaintext_node->source().begin.line,
+                             tls_node->source().begin.line));
+  }
+  if (!config.listen.plaintext && tls_node == nullptr) {
+    const std::size_t line = plaintext_node != nullptr ? plaintext_node->source().begin.line
+                             : root.get("listen") != nullptr
+                                 ? root.get("listen")->source().begin.line
+                                 : 1;
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: listen.plaintext: agents connect over TLS unless "
+                             "plaintext = true is said explicitly; add a [tls] table "
+                             "(certificate, private_key, ca, crl; see docs/tls.md) or set "
+                             "plaintext = true in [listen]",
+                             source_name, line));
+  }
+  if (PortsCollide(config)) {
+    const toml::node* http_port = root.at_path("http.port").node();
+    const toml::node* listen_port = root.at_path("listen.port").node();
+    const std::size_t line = http_port != nullptr     ? http_port->source().begin.line
+                             : listen_port != nullptr ? listen_port->source().begin.line
+                                                      : 1;
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}:{}: http.port: {} is also listen.port on {}", source_name, line,
+                             config.http.port, config.http.address));
+  }
+  return config;
+}
+
+Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path, ec);
+    return Error(exists ? ErrorCode::kPermissionDenied : ErrorCode::kNotFound,
+                 fmt::format("{}: cannot read the config file: {}", path.string(),
+                             exists ? "permission denied" : "no such file"));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return Error(ErrorCode::kIo, fmt::format("{}: cannot read the config file", path.string()));
+  }
+  return ParseCollectorConfig(text.str(), path.string());
+}
+
+std::string DescribeTransport(const CollectorConfig& config) {
+  if (config.listen.plaintext) {
+    return "agents: plaintext TCP (no authentication, no encryption; for tests and local "
+           "trials only)\n";
+  }
+  std::string crls;
+  for (const std::string& crl : config.tls.crls) crls += (crls.empty() ? "" : ", ") + crl;
+  return fmt::format(
+      "agents: TLS 1.3, client certificate required, device id = certificate subject CN\n"
+      "tls.certificate: {}\ntls.private_key: {}\ntls.ca: {}\ntls.crl: {}\n"
+      "tls.reload_interval: {}ms\n",
+      config.tls.certificate, config.tls.private_key, config.tls.ca, crls,
+      config.tls.reload_interval.count());
+}
+
+Status ApplyOverrides(const CollectorOverrides& overrides, CollectorConfig& config) {
+  if (overrides.listen) {
+    Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.listen);
+    if (!endpoint) {
+      return Error(ErrorCode::kInvalidArgument, "--listen: " + endpoint.error().message());
+    }
+    config.listen.address = endpoint->host;
+    config.listen.port = endpoint->port;
+  }
+  if (overrides.http_listen) {
+    Result<platform::HostPort> endpoint = ParseListenAddress(*overrides.http_listen);
+    if (!endpoint) {
+      return Error(ErrorCode::kInvalidArgument, "--http-listen: " + endpoint.error().message());
+    }
+    config.http.address = endpoint->host;
+    config.http.port = endpoint->port;
+  }
+  if (overrides.db) {
+    if (overrides.db->empty()) return Error(ErrorCode::kInvalidArgument, "--db: is empty");
+    config.store.path = *overrides.db;
+  }
+  if (overrides.log_level) {
+    if (!IsLogLevel(*overrides.log_level)) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("--log-level: \"{}\" is not a level (trace, debug, info, warn, "
+                               "error, critical, off)",
+                               *overrides.log_level));
+    }
+    config.log.level = *overrides.log_level;
+  }
+  if (PortsCollide(config)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("--listen, --http-listen: both on {}:{}; the agent listener and the "
+                             "HTTP server need a port each",
+                             config.http.address, config.http.port));
+  }
+  return OkStatus();
+}
 
 }  // namespace atmhealth::collector

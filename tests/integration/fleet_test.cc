@@ -284,11 +284,13 @@ TEST_F(FleetTest, AvailabilityFeedNamesNearestOpenInServiceAtmAndAnswersNotModif
         return site.is_object() && site["services"][1]["available"] == false;
       },
       seconds(10)));
-  const json site = central(json::parse(first.body));
+  // Not const: a missing element reads as null instead of undefined behaviour.
+  json site = central(json::parse(first.body));
+  ASSERT_TRUE(site.is_object());
   EXPECT_EQ(site["name"], "Central Station");
   EXPECT_EQ(site["services"][0]["service"], "deposit");
   EXPECT_EQ(site["services"][0]["available"], true);
-  const json& withdrawal = site["services"][1];
+  json& withdrawal = site["services"][1];
   EXPECT_EQ(withdrawal["service"], "withdrawal");
   EXPECT_TRUE(withdrawal["out_since"].is_string());
   // The closed mall 200 m away is passed over; the next is 1 km away.
@@ -296,7 +298,7 @@ TEST_F(FleetTest, AvailabilityFeedNamesNearestOpenInServiceAtmAndAnswersNotModif
   EXPECT_EQ(withdrawal["nearest"][0]["device_id"], "atm-near");
   EXPECT_NEAR(withdrawal["nearest"][0]["distance_m"].get<double>(), 1000, 15);
   EXPECT_EQ(withdrawal["nearest"][1]["device_id"], "atm-far");
-  const json& device = site["devices"][0];
+  json& device = site["devices"][0];
   EXPECT_EQ(device["device_id"], "atm-central");
   EXPECT_FALSE(device["in_service"].get<bool>());
   EXPECT_EQ(device["services"][1]["nearest"][0]["device_id"], "atm-near");

@@ -140,7 +140,7 @@ TEST_F(OpenApiTest, EveryDocumentedOperationAnswersWithItsDocumentedSchema) {
   const SchemaChecker checker(json::parse(ReadFile(SourceFile("docs/openapi.json"))));
   WriteFile(scratch_ / "sites.toml", NearbySitesToml());
   CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db", 0,
-                             FleetConfigToml() +
+                             "[listen]\nplaintext = true\n\n" + FleetConfigToml() +
                                  "[fleet]\nevaluate_interval = \"100ms\"\n"
                                  "sites_file = \"" +
                                  (scratch_ / "sites.toml").string() + "\"\n");

@@ -259,9 +259,6 @@ TEST(CollectorConfig, BadOverridesNameTheFlag) {
             "server need a port each");
 }
 
-}  // namespace
-}  // namespace atmhealth::collector
-
 TEST(CollectorConfig, ReadsFleetToleranceAndApiTokens) {
   const std::string hash(64, 'a');
   Result<CollectorConfig> config = ParseCollectorConfig(
@@ -304,3 +301,6 @@ TEST(CollectorConfig, FleetAndApiMistakesNameTheLine) {
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[[api.token]]\nname = \"x\"\nrole = \"read\"\n"),
             "collector.toml:3: api.token[0].sha256: is missing");
 }
+
+}  // namespace
+}  // namespace atmhealth::collector

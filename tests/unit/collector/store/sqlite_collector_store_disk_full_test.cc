@@ -32,7 +32,7 @@ using ::testing::HasSubstr;
 constexpr const char* kDevice = "atm-tokyo-0412";
 constexpr std::uint64_t kFirstBatchEvents = 10;
 constexpr std::uint64_t kFillBatchEvents = 2;
-constexpr std::size_t kBallastBytes = 24 * 1024;  // freed later: "space returns"
+constexpr std::size_t kBallastBytes = 64 * 1024;  // freed later: "space returns"
 constexpr int kMaxFillBatches = 2000;
 
 SqlValue Integer(std::int64_t value) { return value; }
@@ -51,7 +51,7 @@ class SqliteCollectorStoreDiskFullTest : public ::testing::Test {
   atmhealth::testing::ScratchDir scratch_;
   std::filesystem::path mount_point_ = scratch_ / "collector-disk";
   std::filesystem::path path_ = mount_point_ / "collector.db";
-  atmhealth::testing::TmpfsMount disk_{mount_point_, "size=256k,mode=0700"};
+  atmhealth::testing::TmpfsMount disk_{mount_point_, "size=512k,mode=0700"};
   std::unique_ptr<CollectorStore> store_;
 };
 
