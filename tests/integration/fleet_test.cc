@@ -281,7 +281,9 @@ TEST_F(FleetTest, AvailabilityFeedNamesNearestOpenInServiceAtmAndAnswersNotModif
         if (!reply || reply->status != 200) return false;
         first = *reply;
         const json site = central(json::parse(first.body));
-        return site.is_object() && site["services"][1]["available"] == false;
+        const json::json_pointer withdrawal_available("/services/1/available");
+        return site.is_object() && site.contains(withdrawal_available) &&
+               site[withdrawal_available] == false;
       },
       seconds(10)));
   // Not const: a missing element reads as null instead of undefined behaviour.
