@@ -60,6 +60,9 @@ std::string Observation(v1::AlertKind kind, const std::string& subject,
     case v1::ALERT_KIND_INODES:
       return fmt::format("{} has {} of its inodes in use", subject, value);
     case v1::ALERT_KIND_STORAGE_FORECAST: {
+      if (ContextValue(measurement, "filling") == "no") {
+        return fmt::format("{} is not filling up", subject);
+      }
       const std::string_view growth = ContextValue(measurement, "growth");
       return growth.empty() ? fmt::format("{} will be full in {}", subject, value)
                             : fmt::format("{} will be full in {} at {}", subject, value, growth);
@@ -83,6 +86,15 @@ std::string Summary(v1::AlertKind kind, const std::string& subject, const Measur
     const std::string_view error = ContextValue(measurement, "error");
     return error.empty() ? fmt::format("agent health: {} failing ({})", subject, level)
                          : fmt::format("agent health: {} failing ({}): {}", subject, level, error);
+  }
+  // A condition (1 while it holds, 0 once it does not) is said in words:
+  // "/var is read-only"; the numbers say nothing.
+  if (const std::string_view condition = ContextValue(measurement, "condition");
+      !condition.empty()) {
+    const std::string_view path = ContextValue(measurement, "path");
+    return state == v1::ALERT_STATE_RESOLVED
+               ? fmt::format("{} is {}, resolved (was {})", path, condition, level)
+               : fmt::format("{} is {} ({})", path, condition, level);
   }
   const std::string observed = Observation(kind, subject, measurement);
   if (state == v1::ALERT_STATE_RESOLVED) {

@@ -24,6 +24,11 @@ Status ReadLevels(const ConfigSection& section, const std::vector<v1::CustomerSe
   ATMHEALTH_RETURN_IF_ERROR(section.ReadPercent("inodes_critical", rule.inodes_critical_percent));
   ATMHEALTH_RETURN_IF_ERROR(section.ReadServices("unavailable", rule.impact_unavailable));
   ATMHEALTH_RETURN_IF_ERROR(section.ReadServices("degraded", rule.impact_degraded));
+  ATMHEALTH_RETURN_IF_ERROR(section.ReadDuration("forecast_warning", rule.forecast_warning,
+                                                 ConfigSection::Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(section.ReadDuration("forecast_critical", rule.forecast_critical,
+                                                 ConfigSection::Zero::kRefused));
+
   // A combined check fails at the first of `keys` written in this table: the
   // values inherited from [storage] were checked there already.
   const auto fail = [&](std::initializer_list<std::string_view> keys, const std::string& what) {
@@ -68,6 +73,13 @@ Status ReadLevels(const ConfigSection& section, const std::vector<v1::CustomerSe
                             FormatNumber(h), FormatNumber(rule.warning_percent),
                             FormatNumber(rule.inodes_warning_percent)));
   }
+  if (rule.forecast_critical >= rule.forecast_warning) {
+    return fail(
+        {"forecast_critical", "forecast_warning"},
+        fmt::format("forecast_critical ({}) must be shorter than forecast_warning ({}): "
+                    "full sooner is worse",
+                    FormatDuration(rule.forecast_critical), FormatDuration(rule.forecast_warning)));
+  }
   for (std::string_view key : {"unavailable", "degraded"}) {
     const auto& listed = key == "unavailable" ? rule.impact_unavailable : rule.impact_degraded;
     for (v1::CustomerService service : listed) {
@@ -97,10 +109,12 @@ std::string NormalPath(const std::string& path) {
 
 Status ReadStorage(const ConfigSection& storage, const std::vector<v1::CustomerService>& offered,
                    StorageConfig& out) {
-  ATMHEALTH_RETURN_IF_ERROR(storage.CheckKeys(
-      {"interval", "probe_timeout", "all_mounts", "filesystem", "warning", "critical", "hysteresis",
-       "for", "inodes_warning", "inodes_critical", "unavailable", "degraded"},
-      false));
+  ATMHEALTH_RETURN_IF_ERROR(
+      storage.CheckKeys({"interval", "probe_timeout", "all_mounts", "forecast", "forecast_window",
+                         "forecast_min_samples", "filesystem", "warning", "critical", "hysteresis",
+                         "for", "inodes_warning", "inodes_critical", "unavailable", "degraded",
+                         "forecast_warning", "forecast_critical"},
+                        false));
   using Zero = ConfigSection::Zero;
   ATMHEALTH_RETURN_IF_ERROR(storage.ReadDuration("interval", out.interval, Zero::kRefused));
   ATMHEALTH_RETURN_IF_ERROR(
@@ -112,6 +126,25 @@ Status ReadStorage(const ConfigSection& storage, const std::vector<v1::CustomerS
                     FormatDuration(out.probe_timeout), FormatDuration(out.interval)));
   }
   ATMHEALTH_RETURN_IF_ERROR(storage.ReadBool("all_mounts", out.all_mounts));
+  ATMHEALTH_RETURN_IF_ERROR(storage.ReadBool("forecast", out.forecast));
+  ATMHEALTH_RETURN_IF_ERROR(
+      storage.ReadDuration("forecast_window", out.forecast_window, Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(storage.ReadCount("forecast_min_samples", out.forecast_min_samples, 3,
+                                              static_cast<std::int64_t>(kMaxForecastSamples)));
+  // The window must be able to hold the samples the fit needs.
+  if (out.forecast) {
+    const std::chrono::milliseconds spacing = std::max(
+        out.interval, out.forecast_window / static_cast<std::int64_t>(kMaxForecastSamples));
+    const auto fits = static_cast<std::size_t>(out.forecast_window / spacing) + 1;
+    if (fits < out.forecast_min_samples) {
+      return storage.Fail(
+          storage.Has("forecast_window") ? "forecast_window" : "forecast_min_samples",
+          fmt::format("forecast_window ({}) holds {} samples at interval {}, fewer than "
+                      "forecast_min_samples ({})",
+                      FormatDuration(out.forecast_window), fits, FormatDuration(out.interval),
+                      out.forecast_min_samples));
+    }
+  }
   ATMHEALTH_RETURN_IF_ERROR(ReadLevels(storage, offered, out.defaults));
 
   const toml::node* filesystems = storage.Get("filesystem");
@@ -129,10 +162,10 @@ Status ReadStorage(const ConfigSection& storage, const std::vector<v1::CustomerS
     const ConfigSection filesystem(storage.source(), *array.get(i)->as_table(),
                                    fmt::format("{}[{}]", storage.PathOf("filesystem"), i),
                                    storage.line());
-    ATMHEALTH_RETURN_IF_ERROR(
-        filesystem.CheckKeys({"path", "warning", "critical", "hysteresis", "for", "inodes_warning",
-                              "inodes_critical", "unavailable", "degraded"},
-                             false));
+    ATMHEALTH_RETURN_IF_ERROR(filesystem.CheckKeys(
+        {"path", "warning", "critical", "hysteresis", "for", "inodes_warning", "inodes_critical",
+         "unavailable", "degraded", "forecast_warning", "forecast_critical"},
+        false));
     FilesystemRule rule = out.defaults;
     if (!filesystem.Has("path")) {
       return filesystem.Fail("path", "required: the directory or mount point to watch");
@@ -162,11 +195,14 @@ Status ReadStorage(const ConfigSection& storage, const std::vector<v1::CustomerS
 std::vector<std::string> StorageConfig::Describe() const {
   std::vector<std::string> lines;
   for (const FilesystemRule& fs : filesystems) {
-    lines.push_back(fmt::format("storage {}: warning {}%, critical {}%", fs.path,
-                                FormatNumber(fs.warning_percent),
-                                FormatNumber(fs.critical_percent)));
+    lines.push_back(fmt::format("storage {}: warning {}%, critical {}%{}", fs.path,
+                                FormatNumber(fs.warning_percent), FormatNumber(fs.critical_percent),
+                                forecast ? fmt::format(", full within {} warning, {} critical",
+                                                       FormatDuration(fs.forecast_warning),
+                                                       FormatDuration(fs.forecast_critical))
+                                         : ""));
   }
-  if (all_mounts) lines.push_back("storage: every data filesystem mounted");
+  if (all_mounts) lines.push_back("storage: every data filesystem mounted, now or later");
   lines.push_back(fmt::format("storage: sampled every {}", FormatDuration(interval)));
   return lines;
 }

@@ -63,7 +63,9 @@ struct AgentOptions {
   std::filesystem::path store;    // event buffer file
   std::string sample_interval = "100ms";
   std::string heartbeat_interval = "500ms";
-  std::string extra;  // more TOML appended verbatim
+  bool all_mounts = false;   // [storage] all_mounts
+  std::string storage_keys;  // more TOML inside [storage], e.g. forecast settings
+  std::string extra;         // more TOML appended verbatim
   // The [uplink] lines that choose the transport: plaintext, or the TLS
   // files (ca, certificate, private_key).
   std::string transport = "plaintext = true\n";

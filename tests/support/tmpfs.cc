@@ -52,6 +52,15 @@ bool TmpfsMount::RemountReadOnly() {
   return true;
 }
 
+bool TmpfsMount::Unmount() {
+  if (::umount(dir_.c_str()) != 0) {
+    ADD_FAILURE() << "umount " << dir_ << ": " << std::strerror(errno);
+    return false;
+  }
+  mounted_ = false;
+  return true;
+}
+
 std::size_t FillFile(const std::filesystem::path& file, std::size_t bytes) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {

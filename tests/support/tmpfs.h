@@ -28,6 +28,9 @@ class TmpfsMount {
   bool Remount(const std::string& options);
   // mount -o remount,ro.
   bool RemountReadOnly();
+  // umount now, as an operator (or a failing disk) would; false (and a test
+  // failure) when the kernel refuses.
+  bool Unmount();
 
  private:
   std::filesystem::path dir_;

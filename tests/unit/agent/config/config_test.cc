@@ -97,6 +97,11 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_TRUE(storage.all_mounts);
   EXPECT_EQ(storage.defaults.warning_percent, 80);
   EXPECT_EQ(storage.defaults.critical_percent, 90);
+  EXPECT_TRUE(storage.forecast);
+  EXPECT_EQ(storage.forecast_window, std::chrono::hours(1));
+  EXPECT_EQ(storage.forecast_min_samples, 10u);
+  EXPECT_EQ(storage.defaults.forecast_warning, std::chrono::hours(24));
+  EXPECT_EQ(storage.defaults.forecast_critical, std::chrono::hours(2));
   ASSERT_EQ(storage.filesystems.size(), 2u);
   const FilesystemRule& var = storage.filesystems[0];
   EXPECT_EQ(var.path, "/var");
@@ -287,7 +292,8 @@ path = "/data"
 critcal = 95
 )",
        "atmhealthd.toml:6: storage.filesystem[1].critcal: unknown key (valid keys: path, warning, "
-       "critical, hysteresis, for, inodes_warning, inodes_critical, unavailable, degraded)"},
+       "critical, hysteresis, for, inodes_warning, inodes_critical, unavailable, degraded, "
+       "forecast_warning, forecast_critical)"},
       {"unknown key in [uplink]", R"(
 [uplink]
 collectors = ["127.0.0.1:7411"]
@@ -326,6 +332,37 @@ path = "events.db"
 max_pending_events = 0
 )",
        "atmhealthd.toml:2: store.max_pending_events: must be between 1 and 1000000, not 0"},
+      {"forecast critical not shorter than warning", R"(
+[storage]
+forecast_warning = "2h"
+forecast_critical = "2h"
+)",
+       "atmhealthd.toml:3: storage.forecast_critical: forecast_critical (2h) must be shorter than "
+       "forecast_warning (2h): full sooner is worse"},
+      {"forecast horizon of zero", R"(
+[[storage.filesystem]]
+path = "/var"
+forecast_warning = "0s"
+)",
+       "atmhealthd.toml:3: storage.filesystem[0].forecast_warning: must be longer than zero"},
+      {"forecast window too short for its samples", R"(
+[storage]
+interval = "10s"
+probe_timeout = "1s"
+forecast_window = "1m"
+)",
+       "atmhealthd.toml:4: storage.forecast_window: forecast_window (1m) holds 7 samples at "
+       "interval 10s, fewer than forecast_min_samples (10)"},
+      {"forecast min samples out of range", R"(
+[storage]
+forecast_min_samples = 2
+)",
+       "atmhealthd.toml:2: storage.forecast_min_samples: must be between 3 and 1024, not 2"},
+      {"forecast not a boolean", R"(
+[storage]
+forecast = "yes"
+)",
+       "atmhealthd.toml:2: storage.forecast: must be true or false, not a string"},
       {"percent above 100", R"(
 [storage]
 warning = 120

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/rules/rule_set.h"
+#include "tests/support/process.h"
 #include "tests/support/test_paths.h"
 #include "tests/support/tmpfs.h"
 #include "tests/unit/agent/rules/fake_clock.h"
@@ -118,7 +119,15 @@ TEST(StorageWatcher, MeasuresSpaceAndInodesWithTheirContext) {
 
   std::vector<Measurement> out;
   (*watcher)->Sample(out);
-  ASSERT_EQ(out.size(), 3u);
+  // Space, inodes, probe health, and whether it is still mounted and still
+  // writable: the mount table has it read-write, statvfs says read-only.
+  ASSERT_EQ(out.size(), 5u);
+  const Measurement* mounted = Find(out, v1::ALERT_KIND_STORAGE, "unmounted:/var");
+  ASSERT_NE(mounted, nullptr);
+  EXPECT_EQ(mounted->value, 0) << "/var is in the mount table";
+  const Measurement* writable = Find(out, v1::ALERT_KIND_STORAGE, "read-only:/var");
+  ASSERT_NE(writable, nullptr);
+  EXPECT_EQ(writable->value, 1) << "mounted read-write in the mount table, read-only now";
 
   const Measurement* space = Find(out, v1::ALERT_KIND_STORAGE, "/var");
   ASSERT_NE(space, nullptr);
@@ -235,7 +244,9 @@ TEST(StorageWatcher, AllMountsAddsEveryDataMountWithTheDefaults) {
   Declare(**watcher, rules);
   EXPECT_EQ(rules.FindThreshold("storage:/var")->warning, 60);
   EXPECT_EQ(rules.FindThreshold("storage:/boot")->warning, 70);
-  EXPECT_EQ(rules.rules().size(), 8u * 3);
+  // Space, inodes, read-only, forecast and probe for each filesystem, and
+  // "unmounted" for the two listed ones.
+  EXPECT_EQ(rules.rules().size(), 8u * 5 + 2);
 
   std::vector<Measurement> out;
   (*watcher)->Sample(out);
@@ -283,7 +294,8 @@ TEST(StorageWatcher, RegistersStorageInodeAndProbeRules) {
   ASSERT_TRUE(watcher.ok()) << watcher.error().message();
   RuleSet rules;
   Declare(**watcher, rules);
-  ASSERT_EQ(rules.rules().size(), 3u);
+  // Space, inodes, read-only, forecast, probe and unmounted.
+  ASSERT_EQ(rules.rules().size(), 6u);
 
   const ThresholdSpec& space = *rules.FindThreshold("storage:/var");
   EXPECT_EQ(space.warning, 75);
@@ -422,6 +434,259 @@ TEST_F(StorageWatcherOnTmpfs, FillingTheDiskFiresAndEmptyingItResolves) {
   ASSERT_EQ(resolved.size(), 1u);
   EXPECT_EQ(resolved[0].state(), v1::ALERT_STATE_RESOLVED);
   EXPECT_EQ(resolved[0].severity(), v1::SEVERITY_CRITICAL);
+}
+
+// A /proc tree whose mount table the test rewrites between samples.
+class MountTableFixture {
+ public:
+  MountTableFixture() { std::filesystem::create_directories(scratch_ / "proc" / "self"); }
+  void Write(const std::vector<std::string>& lines) {
+    std::string text;
+    for (const std::string& line : lines) text += line + "\n";
+    testing::WriteFile(scratch_ / "proc" / "self" / "mounts", text);
+  }
+  std::string root() const { return (scratch_ / "proc").string(); }
+
+ private:
+  testing::ScratchDir scratch_;
+};
+
+const std::string kRootMount = "/dev/mapper/vg0-root / ext4 rw,relatime 0 0";
+const std::string kVarMount = "/dev/mapper/vg0-var /var xfs rw,relatime 0 0";
+const std::string kUsbMount = "/dev/sdc1 /mnt/usb vfat rw,relatime 0 0";
+const std::string kEjMount = "/dev/sdb1 /srv/ej ext4 rw,relatime 0 0";
+
+std::string ContextOf(const Measurement& measurement, const std::string& key) {
+  for (const auto& [name, value] : measurement.context) {
+    if (name == key) return value;
+  }
+  return "";
+}
+
+TEST(StorageWatcher, WithAllMountsAFilesystemMountedLaterIsWatchedAndOneUnmountedIsDropped) {
+  MountTableFixture proc;
+  proc.Write({kRootMount, kVarMount});
+  FakeFilesystemProbe probe;
+  for (const char* path : {"/", "/var", "/mnt/usb"})
+    probe.answers.emplace(path, Stats(100, 50, 10, 5));
+  StorageConfig config;
+  config.all_mounts = true;
+  auto watcher = StorageWatcher::Create(config, probe, proc.root());
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+  EXPECT_THAT((*watcher)->WatchedPaths(), ElementsAre("/", "/var"));
+
+  proc.Write({kRootMount, kVarMount, kUsbMount});
+  std::vector<Measurement> out;
+  (*watcher)->Sample(out);
+  EXPECT_THAT((*watcher)->WatchedPaths(), ElementsAre("/", "/var", "/mnt/usb"));
+  const Measurement* usb = Find(out, v1::ALERT_KIND_STORAGE, "/mnt/usb");
+  ASSERT_NE(usb, nullptr);
+  EXPECT_EQ(ContextOf(*usb, "mount_device"), "/dev/sdc1");
+  RuleSet rules;
+  FakeClock clock;
+  std::vector<v1::Event> events;
+  ASSERT_TRUE(rules.Declare("storage", (*watcher)->Rules(), clock, events).ok());
+  EXPECT_NE(rules.Find("storage:/mnt/usb"), nullptr);
+
+  proc.Write({kRootMount, kVarMount});
+  out.clear();
+  (*watcher)->Sample(out);
+  EXPECT_THAT((*watcher)->WatchedPaths(), ElementsAre("/", "/var"));
+  EXPECT_EQ(Find(out, v1::ALERT_KIND_STORAGE, "/mnt/usb"), nullptr);
+  ASSERT_TRUE(rules.Declare("storage", (*watcher)->Rules(), clock, events).ok());
+  EXPECT_EQ(rules.Find("storage:/mnt/usb"), nullptr);
+}
+
+TEST(StorageWatcher, AListedPathWhoseMountGoesAwayIsUnmountedAndNotMeasuredUntilItIsBack) {
+  MountTableFixture proc;
+  proc.Write({kRootMount, kEjMount});
+  FakeFilesystemProbe probe;
+  probe.answers.emplace("/srv/ej", Stats(100, 50, 10, 5));
+  StorageConfig config;
+  config.filesystems = {Rule("/srv/ej")};
+  auto watcher = StorageWatcher::Create(config, probe, proc.root());
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+
+  std::vector<Measurement> out;
+  (*watcher)->Sample(out);
+  const Measurement* unmounted = Find(out, v1::ALERT_KIND_STORAGE, "unmounted:/srv/ej");
+  ASSERT_NE(unmounted, nullptr);
+  EXPECT_EQ(unmounted->value, 0);
+  EXPECT_NE(Find(out, v1::ALERT_KIND_STORAGE, "/srv/ej"), nullptr);
+
+  proc.Write({kRootMount});
+  probe.probed.clear();
+  out.clear();
+  (*watcher)->Sample(out);
+  unmounted = Find(out, v1::ALERT_KIND_STORAGE, "unmounted:/srv/ej");
+  ASSERT_NE(unmounted, nullptr);
+  EXPECT_EQ(unmounted->value, 1);
+  EXPECT_EQ(ContextOf(*unmounted, "mount_point"), "/srv/ej");
+  EXPECT_EQ(ContextOf(*unmounted, "mount_device"), "/dev/sdb1");
+  // statvfs would measure the root filesystem underneath: not asked.
+  EXPECT_TRUE(probe.probed.empty());
+  EXPECT_EQ(Find(out, v1::ALERT_KIND_STORAGE, "/srv/ej"), nullptr);
+  EXPECT_EQ(Find(out, v1::ALERT_KIND_AGENT_HEALTH, "probe:/srv/ej"), nullptr);
+
+  RuleSet rules;
+  FakeClock clock;
+  std::vector<v1::Event> events;
+  ASSERT_TRUE(rules.Declare("storage", (*watcher)->Rules(), clock, events).ok());
+  rules.Evaluate(out, clock, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].alert_key(), "storage:unmounted:/srv/ej");
+  EXPECT_EQ(events[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(events[0].category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
+  EXPECT_EQ(events[0].summary(), "/srv/ej is no longer mounted (critical)");
+
+  proc.Write({kRootMount, kEjMount});
+  out.clear();
+  events.clear();
+  (*watcher)->Sample(out);
+  EXPECT_EQ(Find(out, v1::ALERT_KIND_STORAGE, "unmounted:/srv/ej")->value, 0);
+  EXPECT_NE(Find(out, v1::ALERT_KIND_STORAGE, "/srv/ej"), nullptr);
+  rules.Evaluate(out, clock, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(events[0].summary(), "/srv/ej is mounted, resolved (was critical)");
+}
+
+TEST(StorageWatcher, AFilesystemMountedOverAListedPathIsFollowed) {
+  MountTableFixture proc;
+  proc.Write({kRootMount});
+  FakeFilesystemProbe probe;
+  probe.answers.emplace("/srv/ej", Stats(100, 50, 10, 5));
+  StorageConfig config;
+  config.filesystems = {Rule("/srv/ej")};
+  auto watcher = StorageWatcher::Create(config, probe, proc.root());
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+  std::vector<Measurement> out;
+  (*watcher)->Sample(out);
+  EXPECT_EQ(ContextOf(*Find(out, v1::ALERT_KIND_STORAGE, "/srv/ej"), "mount_point"), "/");
+
+  proc.Write({kRootMount, kEjMount});
+  out.clear();
+  (*watcher)->Sample(out);
+  const Measurement* space = Find(out, v1::ALERT_KIND_STORAGE, "/srv/ej");
+  ASSERT_NE(space, nullptr);
+  EXPECT_EQ(ContextOf(*space, "mount_point"), "/srv/ej");
+  EXPECT_EQ(ContextOf(*space, "mount_device"), "/dev/sdb1");
+  EXPECT_EQ(Find(out, v1::ALERT_KIND_STORAGE, "unmounted:/srv/ej")->value, 0);
+}
+
+TEST(StorageWatcher, ReadOnlyIsAnAlertOnlyForAFilesystemExpectedWritable) {
+  MountTableFixture proc;
+  proc.Write({kRootMount, kVarMount, kUsbMount});
+  FakeFilesystemProbe probe;
+  platform::FilesystemStats read_only = Stats(100, 50, 10, 5);
+  read_only.read_only = true;
+  probe.answers.emplace("/", Stats(100, 50, 10, 5));
+  probe.answers.emplace("/var", read_only);      // listed: must be writable
+  probe.answers.emplace("/mnt/usb", read_only);  // found read-only: on purpose
+  StorageConfig config;
+  config.all_mounts = true;
+  config.filesystems = {Rule("/var")};
+  auto watcher = StorageWatcher::Create(config, probe, proc.root());
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+  const auto flag = [&](const std::string& path) {
+    std::vector<Measurement> out;
+    (*watcher)->Sample(out);
+    return Find(out, v1::ALERT_KIND_STORAGE, "read-only:" + path)->value;
+  };
+  EXPECT_EQ(flag("/var"), 1);
+  EXPECT_EQ(flag("/mnt/usb"), 0);
+  probe.answers.insert_or_assign("/mnt/usb", Stats(100, 50, 10, 5));
+  EXPECT_EQ(flag("/mnt/usb"), 0);
+  probe.answers.insert_or_assign("/mnt/usb", read_only);  // writable once, read-only now
+  EXPECT_EQ(flag("/mnt/usb"), 1);
+}
+
+TEST(StorageWatcher, ForecastsHoursUntilFullFromTheFitOnceItHasItsSamples) {
+  MountTableFixture proc;
+  proc.Write({kRootMount, kVarMount});
+  FakeFilesystemProbe probe;
+  StorageConfig config;
+  config.forecast_window = std::chrono::minutes(10);
+  config.forecast_min_samples = 3;
+  config.filesystems = {Rule("/var")};
+  FakeClock clock;
+  auto watcher = StorageWatcher::Create(config, probe, proc.root(), clock);
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+  // 360 MiB free, 1 MiB less every 10 s: full in an hour.
+  const auto sample = [&](int i) {
+    probe.answers.insert_or_assign("/var", Stats(1000 * kMiB, (360 - i) * kMiB, 0, 0));
+    std::vector<Measurement> out;
+    (*watcher)->Sample(out);
+    clock.Advance(std::chrono::seconds(10));
+    return out;
+  };
+  EXPECT_EQ(Find(sample(0), v1::ALERT_KIND_STORAGE_FORECAST, "/var"), nullptr);
+  EXPECT_EQ(Find(sample(1), v1::ALERT_KIND_STORAGE_FORECAST, "/var"), nullptr);
+  const auto out = sample(2);
+  const Measurement* forecast = Find(out, v1::ALERT_KIND_STORAGE_FORECAST, "/var");
+  ASSERT_NE(forecast, nullptr);
+  EXPECT_NEAR(forecast->value, 358.0 * 10 / 3600, 1e-9);
+  EXPECT_EQ(forecast->unit, v1::UNIT_HOURS);
+  EXPECT_EQ(ContextOf(*forecast, "growth"), "360.0 MiB/h");
+  EXPECT_EQ(ContextOf(*forecast, "filling"), "yes");
+  EXPECT_EQ(ContextOf(*forecast, "samples"), "3");
+
+  RuleSet rules;
+  std::vector<v1::Event> events;
+  ASSERT_TRUE(rules.Declare("storage", (*watcher)->Rules(), clock, events).ok());
+  const ThresholdSpec* spec = rules.FindThreshold("storage_forecast:/var");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_FALSE(spec->higher_is_worse);
+  EXPECT_EQ(spec->warning, 24);
+  EXPECT_EQ(spec->critical, 2);
+  rules.Evaluate(out, clock, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(events[0].summary(),
+            "/var will be full in 1.0 h at 360.0 MiB/h (critical at or below 2.0 h)");
+
+  // Growth stops: once the window holds only flat samples, it resolves.
+  std::vector<Measurement> flat;
+  for (int i = 0; i < 70; ++i) flat = sample(2);
+  const Measurement* still = Find(flat, v1::ALERT_KIND_STORAGE_FORECAST, "/var");
+  ASSERT_NE(still, nullptr);
+  EXPECT_EQ(still->value, StorageWatcher::kNotFillingHours);
+  EXPECT_EQ(ContextOf(*still, "filling"), "no");
+  events.clear();
+  rules.Evaluate(flat, clock, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(events[0].summary(),
+            "/var is not filling up, resolved (was critical; warning at or below 24.0 h)");
+}
+
+TEST_F(StorageWatcherOnTmpfs, RemountedReadOnlyIsCritical) {
+  auto probe = platform::FilesystemProbe::Create(std::chrono::seconds(2));
+  StorageConfig config;
+  FilesystemRule journal = Rule(mount_dir());
+  journal.impact_unavailable = {v1::CUSTOMER_SERVICE_DEPOSIT};
+  config.filesystems = {journal};
+  auto watcher = StorageWatcher::Create(config, *probe);
+  ASSERT_TRUE(watcher.ok()) << watcher.error().message();
+  RuleSet rules;
+  Declare(**watcher, rules);
+  FakeClock clock;
+  std::vector<Measurement> measurements;
+  std::vector<v1::Event> events;
+  (*watcher)->Sample(measurements);
+  rules.Evaluate(measurements, clock, events);
+  EXPECT_TRUE(events.empty());
+
+  ASSERT_TRUE(disk_.RemountReadOnly());
+  measurements.clear();
+  (*watcher)->Sample(measurements);
+  rules.Evaluate(measurements, clock, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].alert_key(), "storage:read-only:" + mount_dir());
+  EXPECT_EQ(events[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(events[0].summary(), mount_dir() + " is read-only (critical)");
+  EXPECT_THAT(events[0].impact().unavailable(), ElementsAre(v1::CUSTOMER_SERVICE_DEPOSIT));
+  ASSERT_TRUE(disk_.Remount("rw"));
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+// Storage beyond thresholds, end to end with the real binaries: the forecast
+// warns before the disk is full, mounts are followed while the agent runs,
+// and a watched filesystem that goes away is an alert at the collector.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+#include "tests/support/sqlite_reader.h"
+#include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
+
+namespace atmhealth::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+constexpr std::size_t kMiB = 1024 * 1024;
+
+class StorageIntegrationTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const auto& log : {"collector/collector.log", "agent/agent.log"}) {
+      const std::string text = ReadFile(scratch_ / log);
+      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
+    }
+  }
+
+  AgentOptions Agent(std::uint16_t port, const std::filesystem::path& watched) {
+    AgentOptions options;
+    options.collector_port = port;
+    options.watched = watched;
+    options.store = scratch_ / "atm-it-01.events.db";
+    return options;
+  }
+
+  bool Connected(const std::filesystem::path& db) {
+    return QueryInt(db, "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
+  }
+
+  // The first event at the collector matching `where`, waiting for it.
+  std::optional<Row> AwaitEvent(const std::filesystem::path& db, const std::string& where,
+                                std::chrono::milliseconds timeout = seconds(15)) {
+    std::optional<Row> found;
+    WaitFor(
+        [&] {
+          auto rows = CollectorEvents(db, "atm-it-01", where);
+          if (!rows.empty()) found = rows.front();
+          return found.has_value();
+        },
+        timeout);
+    return found;
+  }
+
+  ScratchDir scratch_;
+};
+
+// Writes `chunk` bytes every `period` into `file` until stopped: a journal
+// that grows at a steady rate.
+class SteadyWriter {
+ public:
+  SteadyWriter(std::filesystem::path file, std::size_t chunk, milliseconds period)
+      : thread_([this, file = std::move(file), chunk, period] {
+          std::ofstream out(file, std::ios::binary | std::ios::app);
+          const std::string data(chunk, 'j');
+          while (!stop_) {
+            out.write(data.data(), static_cast<std::streamsize>(data.size()));
+            out.flush();
+            std::this_thread::sleep_for(period);
+          }
+        }) {}
+  ~SteadyWriter() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(StorageIntegrationTest, ASteadilyFillingDiskIsForecastFullBeforeTheThresholdAlertFires) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(8 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentOptions options = Agent(collector.agent_port(), fs.path());
+  options.storage_keys =
+      "forecast_window = \"3s\"\nforecast_min_samples = 5\n"
+      "forecast_warning = \"1h\"\nforecast_critical = \"10m\"\n";
+  AgentProcess agent(scratch_ / "agent", options);
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+
+  // 1.25 MiB/s: the 70 % warning is about 4.5 s away, full about 6.5 s.
+  SteadyWriter writer(fs / "journal.dat", 128 * 1024, milliseconds(100));
+  const auto threshold =
+      AwaitEvent(collector.db(),
+                 "kind = 'storage' AND state = 'firing' AND subject = '" + fs.path().string() + "'",
+                 seconds(20));
+  writer.Stop();
+  ASSERT_TRUE(threshold);
+  const auto forecast = AwaitEvent(
+      collector.db(), "kind = 'storage_forecast' AND state = 'firing' AND severity = 'critical'");
+  ASSERT_TRUE(forecast);
+  EXPECT_LT(std::stoll(forecast->at("seq")), std::stoll(threshold->at("seq")));
+  EXPECT_EQ(forecast->at("subject"), fs.path().string());
+  EXPECT_EQ(forecast->at("unit"), "hours");
+  EXPECT_LT(std::stod(forecast->at("value")), 10.0 / 60);
+  // Hours, printed with six significant digits.
+  EXPECT_NEAR(std::stod(forecast->at("threshold")), 10.0 / 60, 1e-5);
+  EXPECT_EQ(forecast->at("category"), "daily_operation_storage");
+  EXPECT_NE(forecast->at("summary").find("will be full in"), std::string::npos)
+      << forecast->at("summary");
+
+  // Growth stopped: once the window has slid past it, the forecast resolves
+  // while the disk stays above its warning level.
+  const auto resolved =
+      AwaitEvent(collector.db(), "kind = 'storage_forecast' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(std::stod(resolved->at("value")), 1.0);
+  EXPECT_TRUE(
+      CollectorEvents(collector.db(), "atm-it-01", "kind = 'storage' AND state = 'resolved'")
+          .empty());
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(StorageIntegrationTest, AFilesystemMountedAfterTheAgentStartedIsWatchedAndAlerts) {
+  std::filesystem::create_directories(scratch_ / "listed");
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentOptions options = Agent(collector.agent_port(), scratch_ / "listed");
+  options.all_mounts = true;
+  AgentProcess agent(scratch_ / "agent", options);
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+
+  TmpfsMount late(scratch_ / "late", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(late.mounted());
+  ASSERT_GE(FillFile(late / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+  const std::string subject = late.path().string();
+  const auto alert = AwaitEvent(collector.db(),
+                                "kind = 'storage' AND state = 'firing' AND "
+                                "severity = 'critical' AND subject = '" +
+                                    subject + "'");
+  ASSERT_TRUE(alert);
+  EXPECT_GE(std::stod(alert->at("value")), 90.0);  // the [storage] defaults
+  EXPECT_EQ(alert->at("category"), "daily_operation_storage");
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(StorageIntegrationTest, AWatchedFilesystemUnmountedIsAnAlertAndMountedAgainResolves) {
+  auto fs = std::make_unique<TmpfsMount>(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs->mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), fs->path()));
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+
+  const std::string subject = fs->path().string();
+  ASSERT_TRUE(fs->Unmount());
+  const auto alert =
+      AwaitEvent(collector.db(), "subject = 'unmounted:" + subject + "' AND state = 'firing'");
+  ASSERT_TRUE(alert);
+  EXPECT_EQ(alert->at("kind"), "storage");
+  EXPECT_EQ(alert->at("severity"), "critical");
+  EXPECT_EQ(alert->at("category"), "daily_operation_storage");
+  EXPECT_EQ(alert->at("impact_unavailable"), "withdrawal,deposit");
+  EXPECT_EQ(alert->at("summary"), subject + " is no longer mounted (critical)");
+
+  fs = std::make_unique<TmpfsMount>(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs->mounted());
+  const auto resolved =
+      AwaitEvent(collector.db(), "subject = 'unmounted:" + subject + "' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(alert->at("seq")));
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+}  // namespace
+}  // namespace atmhealth::testing
