@@ -8,6 +8,7 @@
 #include <future>
 #include <optional>
 
+#include "agent/agent_notice.h"
 #include "agent/rules/service_status.h"
 #include "agent/store/corrupt_buffer.h"
 #include "agent/watch/watcher_registry.h"
@@ -102,23 +103,6 @@ std::vector<v1::ServiceStatus> Daemon::CurrentServices() const {
   return services_;
 }
 
-v1::Event Daemon::AgentNotice(v1::Severity severity, std::string summary) const {
-  const auto& clock = platform::Clock::Real();
-  v1::Event event;
-  event.set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
-  event.set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
-  event.set_boot_id(platform::BootId());
-  event.set_severity(severity);
-  event.set_kind(v1::ALERT_KIND_AGENT_HEALTH);
-  event.set_state(v1::ALERT_STATE_NOTICE);
-  event.set_subject("atmhealthd");
-  event.set_alert_key(AlertKey(v1::ALERT_KIND_AGENT_HEALTH, "atmhealthd"));
-  event.set_unit(v1::UNIT_COUNT);
-  event.set_category(v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY);
-  event.set_summary(std::move(summary));
-  return event;
-}
-
 void Daemon::Publish(std::vector<v1::Event> events) {
   {
     std::lock_guard lock(services_mutex_);
@@ -173,7 +157,9 @@ void Daemon::ScheduleTick() {
 int Daemon::Run() {
   spdlog::info("atmhealthd {} starting: device {} at site {}, buffer {}", ATMHEALTH_VERSION,
                config_.device.id, config_.device.site, config_.store.path);
-  store_->Append({AgentNotice(v1::SEVERITY_INFO, "atmhealthd " ATMHEALTH_VERSION " started")});
+  store_->Append({AgentNotice(platform::Clock::Real(), v1::SEVERITY_INFO,
+                              v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY, "atmhealthd",
+                              "atmhealthd " ATMHEALTH_VERSION " started")});
   asio::co_spawn(io_, uplink_->Run(), [this](std::exception_ptr error) {
     if (error) std::rethrow_exception(error);  // a bug: abort loudly
     io_.stop();

@@ -48,7 +48,6 @@ class Daemon {
   // Updates the service statuses and hands `events` to the store.
   void Publish(std::vector<v1::Event> events);
   std::vector<v1::ServiceStatus> CurrentServices() const;
-  v1::Event AgentNotice(v1::Severity severity, std::string summary) const;
 
   AgentConfig config_;
   asio::io_context io_;
