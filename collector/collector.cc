@@ -16,6 +16,7 @@
 
 #include "collector/fleet/fleet_monitor.h"
 #include "collector/http/access_control.h"
+#include "collector/http/dashboard_routes.h"
 #include "collector/http/event_stream.h"
 #include "collector/http/fleet_routes.h"
 #include "collector/http/http_server.h"
@@ -230,6 +231,7 @@ Status Collector::AttachFleet() {
   routes.feed.nearest = config.api.feed_nearest;
   routes.feed_max_age = std::chrono::duration_cast<std::chrono::seconds>(config.api.feed_max_age);
   AddFleetRoutes(*parts.http, *parts.fleet_monitor, *parts.events, *parts.access, routes);
+  AddDashboardRoutes(*parts.http);
   return OkStatus();
 }
 

@@ -10,6 +10,8 @@ packages=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpugixml-dev
   clang libclang-rt-14-dev clang-format
+  # the dashboard's browser test
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -20,6 +20,10 @@ device=$(hostname)
 [ -f "$pki/ca.crt" ] || bash scripts/pki.sh init "$pki" "atmhealth local CA" >/dev/null
 [ -f "$pki/issued/collector.crt" ] || bash scripts/pki.sh collector "$pki" collector 127.0.0.1 localhost >/dev/null
 [ -f "$pki/issued/$device.crt" ] || bash scripts/pki.sh device "$pki" "$device" >/dev/null
+# The dashboard's operator token, made once; the config keeps only its SHA-256.
+[ -f "$state/dashboard.token" ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$state/dashboard.token")
+token=$(cat "$state/dashboard.token")
+token_sha256=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
 cat >"$state/collector.toml" <<TOML
 [listen]
 address = "127.0.0.1"
@@ -33,6 +37,11 @@ crl = "$pki/crl.pem"
 
 [store]
 path = "$state/collector.db"
+
+[[api.token]]
+name = "local-dashboard"
+role = "read"
+sha256 = "$token_sha256"
 TOML
 cat >"$state/atmhealthd.toml" <<TOML
 [store]
@@ -61,6 +70,7 @@ cat <<MSG
 atmhealth is running on this machine:
   collector   pid $collector, agents on 127.0.0.1:7411 (mutual TLS 1.3), database $state/collector.db
               config    $state/collector.toml
+              dashboard http://127.0.0.1:7412/dashboard/   token: $token
               metrics   http://127.0.0.1:7412/metrics     health  http://127.0.0.1:7412/healthz
               log       $state/collector.log
   atmhealthd  pid $agent, device $device, watching every data filesystem of this machine
