@@ -244,14 +244,17 @@ Result<Section> SubSection(const Section& root, std::string_view name) {
 
 }  // namespace
 
-Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source) {
+Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source,
+                                     std::vector<Error>* problems) {
   toml::table root;
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& error) {
-    return Error(ErrorCode::kInvalidArgument,
+    Error syntax(ErrorCode::kInvalidArgument,
                  fmt::format("{}:{}:{}: {}", source, error.source().begin.line,
                              error.source().begin.column, error.description()));
+    if (problems != nullptr) problems->push_back(syntax);
+    return syntax;
   }
 
   AgentConfig config;
@@ -260,35 +263,48 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   config.device.services = AllServices();
   config.store.path = std::string(kDefaultStorePath);
 
+  // Without `problems` the first problem ends the reading; with it, each
+  // section's first problem is noted and the next section is read.
+  std::vector<Error> noted;
+  auto note = [&](Status status) {
+    if (status.ok()) return true;
+    noted.push_back(status.error());
+    return problems != nullptr;
+  };
+  auto read_section = [&](const Section& top, std::string_view name, auto read) {
+    auto section = SubSection(top, name);
+    if (!section.ok()) return note(section.error());
+    return note(read(*section));
+  };
+
   const Section top(source, root, "", 1);
   std::vector<std::string_view> sections = {"device", "store", "uplink"};
   for (std::string_view watcher : WatcherSections()) sections.push_back(watcher);
   sections.push_back("log");
-  ATMHEALTH_RETURN_IF_ERROR(top.CheckKeys(sections, true));
-
-  auto device = SubSection(top, "device");
-  if (!device.ok()) return device.error();
-  ATMHEALTH_RETURN_IF_ERROR(ReadDevice(*device, config.device));
-
-  auto store = SubSection(top, "store");
-  if (!store.ok()) return store.error();
-  ATMHEALTH_RETURN_IF_ERROR(ReadStore(*store, config.store));
-
-  auto uplink = SubSection(top, "uplink");
-  if (!uplink.ok()) return uplink.error();
-  ATMHEALTH_RETURN_IF_ERROR(ReadUplink(*uplink, config.uplink));
-
-  auto watchers = ParseWatchers(top, config.device);
-  if (!watchers.ok()) return watchers.error();
-  config.watchers = std::move(watchers).value();
-
-  auto log = SubSection(top, "log");
-  if (!log.ok()) return log.error();
-  ATMHEALTH_RETURN_IF_ERROR(ReadLog(*log, config.log));
-  return config;
+  bool go_on =
+      note(top.CheckKeys(sections, true)) &&
+      read_section(top, "device", [&](const Section& s) { return ReadDevice(s, config.device); }) &&
+      read_section(top, "store", [&](const Section& s) { return ReadStore(s, config.store); }) &&
+      read_section(top, "uplink", [&](const Section& s) { return ReadUplink(s, config.uplink); });
+  if (go_on) {
+    auto watchers = ParseWatchers(top, config.device, problems != nullptr ? &noted : nullptr);
+    if (watchers.ok()) {
+      config.watchers = std::move(watchers).value();
+    } else {
+      go_on = note(watchers.error());
+    }
+  }
+  if (go_on) {
+    read_section(top, "log", [&](const Section& s) { return ReadLog(s, config.log); });
+  }
+  if (noted.empty()) return config;
+  if (problems != nullptr) problems->insert(problems->end(), noted.begin(), noted.end());
+  return noted.front();
 }
 
-Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+namespace {
+
+Result<AgentConfig> ReadAgentConfigFile(const std::string& path, std::vector<Error>* problems) {
   std::error_code error;
   const auto status = std::filesystem::status(path, error);
   if (status.type() == std::filesystem::file_type::not_found) {
@@ -311,7 +327,17 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return platform::ErrorFromErrno(errno, fmt::format("{}: config file", path));
-  return ParseAgentConfig(text.str(), path);
+  return ParseAgentConfig(text.str(), path, problems);
+}
+
+}  // namespace
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path, std::vector<Error>* problems) {
+  Result<AgentConfig> loaded = ReadAgentConfigFile(path, problems);
+  if (!loaded.ok() && problems != nullptr && problems->empty()) {
+    problems->push_back(loaded.error());
+  }
+  return loaded;
 }
 
 AgentConfig DefaultAgentConfig() {

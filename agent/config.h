@@ -105,9 +105,14 @@ struct AgentConfig {
 };
 
 // Parses and validates `text`; `source` names it in errors (a file name).
-Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source);
+// With `problems`, reading goes on past a section with a problem and the
+// first problem of every section is appended there (for --check-config);
+// the result is then the first of them.
+Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source,
+                                     std::vector<Error>* problems = nullptr);
 // Reads and parses a file.
-Result<AgentConfig> LoadAgentConfig(const std::string& path);
+Result<AgentConfig> LoadAgentConfig(const std::string& path,
+                                    std::vector<Error>* problems = nullptr);
 // The embedded defaults: every data filesystem of this machine, a collector
 // on 127.0.0.1:7411 in plaintext, the buffer in /var/lib/atmhealth.
 AgentConfig DefaultAgentConfig();

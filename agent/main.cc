@@ -6,17 +6,12 @@
 #include <iostream>
 
 #include "agent/config.h"
+#include "agent/config_check.h"
 #include "agent/daemon.h"
 #include "platform/config_values.h"
 #include "platform/log_text.h"
 #include "proto/names.h"
 #include "proto/tls_context.h"
-
-namespace {
-
-constexpr int kExitConfigError = 2;
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace atmhealth;
@@ -57,11 +52,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  Result<agent::AgentConfig> loaded = config_path.empty()
-                                          ? Result<agent::AgentConfig>(agent::DefaultAgentConfig())
-                                          : agent::LoadAgentConfig(config_path);
+  constexpr int kExitConfigError = agent::kConfigInvalid;
+  // --check-config reports every problem; a start stops at the first.
+  std::vector<Error> problems;
+  Result<agent::AgentConfig> loaded =
+      config_path.empty() ? Result<agent::AgentConfig>(agent::DefaultAgentConfig())
+                          : agent::LoadAgentConfig(config_path, check_config ? &problems : nullptr);
   if (!loaded.ok()) {
-    std::cerr << "atmhealthd: " << loaded.error().message() << "\n";
+    if (problems.empty()) problems.push_back(loaded.error());
+    for (const Error& problem : problems) std::cerr << "atmhealthd: " << problem.message() << "\n";
     return kExitConfigError;
   }
   agent::AgentConfig config = std::move(loaded).value();
@@ -84,39 +83,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
 
   if (check_config) {
-    std::cout << config.source << ": valid\n"
-              << "device " << config.device.id << " at site " << config.device.site << " ("
-              << wire::ShortName(config.device.kind) << ")\n"
-              << "buffer " << config.store.path << ", at most " << config.store.max_bytes
-              << " bytes\n";
-    for (const auto& endpoint : config.uplink.collectors) {
-      std::cout << "collector " << endpoint.host << ":" << endpoint.port
-                << (config.uplink.plaintext ? " (plaintext TCP)" : " (TLS 1.3)") << "\n";
+    const agent::ConfigCheck check = agent::CheckAgentConfig(config);
+    for (const std::string& line : check.description) std::cout << line << "\n";
+    for (const Error& problem : check.problems) {
+      std::cerr << "atmhealthd: " << problem.message() << "\n";
     }
-    if (config.uplink.plaintext) {
-      std::cout << "uplink: PLAINTEXT: no encryption, the collector is not authenticated\n";
-    } else {
-      std::cout << "uplink.ca " << config.uplink.ca << "\n"
-                << "uplink.certificate " << config.uplink.certificate << "\n"
-                << "uplink.private_key " << config.uplink.private_key << "\n"
-                << "uplink.server_name "
-                << (config.uplink.server_name.empty() ? "(the host of each collector)"
-                                                      : config.uplink.server_name)
-                << "\n";
-      // Loading the files is part of checking them: a key that does not
-      // match its certificate is found now, not at the first connection.
-      auto tls = wire::MakeClientTlsContext(wire::TlsFiles{
-          config.uplink.certificate, config.uplink.private_key, config.uplink.ca, {}});
-      if (!tls.ok()) {
-        std::cerr << "atmhealthd: " << config.source << ": [uplink] " << tls.error().message()
-                  << "\n";
-        return kExitConfigError;
-      }
-    }
-    for (const auto& watcher : config.watchers) {
-      for (const std::string& line : watcher.settings->Describe()) std::cout << line << "\n";
-    }
-    return 0;
+    return check.ok() ? agent::kConfigValid : kExitConfigError;
   }
 
   auto daemon = agent::Daemon::Create(std::move(config));

@@ -178,13 +178,21 @@ bool SqliteQuery::ColumnIsNull(int column) const {
 
 Result<SqliteDatabase> SqliteDatabase::Open(const std::string& path,
                                             std::chrono::milliseconds busy_timeout) {
+  return OpenWithFlags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_timeout);
+}
+
+Result<SqliteDatabase> SqliteDatabase::OpenReadOnly(const std::string& path,
+                                                    std::chrono::milliseconds busy_timeout) {
+  return OpenWithFlags(path, SQLITE_OPEN_READONLY, busy_timeout);
+}
+
+Result<SqliteDatabase> SqliteDatabase::OpenWithFlags(const std::string& path, int flags,
+                                                     std::chrono::milliseconds busy_timeout) {
   // SQLite would open a private temporary database for an empty name.
   if (path.empty()) return Error(ErrorCode::kInvalidArgument, "database path is empty");
   sqlite3* connection = nullptr;
-  const int result = sqlite3_open_v2(
-      path.c_str(), &connection,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
+  const int result = sqlite3_open_v2(path.c_str(), &connection,
+                                     flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
   if (connection == nullptr) {
     return Error(ErrorCode::kUnavailable, fmt::format("{}: open: out of memory", path));
   }

@@ -91,6 +91,13 @@ class SqliteDatabase {
   // waits up to `busy_timeout`, then fails with kUnavailable.
   static Result<SqliteDatabase> Open(const std::string& path,
                                      std::chrono::milliseconds busy_timeout);
+  // Opens an existing SQLite file for reading only: a missing file is
+  // kNotFound, never created, and nothing is ever written to it (a WAL
+  // reader still maps the `-shm` index beside it, as every reader does).
+  // Readers of a WAL database are not blocked by its writer; `busy_timeout`
+  // covers the moments when the writer holds the index (its recovery).
+  static Result<SqliteDatabase> OpenReadOnly(const std::string& path,
+                                             std::chrono::milliseconds busy_timeout);
 
   // Runs SQL text that may hold several statements (schema steps, pragmas).
   Status Execute(const std::string& sql, std::string_view what);
@@ -115,6 +122,8 @@ class SqliteDatabase {
   };
   SqliteDatabase(std::string path, sqlite3* connection)
       : path_(std::move(path)), connection_(connection) {}
+  static Result<SqliteDatabase> OpenWithFlags(const std::string& path, int flags,
+                                              std::chrono::milliseconds busy_timeout);
 
   // The Error for SQLite result `result`: SQLITE_FULL (and ENOSPC behind an
   // I/O error) is kNoSpace, CORRUPT and NOTADB kCorrupt, BUSY and LOCKED

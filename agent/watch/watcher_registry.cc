@@ -20,13 +20,22 @@ std::vector<std::string_view> WatcherSections() {
 }
 
 Result<std::vector<WatcherConfig>> ParseWatchers(const ConfigSection& root,
-                                                 const DeviceConfig& device) {
+                                                 const DeviceConfig& device,
+                                                 std::vector<Error>* problems) {
   std::vector<WatcherConfig> watchers;
   for (const WatcherKind& kind : WatcherKinds()) {
     auto section = root.Child(kind.section);
-    if (!section.ok()) return section.error();
+    if (!section.ok()) {
+      if (problems == nullptr) return section.error();
+      problems->push_back(section.error());
+      continue;
+    }
     auto settings = kind.parse(*section, device);
-    if (!settings.ok()) return settings.error();
+    if (!settings.ok()) {
+      if (problems == nullptr) return settings.error();
+      problems->push_back(settings.error());
+      continue;
+    }
     if (*settings == nullptr) continue;
     watchers.push_back(WatcherConfig{std::string(kind.section), std::move(settings).value()});
   }

@@ -46,9 +46,11 @@ const std::vector<WatcherKind>& WatcherKinds();
 // The section names of every kind, for the config's top-level key check.
 std::vector<std::string_view> WatcherSections();
 
-// Reads each kind's section of `root`.
+// Reads each kind's section of `root`. With `problems`, a section with a
+// problem is noted there and left out, and the next one is read.
 Result<std::vector<WatcherConfig>> ParseWatchers(const ConfigSection& root,
-                                                 const DeviceConfig& device);
+                                                 const DeviceConfig& device,
+                                                 std::vector<Error>* problems = nullptr);
 
 // Builds one configured watcher.
 Result<std::unique_ptr<Watcher>> CreateWatcher(const WatcherConfig& config,

@@ -107,6 +107,32 @@ TEST_F(SqliteDatabaseTest, MissingDirectoryIsNotFoundNamingTheFile) {
   EXPECT_THAT(database.error().message(), HasSubstr(path + ": open"));
 }
 
+TEST_F(SqliteDatabaseTest, ReadOnlyOpenOfAMissingFileIsNotFoundAndCreatesNothing) {
+  Result<SqliteDatabase> database = SqliteDatabase::OpenReadOnly(path_.string(), kNoWait);
+  ASSERT_FALSE(database.ok());
+  EXPECT_EQ(database.error().code(), ErrorCode::kNotFound);
+  EXPECT_THAT(database.error().message(), HasSubstr(path_.string()));
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(SqliteDatabaseTest, ReadOnlyConnectionReadsAWalDatabaseAndCannotWrite) {
+  Result<SqliteDatabase> writer = Open();
+  ASSERT_TRUE(writer.ok()) << writer.error().message();
+  ASSERT_TRUE(
+      writer->Execute("PRAGMA journal_mode = WAL; CREATE TABLE t (i INTEGER); "
+                      "INSERT INTO t VALUES (1)",
+                      "create"));
+  Result<SqliteDatabase> reader = SqliteDatabase::OpenReadOnly(path_.string(), kNoWait);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  EXPECT_EQ(Int64Of(*reader, "SELECT count(*) FROM t"), 1);
+  // The writer goes on while the reader is open; the reader sees each commit.
+  ASSERT_TRUE(writer->Execute("INSERT INTO t VALUES (2)", "insert"));
+  EXPECT_EQ(Int64Of(*reader, "SELECT count(*) FROM t"), 2);
+  Status refused = reader->Execute("INSERT INTO t VALUES (3)", "insert");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kPermissionDenied);
+}
+
 TEST_F(SqliteDatabaseTest, EmptyPathIsAnInvalidArgument) {
   Result<SqliteDatabase> database = SqliteDatabase::Open("", kNoWait);
   ASSERT_FALSE(database.ok());

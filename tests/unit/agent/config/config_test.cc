@@ -765,3 +765,50 @@ TEST(DefaultAgentConfig, WatchesEveryMountAndSendsToTheLocalCollector) {
 
 }  // namespace
 }  // namespace atmhealth::agent
+
+namespace atmhealth::agent {
+namespace {
+
+TEST(ParseAgentConfigProblems, EverySectionsFirstProblemIsReportedWithItsLine) {
+  const std::string text =
+      "[device]\n"              // 1
+      "id = \"atm 0412\"\n"     // 2: a space
+      "\n"                      // 3
+      "[store]\n"               // 4
+      "max_bytes = \"64MB\"\n"  // 5: MB is refused
+      "\n"                      // 6
+      "[uplink]\n"              // 7
+      "collectors = [\"127.0.0.1:7411\"]\n"
+      "plaintext = true\n"        // 9
+      "\n"                        // 10
+      "[[storage.filesystem]]\n"  // 11
+      "path = \"/var\"\n"         // 12
+      "warning = 95\n"            // 13
+      "critical = 90\n"           // 14: below warning
+      "\n"                        // 15
+      "[log]\n"                   // 16
+      "level = \"loud\"\n";       // 17
+  std::vector<Error> problems;
+  Result<AgentConfig> config = ParseAgentConfig(text, "atmhealthd.toml", &problems);
+  ASSERT_FALSE(config.ok());
+  std::vector<std::string> messages;
+  for (const Error& problem : problems) messages.push_back(problem.message());
+  EXPECT_THAT(messages, ElementsAre(HasSubstr("atmhealthd.toml:2: device.id"),
+                                    HasSubstr("atmhealthd.toml:5: store.max_bytes"),
+                                    HasSubstr("atmhealthd.toml:14: storage.filesystem[0].critical"),
+                                    HasSubstr("atmhealthd.toml:17: log.level")));
+  // Without the list, the first problem alone, as at start.
+  Result<AgentConfig> first = ParseAgentConfig(text, "atmhealthd.toml");
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().message(), messages.front());
+}
+
+TEST(ParseAgentConfigProblems, ASyntaxErrorIsTheOneProblem) {
+  std::vector<Error> problems;
+  EXPECT_FALSE(ParseAgentConfig("[device\nid = 1\n", "bad.toml", &problems).ok());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0].message(), HasSubstr("bad.toml:1:"));
+}
+
+}  // namespace
+}  // namespace atmhealth::agent

@@ -1,0 +1,343 @@
+// atmhealthctl against the real daemon: the event history read from the
+// buffer while atmhealthd writes it, and after it was SIGKILLed — events
+// still readable, the file untouched.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+#include "tests/support/process.h"
+#include "tests/support/test_paths.h"
+#include "tests/support/tmpfs.h"
+
+namespace atmhealth::testing {
+namespace {
+
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
+constexpr std::size_t kMiB = 1024 * 1024;
+
+struct CtlRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+class CtlIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Local times in a zone that is not UTC, without zone files.
+    setenv("TZ", "JST-9", 1);
+  }
+  void TearDown() override {
+    unsetenv("TZ");
+    if (!HasFailure()) return;
+    for (const auto& log : {"collector/collector.log", "agent/agent.log", "tail.log"}) {
+      const std::string text = ReadFile(scratch_ / log);
+      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
+    }
+  }
+
+  CtlRun Ctl(const std::vector<std::string>& args) {
+    const std::filesystem::path log = scratch_ / ("ctl-" + std::to_string(++runs_) + ".log");
+    Process process(Binary("tools/ctl/atmhealthctl"), args, log);
+    CtlRun run;
+    run.exit_code = process.Wait(seconds(20)).value_or(-1);
+    run.output = process.Log();
+    return run;
+  }
+
+  // The JSON lines of `events --json` with `args`, parsed.
+  std::vector<nlohmann::json> JsonEvents(std::vector<std::string> args) {
+    args.insert(args.begin(), {"events", "--json"});
+    const CtlRun run = Ctl(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    std::vector<nlohmann::json> events;
+    std::istringstream in(run.output);
+    for (std::string line; std::getline(in, line);) {
+      events.push_back(nlohmann::json::parse(line, nullptr, false));
+      EXPECT_FALSE(events.back().is_discarded()) << line;
+    }
+    return events;
+  }
+
+  AgentOptions Agent(std::uint16_t port, const std::filesystem::path& watched) {
+    AgentOptions options;
+    options.collector_port = port;
+    options.watched = watched;
+    options.store = scratch_ / "agent" / "events.db";
+    return options;
+  }
+
+  ScratchDir scratch_;
+  int runs_ = 0;
+};
+
+bool HasEvent(const std::vector<nlohmann::json>& events, const std::string& key,
+              const std::string& state, const std::string& severity) {
+  for (const auto& e : events) {
+    if (e.value("alert_key", "") == key && e.value("state", "") == state &&
+        e.value("severity", "") == severity) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(CtlIntegrationTest, EventsAndTailReadTheBufferOfARunningDaemon) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  const std::string config = agent.config().string();
+  const std::string key = "storage:" + fs.path().string();
+  // The buffer exists once the daemon started.
+  ASSERT_TRUE(WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20)));
+
+  // tail names its columns once it follows the buffer; from then on it
+  // shows every new event of the alert.
+  Process tail(Binary("tools/ctl/atmhealthctl"),
+               {"tail", "-c", config, "--key", key, "--poll", "100ms"}, scratch_ / "tail.log");
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadFile(scratch_ / "tail.log").find("SUMMARY") != std::string::npos; },
+              seconds(10)));
+  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+
+  // Delivered once the collector acknowledged it; read while the daemon writes.
+  std::vector<nlohmann::json> critical;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        critical = JsonEvents({"-c", config, "--severity", "critical", "--kind", "storage"});
+        for (const auto& e : critical) {
+          if (e["alert_key"] == key && e["state"] == "firing" && e["delivered"] == true) {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(20)));
+  for (const auto& e : critical) EXPECT_EQ(e["severity"], "critical");
+
+  // tail printed the alert as it was stored, and nothing of other alerts.
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(scratch_ / "tail.log").find(key) != std::string::npos; }, seconds(10)));
+  tail.Signal(SIGTERM);
+  EXPECT_EQ(tail.Wait(seconds(5)), 0);
+  std::istringstream tailed(ReadFile(scratch_ / "tail.log"));
+  std::string line;
+  ASSERT_TRUE(std::getline(tailed, line));
+  EXPECT_THAT(line, HasSubstr("SEVERITY"));
+  while (std::getline(tailed, line)) EXPECT_THAT(line, HasSubstr(key));
+
+  // The table: header, local time with its zone, no colour into a pipe.
+  const CtlRun table = Ctl({"events", "-c", config, "--key", key});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.output, HasSubstr("TIME"));
+  EXPECT_THAT(table.output, HasSubstr(" JST "));
+  EXPECT_THAT(table.output, HasSubstr(key));
+  EXPECT_THAT(table.output, Not(HasSubstr("\x1b[")));
+  EXPECT_THAT(Ctl({"events", "-c", config, "--key", key, "--color", "always"}).output,
+              HasSubstr("\x1b[1;31mcritical"));
+  // CSV for spreadsheets.
+  const CtlRun csv = Ctl({"events", "-c", config, "--csv", "--key", key});
+  EXPECT_THAT(csv.output, HasSubstr("seq,detected_at,alert_key"));
+  EXPECT_THAT(csv.output, HasSubstr("," + key + ",storage,"));
+
+  // Time and state filters.
+  EXPECT_TRUE(HasEvent(JsonEvents({"-c", config, "--since", "10m"}), key, "firing", "critical"));
+  EXPECT_TRUE(JsonEvents({"-c", config, "--until", "2001-01-01"}).empty());
+  EXPECT_TRUE(JsonEvents({"-c", config, "--since", "2099-01-01T00:00Z"}).empty());
+  EXPECT_TRUE(JsonEvents({"-c", config, "--key", key, "--state", "resolved"}).empty());
+  EXPECT_EQ(JsonEvents({"-c", config, "--last", "1"}).size(), 1u);
+
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+// The file's bytes, and which files sit beside it.
+struct BufferSnapshot {
+  std::string database;
+  std::string wal;
+  std::set<std::string> names;
+  bool operator==(const BufferSnapshot&) const = default;
+};
+
+BufferSnapshot Snapshot(const std::filesystem::path& buffer) {
+  BufferSnapshot snapshot{ReadFile(buffer), ReadFile(buffer.string() + "-wal"), {}};
+  for (const auto& entry : std::filesystem::directory_iterator(buffer.parent_path())) {
+    snapshot.names.insert(entry.path().filename().string());
+  }
+  return snapshot;
+}
+
+TEST_F(CtlIntegrationTest, EventsOfASigkilledDaemonAreReadableAndTheBufferIsUntouched) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  // No collector: every event stays undelivered in the buffer.
+  AgentOptions options = Agent(1, fs.path());
+  AgentProcess agent(scratch_ / "agent", options);
+  const std::string config = agent.config().string();
+  const std::string key = "storage:" + fs.path().string();
+  ASSERT_TRUE(WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20)));
+  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return HasEvent(JsonEvents({"-c", config, "--key", key}), key, "firing", "critical");
+      },
+      seconds(20)));
+
+  agent.process().Signal(SIGKILL);
+  ASSERT_EQ(agent.process().Wait(seconds(5)), 128 + SIGKILL);
+  const BufferSnapshot before = Snapshot(options.store);
+  ASSERT_FALSE(before.database.empty());
+
+  // By the config and by the file; several times, as an engineer would.
+  const std::vector<nlohmann::json> events = JsonEvents({"-c", config});
+  EXPECT_TRUE(HasEvent(events, key, "firing", "critical"));
+  for (const auto& e : events) EXPECT_EQ(e["delivered"], false) << e.dump();
+  EXPECT_EQ(JsonEvents({"--store", options.store.string(), "--key", key}).size(),
+            JsonEvents({"-c", config, "--key", key}).size());
+  const CtlRun table = Ctl({"events", "--store", options.store.string()});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_THAT(table.output, HasSubstr(key));
+
+  const BufferSnapshot after = Snapshot(options.store);
+  EXPECT_EQ(after.names, before.names);
+  EXPECT_TRUE(after.database == before.database) << "the buffer file changed";
+  EXPECT_TRUE(after.wal == before.wal) << "the buffer's WAL changed";
+}
+
+TEST_F(CtlIntegrationTest, AMissingBufferIsAClearErrorAndIsNeverCreated) {
+  const std::filesystem::path absent = scratch_ / "absent.db";
+  const CtlRun run = Ctl({"events", "--store", absent.string()});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr(absent.string() + ": no event buffer there"));
+  EXPECT_FALSE(std::filesystem::exists(absent));
+  EXPECT_FALSE(std::filesystem::exists(absent.string() + "-wal"));
+  EXPECT_EQ(Ctl({"tail", "--store", absent.string()}).exit_code, 1);
+}
+
+TEST_F(CtlIntegrationTest, WrongArgumentsAreRefusedWithExitCodeTwoNamingTheChoices) {
+  const std::string store = (scratch_ / "events.db").string();
+  const CtlRun kind = Ctl({"events", "--store", store, "--kind", "disk"});
+  EXPECT_EQ(kind.exit_code, 2);
+  EXPECT_THAT(kind.output, HasSubstr("--kind"));
+  EXPECT_THAT(kind.output, HasSubstr("disk not in {storage,inodes,storage_forecast"));
+  const CtlRun since = Ctl({"events", "--store", store, "--since", "yesterday"});
+  EXPECT_EQ(since.exit_code, 2);
+  EXPECT_THAT(since.output, HasSubstr("--since: \"yesterday\""));
+  EXPECT_EQ(Ctl({"events", "--store", store, "--json", "--csv"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"events", "--store", store, "--color", "sometimes"}).exit_code, 2);
+}
+
+CtlRun RunDaemonCheck(const std::filesystem::path& log, const std::string& config) {
+  Process process(Binary("agent/atmhealthd"), {"--check-config", "--config", config}, log);
+  CtlRun run;
+  run.exit_code = process.Wait(seconds(20)).value_or(-1);
+  run.output = process.Log();
+  return run;
+}
+
+TEST_F(CtlIntegrationTest, CheckConfigNamesEveryProblemWithFileAndLineAsTheDaemonDoes) {
+  const std::filesystem::path config = scratch_ / "atmhealthd.toml";
+  WriteFile(config,
+            "[device]\n"
+            "id = \"atm 0412\"\n"
+            "\n"
+            "[store]\n"
+            "max_bytes = \"64MB\"\n"
+            "\n"
+            "[uplink]\n"
+            "collectors = [\"127.0.0.1:7411\"]\n"
+            "plaintext = true\n"
+            "\n"
+            "[[storage.filesystem]]\n"
+            "path = \"/var\"\n"
+            "warning = 95\n"
+            "critical = 90\n");
+  const CtlRun ctl = Ctl({"check-config", "-c", config.string()});
+  EXPECT_EQ(ctl.exit_code, 2);
+  EXPECT_THAT(ctl.output, HasSubstr("atmhealthd.toml:2: device.id"));
+  EXPECT_THAT(ctl.output, HasSubstr("atmhealthd.toml:5: store.max_bytes"));
+  EXPECT_THAT(ctl.output, HasSubstr("atmhealthd.toml:14: storage.filesystem[0].critical"));
+  EXPECT_THAT(ctl.output, HasSubstr("3 problems"));
+  // The daemon's own check finds the same three.
+  const CtlRun daemon = RunDaemonCheck(scratch_ / "daemon-check.log", config.string());
+  EXPECT_EQ(daemon.exit_code, 2);
+  for (const char* where : {"atmhealthd.toml:2: device.id", "atmhealthd.toml:5: store.max_bytes",
+                            "atmhealthd.toml:14: storage.filesystem[0].critical"}) {
+    EXPECT_THAT(daemon.output, HasSubstr(where));
+  }
+}
+
+TEST_F(CtlIntegrationTest, CheckConfigOfAValidConfigSaysWhatTheDaemonWouldDo) {
+  AgentOptions options = Agent(7411, scratch_.path());
+  const std::filesystem::path config = scratch_ / "atmhealthd.toml";
+  WriteFile(config, AgentConfigToml(options));
+  const CtlRun ctl = Ctl({"check-config", "-c", config.string()});
+  EXPECT_EQ(ctl.exit_code, 0) << ctl.output;
+  EXPECT_THAT(ctl.output, HasSubstr(config.string() + ": valid"));
+  EXPECT_THAT(ctl.output, HasSubstr("device atm-it-01 at site test-site (atm)"));
+  const CtlRun daemon = RunDaemonCheck(scratch_ / "daemon-check.log", config.string());
+  EXPECT_EQ(daemon.exit_code, 0);
+  EXPECT_EQ(ctl.output, daemon.output);
+  // A missing file, and a missing -c, are exit code 2 too.
+  const CtlRun missing = Ctl({"check-config", "-c", (scratch_ / "none.toml").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.output, HasSubstr("none.toml: config file not found"));
+  EXPECT_EQ(Ctl({"check-config"}).exit_code, 2);
+}
+
+TEST_F(CtlIntegrationTest, BashCompletionCompletesCommandsOptionsAndValues) {
+  const CtlRun script = Ctl({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0);
+  WriteFile(scratch_ / "completion.bash", script.output);
+  // What bash offers for a half-typed line, as the shell itself would ask.
+  auto offers = [&](const std::string& words, int cword) {
+    Process bash("/bin/bash",
+                 {"-c", "source " + (scratch_ / "completion.bash").string() + "; COMP_WORDS=(" +
+                            words + "); COMP_CWORD=" + std::to_string(cword) +
+                            "; _atmhealthctl_complete; echo \"${COMPREPLY[*]}\""},
+                 scratch_ / ("bash-" + std::to_string(++runs_) + ".log"));
+    EXPECT_EQ(bash.Wait(seconds(10)), 0);
+    return bash.Log();
+  };
+  EXPECT_EQ(offers("atmhealthctl ev", 1), "events\n");
+  EXPECT_EQ(offers("atmhealthctl events --ki", 2), "--kind\n");
+  EXPECT_EQ(offers("atmhealthctl events --kind storage_f", 3), "storage_forecast\n");
+  EXPECT_EQ(offers("atmhealthctl events --severity cr", 3), "critical\n");
+  // A path: nothing offered, so bash completes file names.
+  EXPECT_EQ(offers("atmhealthctl events --store ", 3), "\n");
+}
+
+TEST_F(CtlIntegrationTest, EveryCommandHasHelpNamingItsOptionsAndTheExitCodes) {
+  const CtlRun top = Ctl({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* command : {"events", "tail", "check-config"})
+    EXPECT_THAT(top.output, HasSubstr(command));
+  const CtlRun events = Ctl({"events", "--help"});
+  EXPECT_EQ(events.exit_code, 0);
+  for (const char* flag : {"--config", "--store", "--since", "--until", "--severity", "--kind",
+                           "--state", "--key", "--last", "--json", "--csv", "--color"}) {
+    EXPECT_THAT(events.output, HasSubstr(flag));
+  }
+  EXPECT_THAT(events.output, HasSubstr("Exit codes"));
+  const CtlRun tail = Ctl({"tail", "--help"});
+  EXPECT_EQ(tail.exit_code, 0);
+  EXPECT_THAT(tail.output, HasSubstr("--poll"));
+  const CtlRun check = Ctl({"check-config", "--help"});
+  EXPECT_EQ(check.exit_code, 0);
+  EXPECT_THAT(check.output, HasSubstr("--config"));
+}
+
+}  // namespace
+}  // namespace atmhealth::testing

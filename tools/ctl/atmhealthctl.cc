@@ -1,0 +1,254 @@
+// atmhealthctl: the field engineer's tool at the device. Only wiring lives
+// here; each command is in its own file of tools/ctl/.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/terminal.h"
+#include "proto/names.h"
+#include "tools/ctl/agent_config_source.h"
+#include "tools/ctl/check_config_command.h"
+#include "tools/ctl/completion.h"
+#include "tools/ctl/events_command.h"
+#include "tools/ctl/time_argument.h"
+
+namespace {
+
+using namespace atmhealth;
+
+constexpr char kExitCodes[] =
+    "Exit codes: 0 done; 1 the buffer or the daemon could not be read; 2 a wrong argument or "
+    "an invalid configuration.";
+
+std::atomic<bool> stop_requested{false};
+
+// The value of `Enum` whose short name is `name`, one of EnumNames.
+template <typename Enum>
+Enum EnumByName(const std::string& name) {
+  const google::protobuf::EnumDescriptor* descriptor = google::protobuf::GetEnumDescriptor<Enum>();
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    const auto value = static_cast<Enum>(descriptor->value(i)->number());
+    if (wire::ShortName(value) == name) return value;
+  }
+  return static_cast<Enum>(0);
+}
+
+// The short names of an enum's values (wire::ShortNames) as words.
+std::vector<std::string> EnumNames(const google::protobuf::EnumDescriptor* descriptor) {
+  const std::string names = wire::ShortNames(descriptor);
+  std::vector<std::string> words;
+  std::size_t from = 0;
+  while (from < names.size()) {
+    const std::size_t comma = names.find(", ", from);
+    words.push_back(names.substr(from, comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 2;
+  }
+  return words;
+}
+
+extern "C" void RequestStop(int) { stop_requested.store(true); }
+
+// The options `events` and `tail` share.
+struct EventsArguments {
+  std::string config;
+  std::string store;
+  std::string since;
+  std::string until;
+  std::string severity;
+  std::vector<std::string> kinds;
+  std::string state;
+  std::string key;
+  std::size_t last = 0;
+  bool json = false;
+  bool csv = false;
+  bool no_header = false;
+  std::string colour = "auto";
+};
+
+void AddEventsOptions(CLI::App& command, EventsArguments& a, bool history) {
+  command
+      .add_option("-c,--config", a.config,
+                  std::string("agent config naming the buffer ([store] path); default ") +
+                      ctl::kPackagedAgentConfig + " if it exists, else the built-in defaults")
+      ->option_text("PATH");
+  command.add_option("--store", a.store, "the event buffer (SQLite file), instead of the config's")
+      ->option_text("PATH");
+  if (history) {
+    command
+        .add_option("--since", a.since,
+                    "events detected at or after: a duration ago (\"2h\") or a local time "
+                    "(\"2026-11-29 14:05\", \"...T14:05:30+09:00\")")
+        ->option_text("TIME");
+    command.add_option("--until", a.until, "events detected at or before, as --since")
+        ->option_text("TIME");
+  }
+  command
+      .add_option("--severity", a.severity, "this severity and above: info, warning or critical")
+      ->check(CLI::IsMember(EnumNames(v1::Severity_descriptor())))
+      ->option_text("LEVEL");
+  command
+      .add_option("--kind", a.kinds,
+                  "alert kind, repeatable: " + wire::ShortNames(v1::AlertKind_descriptor()))
+      ->check(CLI::IsMember(EnumNames(v1::AlertKind_descriptor())))
+      ->option_text("KIND");
+  command
+      .add_option("--state", a.state,
+                  "alert state: " + wire::ShortNames(v1::AlertState_descriptor()))
+      ->check(CLI::IsMember(EnumNames(v1::AlertState_descriptor())))
+      ->option_text("STATE");
+  command.add_option("--key", a.key, "one alert, by its key (\"storage:/var\")")
+      ->option_text("KEY");
+  command
+      .add_option("--last", a.last,
+                  history ? "only the newest N matching events" : "show the N newest first")
+      ->option_text("N");
+  auto* json = command.add_flag("--json", a.json, "one JSON object per line");
+  command.add_flag("--csv", a.csv, "CSV (RFC 4180) with a header line")->excludes(json);
+  command.add_flag("--no-header", a.no_header, "leave out the table's or the CSV's header line");
+  command
+      .add_option("--color", a.colour, "colour the table: auto (only on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->option_text("WHEN");
+}
+
+// The request from the arguments, or the message of what is wrong in them.
+std::optional<ctl::EventsRequest> MakeRequest(const EventsArguments& a) {
+  ctl::EventsRequest request;
+  if (!a.store.empty()) {
+    request.buffer_path = a.store;
+  } else {
+    Result<agent::AgentConfig> config = ctl::LoadAgentConfigFor(a.config);
+    if (!config.ok()) {
+      std::cerr << "atmhealthctl: " << config.error().message() << "\n";
+      return std::nullopt;
+    }
+    request.buffer_path = config->store.path;
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (auto [text, bound, name] :
+       {std::tuple{&a.since, &request.filter.since_unix_ns, "--since"},
+        std::tuple{&a.until, &request.filter.until_unix_ns, "--until"}}) {
+    if (text->empty()) continue;
+    Result<std::int64_t> at = ctl::ParseTimeArgument(*text, now);
+    if (!at.ok()) {
+      std::cerr << "atmhealthctl: " << name << ": " << at.error().message() << "\n";
+      return std::nullopt;
+    }
+    *bound = *at;
+  }
+  // The names were checked against the lists when the command line was parsed.
+  if (!a.severity.empty()) request.filter.min_severity = EnumByName<v1::Severity>(a.severity);
+  for (const std::string& name : a.kinds) {
+    request.filter.kinds.push_back(EnumByName<v1::AlertKind>(name));
+  }
+  if (!a.state.empty()) request.filter.state = EnumByName<v1::AlertState>(a.state);
+  request.filter.alert_key = a.key;
+  request.last = a.last;
+  request.style.format = a.json  ? ctl::EventFormat::kJson
+                         : a.csv ? ctl::EventFormat::kCsv
+                                 : ctl::EventFormat::kTable;
+  request.style.header = !a.no_header;
+  request.style.colour =
+      a.colour == "always" || (a.colour == "auto" && platform::StdoutIsTerminal());
+  return request;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"atmhealthctl " ATMHEALTH_VERSION
+               " - the field engineer's tool for atmhealthd at the device.\n"
+               "Reads the agent's event buffer even when the daemon is stopped or crashed."};
+  app.name("atmhealthctl");
+  app.footer(kExitCodes);
+  bool version = false;
+  app.add_flag("--version", version, "print the version and exit");
+
+  EventsArguments events_args;
+  CLI::App* events = app.add_subcommand(
+      "events",
+      "history from the local event buffer, oldest first; read-only, works while the daemon "
+      "runs and after it stopped");
+  events->footer(kExitCodes);
+  AddEventsOptions(*events, events_args, true);
+
+  EventsArguments tail_args;
+  std::string poll = "500ms";
+  CLI::App* tail = app.add_subcommand(
+      "tail", "follow new events as the daemon stores them (read-only, until Ctrl-C)");
+  tail->footer(kExitCodes);
+  AddEventsOptions(*tail, tail_args, false);
+  tail->add_option("--poll", poll, "how often the buffer is read")
+      ->capture_default_str()
+      ->option_text("DURATION");
+
+  std::string checked_config;
+  CLI::App* check_config = app.add_subcommand(
+      "check-config",
+      "check an agent config with exactly the daemon's checks (as atmhealthd --check-config), "
+      "naming every problem with file:line; prints what it would watch");
+  check_config->footer("Exit codes: 0 the configuration is valid; 2 it is not, or cannot be read.");
+  check_config->add_option("-c,--config", checked_config, "the agent config (TOML) to check")
+      ->required()
+      ->option_text("PATH");
+
+  std::string shell;
+  CLI::App* completion =
+      app.add_subcommand("completion",
+                         "print a shell completion script: atmhealthctl completion bash > "
+                         "/etc/bash_completion.d/atmhealthctl");
+  completion->add_option("shell", shell, "the shell (bash)")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+
+  // --version alone, without a command.
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too, with exit code 0.
+    const int code = app.exit(e);
+    return code == 0 ? ctl::kExitOk : ctl::kExitUsage;
+  }
+  if (version) {
+    std::cout << "atmhealthctl " ATMHEALTH_VERSION "\n";
+    return ctl::kExitOk;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cerr << app.help();
+    return ctl::kExitUsage;
+  }
+
+  if (events->parsed()) {
+    std::optional<ctl::EventsRequest> request = MakeRequest(events_args);
+    if (!request) return ctl::kExitUsage;
+    return ctl::RunEvents(*request, std::cout, std::cerr);
+  }
+  if (completion->parsed()) {
+    std::cout << ctl::BashCompletion(app, {{"--kind", EnumNames(v1::AlertKind_descriptor())},
+                                           {"--state", EnumNames(v1::AlertState_descriptor())},
+                                           {"--severity", EnumNames(v1::Severity_descriptor())},
+                                           {"--color", {"auto", "always", "never"}}});
+    return ctl::kExitOk;
+  }
+  if (check_config->parsed()) return ctl::RunCheckConfig(checked_config, std::cout, std::cerr);
+  if (tail->parsed()) {
+    std::optional<ctl::EventsRequest> request = MakeRequest(tail_args);
+    if (!request) return ctl::kExitUsage;
+    Result<std::chrono::milliseconds> interval = platform::ParseDuration(poll);
+    if (!interval.ok() || interval->count() <= 0) {
+      std::cerr << "atmhealthctl: --poll: "
+                << (interval.ok() ? "must be above zero" : interval.error().message()) << "\n";
+      return ctl::kExitUsage;
+    }
+    std::signal(SIGINT, RequestStop);
+    std::signal(SIGTERM, RequestStop);
+    return ctl::RunTail(*request, *interval, stop_requested, std::cout, std::cerr);
+  }
+  return ctl::kExitUsage;
+}
