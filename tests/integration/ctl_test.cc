@@ -84,6 +84,7 @@ class CtlIntegrationTest : public ::testing::Test {
 bool HasEvent(const std::vector<nlohmann::json>& events, const std::string& key,
               const std::string& state, const std::string& severity) {
   for (const auto& e : events) {
+    if (!e.is_object()) continue;
     if (e.value("alert_key", "") == key && e.value("state", "") == state &&
         e.value("severity", "") == severity) {
       return true;
@@ -214,6 +215,31 @@ TEST_F(CtlIntegrationTest, EventsOfASigkilledDaemonAreReadableAndTheBufferIsUnto
   EXPECT_EQ(after.names, before.names);
   EXPECT_TRUE(after.database == before.database) << "the buffer file changed";
   EXPECT_TRUE(after.wal == before.wal) << "the buffer's WAL changed";
+}
+
+// A daemon that stopped cleanly checkpointed and removed its WAL: SQLite's
+// read-only connection then makes an empty WAL and its index beside the
+// file, as any reader of a WAL database must; the file itself is untouched.
+TEST_F(CtlIntegrationTest, EventsOfACleanlyStoppedDaemonAreReadableAndTheBufferFileIsUntouched) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  AgentOptions options = Agent(1, fs.path());
+  AgentProcess agent(scratch_ / "agent", options);
+  const std::string config = agent.config().string();
+  const std::string key = "storage:" + fs.path().string();
+  ASSERT_TRUE(WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20)));
+  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return HasEvent(JsonEvents({"-c", config, "--key", key}), key, "firing", "critical");
+      },
+      seconds(20)));
+  ASSERT_EQ(agent.process().Stop(), 0);
+  const std::string before = ReadFile(options.store);
+  ASSERT_FALSE(before.empty());
+
+  EXPECT_TRUE(HasEvent(JsonEvents({"-c", config}), key, "firing", "critical"));
+  EXPECT_TRUE(ReadFile(options.store) == before) << "the buffer file changed";
 }
 
 TEST_F(CtlIntegrationTest, AMissingBufferIsAClearErrorAndIsNeverCreated) {

@@ -60,6 +60,17 @@ Status EventHistory::CheckSchema() {
   Result<std::int64_t> version = database_.QueryInt64("PRAGMA user_version", "schema version");
   if (!version.ok()) return version.error();
   if (*version == 0) {
+    Result<std::int64_t> tables =
+        database_.QueryInt64("SELECT count(*) FROM sqlite_master", "schema version");
+    if (!tables.ok()) return tables.error();
+    // The daemon makes the file, then its schema: between the two, or when
+    // it could not finish, the file is empty.
+    if (*tables == 0) {
+      return Error(ErrorCode::kUnavailable,
+                   fmt::format("{}: the buffer has no schema yet (atmhealthd is creating it, or "
+                               "stopped before it could); no events to show",
+                               path()));
+    }
     return Error(ErrorCode::kCorrupt,
                  fmt::format("{}: not an atmhealth event buffer (no schema version)", path()));
   }

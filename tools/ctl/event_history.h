@@ -45,9 +45,10 @@ class EventHistory {
   // Rows read per statement: small enough that a page is a short read.
   static constexpr std::size_t kPageRows = 256;
 
-  // Opens the buffer at `path`: kNotFound when there is none, kCorrupt when
-  // the file is not an atmhealth event buffer, kInvalidArgument when its
-  // schema is newer than this program knows.
+  // Opens the buffer at `path`: kNotFound when there is none, kUnavailable
+  // when the file is still empty (the daemon is creating it), kCorrupt when
+  // it is not an atmhealth event buffer, kInvalidArgument when its schema is
+  // newer than this program knows.
   static Result<EventHistory> Open(const std::string& path);
 
   // Matching events with seq > `after_seq`, oldest first, at most

@@ -162,6 +162,12 @@ TEST(EventHistoryOpen, AFileThatIsNotABufferIsRefusedUntouched) {
   EXPECT_THAT(error.message(), HasSubstr("not an atmhealth event buffer"));
 }
 
+TEST(EventHistoryOpen, AFileTheDaemonHasNotGivenItsSchemaYetSaysSo) {
+  const Error error = OpenOfAFileMadeBy("PRAGMA journal_mode = WAL");
+  EXPECT_EQ(error.code(), ErrorCode::kUnavailable);
+  EXPECT_THAT(error.message(), HasSubstr("the buffer has no schema yet"));
+}
+
 TEST(EventHistoryOpen, ANewerSchemaIsRefusedNamingBothVersions) {
   const Error error = OpenOfAFileMadeBy("PRAGMA user_version = 99");
   EXPECT_EQ(error.code(), ErrorCode::kInvalidArgument);
