@@ -51,6 +51,8 @@ class ConfigSection {
   std::uint32_t line() const { return line_; }
   std::string_view source() const { return source_; }
   bool Has(std::string_view key) const { return table_.contains(key); }
+  // True for a table with no keys, and for a section absent from the file.
+  bool empty() const { return table_.empty(); }
 
   std::string PathOf(std::string_view key) const {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);

@@ -9,6 +9,9 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+# Time zones for business hours (libhowardhinnant-date-dev; g++ 12 has no
+# std::chrono::tzdb).
+find_package(date CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pugixml CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)

@@ -8,7 +8,7 @@ packages=(
   libboost-dev protobuf-compiler libprotobuf-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpugixml-dev
+  libpugixml-dev libhowardhinnant-date-dev tzdata
   clang libclang-rt-14-dev clang-format
   # the dashboard's browser test
   chromium

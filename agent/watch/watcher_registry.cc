@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include "agent/watch/storage_watcher.h"
+#include "agent/watch/throughput_watcher.h"
 
 namespace atmhealth::agent {
 
 const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(),
+      ThroughputWatcher::Kind(),
   };
   return kinds;
 }

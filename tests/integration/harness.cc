@@ -141,4 +141,18 @@ std::vector<Row> CollectorEvents(const std::filesystem::path& db, const std::str
                        ") ORDER BY seq");
 }
 
+std::optional<Row> AwaitCollectorEvent(const std::filesystem::path& db,
+                                       const std::string& device_id, const std::string& where,
+                                       std::chrono::milliseconds timeout) {
+  std::optional<Row> found;
+  WaitFor(
+      [&] {
+        auto rows = CollectorEvents(db, device_id, where);
+        if (!rows.empty()) found = rows.front();
+        return found.has_value();
+      },
+      timeout);
+  return found;
+}
+
 }  // namespace atmhealth::testing

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,12 @@ class AgentProcess {
 // Events of one device stored at the collector, as rows, in sequence order.
 std::vector<Row> CollectorEvents(const std::filesystem::path& db, const std::string& device_id,
                                  const std::string& where = "1");
+
+// The first event of one device at the collector matching `where`, waiting
+// up to `timeout` for it to arrive.
+std::optional<Row> AwaitCollectorEvent(const std::filesystem::path& db,
+                                       const std::string& device_id, const std::string& where,
+                                       std::chrono::milliseconds timeout);
 
 }  // namespace atmhealth::testing
 

@@ -45,15 +45,7 @@ class StorageIntegrationTest : public ::testing::Test {
   // The first event at the collector matching `where`, waiting for it.
   std::optional<Row> AwaitEvent(const std::filesystem::path& db, const std::string& where,
                                 std::chrono::milliseconds timeout = seconds(15)) {
-    std::optional<Row> found;
-    WaitFor(
-        [&] {
-          auto rows = CollectorEvents(db, "atm-it-01", where);
-          if (!rows.empty()) found = rows.front();
-          return found.has_value();
-        },
-        timeout);
-    return found;
+    return AwaitCollectorEvent(db, "atm-it-01", where, timeout);
   }
 
   ScratchDir scratch_;

@@ -273,12 +273,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, log)"},
+       "storage, throughput, log)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, log)"},
+       "storage, throughput, log)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",

@@ -1,0 +1,165 @@
+// Transaction volume beyond capacity, end to end with the real binaries: the
+// atmhealth-feed tool sends traffic to the real agent's feed socket, and the
+// alerts arrive at the real collector on loopback.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+#include "tests/support/sqlite_reader.h"
+#include "tests/support/test_paths.h"
+
+namespace atmhealth::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class ThroughputIntegrationTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const auto& log : {"collector/collector.log", "agent/agent.log", "feed.log"}) {
+      const std::string text = ReadFile(scratch_ / log);
+      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
+    }
+  }
+
+  // An agent whose feed is sized for 10 transactions per second, judged at
+  // once ("for" 0 s) over whatever part of the minute it has watched.
+  std::unique_ptr<AgentProcess> StartAgent(std::uint16_t port) {
+    std::filesystem::create_directories(scratch_ / "watched");
+    AgentOptions options;
+    options.collector_port = port;
+    options.watched = scratch_ / "watched";
+    options.store = scratch_ / "atm-it-01.events.db";
+    options.extra =
+        "[throughput]\n"
+        "interval = \"200ms\"\n"
+        "socket = \"" +
+        socket().string() +
+        "\"\n"
+        "capacity_tps = 10\n"
+        "for = \"0s\"\n"
+        "min_transactions = 20\n"
+        "error_warning = 5\n"
+        "error_critical = 20\n"
+        "unavailable = [\"withdrawal\"]\n"
+        "degraded = [\"deposit\"]\n";
+    return std::make_unique<AgentProcess>(scratch_ / "agent", options);
+  }
+
+  std::filesystem::path socket() const { return scratch_ / "feed.sock"; }
+
+  bool Connected(const std::filesystem::path& db) {
+    return QueryInt(db, "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
+  }
+
+  // Runs atmhealth-feed against the agent's socket until it exits; its JSON
+  // summary.
+  nlohmann::json Feed(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--socket", socket().string()});
+    Process tool(Binary("tools/atmhealth-feed"), args, scratch_ / "feed.log");
+    const auto code = tool.Wait(seconds(60));
+    EXPECT_EQ(code, 0) << tool.Log();
+    return nlohmann::json::parse(tool.Log());
+  }
+
+  std::optional<Row> AwaitEvent(const std::filesystem::path& db, const std::string& where,
+                                milliseconds timeout = seconds(20)) {
+    return AwaitCollectorEvent(db, "atm-it-01", where, timeout);
+  }
+
+  ScratchDir scratch_;
+};
+
+TEST_F(ThroughputIntegrationTest, TrafficAboveCapacityAlertsAtTheCollectorAndResolvesWhenItDrops) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  auto agent = StartAgent(collector.agent_port());
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+
+  // 40 transactions per second for 3 s against a capacity of 10.
+  const nlohmann::json burst = Feed({"--rate", "40", "--duration", "3", "--error-ratio", "0",
+                                     "--decline-ratio", "0", "--garbage-ratio", "0"});
+  EXPECT_NEAR(static_cast<double>(burst["transactions"].get<std::uint64_t>()), 120, 10);
+  const auto fired = AwaitEvent(collector.db(),
+                                "alert_key = 'throughput_capacity:all' AND state = 'firing' AND "
+                                "severity = 'critical'");
+  ASSERT_TRUE(fired);
+  EXPECT_GE(std::stod(fired->at("value")), 100);
+  EXPECT_EQ(std::stod(fired->at("threshold")), 100);
+  EXPECT_EQ(fired->at("unit"), "percent");
+  EXPECT_EQ(fired->at("category"), "daily_operation_volume");
+  EXPECT_NE(fired->at("impact_unavailable").find("withdrawal"), std::string::npos)
+      << fired->at("impact_unavailable");
+
+  // The rate drops to 2 per second: the window's rate falls below the
+  // warning level and the alert resolves.
+  Process calm(Binary("tools/atmhealth-feed"),
+               {"--socket", socket().string(), "--rate", "2", "--duration", "40", "--error-ratio",
+                "0", "--decline-ratio", "0", "--garbage-ratio", "0"},
+               scratch_ / "calm.log");
+  const auto resolved = AwaitEvent(
+      collector.db(), "alert_key = 'throughput_capacity:all' AND state = 'resolved'", seconds(40));
+  ASSERT_TRUE(resolved);
+  EXPECT_TRUE(calm.running());  // resolved while the calm traffic flows
+  EXPECT_LT(std::stod(resolved->at("value")), 75);
+  EXPECT_TRUE(agent->process().running());
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, AnErrorBurstRaisesTheErrorRatioAlert) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  auto agent = StartAgent(collector.agent_port());
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+
+  // Within capacity, but half of the transactions fail.
+  Feed({"--rate", "8", "--duration", "4", "--error-ratio", "0.5", "--decline-ratio", "0",
+        "--garbage-ratio", "0", "--seed", "3"});
+  const auto fired =
+      AwaitEvent(collector.db(),
+                 "alert_key = 'error_ratio:all' AND state = 'firing' AND severity = 'critical'");
+  ASSERT_TRUE(fired);
+  EXPECT_NEAR(std::stod(fired->at("value")), 50, 20);
+  EXPECT_EQ(std::stod(fired->at("threshold")), 20);
+  EXPECT_EQ(fired->at("unit"), "percent");
+  EXPECT_EQ(fired->at("category"), "daily_operation_volume");
+  EXPECT_TRUE(CollectorEvents(collector.db(), "atm-it-01", "kind = 'throughput_capacity'").empty());
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, MalformedLinesAreCountedAndValidTrafficStillAlerts) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  auto agent = StartAgent(collector.agent_port());
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+
+  // A third of the lines are garbage; the valid ones are still above capacity.
+  const nlohmann::json sent = Feed({"--rate", "40", "--duration", "3", "--garbage-ratio", "0.3",
+                                    "--error-ratio", "0", "--decline-ratio", "0", "--seed", "5"});
+  ASSERT_GT(sent["garbage_lines"].get<std::uint64_t>(), 10u);
+  ASSERT_TRUE(
+      AwaitEvent(collector.db(), "alert_key = 'throughput_capacity:all' AND state = 'firing'"));
+  EXPECT_TRUE(agent->process().running());
+  // The agent logged the first bad lines with what was wrong.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(scratch_ / "agent" / "agent.log").find("transaction feed: datagram") !=
+               std::string::npos;
+      },
+      seconds(5)));
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+}  // namespace
+}  // namespace atmhealth::testing

@@ -1,0 +1,439 @@
+#include "agent/watch/throughput_watcher.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/config.h"
+#include "agent/rules/rule_set.h"
+#include "platform/asio.h"
+#include "tests/support/test_paths.h"
+#include "tests/unit/agent/rules/fake_clock.h"
+
+namespace atmhealth::agent {
+namespace {
+
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+constexpr char kSource[] = "atmhealthd.toml";
+
+std::string Config(const std::string& throughput) {
+  return "[device]\nid = \"atm-0001\"\nservices = [\"withdrawal\", \"deposit\", \"transfer\"]\n"
+         "[uplink]\ncollectors = [\"127.0.0.1:7411\"]\nplaintext = true\n"
+         "[throughput]\n" +
+         throughput;
+}
+
+Result<std::shared_ptr<const ThroughputConfig>> Parse(const std::string& throughput) {
+  auto config = ParseAgentConfig(Config(throughput), kSource);
+  if (!config.ok()) return config.error();
+  const ThroughputConfig* found = config->Watcher<ThroughputConfig>("throughput");
+  if (found == nullptr) return Error(ErrorCode::kNotFound, "no [throughput]");
+  return std::make_shared<const ThroughputConfig>(*found);
+}
+
+std::string ErrorOf(const std::string& throughput) {
+  auto config = Parse(throughput);
+  return config.ok() ? "(accepted)" : config.error().message();
+}
+
+TEST(ThroughputConfigTest, ReadsEveryKey) {
+  auto config = Parse(R"(socket = "/run/atmhealth/feed.sock"
+socket_mode = "0620"
+socket_group = "daemon"
+udp = "127.0.0.1:8125"
+capacity_tps = 40
+max_types = 8
+window = "5m"
+utilisation_warning = 70
+utilisation_critical = 95
+latency_percentile = "p95"
+latency_warning = "1500ms"
+latency_critical = "4s"
+error_warning = 2
+error_critical = 10
+min_transactions = 50
+for = "2m"
+degraded = ["withdrawal"]
+[throughput.schema]
+transaction_metric = "bank.txn"
+type_tag = "kind"
+success_results = ["approved"]
+error_results = ["failed", "timeout"]
+)");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  const ThroughputConfig& c = **config;
+  EXPECT_EQ(c.listen.socket_path, "/run/atmhealth/feed.sock");
+  EXPECT_EQ(c.listen.socket_mode, 0620u);
+  EXPECT_EQ(c.listen.socket_group, "daemon");
+  ASSERT_TRUE(c.listen.udp.has_value());
+  EXPECT_EQ(c.listen.udp->port, 8125);
+  EXPECT_EQ(c.meter.capacity_tps, 40);
+  EXPECT_EQ(c.meter.max_types, 8u);
+  EXPECT_EQ(c.window, feed::Window::kFiveMinutes);
+  EXPECT_EQ(c.latency_percentile, 95);
+  EXPECT_EQ(c.latency_warning, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.latency_critical, std::chrono::milliseconds(4000));
+  EXPECT_EQ(c.error_critical, 10);
+  EXPECT_EQ(c.min_transactions, 50u);
+  EXPECT_EQ(c.for_duration, std::chrono::minutes(2));
+  EXPECT_EQ(c.meter.schema.transaction_metric, "bank.txn");
+  EXPECT_EQ(c.meter.schema.latency_metric, "atm.tx.latency");
+  EXPECT_EQ(c.meter.schema.type_tag, "kind");
+  EXPECT_EQ(c.meter.schema.error_results, (std::vector<std::string>{"failed", "timeout"}));
+}
+
+TEST(ThroughputConfigTest, EveryErrorNamesFileLineAndKey) {
+  const std::string base = "socket = \"/run/feed.sock\"\ncapacity_tps = 40\n";
+  // [throughput] is on line 7 of Config().
+  EXPECT_EQ(ErrorOf(base + "udp = \"0.0.0.0:8125\"\n"),
+            "atmhealthd.toml:10: throughput.udp: \"0.0.0.0\" is not a loopback address; the feed "
+            "never listens beyond this machine");
+  EXPECT_THAT(ErrorOf(base + "udp = \"192.168.1.20:8125\"\n"), HasSubstr("not a loopback"));
+  EXPECT_THAT(ErrorOf(base + "udp = \"localhost:8125\"\n"), HasSubstr("not an IP address"));
+  EXPECT_THAT(ErrorOf(base + "socket_mode = \"0666\"\n"),
+              HasSubstr("atmhealthd.toml:10: throughput.socket_mode: \"0666\" lets every account"));
+  EXPECT_THAT(ErrorOf(base + "socket_mode = \"rw\"\n"), HasSubstr("must be octal"));
+  EXPECT_THAT(ErrorOf(base + "socket_group = \"no-such-group-atm\"\n"),
+              HasSubstr("throughput.socket_group: no such group \"no-such-group-atm\""));
+  EXPECT_THAT(ErrorOf("socket = \"/run/feed.sock\"\n"),
+              HasSubstr("throughput.capacity_tps: required"));
+  EXPECT_THAT(ErrorOf("capacity_tps = 4\n"), HasSubstr("throughput.socket: required"));
+  EXPECT_THAT(ErrorOf("socket = \"feed.sock\"\ncapacity_tps = 4\n"),
+              HasSubstr("must be an absolute path"));
+  EXPECT_THAT(ErrorOf(base + "latency_warning = \"5s\"\nlatency_critical = \"2s\"\n"),
+              HasSubstr("atmhealthd.toml:11: throughput.latency_critical: latency_critical"));
+  EXPECT_THAT(ErrorOf(base + "window = \"10m\"\n"), HasSubstr("throughput.window: must be"));
+  EXPECT_THAT(ErrorOf(base + "latency_percentile = \"p90\"\n"), HasSubstr("p50"));
+  EXPECT_THAT(ErrorOf(base + "max_types = 0\n"), HasSubstr("throughput.max_types"));
+  EXPECT_THAT(ErrorOf(base + "capacity = 40\n"), HasSubstr("throughput.capacity"));
+  EXPECT_THAT(ErrorOf(base + "degraded = [\"inquiry\"]\n"),
+              HasSubstr("\"inquiry\" is not among device.services"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.schema]\ntype_tag = \"ty pe\"\n"),
+              HasSubstr("throughput.schema.type_tag"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.schema]\nerror_results = [\"ok\"]\n"),
+              HasSubstr("listed both as success and as error"));
+}
+
+TEST(ThroughputConfigTest, CapacityPerTypeIsBoundedByMaxTypes) {
+  const std::string base = "socket = \"/run/feed.sock\"\ncapacity_tps = 40\nmax_types = 2\n";
+  auto config = Parse(base + "[throughput.type_capacity]\nwithdrawal = 12\ntransfer = 2.5\n");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_THAT((*config)->type_capacity,
+              ::testing::UnorderedElementsAre(::testing::Pair("withdrawal", 12),
+                                              ::testing::Pair("transfer", 2.5)));
+  // Lines 8..10 are the base, [throughput.type_capacity] is line 11.
+  EXPECT_EQ(ErrorOf(base + "[throughput.type_capacity]\nwithdrawal = 0\n"),
+            "atmhealthd.toml:12: throughput.type_capacity.withdrawal: must be a number above 0");
+  EXPECT_EQ(ErrorOf(base + "[throughput.type_capacity]\nwithdrawal = \"12\"\n"),
+            "atmhealthd.toml:12: throughput.type_capacity.withdrawal: must be a number above 0");
+  EXPECT_THAT(ErrorOf(base + "[throughput.type_capacity]\na = 1\nb = 1\nc = 1\n"),
+              HasSubstr("throughput.type_capacity.c: more types than max_types (2)"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.type_capacity]\n\"with drawal\" = 1\n"),
+              HasSubstr("atmhealthd.toml:12: throughput.type_capacity.with drawal: is not a "
+                        "transaction type"));
+  EXPECT_THAT(ErrorOf(base + "type_capacity = 3\n"),
+              HasSubstr("atmhealthd.toml:11: throughput.type_capacity: must be a table"));
+}
+
+// The packaged example names TLS files that the parser checks can be read:
+// they are given here, empty, as the config test does.
+TEST(ThroughputConfigTest, PackagedExampleTurnsTheFeedOn) {
+  testing::ScratchDir scratch;
+  for (const char* file : {"ca.crt", "device.crt", "device.key"}) std::ofstream(scratch / file);
+  std::ifstream in(testing::SourceFile("packaging/atmhealthd.toml"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string packaged_dir = "/etc/atmhealth/tls/";
+  for (auto at = text.find(packaged_dir); at != std::string::npos; at = text.find(packaged_dir)) {
+    text.replace(at, packaged_dir.size(), scratch.path().string() + "/");
+  }
+  auto config = ParseAgentConfig(text, "atmhealthd.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  const auto* throughput = config->Watcher<ThroughputConfig>("throughput");
+  ASSERT_NE(throughput, nullptr);
+  EXPECT_EQ(throughput->listen.socket_path, "/run/atmhealth/feed.sock");
+  EXPECT_EQ(throughput->meter.capacity_tps, 20);
+  EXPECT_EQ(throughput->type_capacity.size(), 2u);
+  EXPECT_EQ(throughput->meter.schema.error_results, (std::vector<std::string>{"error"}));
+}
+
+TEST(ThroughputConfigTest, NoSectionNoFeed) {
+  auto config = ParseAgentConfig(
+      "[device]\nid = \"atm-0001\"\n[uplink]\ncollectors = [\"127.0.0.1:7411\"]\n"
+      "plaintext = true\n",
+      kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->Watcher<ThroughputConfig>("throughput"), nullptr);
+}
+
+class ThroughputWatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.listen.socket_path = (dir_ / "feed.sock").string();
+    config_.meter.capacity_tps = 10;
+    config_.for_duration = seconds(30);
+    config_.min_transactions = 5;
+    config_.impact_degraded = {v1::CUSTOMER_SERVICE_WITHDRAWAL};
+  }
+
+  std::unique_ptr<ThroughputWatcher> Create() {
+    auto watcher = ThroughputWatcher::Create(config_, clock_);
+    EXPECT_TRUE(watcher.ok()) << watcher.error().message();
+    return watcher.ok() ? std::move(watcher).value() : nullptr;
+  }
+
+  // Sends `count` transactions of `type` with `result` and `latency_ms`, then
+  // waits until the watcher's feed has them.
+  void Send(ThroughputWatcher& watcher, int count, const std::string& type,
+            const std::string& result, int latency_ms) {
+    asio::io_context io;
+    asio::local::datagram_protocol::socket socket(io);
+    socket.open();
+    const std::uint64_t before = watcher.intake().counters().lines;
+    for (int i = 0; i < count; ++i) {
+      const std::string datagram = "atm.tx:1|c|#type:" + type + ",result:" + result +
+                                   "\natm.tx.latency:" + std::to_string(latency_ms) +
+                                   "|ms|#type:" + type;
+      socket.send_to(asio::buffer(datagram),
+                     asio::local::datagram_protocol::endpoint(config_.listen.socket_path));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+    while (watcher.intake().counters().lines < before + 2 * count &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(watcher.intake().counters().lines, before + 2 * count);
+  }
+
+  // One round of the sampler: sample, declare, evaluate, tick.
+  std::vector<v1::Event> Round(ThroughputWatcher& watcher) {
+    std::vector<Measurement> measurements;
+    watcher.Sample(measurements);
+    std::vector<v1::Event> events;
+    EXPECT_TRUE(rules_.Declare(watcher.name(), watcher.Rules(), clock_, events).ok());
+    rules_.Evaluate(measurements, clock_, events);
+    rules_.Tick(clock_, events);
+    return events;
+  }
+
+  testing::ScratchDir dir_;
+  FakeClock clock_;
+  ThroughputConfig config_;
+  RuleSet rules_;
+};
+
+TEST_F(ThroughputWatcherTest, TrafficAboveCapacityFiresAfterItsForDurationAndResolvesBelow) {
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  EXPECT_TRUE(Round(*watcher).empty());
+
+  // 15 tps against a capacity of 10 for 40 s: 150 %, above critical (100 %).
+  std::vector<v1::Event> fired;
+  for (int s = 0; s < 40; s += 10) {
+    Send(*watcher, 150, "withdrawal", "ok", 180);
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) fired.push_back(event);
+  }
+  ASSERT_EQ(fired.size(), 1u);
+  const v1::Event& alert = fired[0];
+  EXPECT_EQ(alert.kind(), v1::ALERT_KIND_THROUGHPUT_CAPACITY);
+  EXPECT_EQ(alert.subject(), "all");
+  EXPECT_EQ(alert.state(), v1::ALERT_STATE_FIRING);
+  EXPECT_EQ(alert.severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(alert.category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_VOLUME);
+  EXPECT_NEAR(alert.value(), 150, 1);
+
+  // Silence: a minute later utilisation is 0 and the alert resolves.
+  std::vector<v1::Event> resolved;
+  for (int s = 0; s < 70; s += 10) {
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) resolved.push_back(event);
+  }
+  // Down through warning, then resolved.
+  ASSERT_EQ(resolved.size(), 2u);
+  EXPECT_EQ(resolved[0].severity(), v1::SEVERITY_WARNING);
+  EXPECT_EQ(resolved[1].state(), v1::ALERT_STATE_RESOLVED);
+}
+
+TEST_F(ThroughputWatcherTest, ATypeBeyondItsOwnCapacityAlertsWhileTheTotalIsWithin) {
+  config_.meter.capacity_tps = 100;
+  config_.for_duration = seconds(0);
+  config_.type_capacity = {{"transfer", 2}, {"withdrawal", 50}};
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  // 30 transfers in 10 s of a one-minute window: 0.5 tps, 25 % of 2 tps.
+  // The window is a minute: 3 rounds of 40 make 120 in 30 s, 2 tps = 100 %.
+  std::vector<v1::Event> fired;
+  for (int round = 0; round < 3; ++round) {
+    Send(*watcher, 40, "transfer", "ok", 100);
+    Send(*watcher, 10, "withdrawal", "ok", 100);
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) fired.push_back(event);
+  }
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].alert_key(), "throughput_capacity:type:transfer");
+  EXPECT_EQ(fired[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(fired[0].unit(), v1::UNIT_PERCENT);
+  EXPECT_EQ(fired[0].threshold(), 100);
+  EXPECT_EQ(fired[0].category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_VOLUME);
+  EXPECT_THAT(fired[0].impact().degraded(),
+              ::testing::ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+
+  // The transfers stop: a minute later the type is idle and its alert resolves.
+  std::vector<v1::Event> resolved;
+  for (int round = 0; round < 7; ++round) {
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) resolved.push_back(event);
+  }
+  ASSERT_FALSE(resolved.empty());
+  for (const auto& event : resolved) {
+    EXPECT_EQ(event.alert_key(), "throughput_capacity:type:transfer");
+  }
+  EXPECT_EQ(resolved.back().state(), v1::ALERT_STATE_RESOLVED);
+}
+
+TEST_F(ThroughputWatcherTest, SlowAndFailingTypesAlertPerType) {
+  config_.for_duration = seconds(0);
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  Send(*watcher, 20, "withdrawal", "ok", 150);
+  Send(*watcher, 20, "transfer", "error", 6000);
+  clock_.Advance(seconds(10));
+  std::vector<std::string> keys;
+  for (const auto& event : Round(*watcher)) {
+    if (event.state() == v1::ALERT_STATE_FIRING) keys.push_back(event.alert_key());
+  }
+  EXPECT_THAT(keys,
+              ::testing::UnorderedElementsAre("latency:all", "latency:type:transfer",
+                                              "error_ratio:all", "error_ratio:type:transfer"));
+}
+
+// The fake clock starts on Monday 2024-04-01 at 09:00 UTC.
+BusinessHours OfficeHours() {
+  auto hours = BusinessHours::Create("UTC", {false, true, true, true, true, true, false},
+                                     std::chrono::hours(8), std::chrono::hours(18), {});
+  EXPECT_TRUE(hours.ok());
+  return *hours;
+}
+
+TEST_F(ThroughputWatcherTest, SilenceInsideBusinessHoursStallsByItselfAndTrafficResolvesIt) {
+  config_.business_hours = OfficeHours();
+  config_.stall_after = std::chrono::minutes(10);
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  std::vector<v1::Event> events;
+  // The watcher reports nothing about a silent feed: only the rules' time
+  // evaluation can notice. Ten minutes and a second of silence.
+  for (int s = 0; s <= 600; ++s) {
+    if (s % 10 == 0) {
+      for (auto& event : Round(*watcher)) events.push_back(event);
+    } else {
+      rules_.Tick(clock_, events);
+    }
+    clock_.Advance(seconds(1));
+  }
+  ASSERT_EQ(events.size(), 1u);
+  const v1::Event& stall = events[0];
+  EXPECT_EQ(stall.alert_key(), "stall:all");
+  EXPECT_EQ(stall.state(), v1::ALERT_STATE_FIRING);
+  EXPECT_EQ(stall.severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(stall.category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_VOLUME);
+  EXPECT_EQ(stall.threshold(), 600);
+  EXPECT_EQ(stall.unit(), v1::UNIT_SECONDS);
+  EXPECT_THAT(stall.impact().degraded(), ::testing::ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+
+  Send(*watcher, 1, "withdrawal", "ok", 120);
+  clock_.Advance(seconds(10));
+  const auto resolved = Round(*watcher);
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].alert_key(), "stall:all");
+  EXPECT_EQ(resolved[0].state(), v1::ALERT_STATE_RESOLVED);
+}
+
+TEST_F(ThroughputWatcherTest, SilenceOutsideBusinessHoursIsNoStall) {
+  config_.business_hours = OfficeHours();
+  config_.stall_after = std::chrono::minutes(10);
+  clock_.Advance(std::chrono::hours(10));  // 19:00, closed
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  std::vector<v1::Event> events;
+  for (int s = 0; s < 3600; s += 10) {
+    for (auto& event : Round(*watcher)) events.push_back(event);
+    clock_.Advance(seconds(10));
+  }
+  EXPECT_THAT(events, ::testing::IsEmpty());
+}
+
+TEST_F(ThroughputWatcherTest, AStallEndsWhenBusinessHoursClose) {
+  config_.business_hours = OfficeHours();
+  config_.stall_after = std::chrono::minutes(10);
+  clock_.Advance(std::chrono::hours(8) + std::chrono::minutes(30));  // 17:30
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  std::vector<v1::Event> events;
+  for (int s = 0; s < 3600; s += 10) {  // until 18:30
+    for (auto& event : Round(*watcher)) events.push_back(event);
+    clock_.Advance(seconds(10));
+  }
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].state(), v1::ALERT_STATE_FIRING);
+  EXPECT_EQ(events[1].state(), v1::ALERT_STATE_RESOLVED);
+  // Resolved at the first sample after 18:00.
+  EXPECT_EQ(events[1].wall_time_unix_ns() - events[0].wall_time_unix_ns(),
+            20 * 60 * 1'000'000'000LL);
+}
+
+TEST(ThroughputConfigTest, BusinessHoursAreCheckedWithFileAndLine) {
+  const std::string base =
+      "socket = \"/run/feed.sock\"\ncapacity_tps = 40\n[throughput.business_hours]\n";
+  auto config = Parse(base +
+                      "time_zone = \"Asia/Tokyo\"\nopen = \"09:00\"\nclose = \"15:00\"\n"
+                      "days = [\"mon\", \"sat\"]\nholidays = [\"2026-12-31\"]\n"
+                      "stall_after = \"20m\"\nstall_severity = \"warning\"\n");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  ASSERT_TRUE((*config)->business_hours.has_value());
+  EXPECT_EQ((*config)->stall_after, std::chrono::minutes(20));
+  EXPECT_EQ((*config)->stall_severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ((*config)->business_hours->Describe(),
+            "mon,sat 09:00-15:00 Asia/Tokyo, closed on 1 holidays");
+  const std::string hours = "time_zone = \"UTC\"\nopen = \"09:00\"\nclose = \"15:00\"\n";
+  // [throughput.business_hours] is line 10; its keys start on line 11.
+  EXPECT_EQ(ErrorOf(base + "open = \"09:00\"\nclose = \"15:00\"\n"),
+            "atmhealthd.toml:10: throughput.business_hours.time_zone: required: the IANA time "
+            "zone of the branch, e.g. \"Asia/Tokyo\"");
+  EXPECT_THAT(
+      ErrorOf(base + "time_zone = \"Mars/Olympus\"\nopen = \"09:00\"\nclose = \"15:00\"\n"),
+      HasSubstr("atmhealthd.toml:11: throughput.business_hours.time_zone: \"Mars/Olympus\""));
+  EXPECT_THAT(ErrorOf(base + hours + "days = [\"funday\"]\n"),
+              HasSubstr("atmhealthd.toml:14: throughput.business_hours.days: \"funday\""));
+  EXPECT_THAT(ErrorOf(base + "time_zone = \"UTC\"\nopen = \"9am\"\nclose = \"15:00\"\n"),
+              HasSubstr("atmhealthd.toml:12: throughput.business_hours.open: \"9am\" is not a "
+                        "time of day"));
+  EXPECT_THAT(ErrorOf(base + hours + "holidays = [\"31/12/2026\"]\n"),
+              HasSubstr("atmhealthd.toml:14: throughput.business_hours.holidays:"));
+  EXPECT_THAT(ErrorOf(base + hours + "stall_after = \"1s\"\n"),
+              HasSubstr("throughput.business_hours.stall_after: must not be shorter"));
+  EXPECT_THAT(ErrorOf(base + hours + "stall_severity = \"info\"\n"),
+              HasSubstr("throughput.business_hours.stall_severity"));
+  EXPECT_THAT(ErrorOf(base + hours + "weekend = true\n"),
+              HasSubstr("throughput.business_hours.weekend: unknown key"));
+}
+
+TEST_F(ThroughputWatcherTest, TooFewTransactionsAreNotJudged) {
+  config_.for_duration = seconds(0);
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  Send(*watcher, 2, "transfer", "error", 9000);
+  clock_.Advance(seconds(10));
+  EXPECT_TRUE(Round(*watcher).empty());
+}
+
+}  // namespace
+}  // namespace atmhealth::agent
