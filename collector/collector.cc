@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector/alerting/alertmanager_forwarder.h"
 #include "collector/fleet/fleet_monitor.h"
 #include "collector/http/access_control.h"
 #include "collector/http/dashboard_routes.h"
@@ -118,6 +119,8 @@ struct Collector::Parts {
   // Fleet state and its API; only with a SQLite store (Open(config)).
   std::unique_ptr<AccessControl> access;
   std::unique_ptr<EventStream> events;
+  // One per [alertmanager] url; fed by the fleet monitor, so built before it.
+  std::vector<std::unique_ptr<AlertmanagerForwarder>> alertmanagers;
   std::unique_ptr<fleet::FleetMonitor> fleet_monitor;
   std::unique_ptr<AgentListener> listener;
   std::unique_ptr<HttpServer> http;
@@ -154,6 +157,7 @@ asio::awaitable<void> Collector::Parts::Shutdown() {
   }
   http->Stop();
   if (events) events->Close();
+  for (const auto& alertmanager : alertmanagers) alertmanager->Stop();
 }
 
 asio::awaitable<void> Collector::Parts::WatchTlsFiles() {
@@ -218,9 +222,25 @@ Status Collector::AttachFleet() {
   monitor.incidents.tolerance = config.fleet.tolerance;
   monitor.interval = config.fleet.evaluate_interval;
   monitor.sites_file = config.fleet.sites_file;
+  for (const std::string& url : config.alertmanager.urls) {
+    AlertmanagerForwarder::Options forward;
+    forward.url = url;
+    forward.timeout = config.alertmanager.timeout;
+    forward.resend_interval = config.alertmanager.resend_interval;
+    forward.retry_initial_delay = config.alertmanager.retry_initial_delay;
+    forward.retry_max_delay = config.alertmanager.retry_max_delay;
+    forward.max_queued = config.alertmanager.max_queued;
+    forward.max_batch = config.alertmanager.max_batch;
+    Result<std::unique_ptr<AlertmanagerForwarder>> forwarder = AlertmanagerForwarder::Create(
+        parts.io, std::move(forward), parts.registry, platform::Clock::Real());
+    if (!forwarder) return forwarder.error();
+    parts.alertmanagers.push_back(std::move(*forwarder));
+  }
   EventStream* events = parts.events.get();
-  monitor.publish = [events](const std::string& event, const nlohmann::json& data) {
+  const auto* alertmanagers = &parts.alertmanagers;
+  monitor.publish = [events, alertmanagers](const std::string& event, const nlohmann::json& data) {
     events->Publish(event, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& alertmanager : *alertmanagers) alertmanager->Offer(event, data);
   };
   Result<std::unique_ptr<fleet::FleetMonitor>> opened = fleet::FleetMonitor::Open(
       config.store.path, std::move(monitor), parts.registry, platform::Clock::Real());
@@ -307,6 +327,7 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
       spdlog::warn("cannot catch SIGHUP ({}); TLS files reload on their timer only", ec.message());
     parts.AwaitHangup();
   }
+  for (const auto& alertmanager : parts.alertmanagers) alertmanager->Start();
   if (parts.fleet_monitor) parts.fleet_monitor->Start();
   parts.signals.async_wait(asio::bind_executor(
       parts.control, [&parts](const boost::system::error_code& ec, int signal_number) {

@@ -484,6 +484,64 @@ Status ReadApi(const TableReader& reader, const toml::table& table, CollectorCon
       });
 }
 
+// "http://host:port[/prefix]" of an Alertmanager; https is not spoken.
+bool IsAlertmanagerUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return false;
+  std::string_view rest = url.substr(kScheme.size());
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  return platform::ParseHostPort(authority, platform::PortZero::kRefused).ok();
+}
+
+Status ReadAlertmanager(const TableReader& reader, const toml::table& table,
+                        CollectorConfig::Alertmanager& alertmanager) {
+  const auto duration = [&](std::string_view key, milliseconds min, milliseconds max,
+                            milliseconds& target) {
+    return [&reader, key, min, max, &target](const toml::node& node) -> Status {
+      return Assign(reader.Duration(node, key, min, max), target);
+    };
+  };
+  return reader.Visit(
+      table,
+      {
+          {"urls",
+           [&](const toml::node& node) -> Status {
+             const toml::array* urls = node.as_array();
+             if (urls == nullptr) {
+               return reader.Fail(node.source(), "urls", "expected a list of \"http://host:port\"");
+             }
+             for (const toml::node& item : *urls) {
+               Result<std::string> url = reader.String(item, "urls");
+               if (!url) return url.error();
+               if (!IsAlertmanagerUrl(*url)) {
+                 return reader.Fail(item.source(), "urls",
+                                    fmt::format("\"{}\" is not http://HOST:PORT[/PATH]", *url));
+               }
+               alertmanager.urls.push_back(*url);
+             }
+             return OkStatus();
+           }},
+          {"timeout",
+           duration("timeout", milliseconds(100), milliseconds(300'000), alertmanager.timeout)},
+          {"resend_interval", duration("resend_interval", milliseconds(1000),
+                                       milliseconds(3'600'000), alertmanager.resend_interval)},
+          {"retry_initial_delay",
+           duration("retry_initial_delay", milliseconds(10), milliseconds(3'600'000),
+                    alertmanager.retry_initial_delay)},
+          {"retry_max_delay", duration("retry_max_delay", milliseconds(10), milliseconds(3'600'000),
+                                       alertmanager.retry_max_delay)},
+          {"max_queued",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_queued", 16, 1'000'000),
+                           alertmanager.max_queued);
+           }},
+          {"max_batch",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_batch", 1, 1000), alertmanager.max_batch);
+           }},
+      });
+}
+
 // --listen and --http-listen: an IP address to bind and a port, 0 for any
 // free one. The flags word their errors after the HOST:PORT of their --help line.
 Result<platform::HostPort> ParseListenAddress(std::string_view text) {
@@ -527,10 +585,11 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
     const TableReader reader(source_name, std::string(key.str()));
     const toml::table* table = node.as_table();
     if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
-        key.str() != "log" && key.str() != "tls" && key.str() != "fleet" && key.str() != "api") {
+        key.str() != "log" && key.str() != "tls" && key.str() != "fleet" && key.str() != "api" &&
+        key.str() != "alertmanager") {
       return Error(ErrorCode::kInvalidArgument,
                    fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log, "
-                               "tls, fleet, api)",
+                               "tls, fleet, api, alertmanager)",
                                source_name, key.source().begin.line, key.str()));
     }
     if (table == nullptr) {
@@ -552,6 +611,8 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
       status = ReadFleet(reader, *table, config.fleet);
     } else if (key.str() == "api") {
       status = ReadApi(reader, *table, config.api);
+    } else if (key.str() == "alertmanager") {
+      status = ReadAlertmanager(reader, *table, config.alertmanager);
     } else {
       status = ReadLog(reader, *table, config.log);
     }

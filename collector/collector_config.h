@@ -103,6 +103,17 @@ struct CollectorConfig {
     std::size_t feed_nearest = 3;                    // alternatives per unavailable service
   };
 
+  // Forwarding of alerts to Prometheus Alertmanager ([alertmanager]).
+  struct Alertmanager {
+    std::vector<std::string> urls;              // "http://host:port[/prefix]"; none: no forwarding
+    std::chrono::milliseconds timeout{10'000};  // one POST, connect to answer
+    std::chrono::milliseconds resend_interval{60'000};    // firing alerts sent again
+    std::chrono::milliseconds retry_initial_delay{1000};  // after a failed POST, doubling
+    std::chrono::milliseconds retry_max_delay{60'000};
+    std::size_t max_queued = 10'000;  // alerts waiting per Alertmanager
+    std::size_t max_batch = 64;       // alerts per POST
+  };
+
   Listen listen;
   Http http;
   Store store;
@@ -110,6 +121,7 @@ struct CollectorConfig {
   Tls tls;  // used unless listen.plaintext
   Fleet fleet;
   Api api;
+  Alertmanager alertmanager;
 };
 
 // The ranges the checks enforce.

@@ -10,8 +10,8 @@ packages=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpugixml-dev libhowardhinnant-date-dev tzdata
   clang libclang-rt-14-dev clang-format
-  # the dashboard's browser test
-  chromium
+  # the dashboard's browser test; alert forwarding tested against the real Alertmanager
+  chromium prometheus-alertmanager
 )
 missing=()
 for p in "${packages[@]}"; do

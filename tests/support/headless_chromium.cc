@@ -1,16 +1,14 @@
 #include "tests/support/headless_chromium.h"
 
 #include <openssl/evp.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "tests/support/http_client.h"
+#include "tests/support/test_paths.h"
 
 namespace atmhealth::testing {
 namespace {
@@ -38,14 +36,8 @@ Result<std::string> DecodeBase64(std::string_view text) {
 }  // namespace
 
 std::filesystem::path HeadlessChromium::Find() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    for (const char* name : {"chromium", "chromium-browser"}) {
-      const std::filesystem::path candidate = std::filesystem::path(dir) / name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
+  for (const char* name : {"chromium", "chromium-browser"}) {
+    if (std::filesystem::path found = FindOnPath(name); !found.empty()) return found;
   }
   return {};
 }

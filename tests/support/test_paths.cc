@@ -1,7 +1,10 @@
 #include "tests/support/test_paths.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <sstream>
 #include <system_error>
 
 namespace atmhealth::testing {
@@ -16,6 +19,17 @@ std::filesystem::path SourceFile(const std::string& relative) {
 
 std::filesystem::path Binary(const std::string& relative) {
   return std::filesystem::path(ATMHEALTH_BINARY_DIR) / relative;
+}
+
+std::filesystem::path FindOnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
 }
 
 ScratchDir::ScratchDir() {

@@ -14,6 +14,8 @@ std::filesystem::path Fixture(const std::string& name);
 std::filesystem::path SourceFile(const std::string& relative);
 // <build>/<relative>, e.g. Binary("agent/atmhealthd").
 std::filesystem::path Binary(const std::string& relative);
+// An installed program found on PATH (e.g. "chromium"); empty when missing.
+std::filesystem::path FindOnPath(const std::string& name);
 
 // A fresh directory, removed (with anything mounted on it unmounted by the
 // test itself) when the object goes away.

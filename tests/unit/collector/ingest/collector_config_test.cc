@@ -98,7 +98,7 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "idle_timeout, max_frame_bytes, max_sessions, plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
             "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls, "
-            "fleet, api)");
+            "fleet, api, alertmanager)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\nport = \"7411\"\n"),
             "collector.toml:4: listen.port: expected a port number");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nport = 70000\n"),
@@ -118,7 +118,7 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "error, critical, off)");
   EXPECT_EQ(ErrorOf("port = 1\n"),
             "collector.toml:1: port: unknown key (known tables: listen, http, store, log, tls, "
-            "fleet, api)");
+            "fleet, api, alertmanager)");
 }
 
 TEST(CollectorConfig, DurationsAreStringsWithAUnit) {
@@ -284,6 +284,29 @@ TEST(CollectorConfig, ReadsFleetToleranceAndApiTokens) {
   EXPECT_EQ(config->api.tokens[0].name, "noc");
   EXPECT_EQ(config->api.tokens[0].role, "read");
   EXPECT_EQ(config->api.tokens[0].sha256, hash);
+}
+
+TEST(CollectorConfig, ReadsAlertmanagerForwarding) {
+  Result<CollectorConfig> config = ParseCollectorConfig(
+      "[listen]\nplaintext = true\n\n[alertmanager]\nurls = [\"http://am-1:9093\", "
+      "\"http://10.0.0.2:9093/alertmanager\"]\ntimeout = \"2s\"\nresend_interval = \"30s\"\n"
+      "retry_initial_delay = \"200ms\"\nretry_max_delay = \"10s\"\nmax_queued = 500\n"
+      "max_batch = 10\n",
+      "collector.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->alertmanager.urls,
+            (std::vector<std::string>{"http://am-1:9093", "http://10.0.0.2:9093/alertmanager"}));
+  EXPECT_EQ(config->alertmanager.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(config->alertmanager.resend_interval, std::chrono::seconds(30));
+  EXPECT_EQ(config->alertmanager.retry_initial_delay, std::chrono::milliseconds(200));
+  EXPECT_EQ(config->alertmanager.retry_max_delay, std::chrono::seconds(10));
+  EXPECT_EQ(config->alertmanager.max_queued, 500u);
+  EXPECT_EQ(config->alertmanager.max_batch, 10u);
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[alertmanager]\nurls = [\"https://am:9093\"]\n"),
+            "collector.toml:4: alertmanager.urls: \"https://am:9093\" is not "
+            "http://HOST:PORT[/PATH]");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[alertmanager]\nmax_queued = 1\n"),
+            "collector.toml:4: alertmanager.max_queued: 1 is out of range (16..1000000)");
 }
 
 TEST(CollectorConfig, FleetAndApiMistakesNameTheLine) {
