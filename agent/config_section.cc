@@ -82,6 +82,33 @@ Result<ConfigSection> ConfigSection::Child(std::string_view key) const {
   return ConfigSection(source_, *table != nullptr ? **table : EmptyTable(), PathOf(key), line_);
 }
 
+Status ConfigSection::ReadStrings(std::string_view key, std::vector<std::string>& out) const {
+  const toml::node* node = table_.get(key);
+  if (node == nullptr) return OkStatus();
+  if (!node->is_array()) {
+    return Fail(key, fmt::format("must be a list of strings like [\"a\", \"b\"], not {}",
+                                 TypeName(node->type())));
+  }
+  std::vector<std::string> strings;
+  const toml::array& array = *node->as_array();
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const toml::node& element = *array.get(i);
+    const std::string element_path = fmt::format("{}[{}]", PathOf(key), i);
+    if (!element.is_string() || element.as_string()->get().empty()) {
+      return FailAt(element, element_path,
+                    fmt::format("must be a non-empty string, not {}",
+                                element.is_string() ? "\"\"" : TypeName(element.type())));
+    }
+    const std::string& text = element.as_string()->get();
+    if (std::find(strings.begin(), strings.end(), text) != strings.end()) {
+      return FailAt(element, element_path, fmt::format("\"{}\" is listed twice", text));
+    }
+    strings.push_back(text);
+  }
+  out = std::move(strings);
+  return OkStatus();
+}
+
 Status ConfigSection::ReadSeverity(std::string_view key, v1::Severity& out, bool allow_none) const {
   const toml::node* node = table_.get(key);
   if (node == nullptr) return OkStatus();
@@ -166,8 +193,9 @@ Status ConfigSection::ReadStaleness(std::string_view after_key, std::string_view
   ATMHEALTH_RETURN_IF_ERROR(ReadDuration(after_key, out.after, Zero::kAllowed));
   const toml::node* node = table_.get(outcome_key);
   if (node == nullptr) return OkStatus();
-  const std::string valid = state_rule ? "keep, resolve, degraded, failed_over, split_brain, down"
-                                       : "keep, resolve, warning, critical";
+  const std::string valid =
+      state_rule ? "keep, resolve, degraded, recovering, failed_over, split_brain, down"
+                 : "keep, resolve, warning, critical";
   if (!node->is_string()) {
     return Fail(outcome_key,
                 fmt::format("must be one of {}, not {}", valid, TypeName(node->type())));

@@ -53,6 +53,9 @@ class ConfigSection {
   bool Has(std::string_view key) const { return table_.contains(key); }
   // True for a table with no keys, and for a section absent from the file.
   bool empty() const { return table_.empty(); }
+  // False for the empty stand-in of an absent section (Child): a watcher
+  // that is off unless configured tells "[raid]" from no section at all.
+  bool present() const { return &table_ != &EmptyTable(); }
 
   std::string PathOf(std::string_view key) const {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
@@ -186,6 +189,9 @@ class ConfigSection {
     out = static_cast<std::size_t>(value);
     return OkStatus();
   }
+
+  // A list of non-empty strings without duplicates, e.g. ["eth0", "eth1"].
+  Status ReadStrings(std::string_view key, std::vector<std::string>& out) const;
 
   // A list of customer service short names, e.g. ["withdrawal", "deposit"].
   Status ReadServices(std::string_view key, std::vector<v1::CustomerService>& out) const {

@@ -66,6 +66,7 @@ std::string AlertKey(v1::AlertKind kind, const std::string& subject) {
 
 StateSpec::StateSpec(v1::FailureCategory category_) : category(category_) {
   outcome(RedundancyState::kDegraded).severity = v1::SEVERITY_WARNING;
+  outcome(RedundancyState::kRecovering).severity = v1::SEVERITY_WARNING;
   outcome(RedundancyState::kFailedOver).severity = v1::SEVERITY_WARNING;
   outcome(RedundancyState::kSplitBrain).severity = v1::SEVERITY_CRITICAL;
   outcome(RedundancyState::kDown).severity = v1::SEVERITY_CRITICAL;

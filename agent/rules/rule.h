@@ -89,7 +89,7 @@ struct StateSpec {
 
   v1::FailureCategory category;
   // Indexed by RedundancyState. kRedundant is never an alert. Defaults:
-  // degraded and failed over are warnings, split brain and down critical,
+  // degraded, recovering and failed over are warnings, split brain and down critical,
   // with no customer impact until the config names one.
   std::array<StateOutcome, kRedundancyStateCount> outcomes;
   // How long a state must hold before it fires (a link that flaps for a

@@ -17,6 +17,8 @@ std::string_view Meaning(RedundancyState state) {
       return "redundant";
     case RedundancyState::kDegraded:
       return "redundancy lost while the service is still up";
+    case RedundancyState::kRecovering:
+      return "redundancy being rebuilt, not yet safe";
     case RedundancyState::kFailedOver:
       return "failed over, running without a standby";
     case RedundancyState::kSplitBrain:

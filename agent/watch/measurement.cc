@@ -8,6 +8,8 @@ std::string_view RedundancyStateName(RedundancyState state) {
       return "redundant";
     case RedundancyState::kDegraded:
       return "degraded";
+    case RedundancyState::kRecovering:
+      return "recovering";
     case RedundancyState::kFailedOver:
       return "failed_over";
     case RedundancyState::kSplitBrain:

@@ -19,16 +19,17 @@ namespace atmhealth::agent {
 enum class RedundancyState {
   kRedundant,   // every part works: one can fail without customers noticing
   kDegraded,    // running without a spare: the next failure takes the service down
+  kRecovering,  // redundancy being rebuilt (a RAID array resyncing onto a spare): not yet safe
   kFailedOver,  // the standby took over; the service runs on it without a spare
   kSplitBrain,  // both sides act as active: data may diverge
   kDown,        // the service is gone
 };
-inline constexpr std::size_t kRedundancyStateCount = 5;
+inline constexpr std::size_t kRedundancyStateCount = 6;
 inline constexpr std::array<RedundancyState, kRedundancyStateCount> kRedundancyStates = {
-    RedundancyState::kRedundant, RedundancyState::kDegraded, RedundancyState::kFailedOver,
-    RedundancyState::kSplitBrain, RedundancyState::kDown};
+    RedundancyState::kRedundant,  RedundancyState::kDegraded,   RedundancyState::kRecovering,
+    RedundancyState::kFailedOver, RedundancyState::kSplitBrain, RedundancyState::kDown};
 
-// "redundant", "degraded", "failed_over", "split_brain", "down": the names of
+// "redundant", "degraded", "recovering", "failed_over", "split_brain", "down": the names of
 // config keys and of the "state" context entry of events.
 std::string_view RedundancyStateName(RedundancyState state);
 std::optional<RedundancyState> ParseRedundancyState(std::string_view name);

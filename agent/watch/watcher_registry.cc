@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/watch/raid_watcher.h"
 #include "agent/watch/storage_watcher.h"
 #include "agent/watch/throughput_watcher.h"
 
@@ -11,6 +12,7 @@ const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(),
       ThroughputWatcher::Kind(),
+      RaidWatcher::Kind(),
   };
   return kinds;
 }

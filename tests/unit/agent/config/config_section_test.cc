@@ -48,7 +48,8 @@ down = { unavailable = ["withdrawal", "deposit"] }
 TEST(ConfigSectionStates, MistakesNameFileLineAndKey) {
   const std::pair<std::string, std::string> cases[] = {
       {"[raid.states]\nredundant = { severity = \"warning\" }\n",
-       "atmhealthd.toml:2: raid.states.redundant: unknown key (valid keys: degraded, failed_over, "
+       "atmhealthd.toml:2: raid.states.redundant: unknown key (valid keys: degraded, recovering, "
+       "failed_over, "
        "split_brain, down)"},
       {"[raid.states]\ndegraded = { severity = \"urgent\" }\n",
        "atmhealthd.toml:2: raid.states.degraded.severity: unknown severity \"urgent\" (valid: "
@@ -104,7 +105,7 @@ TEST(ConfigSectionStaleness, MistakesNameFileLineAndKey) {
   const std::tuple<std::string, bool, std::string> cases[] = {
       {"[raid]\nstale_after = \"15s\"\nwhen_stale = \"critical\"\n", true,
        "atmhealthd.toml:3: raid.when_stale: unknown outcome \"critical\" (valid: keep, resolve, "
-       "degraded, failed_over, split_brain, down)"},
+       "degraded, recovering, failed_over, split_brain, down)"},
       {"[raid]\nstale_after = \"15s\"\nwhen_stale = \"down\"\n", false,
        "atmhealthd.toml:3: raid.when_stale: unknown outcome \"down\" (valid: keep, resolve, "
        "warning, critical)"},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/watch/raid_config.h"
 #include "agent/watch/storage_config.h"
 #include "platform/host.h"
 #include "tests/support/test_paths.h"
@@ -122,6 +123,15 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_EQ(root.critical_percent, 95);
   EXPECT_THAT(root.impact_degraded,
               ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::CUSTOMER_SERVICE_DEPOSIT));
+
+  const RaidConfig& raid = *config->Watcher<RaidConfig>("raid");
+  EXPECT_EQ(raid.interval, milliseconds(10000));
+  EXPECT_EQ(raid.proc_root, "/proc");
+  EXPECT_THAT(raid.arrays, ElementsAre("md0"));
+  EXPECT_EQ(raid.states.outcome(RedundancyState::kDegraded).severity, v1::SEVERITY_CRITICAL);
+  EXPECT_TRUE(raid.states.outcome(RedundancyState::kDegraded).impact.unavailable.empty());
+  EXPECT_EQ(raid.states.outcome(RedundancyState::kRecovering).severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ(raid.states.outcome(RedundancyState::kDown).impact.unavailable.size(), 5u);
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -273,12 +283,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, log)"},
+       "storage, throughput, raid, log)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, log)"},
+       "storage, throughput, raid, log)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
