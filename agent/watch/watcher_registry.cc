@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/watch/bonding_watcher.h"
+#include "agent/watch/link_group_watcher.h"
 #include "agent/watch/raid_watcher.h"
 #include "agent/watch/storage_watcher.h"
 #include "agent/watch/throughput_watcher.h"
@@ -10,9 +12,8 @@ namespace atmhealth::agent {
 
 const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
-      StorageWatcher::Kind(),
-      ThroughputWatcher::Kind(),
-      RaidWatcher::Kind(),
+      StorageWatcher::Kind(), ThroughputWatcher::Kind(), RaidWatcher::Kind(),
+      BondingWatcher::Kind(), LinkGroupWatcher::Kind(),
   };
   return kinds;
 }

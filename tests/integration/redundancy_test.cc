@@ -3,11 +3,14 @@
 // that the test changes while it runs, and the alerts arrive at the
 // collector.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/integration/harness.h"
 #include "tests/support/sqlite_reader.h"
@@ -109,6 +112,102 @@ recovering = { severity = "warning" }
   const auto resolved = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'resolved'");
   ASSERT_TRUE(resolved);
   EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(recovering->at("seq")));
+  EXPECT_EQ(std::stod(resolved->at("value")), 2);
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+// Runs `command` (ip ...) and says whether it worked.
+bool RunIp(const std::string& command) { return std::system((command + " 2>&1").c_str()) == 0; }
+
+// Two veth pairs whose far ends live in a network namespace of their own:
+// the near ends are the agent's "uplinks", the far ends the switch ports.
+class VethPairs {
+ public:
+  VethPairs() {
+    const std::string tag = std::to_string(::getpid() % 100000);
+    ns_ = "atmh-lg-" + tag;
+    near_ = {"ahl" + tag + "a", "ahl" + tag + "b"};
+    ok_ = RunIp("ip netns add " + ns_);
+    for (std::size_t i = 0; ok_ && i < near_.size(); ++i) {
+      const std::string far = "ahr" + std::to_string(i);
+      ok_ = RunIp("ip link add " + near_[i] + " type veth peer name " + far + " netns " + ns_) &&
+            RunIp("ip link set " + near_[i] + " up") &&
+            RunIp("ip -n " + ns_ + " link set " + far + " up");
+    }
+  }
+  ~VethPairs() {
+    for (const std::string& name : near_) RunIp("ip link del " + name + " >/dev/null");
+    RunIp("ip netns del " + ns_ + " >/dev/null");
+  }
+  bool ok() const { return ok_; }
+  const std::string& ns() const { return ns_; }
+  const std::string& near(std::size_t i) const { return near_[i]; }
+  bool Up(std::size_t i) const {
+    return ReadFile("/sys/class/net/" + near_[i] + "/operstate") == "up\n";
+  }
+
+ private:
+  std::string ns_;
+  std::vector<std::string> near_;
+  bool ok_ = false;
+};
+
+TEST_F(RedundancyIntegrationTest, LinkGroupMemberDownIsRedundancyLostAndBackUpResolves) {
+  VethPairs veth;
+  if (!veth.ok()) GTEST_SKIP() << "cannot create a network namespace and veth pairs here";
+  ASSERT_TRUE(WaitFor([&] { return veth.Up(0) && veth.Up(1); }, seconds(10)));
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[links]
+interval = "100ms"
+[links.states]
+degraded = { severity = "critical" }
+down = { severity = "critical", unavailable = ["withdrawal", "deposit"] }
+[[links.group]]
+name = "uplink"
+interfaces = [")" + veth.near(0) + "\", \"" + veth.near(1) + R"("]
+min_up = 1
+)"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return QueryInt(collector.db(),
+                        "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
+      },
+      seconds(20)));
+
+  ASSERT_TRUE(RunIp("ip link set " + veth.near(1) + " down"));
+  const auto degraded = AwaitEvent(collector.db(), "kind = 'link_group' AND state = 'firing'");
+  ASSERT_TRUE(degraded);
+  EXPECT_EQ(degraded->at("subject"), "uplink");
+  EXPECT_EQ(degraded->at("severity"), "critical");
+  EXPECT_EQ(degraded->at("category"), "daily_operation_redundancy");
+  EXPECT_EQ(degraded->at("impact_unavailable"), "");
+  EXPECT_EQ(std::stod(degraded->at("value")), 1);
+  EXPECT_EQ(std::stod(degraded->at("threshold")), 2);
+  EXPECT_NE(degraded->at("summary").find("redundancy lost while the service is still up"),
+            std::string::npos)
+      << degraded->at("summary");
+  const auto context = nlohmann::json::parse(degraded->at("context_json"));
+  EXPECT_EQ(context.value("state", ""), "degraded");
+  EXPECT_EQ(context.value("up", ""), veth.near(0));
+  EXPECT_NE(context.value("down", "").find(veth.near(1) + ": "), std::string::npos);
+
+  // The switch port of the other link goes too: the service is down.
+  ASSERT_TRUE(RunIp("ip -n " + veth.ns() + " link set ahr0 down"));
+  const auto down = AwaitEvent(collector.db(),
+                               "kind = 'link_group' AND state = 'firing' AND "
+                               "context_json ->> '$.state' = 'down'");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->at("impact_unavailable"), "withdrawal,deposit");
+  EXPECT_NE(nlohmann::json::parse(down->at("context_json")).value("down", "").find("no carrier"),
+            std::string::npos);
+
+  ASSERT_TRUE(RunIp("ip -n " + veth.ns() + " link set ahr0 up"));
+  ASSERT_TRUE(RunIp("ip link set " + veth.near(1) + " up"));
+  const auto resolved = AwaitEvent(collector.db(), "kind = 'link_group' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
   EXPECT_EQ(std::stod(resolved->at("value")), 2);
   EXPECT_EQ(agent.process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);

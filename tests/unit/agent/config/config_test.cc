@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/watch/bonding_config.h"
+#include "agent/watch/link_group_config.h"
 #include "agent/watch/raid_config.h"
 #include "agent/watch/storage_config.h"
 #include "platform/host.h"
@@ -132,6 +134,18 @@ TEST(ParseAgentConfig, PackagedExampleIsValidAndSaysWhatItShows) {
   EXPECT_TRUE(raid.states.outcome(RedundancyState::kDegraded).impact.unavailable.empty());
   EXPECT_EQ(raid.states.outcome(RedundancyState::kRecovering).severity, v1::SEVERITY_WARNING);
   EXPECT_EQ(raid.states.outcome(RedundancyState::kDown).impact.unavailable.size(), 5u);
+
+  const BondingConfig& bonding = *config->Watcher<BondingConfig>("bonding");
+  EXPECT_EQ(bonding.interval, milliseconds(5000));
+  EXPECT_TRUE(bonding.bonds.empty());
+  EXPECT_EQ(bonding.states.outcome(RedundancyState::kDown).impact.unavailable.size(), 6u);
+  const LinkGroupConfig& links = *config->Watcher<LinkGroupConfig>("links");
+  EXPECT_EQ(links.sys_root, "/sys");
+  EXPECT_EQ(links.states.for_duration, milliseconds(2000));
+  ASSERT_EQ(links.groups.size(), 1u);
+  EXPECT_EQ(links.groups[0].name, "uplink");
+  EXPECT_THAT(links.groups[0].interfaces, ElementsAre("eth0", "eth1"));
+  EXPECT_EQ(links.groups[0].min_up, 1u);
   EXPECT_EQ(config->log.level, "info");
 }
 
@@ -283,12 +297,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, log)"},
+       "storage, throughput, raid, bonding, links, log)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, log)"},
+       "storage, throughput, raid, bonding, links, log)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
