@@ -268,6 +268,7 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   agents.port = config.listen.port;
   agents.max_sessions = config.listen.max_sessions;
   agents.session.max_frame_bytes = config.listen.max_frame_bytes;
+  agents.session.max_batch_events = config.listen.max_batch_events;
   agents.session.hello_timeout = config.listen.hello_timeout;
   agents.session.idle_timeout = config.listen.idle_timeout;
   agents.session.store_timeout = config.store.timeout;

@@ -186,6 +186,11 @@ Status ReadListen(const TableReader& reader, const toml::table& table,
                                           static_cast<std::int64_t>(kMaxMaxFrameBytes)),
                            listen.max_frame_bytes);
            }},
+          {"max_batch_events",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_batch_events", 1, 1000),
+                           listen.max_batch_events);
+           }},
           {"hello_timeout",
            [&](const toml::node& node) -> Status {
              return Assign(

@@ -36,7 +36,10 @@ struct CollectorConfig {
     // max_frame_bytes (each session buffers at most one frame).
     std::size_t max_sessions = 1000;
     std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;  // bytes
-    std::chrono::milliseconds hello_timeout{10'000};            // from connect to a whole Hello
+    // Most events in one batch (1..1000), announced in Welcome; agents send
+    // no more, whatever their own batch_events says.
+    std::size_t max_batch_events = 1000;
+    std::chrono::milliseconds hello_timeout{10'000};  // from connect to a whole Hello
     // No frame for this long closes the session; must exceed the agents'
     // heartbeat interval.
     std::chrono::milliseconds idle_timeout{60'000};

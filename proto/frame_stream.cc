@@ -23,6 +23,8 @@ const char* FrameFaultName(FrameFault fault) {
       return "none";
     case FrameFault::kClosed:
       return "closed";
+    case FrameFault::kTruncated:
+      return "truncated";
     case FrameFault::kTimeout:
       return "timeout";
     case FrameFault::kOversized:
@@ -169,6 +171,15 @@ asio::awaitable<FrameStatus> FrameStream::Read(google::protobuf::MessageLite& me
       if (timed_out_) {
         co_return FrameStatus{FrameFault::kTimeout,
                               "no whole frame within " + std::to_string(timeout.count()) + " ms"};
+      }
+      if (decoder_.buffered_bytes() > 0) {
+        // The peer sent part of a frame and closed: a cut-off message, not
+        // a clean end of the session.
+        co_return FrameStatus{
+            FrameFault::kTruncated,
+            "closed by peer " + std::to_string(decoder_.buffered_bytes()) +
+                " bytes into a frame (" +
+                (ec == asio::error::eof ? std::string("end of stream") : ec.message()) + ")"};
       }
       co_return FrameStatus{FrameFault::kClosed,
                             ec == asio::error::eof ? "closed by peer" : ec.message()};

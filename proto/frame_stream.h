@@ -31,6 +31,7 @@ namespace atmhealth::wire {
 enum class FrameFault {
   kNone,
   kClosed,        // the peer closed or reset the connection, or Close() was called
+  kTruncated,     // the peer closed the connection in the middle of a frame
   kTimeout,       // no whole frame within the time limit
   kOversized,     // a length prefix above the frame limit
   kMalformed,     // a bad length prefix or bytes that do not parse as the expected message

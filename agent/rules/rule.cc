@@ -7,61 +7,23 @@
 #include "platform/clock.h"
 #include "platform/config_values.h"
 #include "proto/names.h"
+#include "proto/schema_limits.h"
 
 namespace atmhealth::agent {
 namespace {
 
-// Limits of the Event schema (event.proto), bytes.
-constexpr std::size_t kMaxSubjectBytes = 256;
-constexpr std::size_t kMaxSummaryBytes = 512;
-constexpr std::size_t kMaxContextKeyBytes = 64;
-constexpr std::size_t kMaxContextValueBytes = 1024;
-constexpr int kMaxContextEntries = 32;
-constexpr std::size_t kUnbounded = std::string_view::npos;
-
-// Length of the valid UTF-8 sequence at the start of `text`, 0 if invalid
-// (overlong forms and surrogates included, as protobuf checks them).
-std::size_t Utf8SequenceLength(std::string_view text) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const auto continuation = [&](std::size_t i, unsigned char low = 0x80,
-                                unsigned char high = 0xBF) {
-    return i < text.size() && byte(i) >= low && byte(i) <= high;
-  };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    const unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char high = lead == 0xED ? 0x9F : 0xBF;
-    return continuation(1, low, high) && continuation(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    const unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
-    const unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;
-    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
-  }
-  return 0;
-}
+using wire::kMaxContextKeyBytes;
+using wire::kMaxContextValueBytes;
+using wire::kMaxSubjectBytes;
+using wire::kMaxSummaryBytes;
+using wire::SchemaText;
+constexpr int kMaxContextEntries = static_cast<int>(wire::kMaxContextEntries);
 
 }  // namespace
 
-std::string SchemaText(std::string_view text, std::size_t max_bytes) {
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t length = Utf8SequenceLength(text.substr(i));
-    const std::string_view piece = length == 0 ? kReplacement : text.substr(i, length);
-    if (out.size() + piece.size() > max_bytes) break;
-    out.append(piece);
-    i += length == 0 ? 1 : length;
-  }
-  return out;
-}
-
 std::string AlertKey(v1::AlertKind kind, const std::string& subject) {
   // The key travels in events and heartbeats, so it is valid UTF-8 too.
-  return SchemaText(wire::ShortName(kind) + ":" + subject, kUnbounded);
+  return SchemaText(wire::ShortName(kind) + ":" + subject, wire::kMaxAlertKeyBytes);
 }
 
 StateSpec::StateSpec(v1::FailureCategory category_) : category(category_) {

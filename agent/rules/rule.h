@@ -184,11 +184,6 @@ class Rule {
 // "<kind short name>:<subject>", e.g. "storage:/var".
 std::string AlertKey(v1::AlertKind kind, const std::string& subject);
 
-// Protobuf strings must be UTF-8 and the schema bounds their length, but
-// subjects come from the OS (a mount path may hold any bytes): invalid bytes
-// become U+FFFD and the text is cut at a character boundary.
-std::string SchemaText(std::string_view text, std::size_t max_bytes);
-
 }  // namespace atmhealth::agent
 
 #endif  // ATMHEALTH_AGENT_RULES_RULE_H_

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "proto/names.h"
+#include "proto/schema_limits.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -18,7 +19,8 @@ v1::Event Closed(const v1::Event& firing, const platform::Clock& clock) {
   resolved.set_boot_id(platform::BootId());
   resolved.clear_impact();
   resolved.clear_context();
-  resolved.set_summary(SchemaText(firing.subject() + ": no longer watched; alert closed", 512));
+  resolved.set_summary(wire::SchemaText(firing.subject() + ": no longer watched; alert closed",
+                                        wire::kMaxSummaryBytes));
   return resolved;
 }
 
@@ -93,7 +95,7 @@ Status RuleSet::Declare(std::string_view owner, std::vector<RuleDefinition> defi
       v1::Event firing;
       firing.set_severity(rule.firing_severity());
       firing.set_kind(rule.kind());
-      firing.set_subject(SchemaText(rule.subject(), 256));
+      firing.set_subject(wire::SchemaText(rule.subject(), wire::kMaxSubjectBytes));
       firing.set_alert_key(rule.alert_key());
       firing.set_category(rule.category());
       if (rule.last_) {

@@ -36,14 +36,21 @@ struct EventStoreOptions {
 };
 
 struct EventStoreStats {
-  std::uint64_t last_seq = 0;        // highest sequence assigned (committed or pending)
-  std::uint64_t committed_seq = 0;   // highest sequence durably stored
-  std::uint64_t delivered_seq = 0;   // highest sequence the collector acknowledged
-  std::uint64_t backlog_events = 0;  // stored or pending events above delivered_seq
-  std::uint64_t stored_bytes = 0;    // bytes of stored events (payload and row overhead)
-  std::uint64_t limit_bytes = 0;     // the configured cap
-  std::uint64_t pending_events = 0;  // events waiting for the next commit
-  std::uint64_t dropped_total = 0;   // events dropped since the store was created
+  // The buffer's random id (Hello.buffer_id): 32 hex digits, made with the
+  // file; empty for a buffer created before buffer ids existed.
+  std::string buffer_id;
+  // Events up to this seq were delivered under an earlier id of this file
+  // (see RenewBufferId); 0 for a buffer that kept its first id.
+  std::uint64_t buffer_base_seq = 0;
+  std::uint64_t set_aside_total = 0;  // events set aside (SetAside) since the buffer was created
+  std::uint64_t last_seq = 0;         // highest sequence assigned (committed or pending)
+  std::uint64_t committed_seq = 0;    // highest sequence durably stored
+  std::uint64_t delivered_seq = 0;    // highest sequence the collector acknowledged
+  std::uint64_t backlog_events = 0;   // stored or pending events above delivered_seq
+  std::uint64_t stored_bytes = 0;     // bytes of stored events (payload and row overhead)
+  std::uint64_t limit_bytes = 0;      // the configured cap
+  std::uint64_t pending_events = 0;   // events waiting for the next commit
+  std::uint64_t dropped_total = 0;    // events dropped since the store was created
   std::optional<std::int64_t>
       oldest_undelivered_unix_ns;  // wall time of the oldest undelivered event
   bool degraded = false;           // the last commit failed; events wait in memory
@@ -82,14 +89,19 @@ class EventStore {
   // never goes back; a lower seq is ignored.
   virtual Status MarkDelivered(std::uint64_t seq) = 0;
 
-  // Moves the sequence above `seq`, the highest the collector holds for this
-  // device, when that is above last_seq: the buffer was lost and recreated
-  // while the collector kept the device's older events. Events not yet
-  // acknowledged (stored or pending) are renumbered from seq + 1 in their
-  // order, so they are sent and not mistaken for duplicates; the next Append
-  // continues after them. A seq at or below last_seq changes nothing.
-  // Persisted.
-  virtual Status AdvanceSequence(std::uint64_t seq) = 0;
+  // Gives the buffer a new random id, persisted, for when the collector
+  // holds more of this buffer's id than the file ever committed: the file
+  // was restored from an older copy, and under the old id its next events
+  // would be taken for ones already stored. Events keep their sequences;
+  // those up to delivered_seq were delivered under the old id and are not
+  // sent again (Stats().buffer_base_seq).
+  virtual Status RenewBufferId() = 0;
+
+  // Takes the committed event `seq` out of the events to send, because the
+  // collector refused it again and again: it moves to the set_aside table
+  // with `reason`, set_aside_total grows, and an ALERT_KIND_AGENT_HEALTH
+  // notice saying so is appended. Nothing happens if `seq` is not stored.
+  virtual Status SetAside(std::uint64_t seq, const std::string& reason) = 0;
 
   // The latest firing event of every alert still firing according to the
   // committed events, in seq order: a restarted agent starts its rules from

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <utility>
 
 #include "agent/agent_notice.h"
 #include "proto/names.h"
+#include "proto/schema_limits.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -66,8 +68,31 @@ CREATE TABLE firing_alerts (
   payload BLOB NOT NULL        -- that event, serialized v1::Event
 ) WITHOUT ROWID;
 )sql",
+    // 2 -> 3: the buffer's identity, the latest transition of each alert key
+    // (never dropped under the cap), and events set aside after repeated
+    // refusals. A buffer created before ids keeps the empty id, under which
+    // the collector filed its events; a new file gets a random one.
+    R"sql(
+ALTER TABLE meta ADD COLUMN buffer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE meta ADD COLUMN buffer_base_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE meta ADD COLUMN set_aside_total INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE latest_transitions (
+  alert_key TEXT PRIMARY KEY,  -- "<kind>:<subject>"
+  seq INTEGER NOT NULL         -- the latest firing or resolved event of the key
+) WITHOUT ROWID;
+CREATE INDEX latest_transitions_by_seq ON latest_transitions (seq);
+INSERT INTO latest_transitions (alert_key, seq)
+SELECT alert_key, seq FROM firing_alerts WHERE seq > (SELECT delivered_seq FROM meta);
+CREATE TABLE set_aside (
+  seq INTEGER PRIMARY KEY,
+  set_aside_unix_ns INTEGER NOT NULL,  -- wall clock when it was set aside
+  reason TEXT NOT NULL,                -- the collector's refusal
+  payload BLOB NOT NULL                -- serialized v1::Event
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == kEventStoreSchemaVersion);
+constexpr int kBufferIdSchemaVersion = 3;
 
 std::int64_t AsInt64(std::uint64_t value) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(
@@ -213,6 +238,14 @@ Status SqliteEventStore::Migrate() {
         platform::SqliteTransaction::Begin(database_, what);
     if (!transaction.ok()) return transaction.error();
     if (Status s = database_.Execute(kMigrations[from], what); !s.ok()) return s;
+    if (*version == 0 && from + 1 == kBufferIdSchemaVersion) {
+      // A new file: its identity is made with it, in the same transaction.
+      if (Status s = database_.Execute(
+              fmt::format("UPDATE meta SET buffer_id = '{}'", wire::NewBufferId()), what);
+          !s.ok()) {
+        return s;
+      }
+    }
     if (Status s = database_.Execute(fmt::format("PRAGMA user_version = {}", from + 1), what);
         !s.ok()) {
       return s;
@@ -232,15 +265,23 @@ Status SqliteEventStore::PrepareStatements() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&update_meta_, "UPDATE meta SET last_seq = ?1, dropped_total = ?2 WHERE id = 1"},
       {&update_delivered_, "UPDATE meta SET delivered_seq = ?1 WHERE id = 1"},
-      {&advance_sequence_, "UPDATE meta SET last_seq = ?1, delivered_seq = ?2 WHERE id = 1"},
-      {&renumber_event_, "UPDATE events SET seq = ?1, payload = ?2 WHERE seq = ?3"},
       {&read_after_, "SELECT seq, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
       {&select_delivered_, "SELECT seq, length(payload) FROM events WHERE seq <= ?1 ORDER BY seq"},
       {&select_undelivered_of_class_,
-       "SELECT seq, length(payload) FROM events WHERE severity = ?1 AND seq > ?2 ORDER BY seq"},
+       "SELECT e.seq, length(e.payload), coalesce(t.alert_key, '') FROM events e "
+       "LEFT JOIN latest_transitions t ON t.seq = e.seq "
+       "WHERE e.severity = ?1 AND e.seq > ?2 ORDER BY e.seq"},
       {&delete_delivered_, "DELETE FROM events WHERE seq <= ?1"},
-      {&delete_undelivered_of_class_,
-       "DELETE FROM events WHERE severity = ?1 AND seq > ?2 AND seq <= ?3"},
+      {&delete_event_, "DELETE FROM events WHERE seq = ?1"},
+      {&upsert_latest_transition_,
+       "INSERT INTO latest_transitions (alert_key, seq) VALUES (?1, ?2) "
+       "ON CONFLICT (alert_key) DO UPDATE SET seq = excluded.seq"},
+      {&prune_latest_transitions_, "DELETE FROM latest_transitions WHERE seq <= ?1"},
+      {&select_event_, "SELECT payload FROM events WHERE seq = ?1"},
+      {&insert_set_aside_,
+       "INSERT OR REPLACE INTO set_aside (seq, set_aside_unix_ns, reason, payload) "
+       "VALUES (?1, ?2, ?3, ?4)"},
+      {&update_set_aside_total_, "UPDATE meta SET set_aside_total = ?1 WHERE id = 1"},
       {&count_between_, "SELECT count(*) FROM events WHERE seq > ?1 AND seq <= ?2"},
       {&oldest_undelivered_,
        "SELECT wall_time_unix_ns FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1"},
@@ -262,7 +303,9 @@ Status SqliteEventStore::PrepareStatements() {
 Status SqliteEventStore::LoadState() {
   {
     Result<platform::SqliteStatement> meta = database_.Prepare(
-        "SELECT last_seq, delivered_seq, dropped_total FROM meta WHERE id = 1", "reading meta");
+        "SELECT last_seq, delivered_seq, dropped_total, buffer_id, buffer_base_seq, "
+        "set_aside_total FROM meta WHERE id = 1",
+        "reading meta");
     if (!meta.ok()) return meta.error();
     platform::SqliteQuery query(database_, *meta);
     Result<bool> row = query.Step("reading meta");
@@ -274,6 +317,9 @@ Status SqliteEventStore::LoadState() {
     last_seq_ = static_cast<std::uint64_t>(query.ColumnInt64(0));
     delivered_seq_ = static_cast<std::uint64_t>(query.ColumnInt64(1));
     dropped_total_ = static_cast<std::uint64_t>(query.ColumnInt64(2));
+    buffer_id_ = std::string(query.ColumnText(3));
+    buffer_base_seq_ = static_cast<std::uint64_t>(query.ColumnInt64(4));
+    set_aside_total_ = static_cast<std::uint64_t>(query.ColumnInt64(5));
   }
   if (delivered_seq_ > last_seq_) {
     return Error(ErrorCode::kCorrupt, fmt::format("{}: meta: delivered_seq {} is above last_seq {}",
@@ -322,6 +368,20 @@ SqliteEventStore::PendingEvent SqliteEventStore::ToPending(const v1::Event& even
 }
 
 std::uint64_t SqliteEventStore::Append(v1::Event event) {
+  // The sequence ends at 2^63-1 (and one is kept for a drop notice): the
+  // collector refuses anything above. At a million events a second that is
+  // 290,000 years away; if it ever comes, events are dropped, not wrapped.
+  if (last_seq_ >= wire::kMaxSequence - 1) {
+    ++dropped_total_;
+    if (!sequence_exhausted_logged_) {
+      spdlog::error(
+          "{}: the sequence reached its end ({}); new events are dropped: move this "
+          "buffer aside so that a new one is created",
+          database_.path(), last_seq_);
+      sequence_exhausted_logged_ = true;
+    }
+    return 0;
+  }
   const std::uint64_t seq = ++last_seq_;
   event.set_seq(seq);
   PendingEvent pending = ToPending(event);
@@ -422,7 +482,7 @@ Status SqliteEventStore::WriteQueued() {
     return OkStatus();
   };
   // The per-class queues merged back into seq order, minus what the cap drops.
-  std::array<std::size_t, kDropClasses> next = eviction.pending_dropped;
+  std::array<std::size_t, kDropClasses> next{};
   while (true) {
     int oldest = -1;
     for (int c = 0; c < kDropClasses; ++c) {
@@ -430,7 +490,9 @@ Status SqliteEventStore::WriteQueued() {
       if (oldest < 0 || pending_[c][next[c]].seq < pending_[oldest][next[oldest]].seq) oldest = c;
     }
     if (oldest < 0) break;
-    if (Status s = insert(pending_[oldest][next[oldest]++]); !s.ok()) return s;
+    const PendingEvent& event = pending_[oldest][next[oldest]++];
+    if (eviction.pending_dropped.count(event.seq) != 0) continue;
+    if (Status s = insert(event); !s.ok()) return s;
   }
 
   DropTally drops = unrecorded_drops_;
@@ -440,7 +502,7 @@ Status SqliteEventStore::WriteQueued() {
     drops.Add(eviction.tally.last_seq);
   }
   std::uint64_t last_seq = last_seq_;
-  if (drops.count() > 0) {
+  if (drops.count() > 0 && last_seq < wire::kMaxSequence) {
     // Written in the same transaction as the drop itself: no drop without
     // its record.
     if (Status s = insert(MakeDropNotice(++last_seq, drops)); !s.ok()) return s;
@@ -532,7 +594,21 @@ Result<SqliteEventStore::CapEviction> SqliteEventStore::PlanCapEviction() {
     }
   }
   // Then undelivered events, lowest severity first, oldest first within one:
-  // stored ones (older) before pending ones.
+  // stored ones (older) before pending ones. The latest firing or resolved
+  // event of each alert key is never dropped: only transitions a later one
+  // superseded go. Pending events are newer than stored ones, so a key's
+  // latest pending transition supersedes its stored one.
+  std::map<std::string, std::uint64_t> latest_pending;
+  for (const auto& queue : pending_) {
+    for (const PendingEvent& event : queue) {
+      if (event.alert_key.empty() ||
+          (event.state != v1::ALERT_STATE_FIRING && event.state != v1::ALERT_STATE_RESOLVED)) {
+        continue;
+      }
+      std::uint64_t& latest = latest_pending[event.alert_key];
+      latest = std::max(latest, event.seq);
+    }
+  }
   for (int c = 0; c < kDropClasses && over_cap(); ++c) {
     needs_notice = true;
     {
@@ -542,10 +618,14 @@ Result<SqliteEventStore::CapEviction> SqliteEventStore::PlanCapEviction() {
         Result<bool> row = query.Step("commit: choosing undelivered events to drop");
         if (!row.ok()) return row.error();
         if (!*row) break;
+        const std::string_view latest_of = query.ColumnText(2);
+        if (!latest_of.empty() && latest_pending.count(std::string(latest_of)) == 0) {
+          continue;  // the latest transition of its alert
+        }
         const auto seq = static_cast<std::uint64_t>(query.ColumnInt64(0));
         const std::uint64_t bytes =
             static_cast<std::uint64_t>(query.ColumnInt64(1)) + kEventRowOverheadBytes;
-        eviction.undelivered_through[c] = seq;
+        eviction.undelivered_seqs.push_back(seq);
         ++eviction.undelivered_rows;
         eviction.undelivered_bytes += bytes;
         ++eviction.tally.over_cap;
@@ -555,7 +635,11 @@ Result<SqliteEventStore::CapEviction> SqliteEventStore::PlanCapEviction() {
     }
     for (const PendingEvent& event : pending_[c]) {
       if (!over_cap()) break;
-      ++eviction.pending_dropped[c];
+      if (!event.alert_key.empty()) {
+        const auto latest = latest_pending.find(event.alert_key);
+        if (latest != latest_pending.end() && latest->second == event.seq) continue;
+      }
+      eviction.pending_dropped.insert(event.seq);
       ++eviction.tally.over_cap;
       eviction.tally.Add(event.seq);
       total -= event.stored_bytes();
@@ -572,12 +656,9 @@ Status SqliteEventStore::DeleteEvicted(const CapEviction& eviction) {
     query.BindInt64(1, AsInt64(eviction.delivered_through));
     if (Status s = query.Run("commit: deleting delivered events"); !s.ok()) return s;
   }
-  for (int c = 0; c < kDropClasses; ++c) {
-    if (eviction.undelivered_through[c] == 0) continue;
-    platform::SqliteQuery query(database_, delete_undelivered_of_class_);
-    query.BindInt64(1, c + 1)
-        .BindInt64(2, AsInt64(delivered_seq_))
-        .BindInt64(3, AsInt64(eviction.undelivered_through[c]));
+  for (const std::uint64_t seq : eviction.undelivered_seqs) {
+    platform::SqliteQuery query(database_, delete_event_);
+    query.BindInt64(1, AsInt64(seq));
     if (Status s = query.Run("commit: dropping undelivered events"); !s.ok()) return s;
   }
   return OkStatus();
@@ -741,77 +822,93 @@ Status SqliteEventStore::MarkDelivered(std::uint64_t seq) {
     query.BindInt64(1, AsInt64(seq));
     if (Status s = query.Run("marking delivered"); !s.ok()) return s;
   }
+  {
+    // A delivered transition needs no protection from the cap any more.
+    platform::SqliteQuery query(database_, prune_latest_transitions_);
+    query.BindInt64(1, AsInt64(seq));
+    if (Status s = query.Run("marking delivered"); !s.ok()) return s;
+  }
   delivered_seq_ = seq;
   stored_undelivered_rows_ -= newly_delivered_rows;
   RefreshOldestUndelivered();
   return OkStatus();
 }
 
-Status SqliteEventStore::AdvanceSequence(std::uint64_t seq) {
-  if (seq <= last_seq_) return OkStatus();
-  // Stored events the collector never acknowledged were numbered by this
-  // buffer, not by the one the collector knows: they move above `seq`, in
-  // order, so that they are sent and not taken for duplicates. Read first,
-  // renumber after: a table must not change under a running SELECT.
-  std::vector<std::pair<std::uint64_t, v1::Event>> undelivered;
+Status SqliteEventStore::RenewBufferId() {
+  const std::string id = wire::NewBufferId();
+  Status renewed = database_.Execute(
+      fmt::format("UPDATE meta SET buffer_id = '{}', buffer_base_seq = {} WHERE id = 1", id,
+                  AsInt64(delivered_seq_)),
+      "renewing the buffer id");
+  if (!renewed.ok()) return renewed;
+  spdlog::warn("{}: buffer id {} renewed as {}; events above seq {} are sent under the new id",
+               database_.path(), buffer_id_.empty() ? "(none)" : buffer_id_, id, delivered_seq_);
+  buffer_id_ = id;
+  buffer_base_seq_ = delivered_seq_;
+  return OkStatus();
+}
+
+Status SqliteEventStore::SetAside(std::uint64_t seq, const std::string& reason) {
+  const char* const what = "setting an event aside";
+  Result<platform::SqliteTransaction> transaction =
+      platform::SqliteTransaction::Begin(database_, what);
+  if (!transaction.ok()) return transaction.error();
+  std::string payload;
   {
-    platform::SqliteQuery query(database_, read_after_);
-    query.BindInt64(1, AsInt64(delivered_seq_))
-        .BindInt64(2, std::numeric_limits<std::int64_t>::max());
-    for (;;) {
-      Result<bool> row = query.Step("advancing the sequence: reading undelivered events");
-      if (!row.ok()) return row.error();
-      if (!*row) break;
-      const std::string_view payload = query.ColumnBlob(1);
-      auto& [old_seq, event] = undelivered.emplace_back();
-      old_seq = static_cast<std::uint64_t>(query.ColumnInt64(0));
-      if (!event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-        return Error(ErrorCode::kCorrupt,
-                     fmt::format("{}: events: seq {}: the payload does not parse", database_.path(),
-                                 old_seq));
-      }
-    }
+    platform::SqliteQuery query(database_, select_event_);
+    query.BindInt64(1, AsInt64(seq));
+    Result<bool> row = query.Step(what);
+    if (!row.ok()) return row.error();
+    if (!*row) return OkStatus();  // dropped or never committed: nothing to set aside
+    payload = std::string(query.ColumnBlob(0));
   }
-  std::uint64_t next = seq;
+  const std::string cut_reason = wire::SchemaText(reason, wire::kMaxContextValueBytes);
   {
-    Result<platform::SqliteTransaction> transaction =
-        platform::SqliteTransaction::Begin(database_, "advancing the sequence");
-    if (!transaction.ok()) return transaction.error();
-    // Every new number is above every old one: no row is ever overwritten.
-    for (auto& [old_seq, event] : undelivered) {
-      event.set_seq(++next);
-      const std::string payload = event.SerializeAsString();
-      platform::SqliteQuery query(database_, renumber_event_);
-      query.BindInt64(1, AsInt64(next)).BindBlob(2, payload).BindInt64(3, AsInt64(old_seq));
-      if (Status s = query.Run("advancing the sequence"); !s.ok()) return s;
-    }
-    platform::SqliteQuery query(database_, advance_sequence_);
-    query.BindInt64(1, AsInt64(next)).BindInt64(2, AsInt64(seq));
-    if (Status s = query.Run("advancing the sequence"); !s.ok()) return s;
-    if (Status s = transaction->Commit(); !s.ok()) return s;
+    platform::SqliteQuery query(database_, insert_set_aside_);
+    query.BindInt64(1, AsInt64(seq))
+        .BindInt64(2, platform::UnixNanos(clock_.WallNow()))
+        .BindText(3, cut_reason)
+        .BindBlob(4, payload);
+    if (Status s = query.Run(what); !s.ok()) return s;
   }
-  spdlog::warn(
-      "{}: the collector holds events up to seq {} from an earlier buffer; this buffer's "
-      "{} unacknowledged events are renumbered from {} and the sequence continues there",
-      database_.path(), seq, undelivered.size(), seq + 1);
-  delivered_seq_ = seq;
-  committed_seq_ = next;
-  last_seq_ = next;
-  // Renumber what is pending in its seq order (a merge of the class queues).
-  std::vector<PendingEvent*> in_order;
-  for (auto& queue : pending_) {
-    for (PendingEvent& event : queue) in_order.push_back(&event);
+  {
+    platform::SqliteQuery query(database_, delete_event_);
+    query.BindInt64(1, AsInt64(seq));
+    if (Status s = query.Run(what); !s.ok()) return s;
   }
-  std::sort(in_order.begin(), in_order.end(),
-            [](const PendingEvent* a, const PendingEvent* b) { return a->seq < b->seq; });
-  for (PendingEvent* pending : in_order) {
-    v1::Event event;
-    event.ParseFromString(pending->payload);  // serialized by Append
-    event.set_seq(++last_seq_);
-    pending_bytes_ -= pending->stored_bytes();
-    *pending = ToPending(event);
-    pending_bytes_ += pending->stored_bytes();
+  {
+    platform::SqliteQuery query(database_, update_set_aside_total_);
+    query.BindInt64(1, AsInt64(set_aside_total_ + 1));
+    if (Status s = query.Run(what); !s.ok()) return s;
   }
+  if (Status s = transaction->Commit(); !s.ok()) return s;
+  ++set_aside_total_;
+  --stored_rows_;
+  if (seq > delivered_seq_) --stored_undelivered_rows_;
+  stored_bytes_ -= payload.size() + kEventRowOverheadBytes;
+  RefreshOldestUndelivered();
+
+  v1::Event event;
+  event.ParseFromString(payload);
+  spdlog::error("{}: event seq {} ({}) set aside after repeated refusals: {}", database_.path(),
+                seq, wire::ShortName(event.kind()), cut_reason);
+  v1::Event notice = AgentNotice(
+      clock_, v1::SEVERITY_WARNING, v1::FAILURE_CATEGORY_DAILY_OPERATION_RECOVERY,
+      kDropNoticeSubject,
+      wire::SchemaText(
+          fmt::format(
+              "event seq {} ({} {}) set aside: the collector refused it again and again: {}", seq,
+              wire::ShortName(event.kind()), event.alert_key(), cut_reason),
+          wire::kMaxSummaryBytes));
+  notice.set_value(static_cast<double>(set_aside_total_));
+  for (const auto& [key, value] : {std::pair{std::string("set_aside.seq"), std::to_string(seq)},
+                                   std::pair{std::string("set_aside.alert_key"), event.alert_key()},
+                                   std::pair{std::string("set_aside.reason"), cut_reason}}) {
+    v1::ContextEntry* entry = notice.add_context();
+    entry->set_key(key);
+    entry->set_value(wire::SchemaText(value, wire::kMaxContextValueBytes));
+  }
+  Append(std::move(notice));
   return OkStatus();
 }
 
@@ -835,6 +932,11 @@ std::uint64_t SqliteEventStore::pending_events() const {
 
 Status SqliteEventStore::TrackFiringAlert(const PendingEvent& event) {
   if (event.alert_key.empty()) return OkStatus();
+  if (event.state == v1::ALERT_STATE_FIRING || event.state == v1::ALERT_STATE_RESOLVED) {
+    platform::SqliteQuery query(database_, upsert_latest_transition_);
+    query.BindText(1, event.alert_key).BindInt64(2, AsInt64(event.seq));
+    if (Status s = query.Run("commit: latest transition"); !s.ok()) return s;
+  }
   if (event.state == v1::ALERT_STATE_FIRING) {
     platform::SqliteQuery query(database_, upsert_firing_alert_);
     query.BindText(1, event.alert_key).BindInt64(2, AsInt64(event.seq)).BindBlob(3, event.payload);
@@ -866,6 +968,9 @@ Result<std::vector<v1::Event>> SqliteEventStore::FiringAlerts() {
 
 EventStoreStats SqliteEventStore::Stats() const {
   EventStoreStats stats;
+  stats.buffer_id = buffer_id_;
+  stats.buffer_base_seq = buffer_base_seq_;
+  stats.set_aside_total = set_aside_total_;
   stats.last_seq = last_seq_;
   stats.committed_seq = committed_seq_;
   stats.delivered_seq = delivered_seq_;

@@ -7,7 +7,13 @@
 //          payload BLOB)   payload is the serialized v1::Event; severity is
 //                          its drop class: 1 info (also unspecified values),
 //                          2 warning, 3 critical (also anything above)
-//   meta(last_seq, delivered_seq, dropped_total)   exactly one row
+//   meta(last_seq, delivered_seq, dropped_total, buffer_id, buffer_base_seq,
+//        set_aside_total)   exactly one row
+//   firing_alerts(alert_key, seq, payload)   the latest firing event per alert
+//   latest_transitions(alert_key, seq)   the latest undelivered firing or
+//                          resolved event per alert key: never dropped
+//   set_aside(seq, set_aside_unix_ns, reason, payload)   events the collector
+//                          refused again and again
 #ifndef ATMHEALTH_AGENT_STORE_SQLITE_EVENT_STORE_H_
 #define ATMHEALTH_AGENT_STORE_SQLITE_EVENT_STORE_H_
 
@@ -20,6 +26,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +38,7 @@
 namespace atmhealth::agent {
 
 // The schema version this code writes, kept in PRAGMA user_version.
-inline constexpr int kEventStoreSchemaVersion = 2;
+inline constexpr int kEventStoreSchemaVersion = 3;
 // What one stored row costs besides its payload (the other columns, the
 // b-tree cell and the severity index entry), bytes. Counted in stored_bytes.
 inline constexpr std::uint64_t kEventRowOverheadBytes = 64;
@@ -48,10 +55,8 @@ class SqliteEventStore final : public EventStore {
   Result<std::vector<v1::Event>> ReadAfter(std::uint64_t after_seq, std::size_t max_events,
                                            std::size_t max_bytes) override;
   Status MarkDelivered(std::uint64_t seq) override;
-  // Also renumbers the events still pending to follow `seq`: they were never
-  // stored anywhere, and under their old numbers the collector would take
-  // them for events it already has.
-  Status AdvanceSequence(std::uint64_t seq) override;
+  Status RenewBufferId() override;
+  Status SetAside(std::uint64_t seq, const std::string& reason) override;
   Result<std::vector<v1::Event>> FiringAlerts() override;
   EventStoreStats Stats() const override;
 
@@ -92,12 +97,14 @@ class SqliteEventStore final : public EventStore {
     std::uint64_t delivered_through = 0;  // delivered rows with seq <= this go; 0: none
     std::uint64_t delivered_rows = 0;
     std::uint64_t delivered_bytes = 0;
-    // Per drop class: undelivered stored rows with seq <= this go; 0: none.
-    std::array<std::uint64_t, kDropClasses> undelivered_through{};
+    // Undelivered stored rows that go. The latest transition of an alert
+    // key never does: a dropped resolve would leave the alert firing at the
+    // collector forever.
+    std::vector<std::uint64_t> undelivered_seqs;
     std::uint64_t undelivered_rows = 0;
     std::uint64_t undelivered_bytes = 0;
-    // Per drop class: how many of the oldest pending events are dropped.
-    std::array<std::size_t, kDropClasses> pending_dropped{};
+    // Pending events that are dropped, by seq.
+    std::set<std::uint64_t> pending_dropped;
     DropTally tally;  // the undelivered ones, stored or pending
   };
 
@@ -145,20 +152,28 @@ class SqliteEventStore final : public EventStore {
   platform::SqliteStatement insert_event_;
   platform::SqliteStatement update_meta_;
   platform::SqliteStatement update_delivered_;
-  platform::SqliteStatement advance_sequence_;
+
   platform::SqliteStatement read_after_;
   platform::SqliteStatement select_delivered_;
   platform::SqliteStatement select_undelivered_of_class_;
   platform::SqliteStatement delete_delivered_;
-  platform::SqliteStatement delete_undelivered_of_class_;
+  platform::SqliteStatement delete_event_;
+  platform::SqliteStatement upsert_latest_transition_;
+  platform::SqliteStatement prune_latest_transitions_;
+  platform::SqliteStatement select_event_;
+  platform::SqliteStatement insert_set_aside_;
+  platform::SqliteStatement update_set_aside_total_;
   platform::SqliteStatement count_between_;
   platform::SqliteStatement oldest_undelivered_;
   platform::SqliteStatement freelist_count_;
-  platform::SqliteStatement renumber_event_;
   platform::SqliteStatement upsert_firing_alert_;
   platform::SqliteStatement delete_firing_alert_;
   platform::SqliteStatement select_firing_alerts_;
 
+  std::string buffer_id_;
+  std::uint64_t buffer_base_seq_ = 0;
+  std::uint64_t set_aside_total_ = 0;
+  bool sequence_exhausted_logged_ = false;
   std::uint64_t last_seq_ = 0;       // highest assigned; persisted at each commit
   std::uint64_t committed_seq_ = 0;  // every seq up to here is stored or was dropped
   std::uint64_t delivered_seq_ = 0;

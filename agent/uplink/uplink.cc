@@ -6,6 +6,7 @@
 
 #include "platform/clock.h"
 #include "proto/frame_stream.h"
+#include "proto/schema_limits.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -38,9 +39,13 @@ struct Uplink::Session {
       : stream(std::move(s)), reader_exit(stream->executor()) {}
 
   std::shared_ptr<wire::FrameStream> stream;
-  std::deque<InFlight> in_flight;  // unacknowledged batches, oldest first
-  std::uint64_t sent_seq = 0;      // highest sequence sent (or known stored)
-  std::uint64_t acked_seq = 0;     // highest sequence acknowledged
+  // Agreed in Welcome: the smaller of this agent's config and the
+  // collector's announcement, so that no batch is refused for its size.
+  std::size_t max_batch_events = 0;  // events
+  std::size_t max_frame_bytes = 0;   // bytes
+  std::deque<InFlight> in_flight;    // unacknowledged batches, oldest first
+  std::uint64_t sent_seq = 0;        // highest sequence sent (or known stored)
+  std::uint64_t acked_seq = 0;       // highest sequence acknowledged
   bool reader_done = false;
   bool acknowledged = false;       // an Ack arrived in this session
   asio::steady_timer reader_exit;  // cancelled when the reader finishes
@@ -194,13 +199,14 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     co_return false;
   }
 
-  const auto last_seq =
-      co_await store_.Run([](EventStore& store) { return store.Stats().last_seq; });
+  const EventStoreStats buffer =
+      co_await store_.Run([](EventStore& store) { return store.Stats(); });
   v1::AgentMessage hello;
   *hello.mutable_hello()->mutable_device() = device_;
   hello.mutable_hello()->set_protocol_version(v1::PROTOCOL_VERSION_1);
   hello.mutable_hello()->set_agent_version(ATMHEALTH_VERSION);
-  hello.mutable_hello()->set_agent_last_seq(last_seq);
+  hello.mutable_hello()->set_agent_last_seq(buffer.last_seq);
+  hello.mutable_hello()->set_buffer_id(buffer.buffer_id);
   hello.mutable_hello()->set_welcome_timeout_ms(
       static_cast<std::uint32_t>(config_.io_timeout.count()));
   stream.Send(hello);
@@ -219,8 +225,12 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     } else if (reply.has_refusal()) {
       ++counters_.refusals;
       retry_after_ = std::chrono::milliseconds(reply.refusal().retry_after_ms());
-      spdlog::warn("uplink: collector {} refused the session: {}: {}", stream.peer(),
-                   v1::Refusal::Reason_Name(reply.refusal().reason()), reply.refusal().detail());
+      // Two devices under one id cannot fix themselves: say it loudly.
+      const auto level = reply.refusal().reason() == v1::Refusal::REASON_BUFFER_CONFLICT
+                             ? spdlog::level::err
+                             : spdlog::level::warn;
+      spdlog::log(level, "uplink: collector {} refused the session: {}: {}", stream.peer(),
+                  v1::Refusal::Reason_Name(reply.refusal().reason()), reply.refusal().detail());
     } else {
       spdlog::warn("uplink: collector {} answered Hello with something other than Welcome",
                    stream.peer());
@@ -230,19 +240,53 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   }
 
   const std::uint64_t stored = reply.welcome().last_stored_seq();
-  if (stored > last_seq) {
-    // The collector has more of this device than the buffer ever assigned:
-    // the buffer was lost and recreated. Continue above the collector's
-    // sequence so that new events are not mistaken for duplicates.
-    co_await store_.Run([stored](EventStore& store) { return store.AdvanceSequence(stored); });
+  if (stored > buffer.committed_seq) {
+    // The collector holds more under this buffer id than the file ever
+    // committed: the file is an older copy of itself (restored from a
+    // backup or snapshot). Under this id its next events would be taken for
+    // ones already stored, so the buffer takes a new id and reconnects.
+    // Nothing is marked delivered.
     spdlog::warn(
-        "uplink: collector {} holds events up to seq {} but the buffer is at {}; "
-        "sequence continues above {}",
-        stream.peer(), stored, last_seq, stored);
+        "uplink: collector {} holds events up to seq {} of buffer {} but the buffer committed "
+        "only up to {}: it was restored from an older copy; renewing its id",
+        stream.peer(), stored, buffer.buffer_id, buffer.committed_seq);
+    const Status renewed =
+        co_await store_.Run([](EventStore& store) { return store.RenewBufferId(); });
+    if (!renewed.ok()) {
+      spdlog::error("uplink: renewing the buffer id: {}; nothing sent until it succeeds",
+                    renewed.error().message());
+    }
+    stream.Close();
+    co_return false;
   }
-  co_await store_.Run([stored](EventStore& store) { return store.MarkDelivered(stored); });
-  session->sent_seq = stored;
-  session->acked_seq = stored;
+  const Status marked =
+      co_await store_.Run([stored](EventStore& store) { return store.MarkDelivered(stored); });
+  if (!marked.ok()) {
+    spdlog::error("uplink: marking seq {} delivered after Welcome: {}; reconnecting", stored,
+                  marked.error().message());
+    stream.Close();
+    co_return false;
+  }
+  // Events up to buffer_base_seq went out under an earlier id of this file.
+  session->sent_seq = std::max(stored, buffer.buffer_base_seq);
+  session->acked_seq = session->sent_seq;
+  const v1::Welcome& welcome = reply.welcome();
+  session->max_batch_events =
+      std::min(config_.batch_events, welcome.max_batch_events() > 0
+                                         ? static_cast<std::size_t>(welcome.max_batch_events())
+                                         : wire::kMaxEventsPerBatch);
+  session->max_frame_bytes =
+      welcome.max_frame_bytes() > 0
+          ? std::min(config_.max_frame_bytes, static_cast<std::size_t>(welcome.max_frame_bytes()))
+          : config_.max_frame_bytes;
+  if (session->max_batch_events < config_.batch_events ||
+      session->max_frame_bytes < config_.max_frame_bytes) {
+    spdlog::info(
+        "uplink: collector {} accepts at most {} events and {} bytes a frame; batches follow "
+        "(configured: {} events, {} bytes)",
+        stream.peer(), welcome.max_batch_events(), welcome.max_frame_bytes(), config_.batch_events,
+        config_.max_frame_bytes);
+  }
   ++counters_.connects;
   counters_.connected = true;
   session_ = session;
@@ -302,11 +346,12 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
 
 asio::awaitable<bool> Uplink::FillWindow(Session& session) {
   // Half a frame of payload leaves room for framing and field overhead.
-  const std::size_t batch_bytes = config_.max_frame_bytes / 2;
+  const std::size_t batch_bytes = session.max_frame_bytes / 2;
+  const std::size_t max_events = session.max_batch_events;
   while (session.in_flight.size() < config_.window_batches && session.stream->is_open()) {
     const std::uint64_t after = session.sent_seq;
-    auto events = co_await store_.Run([after, this, batch_bytes](EventStore& store) {
-      return store.ReadAfter(after, config_.batch_events, batch_bytes);
+    auto events = co_await store_.Run([after, max_events, batch_bytes](EventStore& store) {
+      return store.ReadAfter(after, max_events, batch_bytes);
     });
     if (!events.ok()) {
       spdlog::error("uplink: reading the event buffer: {}", events.error().message());
@@ -316,6 +361,7 @@ asio::awaitable<bool> Uplink::FillWindow(Session& session) {
     v1::AgentMessage message;
     auto* batch = message.mutable_batch();
     for (auto& event : *events) *batch->add_events() = std::move(event);
+    FitBatch(*batch, session.max_frame_bytes);
     const std::uint64_t last = batch->events(batch->events_size() - 1).seq();
     if (const auto sent = session.stream->Send(message); !sent.ok()) {
       spdlog::warn("uplink: sending seq {}..{} to {}: {}", batch->events(0).seq(), last,
@@ -327,6 +373,54 @@ asio::awaitable<bool> Uplink::FillWindow(Session& session) {
     ++counters_.batches_sent;
   }
   co_return true;
+}
+
+void Uplink::FitBatch(v1::EventBatch& batch, std::size_t max_frame_bytes) {
+  // Room for the length prefix and the AgentMessage and batch field tags.
+  constexpr std::size_t kFramingBytes = 16;
+  const std::size_t limit = max_frame_bytes - kFramingBytes;
+  // Never send what the collector said it refuses: every text within the
+  // schema's bounds, cut and marked where it was longer.
+  for (v1::Event& event : *batch.mutable_events()) {
+    if (wire::ClampEventToSchema(event)) {
+      spdlog::debug("uplink: seq {}: text cut to the schema's limits", event.seq());
+    }
+  }
+  while (batch.events_size() > 1 && batch.ByteSizeLong() > limit) {
+    batch.mutable_events()->RemoveLast();
+  }
+  if (batch.ByteSizeLong() > limit &&
+      !wire::FitEventInBytes(*batch.mutable_events(0), limit - kFramingBytes)) {
+    spdlog::warn("uplink: seq {} does not fit a {}-byte frame even cut down", batch.events(0).seq(),
+                 max_frame_bytes);
+  }
+}
+
+asio::awaitable<void> Uplink::OnEventRefused(const v1::Refusal& refusal) {
+  const std::uint64_t seq = refusal.refused_seq();
+  if (seq != refused_seq_) {
+    refused_seq_ = seq;
+    refusals_of_seq_ = 0;
+  }
+  if (++refusals_of_seq_ < kSetAsideAfterRefusals) co_return;
+  // The same event refused again and again would block every event behind
+  // it forever while heartbeats look healthy: it is set aside (kept in the
+  // buffer, reported by a notice and in the heartbeat), the rest flows.
+  const std::string reason =
+      std::string(v1::Refusal::Reason_Name(refusal.reason())) + ": " + refusal.detail();
+  // Named, not a temporary: see StoreThread::Run about GCC 12.
+  auto set_aside_work = [seq, reason](EventStore& store) {
+    Status status = store.SetAside(seq, reason);
+    if (!status.ok()) return status;
+    return store.Commit();
+  };
+  const Status set_aside = co_await store_.Run(std::move(set_aside_work));
+  if (!set_aside.ok()) {
+    spdlog::error("uplink: setting seq {} aside: {}", seq, set_aside.error().message());
+    co_return;
+  }
+  refusals_of_seq_ = 0;
+  ++counters_.events_set_aside;
 }
 
 asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
@@ -343,6 +437,7 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
       break;
     }
     if (message.has_ack()) {
+      if (message.ack().seq() >= refused_seq_) refusals_of_seq_ = 0;  // it got through
       session->acknowledged = true;
       const std::uint64_t seq = message.ack().seq();
       if (seq > session->sent_seq) {
@@ -365,10 +460,11 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
       Wake();
     } else if (message.has_refusal()) {
       ++counters_.refusals;
-      retry_after_ = std::chrono::milliseconds(message.refusal().retry_after_ms());
+      const v1::Refusal& refusal = message.refusal();
+      retry_after_ = std::chrono::milliseconds(refusal.retry_after_ms());
       spdlog::warn("uplink: collector {} closed the session: {}: {}", stream.peer(),
-                   v1::Refusal::Reason_Name(message.refusal().reason()),
-                   message.refusal().detail());
+                   v1::Refusal::Reason_Name(refusal.reason()), refusal.detail());
+      if (refusal.refused_seq() != 0) co_await OnEventRefused(refusal);
       break;
     } else {
       spdlog::warn("uplink: collector {} sent an unexpected message; reconnecting", stream.peer());
@@ -395,6 +491,7 @@ asio::awaitable<v1::AgentMessage> Uplink::MakeHeartbeat() {
   health->set_dropped_events_total(stats.dropped_total);
   health->set_last_seq(stats.last_seq);
   health->set_buffer_degraded(stats.degraded);
+  health->set_set_aside_events_total(stats.set_aside_total);
   const auto& clock = platform::Clock::Real();
   const std::int64_t wall_ns = platform::UnixNanos(clock.WallNow());
   if (stats.oldest_undelivered_unix_ns) {

@@ -46,11 +46,16 @@ struct UplinkCounters {
   std::atomic<std::uint64_t> events_acked{0};
   std::atomic<std::uint64_t> refusals{0};  // Refusal frames from a collector
   std::atomic<std::uint64_t> heartbeats_sent{0};
+  std::atomic<std::uint64_t> events_set_aside{0};  // by this process, after repeated refusals
   std::atomic<bool> connected{false};
 };
 
 class Uplink {
  public:
+  // Refusals of one event in a row before it is set aside: one may be a
+  // collector's passing trouble, three are the event.
+  static constexpr std::uint32_t kSetAsideAfterRefusals = 3;
+
   // Service states for the heartbeat, read on the uplink's executor; must be
   // thread-safe.
   using ServiceStatusSource = std::function<std::vector<v1::ServiceStatus>()>;
@@ -81,6 +86,12 @@ class Uplink {
   asio::awaitable<void> ReadLoop(std::shared_ptr<Session> session);
   asio::awaitable<bool> FillWindow(Session& session);
   asio::awaitable<v1::AgentMessage> MakeHeartbeat();
+  // Cuts the batch's events to the schema's bounds and the batch to one
+  // frame of `max_frame_bytes`.
+  static void FitBatch(v1::EventBatch& batch, std::size_t max_frame_bytes);
+  // A Refusal named one event: after kSetAsideAfterRefusals in a row for the
+  // same seq, the event is set aside.
+  asio::awaitable<void> OnEventRefused(const v1::Refusal& refusal);
   void Wake();
 
   asio::any_io_executor executor_;
@@ -97,7 +108,9 @@ class Uplink {
   // The retry hint of the last Refusal (0: none); the next attempt waits at
   // least this long.
   std::chrono::milliseconds retry_after_{0};
-  bool woken_ = false;  // set by Wake(), cleared by the loop: no lost wake-ups
+  bool woken_ = false;                 // set by Wake(), cleared by the loop: no lost wake-ups
+  std::uint64_t refused_seq_ = 0;      // the event the last event refusal named
+  std::uint32_t refusals_of_seq_ = 0;  // refusals of it in a row
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_{};
   std::shared_ptr<Session> session_;  // the live session, if any

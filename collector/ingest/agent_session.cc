@@ -14,6 +14,12 @@
 namespace atmhealth::collector {
 namespace {
 
+// A buffer id for the log: validated hex, or "(none)" from agents older
+// than buffer ids.
+std::string BufferName(const std::string& buffer_id) {
+  return buffer_id.empty() ? std::string("(none)") : buffer_id;
+}
+
 const char* BodyName(const v1::AgentMessage& message) {
   switch (message.body_case()) {
     case v1::AgentMessage::kHello:
@@ -196,6 +202,10 @@ asio::awaitable<bool> AgentSession::ReadFrame(v1::AgentMessage& message,
       co_await Reject(FrameRejection::kMalformed, v1::Refusal::REASON_MALFORMED_FRAME,
                       status.detail);
       co_return false;
+    case wire::FrameFault::kTruncated:
+      co_await Reject(FrameRejection::kTruncated, v1::Refusal::REASON_MALFORMED_FRAME,
+                      status.detail);
+      co_return false;
     case wire::FrameFault::kClosed:
     case wire::FrameFault::kBackpressure:
     case wire::FrameFault::kHandshake:  // only Handshake() reports it
@@ -248,10 +258,28 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
         admission.retry_after);
     co_return false;
   }
-  if (auto replaced = services_.registry.Claim(device_id_, shared_from_this())) {
+  buffer_id_ = hello.buffer_id();
+  SessionRegistry::ClaimResult claim =
+      services_.registry.Claim(device_id_, buffer_id_, stream_->peer(), shared_from_this());
+  if (claim.conflict) {
+    // Two live buffers under one device id: two devices configured with the
+    // same id, or a recreated buffer while the old connection is half-open.
+    // Merging them would interleave two sequences; the newcomer waits.
+    services_.metrics.CountSessionRefused(SessionRefusal::kBufferConflict);
+    spdlog::error(
+        "{}: refused (REASON_BUFFER_CONFLICT): buffer {} while the device's session from {} "
+        "with buffer {} is live; two devices configured with one device id?",
+        Who(), BufferName(buffer_id_), claim.live_peer, BufferName(claim.live_buffer_id));
+    co_await Refuse(v1::Refusal::REASON_BUFFER_CONFLICT,
+                    fmt::format("device {} is connected from {} with another event buffer ({}); "
+                                "check that no two devices share this device id; retry later",
+                                device_id_, claim.live_peer, BufferName(claim.live_buffer_id)));
+    co_return false;
+  }
+  if (claim.replaced) {
     services_.metrics.CountSessionReplaced();
     spdlog::info("{}: replaces the device's previous session", Who());
-    replaced->Stop(StopCause::kReplaced);
+    claim.replaced->Stop(StopCause::kReplaced);
   }
 
   Result<std::uint64_t> last_stored =
@@ -273,41 +301,60 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
   welcome.set_collector_id(settings_.collector_id);
   welcome.set_collector_time_unix_ns(NowUnixNanos());
   welcome.set_max_frame_bytes(static_cast<std::uint32_t>(settings_.max_frame_bytes));
+  welcome.set_max_batch_events(
+      static_cast<std::uint32_t>(std::min(settings_.max_batch_events, wire::kMaxEventsPerBatch)));
   if (!SendOrEnd(reply)) co_return false;
-  spdlog::info("{}: session open (site {}, agent {}, last stored seq {})", Who(),
-               hello.device().site_id(), hello.agent_version(), last_stored_seq_);
+  spdlog::info("{}: session open (site {}, agent {}, buffer {}, last stored seq {})", Who(),
+               hello.device().site_id(), hello.agent_version(), BufferName(buffer_id_),
+               last_stored_seq_);
   co_return true;
 }
 
 asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
-  if (Status valid = ValidateEventBatch(batch); !valid) {
+  std::uint64_t refused_seq = 0;
+  if (Status valid = ValidateEventBatch(batch, settings_.max_batch_events, &refused_seq); !valid) {
     co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
-                    valid.error().message());
+                    valid.error().message(), refused_seq);
     co_return false;
   }
-  // Events at or below what the store already held are resends (after a
-  // reconnect, or a lost Ack); the store keeps each only once.
   const std::uint64_t first_seq = batch.events(0).seq();
   const std::uint64_t last_seq = batch.events(batch.events_size() - 1).seq();
-  const auto duplicates = static_cast<std::uint64_t>(
-      std::count_if(batch.events().begin(), batch.events().end(),
-                    [this](const v1::Event& event) { return event.seq() <= last_stored_seq_; }));
-  const auto received = static_cast<std::uint64_t>(batch.events_size());
   std::vector<v1::Event> events(std::make_move_iterator(batch.mutable_events()->begin()),
                                 std::make_move_iterator(batch.mutable_events()->end()));
 
-  Result<std::uint64_t> stored = co_await services_.store.StoreEvents(
-      device_id_, std::move(events), NowUnixNanos(), settings_.store_timeout);
+  // The store tells what each event was: stored now, a resend (after a
+  // reconnect or a lost Ack) or a late one filling a gap.
+  Result<StoredBatch> stored = co_await services_.store.StoreEvents(
+      device_id_, buffer_id_, std::move(events), NowUnixNanos(), settings_.store_timeout);
   if (!stored) {
     co_await FailStore(stored.error(), fmt::format("storing events {}..{}", first_seq, last_seq));
     co_return false;
   }
-  services_.metrics.CountEventsStored(received - duplicates);
-  if (duplicates > 0) services_.metrics.CountEventsDuplicate(duplicates);
-  last_stored_seq_ = std::max(last_stored_seq_, *stored);
+  services_.metrics.CountEventsStored(stored->inserted);
+  if (stored->duplicates > 0) services_.metrics.CountEventsDuplicate(stored->duplicates);
+  if (stored->late > 0) {
+    services_.metrics.CountEventsLate(stored->late);
+    spdlog::info("{}: {} late events of seq {}..{} filled gaps in buffer {}", Who(), stored->late,
+                 first_seq, last_seq, BufferName(buffer_id_));
+  }
+  if (stored->gap_ranges > 0) {
+    services_.metrics.CountSequenceGaps(stored->gap_ranges, stored->gap_events);
+    std::string ranges;
+    for (const SequenceGap& gap : stored->gaps) {
+      if (!ranges.empty()) ranges += ", ";
+      ranges += gap.first == gap.last ? std::to_string(gap.first)
+                                      : fmt::format("{}..{}", gap.first, gap.last);
+    }
+    if (stored->gaps.size() < stored->gap_ranges) ranges += ", ...";
+    spdlog::warn(
+        "{}: buffer {}: {} events missing, seq {} (the agent dropped them, see its drop "
+        "notice, or they arrive late)",
+        Who(), BufferName(buffer_id_), stored->gap_events, ranges);
+  }
+  last_stored_seq_ = std::max(last_stored_seq_, stored->last_stored_seq);
 
   v1::CollectorMessage reply;
-  reply.mutable_ack()->set_seq(*stored);
+  reply.mutable_ack()->set_seq(stored->last_stored_seq);
   co_return SendOrEnd(reply);
 }
 
@@ -332,10 +379,10 @@ asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
 }
 
 asio::awaitable<void> AgentSession::Reject(FrameRejection rejection, v1::Refusal::Reason reason,
-                                           const std::string& detail) {
+                                           const std::string& detail, std::uint64_t refused_seq) {
   services_.metrics.CountFrameRejected(rejection);
   spdlog::warn("{}: refused ({}): {}", Who(), v1::Refusal::Reason_Name(reason), detail);
-  co_await Refuse(reason, detail);
+  co_await Refuse(reason, detail, {}, refused_seq);
 }
 
 asio::awaitable<void> AgentSession::FailStore(const Error& error, std::string_view doing) {
@@ -351,13 +398,15 @@ asio::awaitable<void> AgentSession::FailStore(const Error& error, std::string_vi
 }
 
 asio::awaitable<void> AgentSession::Refuse(v1::Refusal::Reason reason, const std::string& detail,
-                                           std::chrono::milliseconds retry_after) {
+                                           std::chrono::milliseconds retry_after,
+                                           std::uint64_t refused_seq) {
   if (closing_) co_return;
   closing_ = true;
   v1::CollectorMessage message;
   message.mutable_refusal()->set_reason(reason);
   message.mutable_refusal()->set_detail(detail);
   message.mutable_refusal()->set_retry_after_ms(static_cast<std::uint32_t>(retry_after.count()));
+  message.mutable_refusal()->set_refused_seq(refused_seq);
   if (stream_->Send(message).ok()) co_await stream_->Drain(kRefusalDrainTimeout);
   stream_->Close();
 }

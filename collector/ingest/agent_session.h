@@ -2,9 +2,10 @@
 //
 //   [TLS handshake (hello_timeout): client certificate verified]
 //   await Hello (hello_timeout) ─▶ validate ─▶ admitted by the store queue? ─▶ claim the
-//     device ─▶ store.RecordHello
+//     device (a live session of another buffer: REASON_BUFFER_CONFLICT) ─▶ store.RecordHello
 //     ─▶ Welcome{last_stored_seq} ─▶ loop: await a frame (idle_timeout)
 //          EventBatch: validate ─▶ store.StoreEvents ─▶ Ack{highest stored seq}
+//                      (gaps in the buffer's sequence are logged and counted)
 //          Heartbeat:  validate ─▶ store.RecordHeartbeat ─▶ Ack{highest stored seq}
 //
 // An Ack is sent only after the store returned OK, so an acknowledged event
@@ -38,6 +39,7 @@
 #include "platform/asio.h"
 #include "platform/clock.h"
 #include "proto/frame_stream.h"
+#include "proto/schema_limits.h"
 
 namespace atmhealth::collector {
 
@@ -49,6 +51,9 @@ struct SessionSettings {
   // Hello waits at most half the agent's Welcome wait (WelcomeWait()).
   std::chrono::milliseconds store_timeout{5000};
   std::string collector_id;  // sent in Welcome
+  // Most events accepted in one batch, announced in Welcome; at most
+  // wire::kMaxEventsPerBatch.
+  std::size_t max_batch_events = wire::kMaxEventsPerBatch;
 };
 
 // How long the store may take with a session's Hello: `store_timeout`, or
@@ -116,14 +121,17 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   asio::awaitable<void> EndForStop();
 
   // Logs, counts and answers a frame that breaks the protocol, then closes.
+  // `refused_seq` names the one event at fault, if one is.
   asio::awaitable<void> Reject(FrameRejection rejection, v1::Refusal::Reason reason,
-                               const std::string& detail);
+                               const std::string& detail, std::uint64_t refused_seq = 0);
   // Logs, counts and answers a failed store call, then closes.
   asio::awaitable<void> FailStore(const Error& error, std::string_view doing);
   // Sends one Refusal, drains briefly and closes. Only the first call sends.
-  // `retry_after` (0: none) goes into the Refusal as the agent's retry hint.
+  // `retry_after` (0: none) goes into the Refusal as the agent's retry hint;
+  // `refused_seq` (0: none) names the event refused.
   asio::awaitable<void> Refuse(v1::Refusal::Reason reason, const std::string& detail,
-                               std::chrono::milliseconds retry_after = {});
+                               std::chrono::milliseconds retry_after = {},
+                               std::uint64_t refused_seq = 0);
   bool SendOrEnd(const v1::CollectorMessage& message);
 
   std::int64_t NowUnixNanos() const;
@@ -135,7 +143,8 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   const SessionServices services_;
 
   std::string device_id_;              // empty until a valid Hello arrived
-  std::uint64_t last_stored_seq_ = 0;  // highest seq the store reported for the device
+  std::string buffer_id_;              // the agent's buffer, from its Hello
+  std::uint64_t last_stored_seq_ = 0;  // highest seq the store reported for the buffer
   Phase phase_ = Phase::kBusy;
   bool stop_requested_ = false;
   StopCause stop_cause_ = StopCause::kShutdown;

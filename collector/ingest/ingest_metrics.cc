@@ -20,7 +20,7 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
                         .Register(registry),
                     prometheus::BuildCounter()
                         .Name("atmhealth_collector_sessions_refused_total")
-                        .Help("Agent connections turned away before their Hello, by reason")
+                        .Help("Agent connections turned away before their session began, by reason")
                         .Register(registry)) {}
 
 IngestMetrics::IngestMetrics(prometheus::Registry& registry,
@@ -30,8 +30,10 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
       rejected_malformed_(rejected.Add({{"reason", "malformed"}})),
       rejected_protocol_(rejected.Add({{"reason", "protocol"}})),
       rejected_timeout_(rejected.Add({{"reason", "timeout"}})),
+      rejected_truncated_(rejected.Add({{"reason", "truncated"}})),
       refused_overloaded_(refused.Add({{"reason", "overloaded"}})),
       refused_shutting_down_(refused.Add({{"reason", "shutting_down"}})),
+      refused_buffer_conflict_(refused.Add({{"reason", "buffer_conflict"}})),
       sessions_total_(AddCounter(registry, "atmhealth_collector_sessions_total",
                                  "Agent sessions accepted since the collector started")),
       sessions_active_(prometheus::BuildGauge()
@@ -45,6 +47,14 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
                                 "Events stored for the first time")),
       events_duplicate_(AddCounter(registry, "atmhealth_collector_events_duplicate_total",
                                    "Events received again that were already stored")),
+      events_late_(AddCounter(registry, "atmhealth_collector_events_late_total",
+                              "Events stored below their buffer's highest stored sequence: "
+                              "they filled a gap")),
+      sequence_gaps_(AddCounter(registry, "atmhealth_collector_sequence_gaps_total",
+                                "Ranges of sequences a buffer skipped over (missing events)")),
+      sequence_gap_events_(AddCounter(registry, "atmhealth_collector_sequence_gap_events_total",
+                                      "Sequences skipped over: events missing when the gap "
+                                      "opened")),
       heartbeats_(
           AddCounter(registry, "atmhealth_collector_heartbeats_total", "Heartbeats recorded")),
       store_errors_(AddCounter(registry, "atmhealth_collector_store_errors_total",
@@ -103,6 +113,9 @@ void IngestMetrics::CountFrameRejected(FrameRejection reason) {
     case FrameRejection::kTimeout:
       rejected_timeout_.Increment();
       return;
+    case FrameRejection::kTruncated:
+      rejected_truncated_.Increment();
+      return;
   }
 }
 
@@ -120,6 +133,9 @@ void IngestMetrics::CountSessionRefused(SessionRefusal reason) {
     case SessionRefusal::kStoreBusy:
       refused_store_busy_.Increment();
       return;
+    case SessionRefusal::kBufferConflict:
+      refused_buffer_conflict_.Increment();
+      return;
   }
 }
 
@@ -135,6 +151,13 @@ void IngestMetrics::CountEventsStored(std::uint64_t events) {
 }
 void IngestMetrics::CountEventsDuplicate(std::uint64_t events) {
   events_duplicate_.Increment(static_cast<double>(events));
+}
+void IngestMetrics::CountEventsLate(std::uint64_t events) {
+  events_late_.Increment(static_cast<double>(events));
+}
+void IngestMetrics::CountSequenceGaps(std::uint64_t gaps, std::uint64_t events) {
+  sequence_gaps_.Increment(static_cast<double>(gaps));
+  sequence_gap_events_.Increment(static_cast<double>(events));
 }
 void IngestMetrics::CountHeartbeat() { heartbeats_.Increment(); }
 void IngestMetrics::CountStoreError() { store_errors_.Increment(); }

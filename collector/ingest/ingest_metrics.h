@@ -26,6 +26,7 @@ enum class FrameRejection {
   kMalformed,  // bytes that do not parse as an AgentMessage
   kProtocol,   // a valid message at the wrong time or with bad fields
   kTimeout,    // no Hello within hello_timeout, or no frame within idle_timeout
+  kTruncated,  // the connection closed in the middle of a frame
 };
 
 // Why a connection was turned away before it became a session: the label
@@ -35,6 +36,7 @@ enum class SessionRefusal {
   kShuttingDown,      // the collector is stopping
   kIdentityMismatch,  // the Hello's device id is not the client certificate's
   kStoreBusy,         // the store queue is too long for another session now
+  kBufferConflict,    // a live session of the device speaks for another buffer
 };
 
 class IngestMetrics {
@@ -51,6 +53,11 @@ class IngestMetrics {
   void CountSessionReplaced();
   void CountEventsStored(std::uint64_t events);
   void CountEventsDuplicate(std::uint64_t events);
+  // Events stored below the buffer's highest stored sequence: they filled a
+  // gap (also counted in events_stored).
+  void CountEventsLate(std::uint64_t events);
+  // A batch skipped over `events` sequences in `gaps` ranges.
+  void CountSequenceGaps(std::uint64_t gaps, std::uint64_t events);
   void CountHeartbeat();
   void CountStoreError();
   // A TLS handshake that failed: tls_handshake_failures_total{reason=...}.
@@ -72,13 +79,18 @@ class IngestMetrics {
   prometheus::Counter& rejected_malformed_;
   prometheus::Counter& rejected_protocol_;
   prometheus::Counter& rejected_timeout_;
+  prometheus::Counter& rejected_truncated_;
   prometheus::Counter& refused_overloaded_;
   prometheus::Counter& refused_shutting_down_;
+  prometheus::Counter& refused_buffer_conflict_;
   prometheus::Counter& sessions_total_;
   prometheus::Gauge& sessions_active_;
   prometheus::Counter& sessions_replaced_;
   prometheus::Counter& events_stored_;
   prometheus::Counter& events_duplicate_;
+  prometheus::Counter& events_late_;
+  prometheus::Counter& sequence_gaps_;
+  prometheus::Counter& sequence_gap_events_;
   prometheus::Counter& heartbeats_;
   prometheus::Counter& store_errors_;
   prometheus::Counter& refused_identity_mismatch_;

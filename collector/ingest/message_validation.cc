@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 namespace atmhealth::collector {
 namespace {
@@ -11,10 +13,15 @@ Error Invalid(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-// A known value of a proto3 (open) enum other than its UNSPECIFIED zero.
-template <typename IsValid>
-bool IsSpecified(int value, IsValid is_valid) {
-  return value != 0 && is_valid(value);
+// A value of a proto3 (open) enum other than its UNSPECIFIED zero. Values
+// this collector does not know pass: a newer agent may send them, and the
+// store keeps them as `unknown(<number>)` (docs/collector-database.md).
+bool IsSpecified(int value) { return value != 0; }
+
+Status CheckBytes(std::string_view where, std::string_view field, std::size_t size,
+                  std::size_t limit) {
+  if (size <= limit) return OkStatus();
+  return Invalid(fmt::format("{}: {} is {} bytes, at most {}", where, field, size, limit));
 }
 
 Status ValidateId(std::string_view id, std::string_view field) {
@@ -29,25 +36,39 @@ Status ValidateId(std::string_view id, std::string_view field) {
 }
 
 Status ValidateEvent(const v1::Event& event, std::string_view where) {
-  if (!IsSpecified(event.severity(), v1::Severity_IsValid)) {
-    return Invalid(fmt::format("{}: severity {} is not a known severity", where,
-                               static_cast<int>(event.severity())));
-  }
-  if (!IsSpecified(event.kind(), v1::AlertKind_IsValid)) {
-    return Invalid(fmt::format("{}: kind {} is not a known alert kind", where,
-                               static_cast<int>(event.kind())));
-  }
-  if (!IsSpecified(event.state(), v1::AlertState_IsValid)) {
-    return Invalid(fmt::format("{}: state {} is not a known alert state", where,
-                               static_cast<int>(event.state())));
-  }
-  if (!IsSpecified(event.unit(), v1::Unit_IsValid)) {
+  if (!IsSpecified(event.severity())) {
     return Invalid(
-        fmt::format("{}: unit {} is not a known unit", where, static_cast<int>(event.unit())));
+        fmt::format("{}: severity {} is unspecified", where, static_cast<int>(event.severity())));
   }
-  if (!IsSpecified(event.category(), v1::FailureCategory_IsValid)) {
-    return Invalid(fmt::format("{}: category {} is not a known failure category", where,
-                               static_cast<int>(event.category())));
+  if (!IsSpecified(event.kind())) {
+    return Invalid(
+        fmt::format("{}: kind {} is unspecified", where, static_cast<int>(event.kind())));
+  }
+  if (!IsSpecified(event.state())) {
+    return Invalid(
+        fmt::format("{}: state {} is unspecified", where, static_cast<int>(event.state())));
+  }
+  if (!IsSpecified(event.unit())) {
+    return Invalid(
+        fmt::format("{}: unit {} is unspecified", where, static_cast<int>(event.unit())));
+  }
+  if (!IsSpecified(event.category())) {
+    return Invalid(
+        fmt::format("{}: category {} is unspecified", where, static_cast<int>(event.category())));
+  }
+  if (Status s = CheckBytes(where, "boot_id", event.boot_id().size(), wire::kMaxBootIdBytes); !s) {
+    return s;
+  }
+  if (Status s = CheckBytes(where, "alert_key", event.alert_key().size(), wire::kMaxAlertKeyBytes);
+      !s) {
+    return s;
+  }
+  for (const auto& [name, list] : {std::pair{"impact.unavailable", &event.impact().unavailable()},
+                                   std::pair{"impact.degraded", &event.impact().degraded()}}) {
+    if (static_cast<std::size_t>(list->size()) > wire::kMaxImpactEntries) {
+      return Invalid(fmt::format("{}: {} has {} entries, at most {}", where, name, list->size(),
+                                 wire::kMaxImpactEntries));
+    }
   }
   if (event.summary().size() > kMaxSummaryBytes) {
     return Invalid(fmt::format("{}: summary is {} bytes, at most {}", where, event.summary().size(),
@@ -73,15 +94,13 @@ Status ValidateEvent(const v1::Event& event, std::string_view where) {
     }
   }
   for (const int service : event.impact().unavailable()) {
-    if (!IsSpecified(service, v1::CustomerService_IsValid)) {
-      return Invalid(fmt::format("{}: impact.unavailable holds {}, not a known customer service",
-                                 where, service));
+    if (!IsSpecified(service)) {
+      return Invalid(fmt::format("{}: impact.unavailable holds {} (unspecified)", where, service));
     }
   }
   for (const int service : event.impact().degraded()) {
-    if (!IsSpecified(service, v1::CustomerService_IsValid)) {
-      return Invalid(fmt::format("{}: impact.degraded holds {}, not a known customer service",
-                                 where, service));
+    if (!IsSpecified(service)) {
+      return Invalid(fmt::format("{}: impact.degraded holds {} (unspecified)", where, service));
     }
   }
   return OkStatus();
@@ -107,30 +126,50 @@ Status ValidateHello(const v1::Hello& hello) {
   if (Status status = ValidateId(hello.device().site_id(), "hello.device.site_id"); !status) {
     return status;
   }
-  if (!IsSpecified(hello.device().kind(), v1::DeviceKind_IsValid)) {
-    return Invalid(fmt::format("hello.device.kind: {} is not a known device kind",
+  if (Status s = CheckBytes("hello", "agent_version", hello.agent_version().size(),
+                            wire::kMaxAgentVersionBytes);
+      !s) {
+    return s;
+  }
+  if (!wire::IsValidBufferId(hello.buffer_id())) {
+    return Invalid(fmt::format("hello.buffer_id: is not {} lowercase hex digits ({} bytes)",
+                               wire::kBufferIdHexDigits, hello.buffer_id().size()));
+  }
+  if (!IsSpecified(hello.device().kind())) {
+    return Invalid(fmt::format("hello.device.kind: {} is unspecified",
                                static_cast<int>(hello.device().kind())));
   }
   return OkStatus();
 }
 
-Status ValidateEventBatch(const v1::EventBatch& batch) {
+Status ValidateEventBatch(const v1::EventBatch& batch, std::size_t max_events,
+                          std::uint64_t* refused_seq) {
+  std::uint64_t ignored = 0;
+  if (refused_seq == nullptr) refused_seq = &ignored;
+  *refused_seq = 0;
+  max_events = std::min(max_events, kMaxEventsPerBatch);
   const auto count = static_cast<std::size_t>(batch.events_size());
   if (count == 0) return Invalid("batch: has no events");
-  if (count > kMaxEventsPerBatch) {
-    return Invalid(fmt::format("batch: has {} events, at most {}", count, kMaxEventsPerBatch));
+  if (count > max_events) {
+    return Invalid(fmt::format("batch: has {} events, at most {}", count, max_events));
   }
   std::uint64_t previous_seq = 0;
   for (int i = 0; i < batch.events_size(); ++i) {
     const v1::Event& event = batch.events(i);
     const std::string where = fmt::format("batch.events[{}] (seq {})", i, event.seq());
     if (event.seq() == 0) return Invalid(fmt::format("{}: seq must be above 0", where));
+    if (event.seq() > wire::kMaxSequence) {
+      return Invalid(fmt::format("{}: seq is above the highest sequence 2^63-1", where));
+    }
     if (event.seq() <= previous_seq) {
       return Invalid(
           fmt::format("{}: seq is not above the previous event's seq {}", where, previous_seq));
     }
     previous_seq = event.seq();
-    if (Status status = ValidateEvent(event, where); !status) return status;
+    if (Status status = ValidateEvent(event, where); !status) {
+      *refused_seq = event.seq();
+      return status;
+    }
   }
   return OkStatus();
 }
@@ -142,14 +181,18 @@ Status ValidateHeartbeat(const v1::Heartbeat& heartbeat) {
   }
   for (int i = 0; i < heartbeat.services_size(); ++i) {
     const v1::ServiceStatus& status = heartbeat.services(i);
-    if (!IsSpecified(status.service(), v1::CustomerService_IsValid)) {
-      return Invalid(
-          fmt::format("heartbeat.services[{}].service: {} is not a known customer service", i,
-                      static_cast<int>(status.service())));
+    if (!IsSpecified(status.service())) {
+      return Invalid(fmt::format("heartbeat.services[{}].service: {} is unspecified", i,
+                                 static_cast<int>(status.service())));
     }
-    if (!IsSpecified(status.state(), v1::ServiceState_IsValid)) {
-      return Invalid(fmt::format("heartbeat.services[{}].state: {} is not a known service state", i,
+    if (!IsSpecified(status.state())) {
+      return Invalid(fmt::format("heartbeat.services[{}].state: {} is unspecified", i,
                                  static_cast<int>(status.state())));
+    }
+    if (Status s = CheckBytes(fmt::format("heartbeat.services[{}]", i), "reason",
+                              status.reason().size(), wire::kMaxServiceReasonBytes);
+        !s) {
+      return s;
     }
   }
   return OkStatus();

@@ -10,14 +10,23 @@ SessionRegistry::Admission SessionRegistry::Admit(const std::shared_ptr<AgentSes
   return Admission::kAdmitted;
 }
 
-std::shared_ptr<AgentSession> SessionRegistry::Claim(const std::string& device_id,
-                                                     const std::shared_ptr<AgentSession>& session) {
+SessionRegistry::ClaimResult SessionRegistry::Claim(const std::string& device_id,
+                                                    const std::string& buffer_id,
+                                                    const std::string& peer,
+                                                    const std::shared_ptr<AgentSession>& session) {
   std::lock_guard lock(mutex_);
-  std::weak_ptr<AgentSession>& slot = by_device_[device_id];
-  std::shared_ptr<AgentSession> previous = slot.lock();
-  slot = session;
-  if (previous == session) return nullptr;
-  return previous;
+  DeviceSlot& slot = by_device_[device_id];
+  std::shared_ptr<AgentSession> previous = slot.session.lock();
+  ClaimResult result;
+  if (previous != nullptr && previous != session && slot.buffer_id != buffer_id) {
+    result.conflict = true;
+    result.live_buffer_id = slot.buffer_id;
+    result.live_peer = slot.peer;
+    return result;
+  }
+  slot = DeviceSlot{session, buffer_id, peer};
+  if (previous != session) result.replaced = std::move(previous);
+  return result;
 }
 
 void SessionRegistry::Remove(const AgentSession* session, const std::string& device_id) {
@@ -28,7 +37,7 @@ void SessionRegistry::Remove(const AgentSession* session, const std::string& dev
   if (it == by_device_.end()) return;
   // Only the device's current session owns the slot; a replaced one leaves
   // its successor in place.
-  const std::shared_ptr<AgentSession> current = it->second.lock();
+  const std::shared_ptr<AgentSession> current = it->second.session.lock();
   if (current == nullptr || current.get() == session) by_device_.erase(it);
 }
 

@@ -63,12 +63,16 @@ asio::awaitable<Result<std::uint64_t>> StoreExecutor::RecordHello(
       timeout);
 }
 
-asio::awaitable<Result<std::uint64_t>> StoreExecutor::StoreEvents(
-    std::string device_id, std::vector<v1::Event> events, std::int64_t now_unix_ns,
-    std::chrono::milliseconds timeout) {
-  return Call<Result<std::uint64_t>>(
-      [device_id = std::move(device_id), events = std::move(events), now_unix_ns](
-          CollectorStore& store) { return store.StoreEvents(device_id, events, now_unix_ns); },
+asio::awaitable<Result<StoredBatch>> StoreExecutor::StoreEvents(std::string device_id,
+                                                                std::string buffer_id,
+                                                                std::vector<v1::Event> events,
+                                                                std::int64_t now_unix_ns,
+                                                                std::chrono::milliseconds timeout) {
+  return Call<Result<StoredBatch>>(
+      [device_id = std::move(device_id), buffer_id = std::move(buffer_id),
+       events = std::move(events), now_unix_ns](CollectorStore& store) {
+        return store.StoreEvents(device_id, buffer_id, events, now_unix_ns);
+      },
       timeout);
 }
 

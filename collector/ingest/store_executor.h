@@ -76,10 +76,10 @@ class StoreExecutor {
   asio::awaitable<Result<std::uint64_t>> RecordHello(v1::Hello hello, std::string peer,
                                                      std::int64_t now_unix_ns,
                                                      std::chrono::milliseconds timeout);
-  asio::awaitable<Result<std::uint64_t>> StoreEvents(std::string device_id,
-                                                     std::vector<v1::Event> events,
-                                                     std::int64_t now_unix_ns,
-                                                     std::chrono::milliseconds timeout);
+  asio::awaitable<Result<StoredBatch>> StoreEvents(std::string device_id, std::string buffer_id,
+                                                   std::vector<v1::Event> events,
+                                                   std::int64_t now_unix_ns,
+                                                   std::chrono::milliseconds timeout);
   asio::awaitable<Status> RecordHeartbeat(std::string device_id, v1::Heartbeat heartbeat,
                                           std::int64_t now_unix_ns,
                                           std::chrono::milliseconds timeout);

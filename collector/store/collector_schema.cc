@@ -128,16 +128,86 @@ Status CreateVersion2(platform::SqliteDatabase& database) {
   return database.Execute(kVersion2, "create schema version 2 (incidents)");
 }
 
+// Version 3: events are kept per buffer of a device (Hello.buffer_id): a
+// buffer table with each buffer's highest stored sequence and missing
+// sequences, buffer_id in the events' unique key and in alerts, and the
+// agent's set-aside count in heartbeats. What version 1 stored belongs to the
+// buffer "" (agents from before buffer ids). SQLite cannot change a primary
+// key in place, so events is rebuilt.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE buffers (
+  device_id           TEXT    NOT NULL REFERENCES devices (device_id),
+  buffer_id           TEXT    NOT NULL,
+  first_seen_unix_ns  INTEGER NOT NULL,
+  last_hello_unix_ns  INTEGER NOT NULL,
+  peer                TEXT    NOT NULL,
+  agent_last_seq      INTEGER NOT NULL,
+  last_seq            INTEGER NOT NULL DEFAULT 0,
+  gap_events          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (device_id, buffer_id)
+) WITHOUT ROWID;
+INSERT INTO buffers (device_id, buffer_id, first_seen_unix_ns, last_hello_unix_ns, peer,
+                     agent_last_seq, last_seq)
+SELECT device_id, '', first_seen_unix_ns, last_hello_unix_ns, peer, agent_last_seq, last_seq
+FROM devices;
+
+ALTER TABLE devices ADD COLUMN buffer_id TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE events_v3 (
+  device_id           TEXT    NOT NULL REFERENCES devices (device_id),
+  seq                 INTEGER NOT NULL CHECK (seq >= 1),
+  received_unix_ns    INTEGER NOT NULL,
+  wall_time_unix_ns   INTEGER NOT NULL,
+  monotonic_ns        INTEGER NOT NULL,
+  boot_id             TEXT    NOT NULL,
+  severity            TEXT    NOT NULL,
+  kind                TEXT    NOT NULL,
+  state               TEXT    NOT NULL,
+  subject             TEXT    NOT NULL,
+  alert_key           TEXT    NOT NULL,
+  value               REAL,
+  threshold           REAL,
+  unit                TEXT    NOT NULL,
+  category            TEXT    NOT NULL,
+  impact_unavailable  TEXT    NOT NULL,
+  impact_degraded     TEXT    NOT NULL,
+  summary             TEXT    NOT NULL,
+  context_json        TEXT    NOT NULL,
+  payload             BLOB    NOT NULL,
+  buffer_id           TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (device_id, buffer_id, seq)
+);
+INSERT INTO events_v3 (device_id, seq, received_unix_ns, wall_time_unix_ns, monotonic_ns, boot_id,
+                       severity, kind, state, subject, alert_key, value, threshold, unit,
+                       category, impact_unavailable, impact_degraded, summary, context_json,
+                       payload, buffer_id)
+SELECT device_id, seq, received_unix_ns, wall_time_unix_ns, monotonic_ns, boot_id, severity, kind,
+       state, subject, alert_key, value, threshold, unit, category, impact_unavailable,
+       impact_degraded, summary, context_json, payload, ''
+FROM events;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE INDEX events_by_alert_key ON events (alert_key, device_id, seq);
+CREATE INDEX events_by_received ON events (received_unix_ns);
+
+ALTER TABLE alerts ADD COLUMN buffer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE heartbeats ADD COLUMN set_aside_events_total INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+Status MigrateToVersion3(platform::SqliteDatabase& database) {
+  return database.Execute(kVersion3, "migrate schema to version 3 (buffers)");
+}
+
 using MigrationStep = Status (*)(platform::SqliteDatabase&);
 
 // kSteps[n] takes a database from version n to n + 1. Append new steps; never
 // change a released one: it has already run on databases in the field.
-constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2};
+constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2, &MigrateToVersion3};
 static_assert(std::size(kSteps) == kCollectorSchemaVersion);
 
 }  // namespace
 
-Status MigrateCollectorSchema(platform::SqliteDatabase& database) {
+Status MigrateCollectorSchema(platform::SqliteDatabase& database, int target_version) {
   while (true) {
     // The version is read inside the write transaction, so that two processes
     // opening the same new file cannot both run a step.
@@ -146,7 +216,7 @@ Status MigrateCollectorSchema(platform::SqliteDatabase& database) {
     if (!transaction.ok()) return transaction.error();
     Result<std::int64_t> version = database.QueryInt64("PRAGMA user_version", "read user_version");
     if (!version.ok()) return version.error();
-    if (*version == kCollectorSchemaVersion) return OkStatus();
+    if (*version >= target_version && *version <= kCollectorSchemaVersion) return OkStatus();
     if (*version < 0 || *version > kCollectorSchemaVersion) {
       return Error(ErrorCode::kInvalidArgument,
                    fmt::format("{}: schema version {} (PRAGMA user_version) is not one this "

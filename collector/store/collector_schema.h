@@ -9,14 +9,17 @@
 namespace atmhealth::collector {
 
 // The schema version this build writes.
-inline constexpr int kCollectorSchemaVersion = 2;
+inline constexpr int kCollectorSchemaVersion = 3;
 
 // Brings the database to kCollectorSchemaVersion, one step per version, each
 // step and its new user_version in one transaction: a crash between steps
 // leaves a database at some complete version, and the next open goes on from
 // there. A database newer than this build is refused (kInvalidArgument), never
 // written to.
-Status MigrateCollectorSchema(platform::SqliteDatabase& database);
+// `target_version` below the latest is for tests that make a database as an
+// older collector left it.
+Status MigrateCollectorSchema(platform::SqliteDatabase& database,
+                              int target_version = kCollectorSchemaVersion);
 
 }  // namespace atmhealth::collector
 

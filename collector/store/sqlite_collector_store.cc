@@ -93,8 +93,9 @@ Result<std::optional<std::int64_t>> SingleInteger(platform::SqliteQuery& query,
 
 constexpr const char* kUpsertDevice = R"sql(
 INSERT INTO devices (device_id, site_id, kind, agent_version, protocol_version, peer,
-                     agent_last_seq, first_seen_unix_ns, last_seen_unix_ns, last_hello_unix_ns)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)
+                     agent_last_seq, first_seen_unix_ns, last_seen_unix_ns, last_hello_unix_ns,
+                     buffer_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)
 ON CONFLICT (device_id) DO UPDATE SET
   site_id = excluded.site_id,
   kind = excluded.kind,
@@ -103,16 +104,40 @@ ON CONFLICT (device_id) DO UPDATE SET
   peer = excluded.peer,
   agent_last_seq = excluded.agent_last_seq,
   last_seen_unix_ns = excluded.last_seen_unix_ns,
-  last_hello_unix_ns = excluded.last_hello_unix_ns
+  last_hello_unix_ns = excluded.last_hello_unix_ns,
+  buffer_id = excluded.buffer_id
+)sql";
+
+constexpr const char* kUpsertBuffer = R"sql(
+INSERT INTO buffers (device_id, buffer_id, first_seen_unix_ns, last_hello_unix_ns, peer,
+                     agent_last_seq)
+VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+ON CONFLICT (device_id, buffer_id) DO UPDATE SET
+  last_hello_unix_ns = excluded.last_hello_unix_ns,
+  peer = excluded.peer,
+  agent_last_seq = excluded.agent_last_seq
 RETURNING last_seq
 )sql";
 
-// Every event of the batch is stored once the transaction commits (inserted
-// now or earlier), so the batch's highest seq may be recorded first.
-constexpr const char* kAdvanceDeviceSeq = R"sql(
-UPDATE devices SET last_seq = max(last_seq, ?2), last_seen_unix_ns = ?3
+// devices.last_seq follows the device's current buffer.
+constexpr const char* kSetDeviceSeq = R"sql(
+UPDATE devices SET last_seq = ?2 WHERE device_id = ?1
+)sql";
+
+constexpr const char* kSelectBufferSeq = R"sql(
+SELECT last_seq FROM buffers WHERE device_id = ?1 AND buffer_id = ?2
+)sql";
+
+constexpr const char* kAdvanceBufferSeq = R"sql(
+UPDATE buffers SET last_seq = max(last_seq, ?3), gap_events = gap_events + ?4
+WHERE device_id = ?1 AND buffer_id = ?2
+)sql";
+
+constexpr const char* kTouchDeviceSeq = R"sql(
+UPDATE devices SET
+  last_seen_unix_ns = ?2,
+  last_seq = CASE WHEN buffer_id = ?3 THEN max(last_seq, ?4) ELSE last_seq END
 WHERE device_id = ?1
-RETURNING last_seq
 )sql";
 
 constexpr const char* kTouchDevice = R"sql(
@@ -120,22 +145,26 @@ UPDATE devices SET last_seen_unix_ns = ?2 WHERE device_id = ?1
 )sql";
 
 // ON CONFLICT ... DO NOTHING rather than INSERT OR IGNORE: only a repeated
-// (device_id, seq) is skipped; any other constraint failure is an error, never
-// a silently dropped event.
+// (device_id, buffer_id, seq) is skipped; any other constraint failure is an
+// error, never a silently dropped event.
 constexpr const char* kInsertEvent = R"sql(
 INSERT INTO events (device_id, seq, received_unix_ns, wall_time_unix_ns, monotonic_ns, boot_id,
                     severity, kind, state, subject, alert_key, value, threshold, unit, category,
-                    impact_unavailable, impact_degraded, summary, context_json, payload)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-ON CONFLICT (device_id, seq) DO NOTHING
+                    impact_unavailable, impact_degraded, summary, context_json, payload,
+                    buffer_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+        ?21)
+ON CONFLICT (device_id, buffer_id, seq) DO NOTHING
 )sql";
 
 // In a DO UPDATE, a bare column is the stored row's value and excluded.x the
-// new one. The WHERE keeps an older event (lower seq) from winning.
+// new one. The WHERE keeps an older event (lower seq) of the same buffer from
+// winning; an event of another buffer (the device's buffer was recreated, and
+// its sequence starts over) is newer than anything of the old one.
 constexpr const char* kUpsertAlert = R"sql(
 INSERT INTO alerts (device_id, alert_key, state, severity, since_seq, since_wall_time_unix_ns,
-                    last_seq, updated_unix_ns)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7)
+                    last_seq, updated_unix_ns, buffer_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8)
 ON CONFLICT (device_id, alert_key) DO UPDATE SET
   since_seq = CASE WHEN state = excluded.state THEN since_seq ELSE excluded.since_seq END,
   since_wall_time_unix_ns = CASE WHEN state = excluded.state THEN since_wall_time_unix_ns
@@ -143,16 +172,17 @@ ON CONFLICT (device_id, alert_key) DO UPDATE SET
   state = excluded.state,
   severity = excluded.severity,
   last_seq = excluded.last_seq,
-  updated_unix_ns = excluded.updated_unix_ns
-WHERE excluded.last_seq > alerts.last_seq
+  updated_unix_ns = excluded.updated_unix_ns,
+  buffer_id = excluded.buffer_id
+WHERE excluded.buffer_id <> alerts.buffer_id OR excluded.last_seq > alerts.last_seq
 )sql";
 
 constexpr const char* kReplaceHeartbeat = R"sql(
 INSERT OR REPLACE INTO heartbeats (
   device_id, received_unix_ns, interval_ms, services_json, backlog_events, buffer_bytes,
   buffer_limit_bytes, oldest_undelivered_age_ms, dropped_events_total, agent_last_seq,
-  buffer_degraded, agent_wall_time_unix_ns, agent_monotonic_ns, uptime_s)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+  buffer_degraded, agent_wall_time_unix_ns, agent_monotonic_ns, uptime_s, set_aside_events_total)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 )sql";
 
 constexpr const char* kUpsertService = R"sql(
@@ -210,6 +240,10 @@ Result<std::unique_ptr<SqliteCollectorStore>> SqliteCollectorStore::Open(
 
   Status migrated = MigrateCollectorSchema(db);
   if (!migrated.ok()) return migrated.error();
+  // A migration writes the whole schema (and may rebuild a table) into the
+  // WAL; give that room back to the disk before the first batch needs it.
+  Status checkpointed = db.Execute("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint after open");
+  if (!checkpointed.ok()) return checkpointed.error();
   Status prepared = store->PrepareStatements();
   if (!prepared.ok()) return prepared.error();
   return store;
@@ -223,7 +257,11 @@ Status SqliteCollectorStore::PrepareStatements() {
   };
   for (const Named& named : {
            Named{&upsert_device_, kUpsertDevice, "prepare device upsert"},
-           Named{&advance_device_seq_, kAdvanceDeviceSeq, "prepare device seq update"},
+           Named{&upsert_buffer_, kUpsertBuffer, "prepare buffer upsert"},
+           Named{&set_device_seq_, kSetDeviceSeq, "prepare device seq update"},
+           Named{&select_buffer_seq_, kSelectBufferSeq, "prepare buffer seq select"},
+           Named{&advance_buffer_seq_, kAdvanceBufferSeq, "prepare buffer seq update"},
+           Named{&touch_device_seq_, kTouchDeviceSeq, "prepare device touch"},
            Named{&touch_device_, kTouchDevice, "prepare device last-seen update"},
            Named{&insert_event_, kInsertEvent, "prepare event insert"},
            Named{&upsert_alert_, kUpsertAlert, "prepare alert upsert"},
@@ -253,7 +291,7 @@ Result<std::uint64_t> SqliteCollectorStore::RecordHello(const v1::Hello& hello,
       platform::SqliteTransaction::Begin(database_, what);
   if (!transaction.ok()) return transaction.error();
 
-  Result<std::optional<std::int64_t>> last_seq = [&] {
+  {
     platform::SqliteQuery query(database_, upsert_device_);
     query.BindText(1, device.device_id())
         .BindText(2, device.site_id())
@@ -262,24 +300,40 @@ Result<std::uint64_t> SqliteCollectorStore::RecordHello(const v1::Hello& hello,
         .BindInt64(5, hello.protocol_version())
         .BindText(6, peer)
         .BindInt64(7, Saturated(hello.agent_last_seq()))
-        .BindInt64(8, now_unix_ns);
+        .BindInt64(8, now_unix_ns)
+        .BindText(9, hello.buffer_id());
+    if (Status upserted = query.Run(what); !upserted.ok()) return upserted.error();
+  }
+  Result<std::optional<std::int64_t>> last_seq = [&] {
+    platform::SqliteQuery query(database_, upsert_buffer_);
+    query.BindText(1, device.device_id())
+        .BindText(2, hello.buffer_id())
+        .BindInt64(3, now_unix_ns)
+        .BindText(4, peer)
+        .BindInt64(5, Saturated(hello.agent_last_seq()));
     return SingleInteger(query, what);
   }();
   if (!last_seq.ok()) return last_seq.error();
   if (!last_seq->has_value()) {
     return Error(ErrorCode::kInternal,
-                 fmt::format("{}: {}: upsert returned no row", database_.path(), what));
+                 fmt::format("{}: {}: buffer upsert returned no row", database_.path(), what));
+  }
+  {
+    platform::SqliteQuery query(database_, set_device_seq_);
+    query.BindText(1, device.device_id()).BindInt64(2, **last_seq);
+    if (Status set = query.Run(what); !set.ok()) return set.error();
   }
   Status committed = transaction->Commit();
   if (!committed.ok()) return committed.error();
   return static_cast<std::uint64_t>(**last_seq);
 }
 
-Result<std::uint64_t> SqliteCollectorStore::StoreEvents(std::string_view device_id,
-                                                        const std::vector<v1::Event>& events,
-                                                        std::int64_t now_unix_ns) {
-  const std::string what = fmt::format("store batch of {}", Quoted(device_id));
-  std::uint64_t batch_max_seq = 0;
+Result<StoredBatch> SqliteCollectorStore::StoreEvents(std::string_view device_id,
+                                                      std::string_view buffer_id,
+                                                      const std::vector<v1::Event>& events,
+                                                      std::int64_t now_unix_ns) {
+  const std::string what =
+      fmt::format("store batch of {} buffer {}", Quoted(device_id), Quoted(buffer_id));
   for (std::size_t i = 0; i < events.size(); ++i) {
     const std::uint64_t seq = events[i].seq();
     if (seq == 0 || seq > kMaxSqliteInteger) {
@@ -287,38 +341,56 @@ Result<std::uint64_t> SqliteCollectorStore::StoreEvents(std::string_view device_
                    fmt::format("{}: {}: events[{}]: seq {} is outside 1..{}; nothing stored",
                                database_.path(), what, i, seq, kMaxSqliteInteger));
     }
-    batch_max_seq = std::max(batch_max_seq, seq);
   }
 
   Result<platform::SqliteTransaction> transaction =
       platform::SqliteTransaction::Begin(database_, what);
   if (!transaction.ok()) return transaction.error();
 
-  Result<std::optional<std::int64_t>> last_seq = [&] {
-    platform::SqliteQuery query(database_, advance_device_seq_);
-    query.BindText(1, device_id)
-        .BindInt64(2, static_cast<std::int64_t>(batch_max_seq))
-        .BindInt64(3, now_unix_ns);
+  Result<std::optional<std::int64_t>> before = [&] {
+    platform::SqliteQuery query(database_, select_buffer_seq_);
+    query.BindText(1, device_id).BindText(2, buffer_id);
     return SingleInteger(query, what);
   }();
-  if (!last_seq.ok()) return last_seq.error();
-  if (!last_seq->has_value()) {
+  if (!before.ok()) return before.error();
+  if (!before->has_value()) {
     return Error(ErrorCode::kNotFound,
-                 fmt::format("{}: {}: no such device (it has not said Hello); nothing stored",
+                 fmt::format("{}: {}: no such device or buffer (it has not said Hello); nothing "
+                             "stored",
                              database_.path(), what));
   }
 
+  StoredBatch stored;
+  stored.last_stored_seq = static_cast<std::uint64_t>(**before);
   for (const v1::Event& event : events) {
-    Status inserted = InsertEvent(device_id, event, now_unix_ns);
+    Result<bool> inserted = InsertEvent(device_id, buffer_id, event, now_unix_ns);
     if (!inserted.ok()) return inserted.error();
+    stored.Count(event.seq(), *inserted);
+  }
+  {
+    platform::SqliteQuery query(database_, advance_buffer_seq_);
+    query.BindText(1, device_id)
+        .BindText(2, buffer_id)
+        .BindInt64(3, static_cast<std::int64_t>(stored.last_stored_seq))
+        .BindInt64(4, Saturated(stored.gap_events));
+    if (Status advanced = query.Run(what); !advanced.ok()) return advanced.error();
+  }
+  {
+    platform::SqliteQuery query(database_, touch_device_seq_);
+    query.BindText(1, device_id)
+        .BindInt64(2, now_unix_ns)
+        .BindText(3, buffer_id)
+        .BindInt64(4, static_cast<std::int64_t>(stored.last_stored_seq));
+    if (Status touched = query.Run(what); !touched.ok()) return touched.error();
   }
   Status committed = transaction->Commit();
   if (!committed.ok()) return committed.error();
-  return static_cast<std::uint64_t>(**last_seq);
+  return stored;
 }
 
-Status SqliteCollectorStore::InsertEvent(std::string_view device_id, const v1::Event& event,
-                                         std::int64_t now_unix_ns) {
+Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
+                                               std::string_view buffer_id, const v1::Event& event,
+                                               std::int64_t now_unix_ns) {
   const auto seq = static_cast<std::int64_t>(event.seq());
   std::string payload;
   if (!event.SerializeToString(&payload)) {
@@ -349,17 +421,18 @@ Status SqliteCollectorStore::InsertEvent(std::string_view device_id, const v1::E
         .BindText(17, ServiceList(event.impact().degraded()))
         .BindText(18, event.summary())
         .BindText(19, ContextJson(event))
-        .BindBlob(20, payload);
+        .BindBlob(20, payload)
+        .BindText(21, buffer_id);
     Status inserted =
         query.Run(fmt::format("store batch of {}: insert seq {}", Quoted(device_id), seq));
-    if (!inserted.ok()) return inserted;
+    if (!inserted.ok()) return inserted.error();
   }
   // Stored by an earlier batch: exactly once, so nothing else changes either.
-  if (database_.ChangedRows() == 0) return OkStatus();
+  if (database_.ChangedRows() == 0) return false;
   // Only firing and resolved events move an alert; notices have no state.
   if (event.alert_key().empty() ||
       (event.state() != v1::ALERT_STATE_FIRING && event.state() != v1::ALERT_STATE_RESOLVED)) {
-    return OkStatus();
+    return true;
   }
   platform::SqliteQuery query(database_, upsert_alert_);
   query.BindText(1, device_id)
@@ -368,9 +441,12 @@ Status SqliteCollectorStore::InsertEvent(std::string_view device_id, const v1::E
       .BindText(4, severity)
       .BindInt64(5, seq)
       .BindInt64(6, event.wall_time_unix_ns())
-      .BindInt64(7, now_unix_ns);
-  return query.Run(
-      fmt::format("store batch of {}: update alert of seq {}", Quoted(device_id), seq));
+      .BindInt64(7, now_unix_ns)
+      .BindText(8, buffer_id);
+  Status upserted =
+      query.Run(fmt::format("store batch of {}: update alert of seq {}", Quoted(device_id), seq));
+  if (!upserted.ok()) return upserted.error();
+  return true;
 }
 
 Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
@@ -425,7 +501,8 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
         .BindInt64(11, health.buffer_degraded() ? 1 : 0)
         .BindInt64(12, health.wall_time_unix_ns())
         .BindInt64(13, health.monotonic_ns())
-        .BindInt64(14, health.uptime_s());
+        .BindInt64(14, health.uptime_s())
+        .BindInt64(15, Saturated(health.set_aside_events_total()));
     Status replaced = query.Run(what);
     if (!replaced.ok()) return replaced;
   }

@@ -30,8 +30,9 @@ struct SqliteCollectorStoreOptions {
 // Every method runs in one transaction and returns only once it is durable
 // (WAL, synchronous=FULL) or rolled back. Not thread-safe, like CollectorStore.
 //
-// A device exists from its first Hello on: StoreEvents and RecordHeartbeat
-// for a device that never said Hello fail with kNotFound and store nothing.
+// A device and its buffer exist from their first Hello on: StoreEvents and
+// RecordHeartbeat for a device (or buffer) that never said Hello fail with
+// kNotFound and store nothing.
 class SqliteCollectorStore final : public CollectorStore {
  public:
   static Result<std::unique_ptr<SqliteCollectorStore>> Open(
@@ -42,9 +43,9 @@ class SqliteCollectorStore final : public CollectorStore {
                                     std::int64_t now_unix_ns) override;
   // kInvalidArgument, and nothing stored, when any seq is 0 or above the
   // largest SQLite integer (2^63 - 1).
-  Result<std::uint64_t> StoreEvents(std::string_view device_id,
-                                    const std::vector<v1::Event>& events,
-                                    std::int64_t now_unix_ns) override;
+  Result<StoredBatch> StoreEvents(std::string_view device_id, std::string_view buffer_id,
+                                  const std::vector<v1::Event>& events,
+                                  std::int64_t now_unix_ns) override;
   // Replaces the device's heartbeat row and its device_services rows with
   // what this heartbeat reports; a service's since_unix_ns changes only when
   // its state does. kInvalidArgument when a service or its state is
@@ -56,12 +57,18 @@ class SqliteCollectorStore final : public CollectorStore {
   explicit SqliteCollectorStore(platform::SqliteDatabase database)
       : database_(std::move(database)) {}
   Status PrepareStatements();
-  Status InsertEvent(std::string_view device_id, const v1::Event& event, std::int64_t now_unix_ns);
+  // True if stored now, false if stored before.
+  Result<bool> InsertEvent(std::string_view device_id, std::string_view buffer_id,
+                           const v1::Event& event, std::int64_t now_unix_ns);
 
   // Declared first so that it is destroyed last, after the statements.
   platform::SqliteDatabase database_;
   platform::SqliteStatement upsert_device_;
-  platform::SqliteStatement advance_device_seq_;
+  platform::SqliteStatement upsert_buffer_;
+  platform::SqliteStatement set_device_seq_;
+  platform::SqliteStatement select_buffer_seq_;
+  platform::SqliteStatement advance_buffer_seq_;
+  platform::SqliteStatement touch_device_seq_;
   platform::SqliteStatement touch_device_;
   platform::SqliteStatement insert_event_;
   platform::SqliteStatement upsert_alert_;

@@ -70,7 +70,8 @@ void BM_StoreEvents(benchmark::State& state) {
   for (auto _ : state) {
     // Renumbering costs nanoseconds next to the store's transaction.
     for (std::uint64_t i = 0; i < batch; ++i) events[i].set_seq(next_seq[device] + i);
-    Result<std::uint64_t> stored = store->StoreEvents(DeviceId(device), events, NowUnixNanos());
+    Result<collector::StoredBatch> stored =
+        store->StoreEvents(DeviceId(device), "", events, NowUnixNanos());
     if (!stored.ok()) {
       state.SkipWithError(stored.error().message().c_str());
       return;

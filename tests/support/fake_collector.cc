@@ -163,9 +163,24 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
     bool answer = false;
     bool answer_hello = false;
     std::uint64_t stored = 0;
+    std::uint32_t max_batch_events = 0;
+    std::uint32_t max_frame_bytes = 0;
+    std::uint64_t refused_event = 0;
     {
       std::lock_guard lock(mutex_);
       record_.frames.push_back({connection->id, Clock::now(), message});
+      if (message.has_hello() &&
+          (record_.buffers == 0 || message.hello().buffer_id() != record_.buffer_id)) {
+        if (record_.buffers > 0) {  // a new buffer: its sequence starts over
+          record_.stored_seq = 0;
+          record_.stored_seqs.clear();
+        }
+        record_.buffer_id = message.hello().buffer_id();
+        ++record_.buffers;
+      }
+      max_batch_events = max_batch_events_;
+      max_frame_bytes = max_frame_bytes_;
+      refused_event = refused_event_;
       refuse = refuse_hellos_;
       retry_after = refuse_retry_after_;
       hold = hold_batches_;
@@ -190,13 +205,26 @@ asio::awaitable<void> FakeCollector::Converse(std::shared_ptr<wire::FrameStream>
       welcome.set_collector_time_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
-      welcome.set_max_frame_bytes(static_cast<std::uint32_t>(wire::kDefaultMaxFrameBytes));
+      welcome.set_max_frame_bytes(max_frame_bytes != 0
+                                      ? max_frame_bytes
+                                      : static_cast<std::uint32_t>(wire::kDefaultMaxFrameBytes));
+      welcome.set_max_batch_events(max_batch_events);
       Send(*connection, reply);
       welcomed = true;
       continue;
     }
     if (message.has_batch()) {
       std::vector<std::uint64_t> seqs = SeqsOf(message.batch());
+      if (max_batch_events != 0 && seqs.size() > max_batch_events) {
+        co_await SendRefusal(connection, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                             "batch above max_batch_events");
+        break;
+      }
+      if (refused_event != 0 && std::find(seqs.begin(), seqs.end(), refused_event) != seqs.end()) {
+        co_await SendRefusal(connection, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                             "scripted refusal of one event", {}, refused_event);
+        break;
+      }
       if (!hold) {
         StoreAndAck(*connection, seqs);
         continue;
@@ -255,11 +283,13 @@ void FakeCollector::Send(Connection& connection, const v1::CollectorMessage& mes
 
 asio::awaitable<void> FakeCollector::SendRefusal(std::shared_ptr<Connection> connection,
                                                  v1::Refusal::Reason reason, std::string detail,
-                                                 std::chrono::milliseconds retry_after) {
+                                                 std::chrono::milliseconds retry_after,
+                                                 std::uint64_t refused_seq) {
   v1::CollectorMessage message;
   message.mutable_refusal()->set_reason(reason);
   message.mutable_refusal()->set_detail(std::move(detail));
   message.mutable_refusal()->set_retry_after_ms(static_cast<std::uint32_t>(retry_after.count()));
+  message.mutable_refusal()->set_refused_seq(refused_seq);
   {
     std::lock_guard lock(mutex_);
     record_.refusals_sent.push_back(message.refusal());
@@ -278,6 +308,17 @@ void FakeCollector::PretendStored(std::uint64_t seq) {
     record_.stored_seq = std::max(record_.stored_seq, seq);
   }
   changed_.notify_all();
+}
+
+void FakeCollector::AnnounceLimits(std::uint32_t max_batch_events, std::uint32_t max_frame_bytes) {
+  std::lock_guard lock(mutex_);
+  max_batch_events_ = max_batch_events;
+  max_frame_bytes_ = max_frame_bytes;
+}
+
+void FakeCollector::RefuseEvent(std::uint64_t seq) {
+  std::lock_guard lock(mutex_);
+  refused_event_ = seq;
 }
 
 void FakeCollector::RefuseHellos(std::optional<v1::Refusal::Reason> reason,

@@ -12,7 +12,9 @@
 //   (*collector)->ReleaseBatches(1);            // store the oldest, Ack it
 //
 // It "stores" events by remembering their sequences, once each, like the
-// real collector's (device, seq) key. One device at a time is assumed.
+// real collector's (device, buffer, seq) key. One device at a time is
+// assumed; a Hello with another buffer id than the last one starts a new,
+// empty buffer, as the real collector's per-buffer sequence does.
 //
 // The collector runs on an io_context of its own, on a thread of its own.
 // Every public member is thread-safe; the scripting calls return once the
@@ -61,6 +63,8 @@ class FakeCollector {
     std::vector<std::uint64_t> stored_seqs;  // every sequence stored, ascending, once each
     std::size_t held_batches = 0;            // received on the live connection, not yet stored
     std::vector<v1::Refusal> refusals_sent;  // every Refusal sent, in order
+    std::string buffer_id;                   // of the latest Hello
+    int buffers = 0;                         // different buffer ids seen in a row
 
     // connection 0 means every connection.
     std::vector<v1::Hello> Hellos(int connection = 0) const;
@@ -109,6 +113,12 @@ class FakeCollector {
   void CloseConnection();
   // Sends Refusal{reason} on the live connection, then closes it.
   void Refuse(v1::Refusal::Reason reason);
+  // Welcome announces these limits (0: the collector's defaults); batches
+  // above max_batch_events are refused as the real collector does.
+  void AnnounceLimits(std::uint32_t max_batch_events, std::uint32_t max_frame_bytes);
+  // Every batch holding `seq` is refused naming it (REASON_PROTOCOL_VIOLATION,
+  // refused_seq), as the real collector refuses an event over a limit.
+  void RefuseEvent(std::uint64_t seq);
 
   // --- Observation.
 
@@ -131,7 +141,8 @@ class FakeCollector {
   asio::awaitable<void> Converse(std::shared_ptr<wire::FrameStream> stream);
   asio::awaitable<void> SendRefusal(std::shared_ptr<Connection> connection,
                                     v1::Refusal::Reason reason, std::string detail,
-                                    std::chrono::milliseconds retry_after = {});
+                                    std::chrono::milliseconds retry_after = {},
+                                    std::uint64_t refused_seq = 0);
   // Stores `seqs` (once each) and sends Ack{stored_seq}. Collector thread only.
   void StoreAndAck(Connection& connection, const std::vector<std::uint64_t>& seqs);
   void Send(Connection& connection, const v1::CollectorMessage& message);
@@ -155,6 +166,9 @@ class FakeCollector {
   bool hold_batches_ = false;
   bool answer_heartbeats_ = true;
   bool answer_hellos_ = true;
+  std::uint32_t max_batch_events_ = 0;
+  std::uint32_t max_frame_bytes_ = 0;
+  std::uint64_t refused_event_ = 0;
 };
 
 }  // namespace atmhealth::testing

@@ -24,11 +24,11 @@ class SlowCollectorStore : public collector::CollectorStore {
     std::this_thread::sleep_for(delay_);
     return store_->RecordHello(hello, peer, now_unix_ns);
   }
-  Result<std::uint64_t> StoreEvents(std::string_view device_id,
-                                    const std::vector<v1::Event>& events,
-                                    std::int64_t now_unix_ns) override {
+  Result<collector::StoredBatch> StoreEvents(std::string_view device_id, std::string_view buffer_id,
+                                             const std::vector<v1::Event>& events,
+                                             std::int64_t now_unix_ns) override {
     std::this_thread::sleep_for(delay_);
-    return store_->StoreEvents(device_id, events, now_unix_ns);
+    return store_->StoreEvents(device_id, buffer_id, events, now_unix_ns);
   }
   Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
                          std::int64_t now_unix_ns) override {

@@ -358,7 +358,9 @@ TEST(RuleSet, EventsFromHostileSubjectsStayWithinTheSchema) {
 
   EXPECT_EQ(events[0].subject(), "/mnt/kan\xef\xbf\xbd");
   EXPECT_EQ(events[0].alert_key(), "storage:/mnt/kan\xef\xbf\xbd");
-  EXPECT_EQ(events[1].subject(), "/" + std::string(255, 'x'));  // cut to 256 bytes
+  // Cut to 256 bytes, the cut marked with an ellipsis.
+  EXPECT_EQ(events[1].subject(), "/" + std::string(252, 'x') + "\xE2\x80\xA6");
+  EXPECT_LE(events[1].alert_key().size(), 320u);
   EXPECT_LE(events[1].summary().size(), 512u);
   EXPECT_EQ(events[1].context_size(), 32);
   EXPECT_EQ(events[1].context(0).key().size(), 64u);

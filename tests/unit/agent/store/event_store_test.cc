@@ -180,42 +180,119 @@ TEST_F(EventStoreTest, MarkDeliveredIsClampedToTheCommittedSeq) {
   EXPECT_EQ(raw.QueryInt("SELECT delivered_seq FROM meta"), 2);
 }
 
-// Regression: events stored in a recreated buffer before the first Welcome
-// (alerts raised while the collector was away) were counted as delivered and
-// never sent. They must move above the collector's sequence instead.
-TEST_F(EventStoreTest, AdvanceSequenceRenumbersUnacknowledgedEventsAboveTheCollector) {
+// Regression: a recreated buffer continued the old one's sequence by
+// renumbering, and the collector could not tell two buffers of one device
+// apart. Each buffer file now has its own random id, made with it.
+TEST_F(EventStoreTest, EachNewBufferFileHasItsOwnRandomIdThatSurvivesReopening) {
+  std::string first_id;
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 3; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/committed"));
-    ASSERT_TRUE(store->Commit());
-    store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/pending"));  // seq 4, not stored yet
+    first_id = store->Stats().buffer_id;
+  }
+  EXPECT_THAT(first_id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+  auto reopened = OpenOrFail(OptionsAt(db_path()), clock_);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->Stats().buffer_id, first_id);
+  auto other = OpenOrFail(OptionsAt(scratch_ / "other.db"), clock_);
+  ASSERT_NE(other, nullptr);
+  EXPECT_THAT(other->Stats().buffer_id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(other->Stats().buffer_id, first_id);
+}
 
-    // The collector already holds seq 1..100 of this device from an earlier
-    // buffer: this buffer's unacknowledged events, stored or pending, move
-    // above 100 in their order so they are sent and not taken for duplicates.
-    ASSERT_TRUE(store->AdvanceSequence(100));
-    EXPECT_EQ(store->Stats().delivered_seq, 100u);
-    EXPECT_EQ(store->Stats().last_seq, 104u);
-    EXPECT_EQ(store->Stats().backlog_events, 4u);
-    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/after")), 105u);
+// A buffer restored from an older copy takes a new id: its events keep their
+// sequences, and what was delivered under the old id is not sent again.
+TEST_F(EventStoreTest, RenewedBufferIdKeepsEventsAndSkipsDeliveredHistory) {
+  std::string renewed_id;
+  {
+    auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+    ASSERT_NE(store, nullptr);
+    const std::string old_id = store->Stats().buffer_id;
+    for (int i = 0; i < 3; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
     ASSERT_TRUE(store->Commit());
-    const std::vector<v1::Event> events = ReadAll(*store);
-    EXPECT_THAT(SeqsOf(events), ElementsAre(101, 102, 103, 104, 105));
-    EXPECT_EQ(events[0].subject(), "/committed");
-    EXPECT_EQ(events[3].subject(), "/pending");
-    EXPECT_EQ(events[4].subject(), "/after");
-
-    ASSERT_TRUE(store->AdvanceSequence(50));  // at or below last_seq: nothing changes
-    EXPECT_EQ(store->Stats().last_seq, 105u);
-    EXPECT_EQ(store->Stats().delivered_seq, 100u);
+    ASSERT_TRUE(store->MarkDelivered(2));
+    ASSERT_TRUE(store->RenewBufferId());
+    renewed_id = store->Stats().buffer_id;
+    EXPECT_NE(renewed_id, old_id);
+    EXPECT_EQ(store->Stats().buffer_base_seq, 2u);
+    EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(1, 2, 3));
   }
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Stats().delivered_seq, 100u);
-  EXPECT_EQ(store->Stats().backlog_events, 5u);
-  EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(101, 102, 103, 104, 105));
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 106u);
+  EXPECT_EQ(store->Stats().buffer_id, renewed_id);
+  EXPECT_EQ(store->Stats().buffer_base_seq, 2u);
+  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 4u);
+}
+
+// Regression: the sequence counter had no end; past 2^63-1 the collector
+// cannot store a sequence. The counter stops there and drops instead.
+TEST_F(EventStoreTest, SequenceNeverPassesTheLargestSqliteInteger) {
+  constexpr std::uint64_t kMax = 9'223'372'036'854'775'807ULL;
+  {
+    auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+    ASSERT_NE(store, nullptr);
+  }
+  RawDatabase(db_path()).Exec("UPDATE meta SET last_seq = " + std::to_string(kMax - 3));
+  auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/a")), kMax - 2);
+  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/b")), kMax - 1);
+  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/c")), 0u);  // dropped, not wrapped
+  ASSERT_TRUE(store->Commit());
+  EXPECT_LE(store->Stats().last_seq, kMax);
+  EXPECT_EQ(store->Stats().dropped_total, 1u);
+  EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(kMax - 2, kMax - 1));
+}
+
+// An event the collector refuses again and again is taken out of the queue,
+// kept in the set_aside table, counted, and reported by a notice.
+TEST_F(EventStoreTest, SetAsideEventLeavesTheQueueIsKeptAndReported) {
+  auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+  ASSERT_NE(store, nullptr);
+  for (const char* subject : {"/a", "/poison", "/c"}) {
+    store->Append(MakeEvent(v1::SEVERITY_WARNING, subject));
+  }
+  ASSERT_TRUE(store->Commit());
+  ASSERT_TRUE(store->SetAside(2, "REASON_PROTOCOL_VIOLATION: summary is too long"));
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(store->Stats().set_aside_total, 1u);
+  const std::vector<v1::Event> events = ReadAll(*store);
+  ASSERT_THAT(SeqsOf(events), ElementsAre(1, 3, 4));
+  EXPECT_EQ(events[2].kind(), v1::ALERT_KIND_AGENT_HEALTH);
+  EXPECT_THAT(events[2].summary(), ::testing::HasSubstr("event seq 2"));
+  RawDatabase raw(db_path());
+  EXPECT_EQ(raw.QueryInt("SELECT count(*) FROM set_aside WHERE seq = 2 AND reason LIKE "
+                         "'REASON_PROTOCOL_VIOLATION%'"),
+            1);
+  EXPECT_EQ(raw.QueryInt("SELECT set_aside_total FROM meta"), 1);
+  ASSERT_TRUE(store->SetAside(2, "again"));  // no longer queued: nothing happens
+  EXPECT_EQ(store->Stats().set_aside_total, 1u);
+}
+
+// Regression: under the byte cap a RESOLVED event of low severity went
+// before warnings, leaving the collector showing the alert firing forever.
+// The latest transition of an alert key is never dropped; superseded ones go.
+TEST_F(EventStoreTest, LatestTransitionOfAnAlertIsNeverDroppedUnderTheCap) {
+  constexpr std::uint64_t kCap = 32 * 1024;
+  auto store = OpenOrFail(OptionsAt(db_path(), kCap), clock_);
+  ASSERT_NE(store, nullptr);
+  v1::Event fired = MakeEvent(v1::SEVERITY_INFO, "/var", 1000);
+  const std::uint64_t fired_seq = store->Append(fired);
+  v1::Event resolved = MakeEvent(v1::SEVERITY_INFO, "/var", 1000);
+  resolved.set_state(v1::ALERT_STATE_RESOLVED);
+  const std::uint64_t resolved_seq = store->Append(resolved);
+  ASSERT_TRUE(store->Commit());
+  // Far more than the cap of warnings about other things, never delivered.
+  for (int i = 0; i < 100; ++i) {
+    v1::Event other = MakeEvent(v1::SEVERITY_WARNING, "/data" + std::to_string(i), 1000);
+    other.set_state(v1::ALERT_STATE_NOTICE);
+    store->Append(other);
+    ASSERT_TRUE(store->Commit());
+  }
+  EXPECT_GT(store->Stats().dropped_total, 0u);
+  const std::vector<std::uint64_t> seqs = SeqsOf(ReadAll(*store));
+  EXPECT_THAT(seqs, ::testing::Contains(resolved_seq));
+  EXPECT_THAT(seqs, ::testing::Not(::testing::Contains(fired_seq)));  // superseded: dropped first
 }
 
 // Appends events one commit at a time against a small cap and records, for
@@ -223,10 +300,18 @@ TEST_F(EventStoreTest, AdvanceSequenceRenumbersUnacknowledgedEventsAboveTheColle
 // store gives events up is then checked against the contract: delivered
 // history first, then undelivered INFO, then WARNING, then CRITICAL, oldest
 // first within each.
+// The events are notices: the latest transition of an alert key is never
+// dropped, a rule of its own with its own test.
 TEST_F(EventStoreTest, CapDropsDeliveredFirstThenInfoThenWarningAlertsLast) {
   auto store = OpenOrFail(OptionsAt(db_path(), kEventStoreMinBytes), clock_);
   ASSERT_NE(store, nullptr);
   constexpr std::size_t kPadding = 600;
+  const auto MakeEvent = [](v1::Severity severity, const std::string& subject,
+                            std::size_t padding) {
+    v1::Event event = ::atmhealth::agent::testing::MakeEvent(severity, subject, padding);
+    event.set_state(v1::ALERT_STATE_NOTICE);
+    return event;
+  };
   // seq:            1 C,  2 W,  3 I,  4 C,  5 W,  6 I,  7 C,  8 W,  9 I
   for (int i = 0; i < 3; ++i) {
     for (v1::Severity severity : {v1::SEVERITY_CRITICAL, v1::SEVERITY_WARNING, v1::SEVERITY_INFO}) {

@@ -18,6 +18,7 @@
 #include "platform/clock.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/store/event_store_test_support.h"
+#include "tests/unit/agent/store/forwarding_event_store.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -42,30 +43,20 @@ std::vector<v1::Event> Alerts(int first, int last) {
 // The real store with a full disk in front of it (leveldb's SpecialEnv
 // idea): the first `failures` commits fail as ENOSPC would, leaving the
 // events queued in the real store for the next commit.
-class FailingCommits final : public EventStore {
+class FailingCommits final : public testing::ForwardingEventStore {
  public:
   FailingCommits(std::unique_ptr<EventStore> real, int failures)
-      : real_(std::move(real)), failures_(failures) {}
+      : ForwardingEventStore(std::move(real)), failures_(failures) {}
 
-  std::uint64_t Append(v1::Event event) override { return real_->Append(std::move(event)); }
   Status Commit() override {
     if (failures_ > 0) {
       --failures_;
       return Error(ErrorCode::kNoSpace, "events.db: commit: database or disk is full");
     }
-    return real_->Commit();
+    return real().Commit();
   }
-  Result<std::vector<v1::Event>> ReadAfter(std::uint64_t after_seq, std::size_t max_events,
-                                           std::size_t max_bytes) override {
-    return real_->ReadAfter(after_seq, max_events, max_bytes);
-  }
-  Status MarkDelivered(std::uint64_t seq) override { return real_->MarkDelivered(seq); }
-  Status AdvanceSequence(std::uint64_t seq) override { return real_->AdvanceSequence(seq); }
-  Result<std::vector<v1::Event>> FiringAlerts() override { return real_->FiringAlerts(); }
-  EventStoreStats Stats() const override { return real_->Stats(); }
 
  private:
-  std::unique_ptr<EventStore> real_;
   int failures_;  // store thread only
 };
 

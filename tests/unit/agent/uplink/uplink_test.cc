@@ -5,8 +5,10 @@
 // buffer marks delivered.
 #include "agent/uplink/uplink.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -25,6 +27,7 @@
 #include "tests/support/fake_collector.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/store/event_store_test_support.h"
+#include "tests/unit/agent/store/forwarding_event_store.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -439,24 +442,134 @@ TEST_F(UplinkTest, AnOverloadedCollectorsRetryHintIsHonouredAndHelloAnnouncesThe
   EXPECT_EQ(record.stored_seqs, Range(1, 2));
 }
 
-TEST_F(UplinkTest, SequenceContinuesAboveACollectorThatHoldsMoreThanTheBuffer) {
-  // The buffer was lost and recreated; the collector still has seqs 1..100.
+// A buffer restored from an older copy: the collector holds more under its
+// id than it ever committed. Regression: the agent renumbered its events
+// above the collector's and discarded whether that worked, so a failure
+// marked unsent events delivered. Now the buffer takes a new id, and every
+// event arrives under it with its own sequence.
+TEST_F(UplinkTest, RestoredBufferTakesANewIdAndEveryEventArrives) {
+  AppendAlerts(1, 2);
+  const std::string first_id = Stats().buffer_id;
   collector_->PretendStored(100);
   StartUplink(Config());
-  ASSERT_TRUE(Eventually([&] { return Stats().last_seq == 100; }));
-  EXPECT_EQ(collector_->record().Hellos().at(0).agent_last_seq(), 0u);
 
-  AppendAlerts(1, 2);
-
-  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 102; }));
-  ASSERT_TRUE(WaitForDelivered(102));
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 2; }));
+  ASSERT_TRUE(WaitForDelivered(2));
   const Record record = collector_->record();
-  EXPECT_EQ(record.ReceivedSeqs(), (Seqs{101, 102}));
+  EXPECT_EQ(record.stored_seqs, Range(1, 2));
+  EXPECT_EQ(record.buffers, 2);
+  ASSERT_GE(record.Hellos().size(), 2u);
+  EXPECT_EQ(record.Hellos().front().buffer_id(), first_id);
+  EXPECT_NE(record.Hellos().back().buffer_id(), first_id);
+  EXPECT_EQ(Stats().buffer_id, record.Hellos().back().buffer_id());
   const auto events = record.Events();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].subject(), Subject(1));
-  EXPECT_EQ(events[1].subject(), Subject(2));
-  EXPECT_EQ(Stats().last_seq, 102u);
+}
+
+// The real store, except that renewing the buffer id fails the first time
+// (a disk error at the worst moment).
+class RenewFailsOnce final : public testing::ForwardingEventStore {
+ public:
+  using ForwardingEventStore::ForwardingEventStore;
+  Status RenewBufferId() override {
+    if (!failed_) {
+      failed_ = true;
+      return Error(ErrorCode::kIo, "events.db: renewing the buffer id: disk I/O error");
+    }
+    return real().RenewBufferId();
+  }
+
+ private:
+  bool failed_ = false;
+};
+
+// Regression: the Welcome's store calls had their results discarded: a
+// failed step let the session go on and mark unsent events delivered.
+TEST_F(UplinkTest, FailedStoreStepAtWelcomeMarksNothingDeliveredAndIsRetried) {
+  store_.reset();
+  auto real = OpenOrFail(OptionsAt(scratch_ / "events.db"), platform::Clock::Real());
+  ASSERT_NE(real, nullptr);
+  store_ = std::make_unique<StoreThread>(std::make_unique<RenewFailsOnce>(std::move(real)));
+  store_->set_commit_delay(20ms);
+  AppendAlerts(1, 3);
+  collector_->PretendStored(100);
+  StartUplink(Config());
+
+  // The first renewal fails: that session ends with nothing delivered.
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.Hellos().size() >= 2; }));
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 3; }));
+  ASSERT_TRUE(WaitForDelivered(3));
+  const Record record = collector_->record();
+  EXPECT_EQ(record.stored_seqs, Range(1, 3));
+  EXPECT_EQ(record.Hellos().front().buffer_id(), record.Hellos().at(1).buffer_id())
+      << "the failed renewal changed nothing";
+}
+
+// A collector that accepts smaller batches and frames than the agent's
+// config: the agent follows the Welcome, and nothing is refused.
+TEST_F(UplinkTest, BatchesFollowTheLimitsTheCollectorAnnounces) {
+  collector_->AnnounceLimits(2, 4096);
+  AppendAlerts(1, 7);
+  UplinkConfig config = Config();
+  config.batch_events = 100;
+  StartUplink(config);
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 7; }));
+  const Record record = collector_->record();
+  EXPECT_TRUE(record.refusals_sent.empty());
+  for (const Seqs& batch : record.Batches()) EXPECT_LE(batch.size(), 2u);
+  EXPECT_EQ(record.stored_seqs, Range(1, 7));
+}
+
+// Text over the schema's bounds is cut (and marked) before it is sent: the
+// collector would refuse it.
+TEST_F(UplinkTest, TextOverTheSchemasBoundsIsCutBeforeSending) {
+  v1::Event event = MakeEvent(v1::SEVERITY_WARNING, Subject(1));
+  event.set_alert_key(std::string(400, 'k'));
+  event.set_boot_id(std::string(100, 'b'));
+  store_->Append({event});
+  ASSERT_TRUE(store_->CommitNow().ok());
+  StartUplink(Config());
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 1; }));
+  const auto events = collector_->record().Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_LE(events[0].alert_key().size(), 320u);
+  EXPECT_LE(events[0].boot_id().size(), 64u);
+  EXPECT_EQ(events[0].alert_key().substr(events[0].alert_key().size() - 3), "\xE2\x80\xA6");
+}
+
+// Regression: one event the collector refused blocked every event behind it
+// forever while heartbeats looked healthy. After repeated refusals it is
+// set aside (kept, reported), and the rest arrives.
+TEST_F(UplinkTest, EventRefusedAgainAndAgainIsSetAsideAndTheRestArrives) {
+  AppendAlerts(1, 6);
+  collector_->RefuseEvent(4);
+  UplinkConfig config = Config();
+  config.batch_events = 1;
+  StartUplink(config);
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) {
+    return std::find(r.stored_seqs.begin(), r.stored_seqs.end(), 6) != r.stored_seqs.end();
+  }));
+  const Record record = collector_->record();
+  EXPECT_EQ(record.refusals_sent.size(), Uplink::kSetAsideAfterRefusals);
+  EXPECT_THAT(record.stored_seqs, ::testing::IsSupersetOf({1, 2, 3, 5, 6}));
+  EXPECT_THAT(record.stored_seqs, ::testing::Not(::testing::Contains(4)));
+  // The notice saying so follows, and the heartbeat reports it.
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) {
+    for (const v1::Heartbeat& heartbeat : r.Heartbeats()) {
+      if (heartbeat.health().set_aside_events_total() == 1) return true;
+    }
+    return false;
+  }));
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq >= 7; }));
+  bool notice = false;
+  for (const v1::Event& event : collector_->record().Events()) {
+    notice |= event.kind() == v1::ALERT_KIND_AGENT_HEALTH &&
+              event.summary().find("event seq 4") != std::string::npos;
+  }
+  EXPECT_TRUE(notice);
+  EXPECT_EQ(Stats().set_aside_total, 1u);
+  EXPECT_EQ(counters().events_set_aside, 1u);
 }
 
 TEST_F(UplinkTest, FailsOverToTheSecondCollectorWhenTheFirstRefusesConnections) {

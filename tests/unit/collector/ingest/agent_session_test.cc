@@ -646,5 +646,115 @@ TEST_F(IngestTest, StoreCallsRunOnTheStoreThreadAndResumeOnTheCallersStrand) {
   EXPECT_NE(*store_state_->store_thread(), std::this_thread::get_id());
 }
 
+// Regression: two devices configured with one id were merged, each
+// dropping the other's events as duplicates. A second live buffer under the
+// same device id is refused, logged and counted; the first carries on.
+TEST_F(IngestTest, SecondLiveBufferOfADeviceIsRefusedAsAConflict) {
+  StartListener();
+  v1::Hello first_hello = TestHello("atm-0412");
+  first_hello.set_buffer_id(std::string(32, 'a'));
+  auto first = Connect();
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->Handshake(first_hello).message.has_welcome());
+
+  v1::Hello twin_hello = first_hello;
+  twin_hello.set_buffer_id(std::string(32, 'b'));
+  auto twin = Connect();
+  ASSERT_NE(twin, nullptr);
+  const AgentClient::Received refusal = twin->Handshake(twin_hello);
+  ExpectRefusal(refusal, v1::Refusal::REASON_BUFFER_CONFLICT);
+  EXPECT_NE(refusal.message.refusal().detail().find(std::string(32, 'a')), std::string::npos)
+      << refusal.message.refusal().detail();
+  ExpectClosed(*twin);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_refused_total",
+                            {{"reason", "buffer_conflict"}}, 1));
+
+  ASSERT_TRUE(first->Send(TestBatch(1, 2)).ok());
+  ExpectAck(first->Read(), 2);
+  EXPECT_EQ(Metric("atmhealth_collector_sessions_replaced_total"), 0);
+}
+
+// The collector's batch limit is announced in Welcome, and is what it checks.
+TEST_F(IngestTest, WelcomeAnnouncesTheBatchLimitItEnforces) {
+  options_.session.max_batch_events = 10;
+  options_.session.max_frame_bytes = 64 * 1024;
+  StartListener();
+  auto agent = Connect();
+  ASSERT_NE(agent, nullptr);
+  const AgentClient::Received welcome = agent->Handshake(TestHello("atm-0412"));
+  ASSERT_TRUE(welcome.message.has_welcome());
+  EXPECT_EQ(welcome.message.welcome().max_batch_events(), 10u);
+  EXPECT_EQ(welcome.message.welcome().max_frame_bytes(), 64u * 1024);
+  ASSERT_TRUE(agent->Send(TestBatch(1, 10)).ok());
+  ExpectAck(agent->Read(), 10);
+  ASSERT_TRUE(agent->Send(TestBatch(11, 21)).ok());
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_PROTOCOL_VIOLATION);
+}
+
+// A Refusal caused by one event names it, so that the agent can set it aside.
+TEST_F(IngestTest, RefusalOfOneEventNamesItsSeq) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  v1::AgentMessage batch = TestBatch(1, 3);
+  batch.mutable_batch()->mutable_events(1)->set_summary(std::string(600, 's'));
+  ASSERT_TRUE(agent->Send(batch).ok());
+  const AgentClient::Received refusal = agent->Read();
+  ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  EXPECT_EQ(refusal.message.refusal().refused_seq(), 2u);
+}
+
+// Regression: a late event filling a gap was counted as a duplicate; gaps
+// were neither logged nor counted.
+TEST_F(IngestTest, GapsAndLateEventsAreCounted) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  v1::AgentMessage with_gap = TestBatch(1, 2);
+  *with_gap.mutable_batch()->add_events() = TestEvent(5);
+  ASSERT_TRUE(agent->Send(with_gap).ok());
+  ExpectAck(agent->Read(), 5);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sequence_gaps_total", {}, 1));
+  EXPECT_EQ(Metric("atmhealth_collector_sequence_gap_events_total"), 2);
+
+  ASSERT_TRUE(agent->Send(TestBatch(3, 3)).ok());
+  ExpectAck(agent->Read(), 5);
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_events_late_total", {}, 1));
+  EXPECT_EQ(Metric("atmhealth_collector_events_duplicate_total"), 0);
+  EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 4);
+}
+
+// Regression: a frame cut off by the peer closing its side was taken for a
+// clean close: neither refused nor counted.
+TEST_F(IngestTest, TruncatedFrameFollowedByACloseIsRefusedAndCounted) {
+  StartListener();
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), listener_->port()});
+  const std::string bytes =
+      EncodeFrame(HelloMessage(TestHello("atm-0412"))) + LengthPrefix(100) + std::string(10, 'x');
+  asio::write(socket, asio::buffer(bytes));
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+
+  std::string reply;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(reply), ec);  // until the collector closes
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  wire::FrameDecoder decoder;
+  decoder.Append(reply);
+  std::vector<v1::CollectorMessage> answers;
+  std::string_view frame;
+  while (decoder.Next(frame) == wire::FrameDecoder::Result::kFrame) {
+    ASSERT_TRUE(
+        answers.emplace_back().ParseFromArray(frame.data(), static_cast<int>(frame.size())));
+  }
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_TRUE(answers[0].has_welcome());
+  ASSERT_TRUE(answers[1].has_refusal());
+  EXPECT_EQ(answers[1].refusal().reason(), v1::Refusal::REASON_MALFORMED_FRAME);
+  EXPECT_TRUE(
+      MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "truncated"}}, 1));
+}
+
 }  // namespace
 }  // namespace atmhealth::collector

@@ -95,7 +95,7 @@ TEST(CollectorConfig, PackagedExampleIsValid) {
 TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nprot = 7411\n"),
             "collector.toml:3: listen.prot: unknown key (known: address, hello_timeout, "
-            "idle_timeout, max_frame_bytes, max_sessions, plaintext, port)");
+            "idle_timeout, max_batch_events, max_frame_bytes, max_sessions, plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
             "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls, "
             "fleet, api, alertmanager)");

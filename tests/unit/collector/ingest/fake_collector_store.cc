@@ -85,9 +85,10 @@ Result<std::uint64_t> FakeCollectorStore::RecordHello(const v1::Hello& hello, st
   return state_->HighestLocked(hello.device().device_id());
 }
 
-Result<std::uint64_t> FakeCollectorStore::StoreEvents(std::string_view device_id,
-                                                      const std::vector<v1::Event>& events,
-                                                      std::int64_t /*now_unix_ns*/) {
+Result<StoredBatch> FakeCollectorStore::StoreEvents(std::string_view device_id,
+                                                    std::string_view /*buffer_id*/,
+                                                    const std::vector<v1::Event>& events,
+                                                    std::int64_t /*now_unix_ns*/) {
   std::unique_lock lock(state_->mutex_);
   state_->store_thread_ = std::this_thread::get_id();
   if (state_->hold_) {
@@ -97,9 +98,13 @@ Result<std::uint64_t> FakeCollectorStore::StoreEvents(std::string_view device_id
   }
   if (state_->failure_) return *state_->failure_;
   const std::string device(device_id);
-  for (const v1::Event& event : events) state_->events_[device].emplace(event.seq(), event);
+  StoredBatch stored;
+  stored.last_stored_seq = state_->HighestLocked(device);
+  for (const v1::Event& event : events) {
+    stored.Count(event.seq(), state_->events_[device].emplace(event.seq(), event).second);
+  }
   ++state_->store_events_returned_;
-  return state_->HighestLocked(device);
+  return stored;
 }
 
 Status FakeCollectorStore::RecordHeartbeat(std::string_view device_id,

@@ -63,9 +63,10 @@ class FakeCollectorStore : public CollectorStore {
 
   Result<std::uint64_t> RecordHello(const v1::Hello& hello, std::string_view peer,
                                     std::int64_t now_unix_ns) override;
-  Result<std::uint64_t> StoreEvents(std::string_view device_id,
-                                    const std::vector<v1::Event>& events,
-                                    std::int64_t now_unix_ns) override;
+  // Keyed by device only: the ingest tests use one buffer per device.
+  Result<StoredBatch> StoreEvents(std::string_view device_id, std::string_view buffer_id,
+                                  const std::vector<v1::Event>& events,
+                                  std::int64_t now_unix_ns) override;
   Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
                          std::int64_t now_unix_ns) override;
 

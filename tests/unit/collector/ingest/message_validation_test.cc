@@ -49,8 +49,7 @@ TEST(MessageValidation, HelloErrorsNameTheField) {
 
   hello = TestHello("atm-0412");
   hello.mutable_device()->set_kind(v1::DEVICE_KIND_UNSPECIFIED);
-  EXPECT_EQ(ValidateHello(hello).error().message(),
-            "hello.device.kind: 0 is not a known device kind");
+  EXPECT_EQ(ValidateHello(hello).error().message(), "hello.device.kind: 0 is unspecified");
 
   hello.clear_device();
   EXPECT_EQ(ValidateHello(hello).error().message(), "hello.device: is missing");
@@ -73,23 +72,98 @@ TEST(MessageValidation, SeqsArePositiveAndStrictlyIncreasing) {
             "batch.events[0] (seq 0): seq must be above 0");
 }
 
-TEST(MessageValidation, EnumsMustBeSetToKnownValues) {
+TEST(MessageValidation, EnumsMustBeSpecified) {
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_severity(v1::SEVERITY_UNSPECIFIED); }),
-            "batch.events[1] (seq 8): severity 0 is not a known severity");
-  EXPECT_EQ(BatchError([](v1::Event& e) { e.set_severity(static_cast<v1::Severity>(99)); }),
-            "batch.events[1] (seq 8): severity 99 is not a known severity");
+            "batch.events[1] (seq 8): severity 0 is unspecified");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_kind(v1::ALERT_KIND_UNSPECIFIED); }),
-            "batch.events[1] (seq 8): kind 0 is not a known alert kind");
+            "batch.events[1] (seq 8): kind 0 is unspecified");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_state(v1::ALERT_STATE_UNSPECIFIED); }),
-            "batch.events[1] (seq 8): state 0 is not a known alert state");
+            "batch.events[1] (seq 8): state 0 is unspecified");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_unit(v1::UNIT_UNSPECIFIED); }),
-            "batch.events[1] (seq 8): unit 0 is not a known unit");
+            "batch.events[1] (seq 8): unit 0 is unspecified");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_category(v1::FAILURE_CATEGORY_UNSPECIFIED); }),
-            "batch.events[1] (seq 8): category 0 is not a known failure category");
+            "batch.events[1] (seq 8): category 0 is unspecified");
   EXPECT_EQ(BatchError([](v1::Event& e) {
               e.mutable_impact()->add_unavailable(v1::CUSTOMER_SERVICE_UNSPECIFIED);
             }),
-            "batch.events[1] (seq 8): impact.unavailable holds 0, not a known customer service");
+            "batch.events[1] (seq 8): impact.unavailable holds 0 (unspecified)");
+}
+
+// Regression: an enum value from a newer agent made the whole batch a poison
+// batch, refused on every reconnect. It is stored as unknown(<number>).
+TEST(MessageValidation, UnknownEnumValuesFromANewerAgentAreAccepted) {
+  EXPECT_EQ(BatchError([](v1::Event& e) {
+              e.set_severity(static_cast<v1::Severity>(99));
+              e.set_kind(static_cast<v1::AlertKind>(40));
+              e.set_state(static_cast<v1::AlertState>(7));
+              e.set_unit(static_cast<v1::Unit>(30));
+              e.set_category(static_cast<v1::FailureCategory>(12));
+              e.mutable_impact()->add_unavailable(static_cast<v1::CustomerService>(9));
+            }),
+            "");
+  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  heartbeat.mutable_services(0)->set_service(static_cast<v1::CustomerService>(42));
+  heartbeat.mutable_services(0)->set_state(static_cast<v1::ServiceState>(8));
+  EXPECT_TRUE(ValidateHeartbeat(heartbeat).ok());
+  v1::Hello hello = TestHello("atm-0001");
+  hello.mutable_device()->set_kind(static_cast<v1::DeviceKind>(5));
+  EXPECT_TRUE(ValidateHello(hello).ok());
+}
+
+// Regression: strings and lists the schema bounds were stored unbounded.
+TEST(MessageValidation, DocumentedBoundsOfKeysIdsReasonsAndListsAreEnforced) {
+  EXPECT_EQ(BatchError([](v1::Event& e) { e.set_alert_key(std::string(320, 'k')); }), "");
+  EXPECT_EQ(BatchError([](v1::Event& e) { e.set_alert_key(std::string(321, 'k')); }),
+            "batch.events[1] (seq 8): alert_key is 321 bytes, at most 320");
+  EXPECT_EQ(BatchError([](v1::Event& e) { e.set_boot_id(std::string(65, 'b')); }),
+            "batch.events[1] (seq 8): boot_id is 65 bytes, at most 64");
+  EXPECT_EQ(BatchError([](v1::Event& e) {
+              e.mutable_impact()->clear_degraded();
+              for (int i = 0; i < 17; ++i) {
+                e.mutable_impact()->add_degraded(v1::CUSTOMER_SERVICE_DEPOSIT);
+              }
+            }),
+            "batch.events[1] (seq 8): impact.degraded has 17 entries, at most 16");
+
+  v1::Hello hello = TestHello("atm-0001");
+  hello.set_agent_version(std::string(65, 'v'));
+  EXPECT_EQ(ValidateHello(hello).error().message(), "hello: agent_version is 65 bytes, at most 64");
+  hello = TestHello("atm-0001");
+  hello.set_buffer_id("not-hex");
+  EXPECT_EQ(ValidateHello(hello).error().message(),
+            "hello.buffer_id: is not 32 lowercase hex digits (7 bytes)");
+
+  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  heartbeat.mutable_services(1)->set_reason(std::string(321, 'r'));
+  EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
+            "heartbeat.services[1]: reason is 321 bytes, at most 320");
+}
+
+// The Refusal names the one event at fault, so that the agent can set it
+// aside instead of being refused forever.
+TEST(MessageValidation, RefusedEventIsNamedBySeq) {
+  v1::EventBatch batch = TestBatch(7, 9).batch();
+  batch.mutable_events(2)->set_summary(std::string(600, 's'));
+  std::uint64_t refused_seq = 0;
+  EXPECT_FALSE(ValidateEventBatch(batch, kMaxEventsPerBatch, &refused_seq).ok());
+  EXPECT_EQ(refused_seq, 9u);
+}
+
+// Regression: a seq above 2^63-1 reached the store, failed there and was
+// answered REASON_STORE_UNAVAILABLE: the agent retried it forever.
+TEST(MessageValidation, SeqAboveTheLargestSqliteIntegerIsRefused) {
+  v1::EventBatch batch = TestBatch(7, 7).batch();
+  batch.mutable_events(0)->set_seq(9'223'372'036'854'775'808ULL);
+  EXPECT_EQ(ValidateEventBatch(batch).error().message(),
+            "batch.events[0] (seq 9223372036854775808): seq is above the highest sequence "
+            "2^63-1");
+}
+
+// The collector's announced batch limit is what it checks.
+TEST(MessageValidation, BatchAboveTheAnnouncedLimitIsRefused) {
+  const v1::EventBatch batch = TestBatch(1, 11).batch();
+  EXPECT_TRUE(ValidateEventBatch(batch, 11).ok());
+  EXPECT_EQ(ValidateEventBatch(batch, 10).error().message(), "batch: has 11 events, at most 10");
 }
 
 TEST(MessageValidation, TextFieldsStayWithinTheSchemasLimits) {
@@ -108,15 +182,15 @@ TEST(MessageValidation, TextFieldsStayWithinTheSchemasLimits) {
             "batch.events[1] (seq 8): context[1].value is 1025 bytes, at most 1024");
 }
 
-TEST(MessageValidation, HeartbeatServicesAreKnown) {
+TEST(MessageValidation, HeartbeatServicesAreSpecified) {
   v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
   heartbeat.mutable_services(1)->set_state(v1::SERVICE_STATE_UNSPECIFIED);
   EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
-            "heartbeat.services[1].state: 0 is not a known service state");
+            "heartbeat.services[1].state: 0 is unspecified");
   heartbeat = TestHeartbeat().heartbeat();
-  heartbeat.mutable_services(0)->set_service(static_cast<v1::CustomerService>(42));
+  heartbeat.mutable_services(0)->set_service(v1::CUSTOMER_SERVICE_UNSPECIFIED);
   EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
-            "heartbeat.services[0].service: 42 is not a known customer service");
+            "heartbeat.services[0].service: 0 is unspecified");
 }
 
 }  // namespace

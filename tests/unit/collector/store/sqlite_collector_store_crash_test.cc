@@ -35,10 +35,10 @@ constexpr int kAcksBeforeKill = 25;
       (*store)->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1);
   if (!stored.ok()) _exit(3);
   for (std::uint64_t next = *stored + 1;; next += kBatchEvents) {
-    Result<std::uint64_t> acked =
-        (*store)->StoreEvents(kDevice, SampleBatch(next, next + kBatchEvents - 1), kReceivedAt1);
+    Result<StoredBatch> acked = (*store)->StoreEvents(
+        kDevice, "", SampleBatch(next, next + kBatchEvents - 1), kReceivedAt1);
     if (!acked.ok()) _exit(4);
-    const std::uint64_t seq = *acked;
+    const std::uint64_t seq = acked->last_stored_seq;
     if (write(ack_fd, &seq, sizeof seq) != static_cast<ssize_t>(sizeof seq)) _exit(5);
   }
 }

@@ -59,10 +59,10 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
   ASSERT_NO_FATAL_FAILURE(OpenStore());
   ASSERT_TRUE(
       store_->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1).ok());
-  Result<std::uint64_t> first =
-      store_->StoreEvents(kDevice, SampleBatch(1, kFirstBatchEvents), kReceivedAt1);
+  Result<StoredBatch> first =
+      store_->StoreEvents(kDevice, "", SampleBatch(1, kFirstBatchEvents), kReceivedAt1);
   ASSERT_TRUE(first.ok()) << first.error().message();
-  ASSERT_EQ(*first, kFirstBatchEvents);
+  ASSERT_EQ(first->last_stored_seq, kFirstBatchEvents);
   v1::Heartbeat heartbeat;
   *heartbeat.add_services() =
       Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
@@ -81,13 +81,13 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
   std::uint64_t next = kFirstBatchEvents + 1;
   Error full(ErrorCode::kInternal, "the disk never filled up");
   for (int batch = 0; batch < kMaxFillBatches; ++batch) {
-    Result<std::uint64_t> acked =
-        store_->StoreEvents(kDevice, SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt2);
+    Result<StoredBatch> acked = store_->StoreEvents(
+        kDevice, "", SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt2);
     if (!acked.ok()) {
       full = acked.error();
       break;
     }
-    ASSERT_EQ(*acked, next + kFillBatchEvents - 1);
+    ASSERT_EQ(acked->last_stored_seq, next + kFillBatchEvents - 1);
     next += kFillBatchEvents;
   }
   EXPECT_EQ(full.code(), ErrorCode::kNoSpace) << full.message();
@@ -113,11 +113,11 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
 
   // Space returns: the same store takes the refused batch.
   std::filesystem::remove(ballast);
-  Result<std::uint64_t> retried =
-      store_->StoreEvents(kDevice, SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt3);
+  Result<StoredBatch> retried = store_->StoreEvents(
+      kDevice, "", SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt3);
   ASSERT_TRUE(retried.ok()) << retried.error().message();
   const std::uint64_t last = next + kFillBatchEvents - 1;
-  EXPECT_EQ(*retried, last);
+  EXPECT_EQ(retried->last_stored_seq, last);
 
   // Everything stored before and after the full disk is intact, read by a
   // plain SQLite client once the collector has stopped.

@@ -43,6 +43,7 @@ constexpr const char* kLatestEventsOfDevice = R"sql(
 SELECT seq, wall_time_unix_ns, severity, kind, state, alert_key, summary
 FROM events
 WHERE device_id = 'atm-tokyo-0412'
+  AND buffer_id = (SELECT buffer_id FROM devices WHERE device_id = 'atm-tokyo-0412')
 ORDER BY seq DESC
 LIMIT 20;
 )sql";
@@ -59,7 +60,8 @@ SELECT a.device_id, a.alert_key, a.severity, a.since_wall_time_unix_ns,
        e.summary, e.value, e.threshold, e.unit, e.impact_unavailable, e.impact_degraded
 FROM devices AS d
 JOIN alerts AS a ON a.device_id = d.device_id AND a.state = 'firing'
-JOIN events AS e ON e.device_id = a.device_id AND e.seq = a.last_seq
+JOIN events AS e
+  ON e.device_id = a.device_id AND e.buffer_id = a.buffer_id AND e.seq = a.last_seq
 WHERE d.site_id = 'site-shinjuku'
 ORDER BY a.device_id, a.alert_key;
 )sql";
@@ -125,8 +127,8 @@ TEST_F(SqliteCollectorStoreTest, HelloCreatesTheDeviceThenUpdatesIt) {
   EXPECT_EQ(created["last_hello_unix_ns"], Integer(kReceivedAt1));
   EXPECT_EQ(created["last_seq"], Integer(0));
 
-  Result<std::uint64_t> stored =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt1);
+  Result<StoredBatch> stored =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt1);
   ASSERT_TRUE(stored.ok()) << ErrorText(stored);
 
   v1::Hello moved = SampleHello("atm-tokyo-0412", "site-ikebukuro");
@@ -155,9 +157,9 @@ TEST_F(SqliteCollectorStoreTest, BatchIsStoredWithEveryFieldReadableBySql) {
   ASSERT_NE(store, nullptr);
   const v1::Event event = SampleEvent(1);
 
-  Result<std::uint64_t> acked = store->StoreEvents("atm-tokyo-0412", {event}, kReceivedAt2);
+  Result<StoredBatch> acked = store->StoreEvents("atm-tokyo-0412", "", {event}, kReceivedAt2);
   ASSERT_TRUE(acked.ok()) << ErrorText(acked);
-  EXPECT_EQ(*acked, 1u);
+  EXPECT_EQ(acked->last_stored_seq, 1u);
 
   PlainSql sql(path_);
   SqlRow row = sql.Row(
@@ -208,17 +210,17 @@ TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
-  Result<std::uint64_t> first =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
+  Result<StoredBatch> first =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 5), kReceivedAt1);
   ASSERT_TRUE(first.ok()) << ErrorText(first);
-  EXPECT_EQ(*first, 5u);
+  EXPECT_EQ(first->last_stored_seq, 5u);
 
   // The same batch again, after a lost Ack; even a changed copy changes nothing.
   std::vector<v1::Event> resent = SampleBatch(1, 5);
   for (v1::Event& event : resent) event.set_summary("changed on the way");
-  Result<std::uint64_t> second = store->StoreEvents("atm-tokyo-0412", resent, kReceivedAt2);
+  Result<StoredBatch> second = store->StoreEvents("atm-tokyo-0412", "", resent, kReceivedAt2);
   ASSERT_TRUE(second.ok()) << ErrorText(second);
-  EXPECT_EQ(*second, 5u);
+  EXPECT_EQ(second->last_stored_seq, 5u);
 
   PlainSql sql(path_);
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
@@ -236,19 +238,19 @@ TEST_F(SqliteCollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
-  Result<std::uint64_t> first =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
+  Result<StoredBatch> first =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 5), kReceivedAt1);
   ASSERT_TRUE(first.ok()) << ErrorText(first);
-  EXPECT_EQ(*first, 5u);
-  Result<std::uint64_t> overlapping =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(3, 8), kReceivedAt2);
+  EXPECT_EQ(first->last_stored_seq, 5u);
+  Result<StoredBatch> overlapping =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(3, 8), kReceivedAt2);
   ASSERT_TRUE(overlapping.ok()) << ErrorText(overlapping);
-  EXPECT_EQ(*overlapping, 8u);
+  EXPECT_EQ(overlapping->last_stored_seq, 8u);
   // A batch wholly below what is stored acknowledges the highest stored seq.
-  Result<std::uint64_t> stale =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(2, 4), kReceivedAt3);
+  Result<StoredBatch> stale =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(2, 4), kReceivedAt3);
   ASSERT_TRUE(stale.ok()) << ErrorText(stale);
-  EXPECT_EQ(*stale, 8u);
+  EXPECT_EQ(stale->last_stored_seq, 8u);
 
   PlainSql sql(path_);
   EXPECT_EQ(sql.Value("SELECT group_concat(seq) FROM (SELECT seq FROM events ORDER BY seq)"),
@@ -265,18 +267,18 @@ TEST_F(SqliteCollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
                                                    "10.9.8.7:50000", kReceivedAt1);
   ASSERT_TRUE(hello.ok()) << ErrorText(hello);
 
-  Result<std::uint64_t> tokyo =
-      store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 5), kReceivedAt1);
-  Result<std::uint64_t> osaka =
-      store->StoreEvents("atm-osaka-0007", SampleBatch(1, 3), kReceivedAt1);
+  Result<StoredBatch> tokyo =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 5), kReceivedAt1);
+  Result<StoredBatch> osaka =
+      store->StoreEvents("atm-osaka-0007", "", SampleBatch(1, 3), kReceivedAt1);
   ASSERT_TRUE(tokyo.ok()) << ErrorText(tokyo);
   ASSERT_TRUE(osaka.ok()) << ErrorText(osaka);
-  EXPECT_EQ(*tokyo, 5u);
-  EXPECT_EQ(*osaka, 3u);
-  Result<std::uint64_t> osaka_again =
-      store->StoreEvents("atm-osaka-0007", SampleBatch(1, 3), kReceivedAt2);
+  EXPECT_EQ(tokyo->last_stored_seq, 5u);
+  EXPECT_EQ(osaka->last_stored_seq, 3u);
+  Result<StoredBatch> osaka_again =
+      store->StoreEvents("atm-osaka-0007", "", SampleBatch(1, 3), kReceivedAt2);
   ASSERT_TRUE(osaka_again.ok()) << ErrorText(osaka_again);
-  EXPECT_EQ(*osaka_again, 3u);
+  EXPECT_EQ(osaka_again->last_stored_seq, 3u);
 
   Result<std::uint64_t> tokyo_hello = store->RecordHello(
       SampleHello("atm-tokyo-0412", "site-shinjuku"), "10.20.30.40:51234", kReceivedAt2);
@@ -413,15 +415,15 @@ TEST_F(SqliteCollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
       alert_event(4, "raid:md0", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
       alert_event(5, "config_change:/etc/atm.conf", v1::ALERT_STATE_NOTICE, v1::SEVERITY_INFO),
   };
-  ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", tokyo, kReceivedAt1).ok());
+  ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", "", tokyo, kReceivedAt1).ok());
   ASSERT_TRUE(store
-                  ->StoreEvents("atm-tokyo-0413",
+                  ->StoreEvents("atm-tokyo-0413", "",
                                 {alert_event(1, "peer:standby", v1::ALERT_STATE_FIRING,
                                              v1::SEVERITY_CRITICAL)},
                                 kReceivedAt1)
                   .ok());
   ASSERT_TRUE(store
-                  ->StoreEvents("atm-osaka-0007",
+                  ->StoreEvents("atm-osaka-0007", "",
                                 {alert_event(1, "storage:/var", v1::ALERT_STATE_FIRING,
                                              v1::SEVERITY_CRITICAL)},
                                 kReceivedAt1)
@@ -447,7 +449,7 @@ TEST_F(SqliteCollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
   ASSERT_TRUE(
       store
           ->StoreEvents(
-              "atm-tokyo-0412",
+              "atm-tokyo-0412", "",
               {alert_event(6, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
                alert_event(7, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING)},
               kReceivedAt2)
@@ -488,7 +490,7 @@ TEST_F(SqliteCollectorStoreTest, ReopeningKeepsEverything) {
   {
     std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", SampleBatch(1, 9), kReceivedAt1).ok());
+    ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 9), kReceivedAt1).ok());
     v1::Heartbeat heartbeat;
     *heartbeat.add_services() =
         Service(v1::CUSTOMER_SERVICE_INQUIRY, v1::SERVICE_STATE_IN_SERVICE, "");
@@ -500,10 +502,10 @@ TEST_F(SqliteCollectorStoreTest, ReopeningKeepsEverything) {
       SampleHello("atm-tokyo-0412", "site-shinjuku"), "10.20.30.40:51234", kReceivedAt3);
   ASSERT_TRUE(hello.ok()) << ErrorText(hello);
   EXPECT_EQ(*hello, 9u);
-  Result<std::uint64_t> resent =
-      reopened->StoreEvents("atm-tokyo-0412", SampleBatch(5, 10), kReceivedAt3);
+  Result<StoredBatch> resent =
+      reopened->StoreEvents("atm-tokyo-0412", "", SampleBatch(5, 10), kReceivedAt3);
   ASSERT_TRUE(resent.ok()) << ErrorText(resent);
-  EXPECT_EQ(*resent, 10u);
+  EXPECT_EQ(resent->last_stored_seq, 10u);
 
   PlainSql sql(path_);
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(10));
@@ -519,8 +521,8 @@ TEST_F(SqliteCollectorStoreTest, DeviceThatNeverSaidHelloIsNotFoundAndNothingIsS
   std::unique_ptr<CollectorStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
 
-  Result<std::uint64_t> stored =
-      store->StoreEvents("atm-ghost-0001", SampleBatch(1, 3), kReceivedAt1);
+  Result<StoredBatch> stored =
+      store->StoreEvents("atm-ghost-0001", "", SampleBatch(1, 3), kReceivedAt1);
   ASSERT_FALSE(stored.ok());
   EXPECT_EQ(stored.error().code(), ErrorCode::kNotFound);
   EXPECT_THAT(stored.error().message(), HasSubstr("\"atm-ghost-0001\""));
@@ -541,14 +543,14 @@ TEST_F(SqliteCollectorStoreTest, BatchWithAnImpossibleSeqStoresNothing) {
 
   std::vector<v1::Event> with_zero = SampleBatch(1, 3);
   with_zero.push_back(SampleEvent(0));
-  Result<std::uint64_t> zero = store->StoreEvents("atm-tokyo-0412", with_zero, kReceivedAt1);
+  Result<StoredBatch> zero = store->StoreEvents("atm-tokyo-0412", "", with_zero, kReceivedAt1);
   ASSERT_FALSE(zero.ok());
   EXPECT_EQ(zero.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(zero.error().message(), HasSubstr("events[3]: seq 0"));
 
   std::vector<v1::Event> too_big = SampleBatch(1, 2);
   too_big.push_back(SampleEvent(std::uint64_t{1} << 63));
-  Result<std::uint64_t> huge = store->StoreEvents("atm-tokyo-0412", too_big, kReceivedAt1);
+  Result<StoredBatch> huge = store->StoreEvents("atm-tokyo-0412", "", too_big, kReceivedAt1);
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.error().code(), ErrorCode::kInvalidArgument);
 
@@ -568,7 +570,7 @@ TEST_F(SqliteCollectorStoreTest, UnusualFieldValuesAreStoredReadably) {
   odd.clear_impact();
   odd.mutable_context(0)->set_value("bytes \xff\xfe that are not UTF-8");
   odd.mutable_context(1)->set_key("statvfs.f_bavail");  // a repeated key
-  Result<std::uint64_t> acked = store->StoreEvents("atm-tokyo-0412", {odd}, kReceivedAt1);
+  Result<StoredBatch> acked = store->StoreEvents("atm-tokyo-0412", "", {odd}, kReceivedAt1);
   ASSERT_TRUE(acked.ok()) << ErrorText(acked);
 
   PlainSql sql(path_);
@@ -596,8 +598,8 @@ TEST_F(SqliteCollectorStoreTest, BusyDatabaseIsUnavailableAndChangesNothing) {
   // An operator's shell holds the write lock.
   PlainSql shell(path_);
   shell.Execute("BEGIN IMMEDIATE");
-  Result<std::uint64_t> blocked =
-      (*store)->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt1);
+  Result<StoredBatch> blocked =
+      (*store)->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt1);
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(blocked.error().code(), ErrorCode::kUnavailable);
   EXPECT_THAT(blocked.error().message(), HasSubstr("SQLITE_BUSY"));
@@ -608,10 +610,10 @@ TEST_F(SqliteCollectorStoreTest, BusyDatabaseIsUnavailableAndChangesNothing) {
   shell.Execute("ROLLBACK");
 
   EXPECT_EQ(shell.Value("SELECT count(*) FROM events"), Integer(0));
-  Result<std::uint64_t> retried =
-      (*store)->StoreEvents("atm-tokyo-0412", SampleBatch(1, 3), kReceivedAt2);
+  Result<StoredBatch> retried =
+      (*store)->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt2);
   ASSERT_TRUE(retried.ok()) << ErrorText(retried);
-  EXPECT_EQ(*retried, 3u);
+  EXPECT_EQ(retried->last_stored_seq, 3u);
   EXPECT_EQ(shell.Value("SELECT count(*) FROM events"), Integer(3));
 }
 
@@ -679,6 +681,112 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
   PlainSql sql(path_);
   EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(0));
+}
+
+// Regression: a device's recreated buffer started again at seq 1, and the
+// collector, keyed on (device, seq), took its events for duplicates. Each
+// buffer keeps its own sequence now.
+TEST_F(SqliteCollectorStoreTest, RecreatedBufferOfADeviceIsStoredBesideTheOldOne) {
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  v1::Hello old_buffer = SampleHello("atm-tokyo-0412", "site-shinjuku");
+  old_buffer.set_buffer_id(std::string(32, 'a'));
+  ASSERT_TRUE(store->RecordHello(old_buffer, "10.20.30.40:1", kReceivedAt1).ok());
+  ASSERT_TRUE(
+      store->StoreEvents("atm-tokyo-0412", old_buffer.buffer_id(), SampleBatch(1, 5), kReceivedAt1)
+          .ok());
+
+  v1::Hello new_buffer = old_buffer;
+  new_buffer.set_buffer_id(std::string(32, 'b'));
+  Result<std::uint64_t> welcome = store->RecordHello(new_buffer, "10.20.30.40:2", kReceivedAt2);
+  ASSERT_TRUE(welcome.ok()) << ErrorText(welcome);
+  EXPECT_EQ(*welcome, 0u);  // nothing of the new buffer yet
+  Result<StoredBatch> stored =
+      store->StoreEvents("atm-tokyo-0412", new_buffer.buffer_id(), SampleBatch(1, 3), kReceivedAt2);
+  ASSERT_TRUE(stored.ok()) << ErrorText(stored);
+  EXPECT_EQ(stored->inserted, 3u);
+  EXPECT_EQ(stored->duplicates, 0u);
+  EXPECT_EQ(stored->last_stored_seq, 3u);
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(8));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM buffers WHERE device_id = 'atm-tokyo-0412'"),
+            Integer(2));
+  EXPECT_EQ(sql.Value("SELECT buffer_id FROM devices"), Text(new_buffer.buffer_id()));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(3));
+  // The old buffer's alert was last moved by seq 5; the new buffer's seq 3
+  // is newer all the same.
+  EXPECT_EQ(sql.Value("SELECT buffer_id || ':' || last_seq FROM alerts"),
+            Text(new_buffer.buffer_id() + ":3"));
+  Result<std::uint64_t> old_again = store->RecordHello(old_buffer, "10.20.30.40:3", kReceivedAt3);
+  ASSERT_TRUE(old_again.ok());
+  EXPECT_EQ(*old_again, 5u);
+}
+
+// Regression: a late event filling a gap was stored but counted as a
+// duplicate, and gaps were neither logged nor counted.
+TEST_F(SqliteCollectorStoreTest, GapsAreReportedAndALateEventFillingOneCountsAsStored) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  std::vector<v1::Event> with_gaps = SampleBatch(1, 2);
+  for (std::uint64_t seq : {5, 6, 9}) with_gaps.push_back(SampleEvent(seq));
+  Result<StoredBatch> first = store->StoreEvents("atm-tokyo-0412", "", with_gaps, kReceivedAt1);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+  EXPECT_EQ(first->inserted, 5u);
+  EXPECT_EQ(first->gap_ranges, 2u);
+  EXPECT_EQ(first->gap_events, 4u);  // 3, 4, 7, 8
+  ASSERT_EQ(first->gaps.size(), 2u);
+  EXPECT_EQ(first->gaps[0].first, 3u);
+  EXPECT_EQ(first->gaps[0].last, 4u);
+  EXPECT_EQ(first->gaps[1].first, 7u);
+  EXPECT_EQ(first->gaps[1].last, 8u);
+
+  std::vector<v1::Event> late = {SampleEvent(3), SampleEvent(5)};
+  Result<StoredBatch> second = store->StoreEvents("atm-tokyo-0412", "", late, kReceivedAt2);
+  ASSERT_TRUE(second.ok()) << ErrorText(second);
+  EXPECT_EQ(second->inserted, 1u);
+  EXPECT_EQ(second->late, 1u);
+  EXPECT_EQ(second->duplicates, 1u);
+  EXPECT_EQ(second->gap_ranges, 0u);
+  EXPECT_EQ(second->last_stored_seq, 9u);
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT gap_events FROM buffers"), Integer(4));
+}
+
+// A database written by the collector before buffer ids (schema version 2)
+// opens, keeps every event under the buffer "" and goes on from there.
+TEST_F(SqliteCollectorStoreTest, DatabaseOfSchemaVersion2IsMigratedKeepingItsEvents) {
+  {
+    Result<platform::SqliteDatabase> database =
+        platform::SqliteDatabase::Open(path_.string(), std::chrono::milliseconds(1000));
+    ASSERT_TRUE(database.ok()) << ErrorText(database);
+    ASSERT_TRUE(MigrateCollectorSchema(*database, 2).ok());
+  }
+  {
+    PlainSql sql(path_);
+    sql.Execute(
+        "INSERT INTO devices VALUES ('atm-tokyo-0412', 'site-shinjuku', 'atm', '0.1.0', 1, "
+        "'10.0.0.1:1', 7, 1, 2, 2, 7)");
+    sql.Execute(
+        "INSERT INTO events VALUES ('atm-tokyo-0412', 7, 2, 1, 1, 'boot', 'warning', 'storage', "
+        "'firing', '/var', 'storage:/var', 91, 90, 'percent', 'daily_operation_storage', '', '', "
+        "'s', '{}', x'00')");
+  }
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Result<std::uint64_t> welcome = store->RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"),
+                                                     "10.0.0.1:2", kReceivedAt2);
+  ASSERT_TRUE(welcome.ok()) << ErrorText(welcome);
+  EXPECT_EQ(*welcome, 7u);
+  Result<StoredBatch> resent =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(7, 8), kReceivedAt2);
+  ASSERT_TRUE(resent.ok()) << ErrorText(resent);
+  EXPECT_EQ(resent->duplicates, 1u);
+  EXPECT_EQ(resent->inserted, 1u);
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(kCollectorSchemaVersion));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM incidents"), Integer(0));
+  EXPECT_EQ(sql.Value("SELECT group_concat(buffer_id || ':' || seq) FROM events"), Text(":7,:8"));
 }
 
 }  // namespace
