@@ -152,6 +152,27 @@ class ConfigSection {
     return OkStatus();
   }
 
+  // The shortest sampling interval and probe timeout a watcher accepts.
+  // Below it a probe that takes a normal few milliseconds on a busy ATM
+  // (statvfs on a slow disk, reading /proc under load) misses its deadline
+  // and its alert flaps on and off many times a second, and sampling costs
+  // the device more than anything it watches.
+  static constexpr std::chrono::milliseconds kMinimumSamplingTime{100};
+
+  // A watcher's `interval` or `probe_timeout`: a duration of at least
+  // kMinimumSamplingTime.
+  Status ReadSamplingTime(std::string_view key, std::chrono::milliseconds& out) const {
+    std::chrono::milliseconds value = out;
+    if (Status read = ReadDuration(key, value, Zero::kRefused); !read.ok()) return read;
+    if (value < kMinimumSamplingTime) {
+      return Fail(key, fmt::format("must be at least {}ms, not {}ms: a shorter one makes a probe "
+                                   "miss its deadline on a busy device and its alert flap",
+                                   kMinimumSamplingTime.count(), value.count()));
+    }
+    out = value;
+    return OkStatus();
+  }
+
   Status ReadByteSize(std::string_view key, std::uint64_t& out, std::uint64_t min,
                       std::uint64_t max) const {
     const toml::node* node = table_.get(key);

@@ -19,8 +19,7 @@ Result<std::shared_ptr<const BondingConfig>> ReadBondingConfig(
   ATMHEALTH_RETURN_IF_ERROR(
       section.CheckKeys({"interval", "proc_root", "bonds", "for", "states"}, false));
   auto config = std::make_shared<BondingConfig>();
-  ATMHEALTH_RETURN_IF_ERROR(
-      section.ReadDuration("interval", config->interval, ConfigSection::Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(section.ReadSamplingTime("interval", config->interval));
   ATMHEALTH_RETURN_IF_ERROR(ReadRoot(section, "proc_root", config->proc_root));
   ATMHEALTH_RETURN_IF_ERROR(section.ReadStrings("bonds", config->bonds));
   for (std::size_t i = 0; i < config->bonds.size(); ++i) {

@@ -23,8 +23,7 @@ Result<std::shared_ptr<const LinkGroupConfig>> ReadLinkGroupConfig(
   ATMHEALTH_RETURN_IF_ERROR(
       section.CheckKeys({"interval", "sys_root", "for", "states", "group"}, false));
   auto config = std::make_shared<LinkGroupConfig>();
-  ATMHEALTH_RETURN_IF_ERROR(
-      section.ReadDuration("interval", config->interval, ConfigSection::Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(section.ReadSamplingTime("interval", config->interval));
   ATMHEALTH_RETURN_IF_ERROR(ReadRoot(section, "sys_root", config->sys_root));
   ATMHEALTH_RETURN_IF_ERROR(ReadRedundancyRule(section, offered, config->states));
 

@@ -21,8 +21,7 @@ Result<std::shared_ptr<const RaidConfig>> ReadRaidConfig(
   ATMHEALTH_RETURN_IF_ERROR(
       section.CheckKeys({"interval", "proc_root", "arrays", "for", "states"}, false));
   auto config = std::make_shared<RaidConfig>();
-  ATMHEALTH_RETURN_IF_ERROR(
-      section.ReadDuration("interval", config->interval, ConfigSection::Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(section.ReadSamplingTime("interval", config->interval));
   ATMHEALTH_RETURN_IF_ERROR(ReadRoot(section, "proc_root", config->proc_root));
   ATMHEALTH_RETURN_IF_ERROR(section.ReadStrings("arrays", config->arrays));
   for (std::size_t i = 0; i < config->arrays.size(); ++i) {

@@ -116,9 +116,8 @@ Status ReadStorage(const ConfigSection& storage, const std::vector<v1::CustomerS
                          "forecast_warning", "forecast_critical"},
                         false));
   using Zero = ConfigSection::Zero;
-  ATMHEALTH_RETURN_IF_ERROR(storage.ReadDuration("interval", out.interval, Zero::kRefused));
-  ATMHEALTH_RETURN_IF_ERROR(
-      storage.ReadDuration("probe_timeout", out.probe_timeout, Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(storage.ReadSamplingTime("interval", out.interval));
+  ATMHEALTH_RETURN_IF_ERROR(storage.ReadSamplingTime("probe_timeout", out.probe_timeout));
   if (out.probe_timeout > out.interval) {
     return storage.Fail(
         storage.Has("probe_timeout") ? "probe_timeout" : "interval",

@@ -289,7 +289,7 @@ Status ReadThroughput(const ConfigSection& t, const std::vector<v1::CustomerServ
                                          "business_hours"},
                                         false));
   using Zero = ConfigSection::Zero;
-  ATMHEALTH_RETURN_IF_ERROR(t.ReadDuration("interval", out.interval, Zero::kRefused));
+  ATMHEALTH_RETURN_IF_ERROR(t.ReadSamplingTime("interval", out.interval));
   ATMHEALTH_RETURN_IF_ERROR(ReadListen(t, out.listen));
   if (!t.Has("capacity_tps")) {
     return t.Fail("capacity_tps", "required: the transactions per second the device is sized for");

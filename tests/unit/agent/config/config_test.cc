@@ -456,6 +456,26 @@ hysteresis = 1
 interval = "0s"
 )",
        "atmhealthd.toml:2: storage.interval: must be longer than zero"},
+      {"sampling interval that would make the probe alert flap", R"(
+[storage]
+interval = "1ms"
+probe_timeout = "1ms"
+)",
+       "atmhealthd.toml:2: storage.interval: must be at least 100ms, not 1ms: a shorter one makes "
+       "a probe miss its deadline on a busy device and its alert flap"},
+      {"probe timeout that would make the probe alert flap", R"(
+[storage]
+interval = "1s"
+probe_timeout = "5ms"
+)",
+       "atmhealthd.toml:3: storage.probe_timeout: must be at least 100ms, not 5ms: a shorter one "
+       "makes a probe miss its deadline on a busy device and its alert flap"},
+      {"redundancy watcher sampled every millisecond", R"(
+[raid]
+interval = "1ms"
+)",
+       "atmhealthd.toml:2: raid.interval: must be at least 100ms, not 1ms: a shorter one makes a "
+       "probe miss its deadline on a busy device and its alert flap"},
       {"negative duration", R"(
 [storage]
 for = "-5m"
