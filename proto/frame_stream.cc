@@ -228,7 +228,15 @@ asio::awaitable<void> FrameStream::WriteLoop([[maybe_unused]] std::shared_ptr<Fr
       write_status_ = timed_out_ ? FrameStatus{FrameFault::kTimeout, "write did not finish in time"}
                                  : FrameStatus{FrameFault::kClosed, ec.message()};
       outbox_.clear();
-      Close();
+      if (timed_out_) {
+        Close();
+      } else {
+        // The peer closed or reset. What it sent before (a Refusal saying
+        // why) may still wait to be read: only the sending side is shut, and
+        // the reader takes the rest before its owner closes the stream.
+        boost::system::error_code ignored;
+        Lowest().shutdown(Socket::shutdown_send, ignored);
+      }
       break;
     }
   }

@@ -12,6 +12,8 @@ namespace atmhealth::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// How long the reader may take what a collector sent before it closed.
+constexpr auto kReaderGrace = std::chrono::seconds(2);
 using asio::redirect_error;
 using asio::use_awaitable;
 
@@ -295,18 +297,21 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
 
   asio::co_spawn(executor_, ReadLoop(session), asio::detached);
   auto next_heartbeat = Clock::now();
+  bool send_failed = false;
   for (;;) {
     if (!stream.is_open()) break;
     const auto now = Clock::now();
     if (stopping_) {
       if (session->in_flight.empty() || now >= stop_deadline_) break;
     } else if (!co_await FillWindow(*session)) {
+      send_failed = true;
       break;
     }
     if (now >= next_heartbeat && !stopping_) {
       const v1::AgentMessage heartbeat = co_await MakeHeartbeat();
       if (const auto sent = stream.Send(heartbeat); !sent.ok()) {
         spdlog::warn("uplink: heartbeat to {}: {}", stream.peer(), sent.detail);
+        send_failed = true;
         break;
       }
       ++counters_.heartbeats_sent;
@@ -332,16 +337,26 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     woken_ = false;
   }
 
-  stream.Close();
-  while (!session->reader_done) {
-    session->reader_exit.expires_after(std::chrono::seconds(1));
-    boost::system::error_code ignored;
-    co_await session->reader_exit.async_wait(redirect_error(use_awaitable, ignored));
+  if (send_failed) {
+    // The collector closed, perhaps after saying why (a Refusal naming the
+    // event it refuses, a retry hint). The reader takes that before the
+    // stream is closed; closing at once would lose it.
+    co_await WaitForReader(*session, Clock::now() + kReaderGrace);
   }
+  stream.Close();
+  co_await WaitForReader(*session, Clock::time_point::max());
   counters_.connected = false;
   session_.reset();
   if (!stopping_) spdlog::info("uplink: session with collector {} ended", stream.peer());
   co_return session->acknowledged;
+}
+
+asio::awaitable<void> Uplink::WaitForReader(Session& session, Clock::time_point until) {
+  while (!session.reader_done && Clock::now() < until) {
+    session.reader_exit.expires_at(std::min(until, Clock::now() + std::chrono::seconds(1)));
+    boost::system::error_code ignored;
+    co_await session.reader_exit.async_wait(redirect_error(use_awaitable, ignored));
+  }
 }
 
 asio::awaitable<bool> Uplink::FillWindow(Session& session) {

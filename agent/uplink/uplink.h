@@ -85,6 +85,9 @@ class Uplink {
   asio::awaitable<bool> RunSession(const CollectorEndpoint& endpoint);
   asio::awaitable<void> ReadLoop(std::shared_ptr<Session> session);
   asio::awaitable<bool> FillWindow(Session& session);
+  // Waits until the session's reader has finished, or `until`.
+  asio::awaitable<void> WaitForReader(Session& session,
+                                      std::chrono::steady_clock::time_point until);
   asio::awaitable<v1::AgentMessage> MakeHeartbeat();
   // Cuts the batch's events to the schema's bounds and the batch to one
   // frame of `max_frame_bytes`.
