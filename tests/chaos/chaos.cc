@@ -75,12 +75,6 @@ struct Tally {
   std::uint64_t extra = 0;         // at the collector, not in the buffer
 };
 
-std::uint16_t FreePort() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-  return acceptor.local_endpoint().port();
-}
-
 // Fills and empties each disk at random intervals until stopped; leaves
 // every disk empty.
 class Filler {

@@ -30,11 +30,7 @@ std::vector<std::filesystem::path> SetAside(const std::filesystem::path& store) 
 class AgentFaultsTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log", "agent2/agent.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
   ScratchDir scratch_;
 };

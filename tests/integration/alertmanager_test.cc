@@ -24,12 +24,6 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 // A port nothing listens on now (bound, then released).
-std::uint16_t FreePort() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-  return acceptor.local_endpoint().port();
-}
-
 class RealAlertmanager {
  public:
   RealAlertmanager(const std::filesystem::path& dir, std::uint16_t port) : port_(port) {
@@ -87,12 +81,7 @@ class AlertmanagerTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "alertmanager/alertmanager.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty())
-        std::cerr << "----- " << log << " -----\n" << text.substr(0, 100'000) << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   ScratchDir scratch_;

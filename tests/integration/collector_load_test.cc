@@ -25,13 +25,7 @@ using namespace std::chrono_literals;
 class CollectorLoadTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(scratch_.path())) {
-      if (entry.path().extension() != ".log") continue;
-      std::cerr << "----- " << entry.path().lexically_relative(scratch_.path()).string()
-                << " -----\n"
-                << ReadFile(entry.path()) << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   ScratchDir scratch_;

@@ -39,11 +39,7 @@ class CtlIntegrationTest : public ::testing::Test {
   }
   void TearDown() override {
     unsetenv("TZ");
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log", "tail.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   CtlRun Ctl(const std::vector<std::string>& args) {

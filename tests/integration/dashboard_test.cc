@@ -37,12 +37,7 @@ class DashboardTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log", "browser/chromium.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty())
-        std::cerr << "----- " << log << " -----\n" << text.substr(0, 100'000) << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   // The value of `expression` in the page, as text ("" when it throws).

@@ -36,12 +36,7 @@ using std::chrono::seconds;
 class FleetTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty())
-        std::cerr << "----- " << log << " -----\n" << text.substr(0, 200'000) << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   std::unique_ptr<CollectorProcess> StartCollector(const std::string& config = "") {

@@ -24,12 +24,7 @@ constexpr std::size_t kFillBytes = kFsBytes * 95 / 100;  // well past critical (
 class FoundationTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "collector2/collector.log",
-                            "agent/agent.log", "agent2/agent.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   AgentOptions Agent(std::uint16_t port, const std::filesystem::path& watched,

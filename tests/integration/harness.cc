@@ -155,4 +155,10 @@ std::optional<Row> AwaitCollectorEvent(const std::filesystem::path& db,
   return found;
 }
 
+std::uint16_t FreePort() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
+  return acceptor.local_endpoint().port();
+}
+
 }  // namespace atmhealth::testing

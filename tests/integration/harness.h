@@ -76,6 +76,11 @@ struct AgentOptions {
 // at 90 %, withdrawal and deposit lost when critical.
 std::string AgentConfigToml(const AgentOptions& options);
 
+// A loopback TCP port free at the time of the call, for a program that must
+// be told its port before it starts (the collector restarted on the same
+// port, an Alertmanager).
+std::uint16_t FreePort();
+
 class AgentProcess {
  public:
   AgentProcess(const std::filesystem::path& dir, const AgentOptions& options);

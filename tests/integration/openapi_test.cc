@@ -130,8 +130,7 @@ std::string ToLower(std::string text) {
 class OpenApiTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    std::cerr << ReadFile(scratch_ / "collector" / "collector.log").substr(0, 100'000) << "\n";
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
   ScratchDir scratch_;
 };

@@ -24,11 +24,7 @@ using std::chrono::seconds;
 class RedundancyIntegrationTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   AgentOptions Agent(std::uint16_t port, const std::string& extra) {

@@ -104,13 +104,7 @@ class TlsTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(scratch_.path())) {
-      if (entry.path().extension() != ".log") continue;
-      std::cerr << "----- " << entry.path().filename().string() << " in "
-                << entry.path().parent_path().filename().string() << " -----\n"
-                << ReadFile(entry.path()) << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   AgentOptions Agent(std::uint16_t port, const std::string& device, const std::string& transport,

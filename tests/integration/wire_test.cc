@@ -20,11 +20,7 @@ constexpr std::size_t kFillBytes = kFsBytes * 95 / 100;  // past critical (90 %)
 class WireTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (!HasFailure()) return;
-    for (const auto& log : {"collector/collector.log", "agent/agent.log", "agent2/agent.log"}) {
-      const std::string text = ReadFile(scratch_ / log);
-      if (!text.empty()) std::cerr << "----- " << log << " -----\n" << text << "\n";
-    }
+    if (HasFailure()) PrintLogs(scratch_.path());
   }
 
   AgentOptions Agent(std::uint16_t port, const std::filesystem::path& watched,

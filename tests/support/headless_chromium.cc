@@ -36,10 +36,8 @@ Result<std::string> DecodeBase64(std::string_view text) {
 }  // namespace
 
 std::filesystem::path HeadlessChromium::Find() {
-  for (const char* name : {"chromium", "chromium-browser"}) {
-    if (std::filesystem::path found = FindOnPath(name); !found.empty()) return found;
-  }
-  return {};
+  std::filesystem::path binary = FindOnPath("chromium");
+  return binary.empty() ? FindOnPath("chromium-browser") : binary;
 }
 
 HeadlessChromium::HeadlessChromium(const std::filesystem::path& dir, int width, int height)

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
 #include <sstream>
 #include <system_error>
 
@@ -30,6 +32,20 @@ std::filesystem::path FindOnPath(const std::string& name) {
     if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
+}
+
+void PrintLogs(const std::filesystem::path& dir) {
+  constexpr std::streamoff kTail = 100'000;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (it->path().extension() != ".log") continue;
+    std::ifstream in(it->path(), std::ios::binary | std::ios::ate);
+    const std::streamoff size = in.tellg();
+    in.seekg(std::max<std::streamoff>(0, size - kTail));
+    std::cerr << "----- " << it->path().lexically_relative(dir).string() << " -----\n"
+              << in.rdbuf() << "\n";
+  }
 }
 
 ScratchDir::ScratchDir() {

@@ -17,6 +17,10 @@ std::filesystem::path Binary(const std::string& relative);
 // An installed program found on PATH (e.g. "chromium"); empty when missing.
 std::filesystem::path FindOnPath(const std::string& name);
 
+// Prints every *.log file under `dir` (the last 100 KB of each) to stderr:
+// what a failed integration test shows of its programs.
+void PrintLogs(const std::filesystem::path& dir);
+
 // A fresh directory, removed (with anything mounted on it unmounted by the
 // test itself) when the object goes away.
 class ScratchDir {
