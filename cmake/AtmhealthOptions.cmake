@@ -21,6 +21,8 @@ target_compile_definitions(atmhealth_options INTERFACE
   SPDLOG_FMT_EXTERNAL
   ATMHEALTH_VERSION="${PROJECT_VERSION}")
 target_include_directories(atmhealth_options INTERFACE ${PROJECT_SOURCE_DIR})
+# Relocations resolved at start and then read-only (Debian's hardening).
+target_link_options(atmhealth_options INTERFACE -Wl,-z,relro,-z,now)
 
 if(ATMHEALTH_SANITIZE)
   target_compile_options(atmhealth_options INTERFACE

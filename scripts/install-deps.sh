@@ -14,6 +14,8 @@ packages=(
   clang libclang-rt-14-dev clang-format
   # the dashboard's browser test; alert forwarding tested against the real Alertmanager
   chromium prometheus-alertmanager
+  # the Debian packages: CPack's dependency list, manual pages, their checks
+  dpkg-dev help2man lintian file
 )
 missing=()
 for p in "${packages[@]}"; do
