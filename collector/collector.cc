@@ -267,6 +267,7 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   agents.address = config.listen.address;
   agents.port = config.listen.port;
   agents.max_sessions = config.listen.max_sessions;
+  agents.max_handshakes = config.listen.max_handshakes;
   agents.session.max_frame_bytes = config.listen.max_frame_bytes;
   agents.session.max_batch_events = config.listen.max_batch_events;
   agents.session.hello_timeout = config.listen.hello_timeout;

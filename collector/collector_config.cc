@@ -25,6 +25,8 @@ constexpr milliseconds kMinHelloTimeout{100};
 constexpr milliseconds kMaxHelloTimeout{5 * 60 * 1000};
 constexpr milliseconds kMinIdleTimeout{1000};
 constexpr milliseconds kMaxIdleTimeout{24 * 60 * 60 * 1000};
+// More handshakes at once than this only share the CPU more thinly.
+constexpr std::int64_t kMaxMaxHandshakes = 10'000;
 // A store call below 100 ms would refuse on an ordinary fsync; above 60 s
 // agents (io_timeout 15 s by default) have long given up.
 constexpr milliseconds kMinStoreTimeout{100};
@@ -201,6 +203,11 @@ Status ReadListen(const TableReader& reader, const toml::table& table,
            [&](const toml::node& node) -> Status {
              return Assign(reader.Duration(node, "idle_timeout", kMinIdleTimeout, kMaxIdleTimeout),
                            listen.idle_timeout);
+           }},
+          {"max_handshakes",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_handshakes", 1, kMaxMaxHandshakes),
+                           listen.max_handshakes);
            }},
       });
 }

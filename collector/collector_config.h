@@ -43,6 +43,11 @@ struct CollectorConfig {
     // No frame for this long closes the session; must exceed the agents'
     // heartbeat interval.
     std::chrono::milliseconds idle_timeout{60'000};
+    // TLS handshakes at once (1..10000). More connections wait in the
+    // accept backlog until one ends, so each handshake gets the CPU and ends
+    // well within hello_timeout even when a whole fleet reconnects at once.
+    // 32 keeps 2 cores busy: a handshake costs ~1-4 ms of CPU.
+    std::size_t max_handshakes = 32;
   };
   // The HTTP server: /metrics, /healthz.
   struct Http {

@@ -1,6 +1,7 @@
 #include "collector/ingest/agent_listener.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -25,14 +26,18 @@ constexpr std::size_t kMaxQueuedReplyBytes = 64 * 1024;
 // (briefly), so the refusal names the device and the agent's bytes do not
 // sit unread in the socket, which would turn the close into a reset that
 // can discard the refusal before the agent reads it.
+// Under TLS the handshake comes first, in the handshake slot `slot`.
 asio::awaitable<void> TurnAway(std::shared_ptr<wire::FrameStream> stream,
                                v1::Refusal::Reason reason, std::string detail,
-                               std::chrono::milliseconds hello_timeout) {
-  if (const wire::FrameStatus tls =
-          co_await stream->Handshake(asio::ssl::stream_base::server, hello_timeout);
-      !tls.ok()) {
-    spdlog::info("agent {}: refused ({}) without a word: TLS handshake failed: {}", stream->peer(),
-                 v1::Refusal::Reason_Name(reason), tls.detail);
+                               std::chrono::milliseconds hello_timeout, HandshakeGate::Slot slot,
+                               HandshakeFailureLog& failures) {
+  const wire::FrameStatus tls =
+      co_await stream->Handshake(asio::ssl::stream_base::server, hello_timeout);
+  slot.Release();
+  if (!tls.ok()) {
+    failures.Failed(fmt::format("agent {} device (before Hello), to be refused ({})",
+                                stream->peer(), v1::Refusal::Reason_Name(reason)),
+                    stream->handshake_failure(), tls.detail);
     stream->Close();
     co_return;
   }
@@ -48,6 +53,13 @@ asio::awaitable<void> TurnAway(std::shared_ptr<wire::FrameStream> stream,
   message.mutable_refusal()->set_detail(std::move(detail));
   if (stream->Send(message).ok()) co_await stream->Drain(kRefusalDrainTimeout);
   stream->Close();
+}
+
+// Whether the peer closed (or reset) a connection that was waiting in the
+// accept backlog: it is readable-hung-up, so a handshake would be wasted.
+bool PeerGaveUp(asio::ip::tcp::socket& socket) {
+  pollfd fd{socket.native_handle(), POLLRDHUP, 0};
+  return ::poll(&fd, 1, 0) == 1 && (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 }  // namespace
@@ -71,8 +83,10 @@ AgentListener::AgentListener(asio::io_context& io, Options options, StoreExecuto
       options_(std::move(options)),
       metrics_(metrics),
       registry_(options_.max_sessions),
-      services_{store, registry_, metrics, clock},
-      acceptor_(asio::make_strand(io)) {}
+      handshake_failures_(metrics, clock),
+      services_{store, registry_, metrics, clock, handshake_failures_},
+      acceptor_(asio::make_strand(io)),
+      handshakes_(acceptor_.get_executor(), options_.max_handshakes, metrics) {}
 
 void AgentListener::Start() {
   asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
@@ -91,6 +105,9 @@ asio::awaitable<void> AgentListener::AcceptLoop() {
   }
   asio::steady_timer retry(acceptor_.get_executor());
   for (;;) {
+    // Under TLS, a handshake slot before the accept: while all are taken,
+    // connections wait in the accept backlog.
+    if (options_.tls != nullptr && !co_await handshakes_.WaitForRoom()) co_return;  // Shutdown()
     boost::system::error_code ec;
     asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
         asio::any_io_executor(asio::make_strand(io_)), redirect_error(use_awaitable, ec));
@@ -102,11 +119,20 @@ asio::awaitable<void> AgentListener::AcceptLoop() {
       co_await retry.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
-    StartSession(std::move(socket));
+    if (options_.tls != nullptr && PeerGaveUp(socket)) {
+      boost::system::error_code ignored;
+      const auto peer = socket.remote_endpoint(ignored);
+      handshake_failures_.Abandoned(fmt::format("agent {}:{} device (before Hello)",
+                                                peer.address().to_string(), peer.port()));
+      socket.close(ignored);
+      continue;
+    }
+    StartSession(std::move(socket),
+                 options_.tls != nullptr ? handshakes_.Take() : HandshakeGate::Slot());
   }
 }
 
-void AgentListener::StartSession(asio::ip::tcp::socket socket) {
+void AgentListener::StartSession(asio::ip::tcp::socket socket, HandshakeGate::Slot slot) {
   wire::FrameStream::Limits limits;
   limits.max_frame_bytes = options_.session.max_frame_bytes;
   limits.max_queued_bytes = kMaxQueuedReplyBytes;
@@ -117,7 +143,9 @@ void AgentListener::StartSession(asio::ip::tcp::socket socket) {
   switch (registry_.Admit(session)) {
     case SessionRegistry::Admission::kAdmitted:
       asio::co_spawn(
-          stream->executor(), [session]() { return session->Run(); }, asio::detached);
+          stream->executor(),
+          [session, slot = std::move(slot)]() mutable { return session->Run(std::move(slot)); },
+          asio::detached);
       return;
     case SessionRegistry::Admission::kOverloaded:
       metrics_.CountSessionRefused(SessionRefusal::kOverloaded);
@@ -126,7 +154,7 @@ void AgentListener::StartSession(asio::ip::tcp::socket socket) {
                               fmt::format("{} sessions are open, the most this collector takes; "
                                           "retry later",
                                           options_.max_sessions),
-                              options_.session.hello_timeout),
+                              options_.session.hello_timeout, std::move(slot), handshake_failures_),
                      asio::detached);
       return;
     case SessionRegistry::Admission::kShuttingDown:
@@ -134,7 +162,7 @@ void AgentListener::StartSession(asio::ip::tcp::socket socket) {
       asio::co_spawn(stream->executor(),
                      TurnAway(stream, v1::Refusal::REASON_SHUTTING_DOWN,
                               "the collector is stopping; reconnect later or elsewhere",
-                              options_.session.hello_timeout),
+                              options_.session.hello_timeout, std::move(slot), handshake_failures_),
                      asio::detached);
       return;
   }
@@ -145,6 +173,7 @@ void AgentListener::Shutdown() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
+  handshakes_.Cancel();
   for (const auto& session : registry_.Close()) session->Stop(AgentSession::StopCause::kShutdown);
 }
 

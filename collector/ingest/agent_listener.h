@@ -1,6 +1,11 @@
 // Accepts agent connections and runs one AgentSession per connection, each on
 // a strand of its own so that one agent sending garbage never delays another.
-// Connections beyond max_sessions are refused with REASON_OVERLOADED.
+// Connections beyond max_sessions are refused with REASON_OVERLOADED. Under
+// TLS at most max_handshakes handshakes run at once (HandshakeGate): the next
+// connection is accepted only when one ends, so a fleet reconnecting at once
+// waits in the accept backlog instead of timing out together. A connection
+// its agent closed while it waited there is closed without a handshake and
+// counted (tls_handshake_failures_total{reason="abandoned"}).
 #ifndef ATMHEALTH_COLLECTOR_INGEST_AGENT_LISTENER_H_
 #define ATMHEALTH_COLLECTOR_INGEST_AGENT_LISTENER_H_
 
@@ -10,6 +15,7 @@
 #include <string>
 
 #include "collector/ingest/agent_session.h"
+#include "collector/ingest/handshake_gate.h"
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/ingest/session_registry.h"
 #include "collector/ingest/store_executor.h"
@@ -26,6 +32,7 @@ class AgentListener {
     std::string address = "127.0.0.1";  // IP address to listen on
     std::uint16_t port = 0;             // 0: any free port (see port())
     std::size_t max_sessions = 1000;    // sessions at once, counted from accept
+    std::size_t max_handshakes = 32;    // TLS handshakes at once (none in plaintext)
     SessionSettings session;
     // Mutual TLS for every connection; nullptr: plaintext TCP. Not owned;
     // must outlive the listener.
@@ -64,14 +71,16 @@ class AgentListener {
   AgentListener(asio::io_context& io, Options options, StoreExecutor& store, IngestMetrics& metrics,
                 platform::Clock& clock);
   asio::awaitable<void> AcceptLoop();
-  void StartSession(asio::ip::tcp::socket socket);
+  void StartSession(asio::ip::tcp::socket socket, HandshakeGate::Slot slot);
 
   asio::io_context& io_;
   const Options options_;
   IngestMetrics& metrics_;
   SessionRegistry registry_;
+  HandshakeFailureLog handshake_failures_;
   SessionServices services_;
   asio::ip::tcp::acceptor acceptor_;  // on a strand of its own
+  HandshakeGate handshakes_;          // on the acceptor's strand
   std::uint16_t port_ = 0;
 };
 

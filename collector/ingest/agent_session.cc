@@ -64,7 +64,8 @@ AgentSession::AgentSession(std::shared_ptr<wire::FrameStream> stream,
                            const SessionSettings& settings, SessionServices services)
     : stream_(std::move(stream)), settings_(settings), services_(services) {}
 
-asio::awaitable<void> AgentSession::Run() {
+asio::awaitable<void> AgentSession::Run(HandshakeGate::Slot handshake_slot) {
+  handshake_slot_ = std::move(handshake_slot);
   services_.metrics.CountSessionStarted();
   co_await Converse();
   // A Refusal under way closes the stream once it left (or its drain
@@ -123,10 +124,9 @@ asio::awaitable<bool> AgentSession::AcceptTls() {
   // handshake, when a Refusal can be sent over TLS.
   const wire::FrameStatus status =
       co_await stream_->Handshake(asio::ssl::stream_base::server, settings_.hello_timeout);
+  handshake_slot_.Release();  // the listener may accept the next connection
   if (status.ok()) co_return true;
-  services_.metrics.CountHandshakeFailure(stream_->handshake_failure());
-  spdlog::warn("{}: TLS handshake failed ({}): {}", Who(),
-               wire::HandshakeFailureName(stream_->handshake_failure()), status.detail);
+  services_.handshake_failures.Failed(Who(), stream_->handshake_failure(), status.detail);
   closing_ = true;
   stream_->Close();
   co_return false;

@@ -33,6 +33,7 @@
 #include <string_view>
 
 #include "atmhealth/v1/session.pb.h"
+#include "collector/ingest/handshake_gate.h"
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/ingest/session_registry.h"
 #include "collector/ingest/store_executor.h"
@@ -73,6 +74,7 @@ struct SessionServices {
   SessionRegistry& registry;
   IngestMetrics& metrics;
   platform::Clock& clock;
+  HandshakeFailureLog& handshake_failures;  // counts and logs failed TLS handshakes
 };
 
 class AgentSession : public std::enable_shared_from_this<AgentSession> {
@@ -89,8 +91,9 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
 
   // Runs the session until it ends; the caller keeps the session alive
   // until the returned awaitable completes. Call it once, on the stream's
-  // executor.
-  asio::awaitable<void> Run();
+  // executor. `handshake_slot`: the listener's TLS handshake slot, held
+  // until the handshake ended (empty in plaintext).
+  asio::awaitable<void> Run(HandshakeGate::Slot handshake_slot = {});
 
   // Ends the session after the batch it is storing now, if any (a batch
   // fully received is stored and acknowledged first). Thread-safe.
@@ -141,6 +144,7 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   const std::shared_ptr<wire::FrameStream> stream_;
   const SessionSettings settings_;
   const SessionServices services_;
+  HandshakeGate::Slot handshake_slot_;
 
   std::string device_id_;              // empty until a valid Hello arrived
   std::string buffer_id_;              // the agent's buffer, from its Hello

@@ -84,7 +84,14 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
                                                            0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10})),
       store_calls_skipped_(
           AddCounter(registry, "atmhealth_collector_store_calls_skipped_total",
-                     "Store calls skipped because their session had stopped waiting")) {
+                     "Store calls skipped because their session had stopped waiting")),
+      handshakes_abandoned_(handshake_failures_.Add({{"reason", "abandoned"}})),
+      handshakes_in_progress_(
+          prometheus::BuildGauge()
+              .Name("atmhealth_collector_tls_handshakes_in_progress")
+              .Help("Agent TLS handshakes running now (at most listen.max_handshakes)")
+              .Register(registry)
+              .Add({})) {
   // Every reason is exported from the start, at 0, so that alerts on a rate
   // see the series before the first failure.
   for (const auto reason :
@@ -164,6 +171,12 @@ void IngestMetrics::CountStoreError() { store_errors_.Increment(); }
 void IngestMetrics::CountHandshakeFailure(wire::HandshakeFailure reason) {
   handshake_failures_.Add({{"reason", wire::HandshakeFailureName(reason)}}).Increment();
 }
+
+void IngestMetrics::CountHandshakeAbandoned() { handshakes_abandoned_.Increment(); }
+
+void IngestMetrics::HandshakeStarted() { handshakes_in_progress_.Increment(); }
+
+void IngestMetrics::HandshakeEnded() { handshakes_in_progress_.Decrement(); }
 void IngestMetrics::CountTlsReload(bool ok) {
   tls_reloads_.Add({{"result", ok ? "loaded" : "failed"}}).Increment();
 }

@@ -62,6 +62,13 @@ class IngestMetrics {
   void CountStoreError();
   // A TLS handshake that failed: tls_handshake_failures_total{reason=...}.
   void CountHandshakeFailure(wire::HandshakeFailure reason);
+  // A connection its agent closed while it waited for a handshake slot:
+  // tls_handshake_failures_total{reason="abandoned"}.
+  void CountHandshakeAbandoned();
+  // A TLS handshake took / gave back one of the listener's slots:
+  // tls_handshakes_in_progress.
+  void HandshakeStarted();
+  void HandshakeEnded();
   // The TLS files were loaded again (ok) or could not be (the previous
   // context stays in use): tls_reloads_total{result="loaded"|"failed"}.
   void CountTlsReload(bool ok);
@@ -100,6 +107,8 @@ class IngestMetrics {
   prometheus::Gauge& store_queue_depth_;
   prometheus::Histogram& store_call_seconds_;
   prometheus::Counter& store_calls_skipped_;
+  prometheus::Counter& handshakes_abandoned_;
+  prometheus::Gauge& handshakes_in_progress_;
 };
 
 }  // namespace atmhealth::collector

@@ -8,9 +8,11 @@
 #include <openssl/x509.h>
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "platform/asio_ssl.h"
 #include "tests/integration/harness.h"
@@ -236,6 +238,68 @@ TEST_F(TlsTest, GoodAgentStreamsAlertWhileEveryBadClientIsRefusedLoggedAndCounte
       },
       seconds(10)));
   EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+// At most listen.max_handshakes TLS handshakes run at once; the next
+// connection waits in the accept backlog until one ends, a connection whose
+// client gave up meanwhile is closed without a handshake, and every failed
+// handshake is counted by reason and logged.
+TEST_F(TlsTest, HandshakesBeyondMaxHandshakesWaitInTheBacklogAndFailuresAreCounted) {
+  const auto db = scratch_ / "collector" / "collector.db";
+  CollectorProcess collector(scratch_ / "collector", db, 0,
+                             "[listen]\nmax_handshakes = 2\nhello_timeout = \"60s\"\n" +
+                                 CollectorTls(collector_cert_, pki_->ca(), {pki_->crl()}));
+  ASSERT_NE(collector.agent_port(), 0);
+  const asio::ip::tcp::endpoint target(asio::ip::make_address("127.0.0.1"), collector.agent_port());
+  const auto metric = [&](const std::string& name, const std::string& labels = "") {
+    return collector.Metric("atmhealth_collector_" + name + labels);
+  };
+  const auto failures = [&](const std::string& reason) {
+    return metric("tls_handshake_failures_total", "{reason=\"" + reason + "\"}");
+  };
+
+  // Two clients that connect and say nothing hold both handshake slots (up
+  // to hello_timeout); three more are connected by the kernel and wait.
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> holding;
+  std::vector<asio::ip::tcp::socket> waiting;
+  for (int i = 0; i < 2; ++i) holding.emplace_back(io).connect(target);
+  ASSERT_TRUE(WaitFor([&] { return metric("tls_handshakes_in_progress") == 2; }, seconds(10)));
+  for (int i = 0; i < 3; ++i) waiting.emplace_back(io).connect(target);
+
+  // A TLS client behind them is not served while the slots are taken.
+  std::atomic<bool> served{false};
+  BareClientResult bare;
+  std::thread client([&] {
+    bare = ConnectWithoutCertificate(collector.agent_port(), pki_->ca());
+    served = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(served.load());
+  EXPECT_EQ(metric("tls_handshakes_in_progress"), 2);
+
+  // The waiting clients give up; then the two in a handshake go away. Their
+  // handshakes fail (counted as closed), the three that gave up are closed
+  // without one (abandoned), and the TLS client gets its handshake, which
+  // fails for want of a client certificate.
+  for (auto& socket : waiting) socket.close();
+  for (auto& socket : holding) socket.close();
+  client.join();
+  EXPECT_TRUE(served.load());
+  EXPECT_FALSE(bare.served_serial.empty());
+  EXPECT_TRUE(bare.closed_by_collector);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return failures("closed") == 2 && failures("abandoned") == 3 &&
+               failures("no_certificate") == 1 && metric("tls_handshakes_in_progress") == 0;
+      },
+      seconds(10)))
+      << collector.HttpGet("/metrics");
+  const std::string log = ReadFile(scratch_ / "collector" / "collector.log");
+  EXPECT_GE(Count(log, "TLS handshake failed (closed)"), 1u);
+  EXPECT_GE(Count(log, "TLS handshake failed (no_certificate)"), 1u);
+  EXPECT_GE(Count(log, "closed without a TLS handshake (abandoned)"), 1u);
   EXPECT_EQ(collector.process().Stop(), 0);
 }
 
