@@ -139,7 +139,7 @@ class ConfigSection {
     const toml::node* node = table_.get(key);
     if (node == nullptr) return OkStatus();
     if (!node->is_string()) {
-      return Fail(key, fmt::format("must be a duration string like \"30s\" (units ms, s, m, h), "
+      return Fail(key, fmt::format("must be a duration string like \"30s\" (units ms, s, m, h, d), "
                                    "not {}",
                                    TypeName(node->type())));
     }

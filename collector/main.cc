@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 #include <optional>
 #include <string>
 
 #include "collector/collector.h"
 #include "collector/collector_config.h"
+#include "collector/report_command.h"
 #include "proto/tls_context.h"
 
 int main(int argc, char** argv) {
@@ -48,6 +50,23 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check_config,
                "validate the configuration (file and flags), print the result and exit: 0 when "
                "valid, 2 when not");
+  atmhealth::collector::ReportRequest report;
+  CLI::App* report_command = app.add_subcommand(
+      "report",
+      "print the FSA-category report of a period (incidents by FSA trigger category, with "
+      "durations, devices, customer services and tolerance breaches) from the database of "
+      "--db or the configuration, read-only, and exit: 0 when printed, 1 when the database "
+      "cannot be read, 2 when the arguments are wrong");
+  report_command
+      ->add_option("--from", report.from,
+                   "start of the period: \"2026-11-01\", \"2026-11-01T00:00+09:00\" or a "
+                   "duration ago such as \"30d\" (default: 30 days before --to)")
+      ->type_name("TIME");
+  report_command->add_option("--to", report.to, "end of the period, excluded (default: now)")
+      ->type_name("TIME");
+  report_command->add_option("--format", report.format, "json (default) or csv")
+      ->check(CLI::IsMember({"json", "csv"}));
+  app.fallthrough();
   app.set_version_flag(
       "--version", std::string("atmhealth-collector ") + atmhealth::collector::CollectorVersion(),
       "print the version and exit");
@@ -78,6 +97,10 @@ int main(int argc, char** argv) {
                    tls.error().message().c_str());
       return 2;
     }
+  }
+  if (report_command->parsed()) {
+    report.database = config->store.path;
+    return atmhealth::collector::RunReport(report, std::cout, std::cerr);
   }
   if (check_config) {
     std::printf("%s: configuration is valid\n%s",

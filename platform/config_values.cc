@@ -33,7 +33,7 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   if (!SplitQuantity(text, number, unit)) {
     return Error(ErrorCode::kInvalidArgument,
                  fmt::format("\"{}\" is not a duration: write a whole number and a unit (ms, s, "
-                             "m, h), e.g. \"30s\"",
+                             "m, h, d), e.g. \"30s\"",
                              text));
   }
   std::uint64_t factor = 0;
@@ -45,13 +45,15 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     factor = 60'000;
   } else if (unit == "h") {
     factor = 3'600'000;
+  } else if (unit == "d") {
+    factor = 86'400'000;
   } else if (unit.empty()) {
     return Error(
         ErrorCode::kInvalidArgument,
-        fmt::format("\"{}\" has no unit: write e.g. \"{}s\" (units ms, s, m, h)", text, number));
+        fmt::format("\"{}\" has no unit: write e.g. \"{}s\" (units ms, s, m, h, d)", text, number));
   } else {
     return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\": unknown unit \"{}\" (units ms, s, m, h)", text, unit));
+                 fmt::format("\"{}\": unknown unit \"{}\" (units ms, s, m, h, d)", text, unit));
   }
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (number > kMax / factor) {

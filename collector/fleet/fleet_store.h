@@ -26,6 +26,7 @@ struct IncidentQuery {
   std::string category;            // FSA category short name, "unreachable", or empty: any
   std::string device_id;           // empty: any
   std::int64_t since_unix_ns = 0;  // incidents still open or ended at or after this
+  std::int64_t until_unix_ns = 0;  // incidents started before this; 0: any
   std::int64_t limit = 100;        // newest first
 };
 
@@ -55,6 +56,11 @@ class FleetStore {
   // if the ingest store has not yet).
   static Result<std::unique_ptr<FleetStore>> OpenSqlite(const std::string& path,
                                                         std::chrono::milliseconds busy_timeout);
+  // Opens it for reading only, from outside the collector (reports): the
+  // file is never created, migrated or written, and a write call fails.
+  // A database older or newer than this build's schema is refused.
+  static Result<std::unique_ptr<FleetStore>> OpenSqliteReadOnly(
+      const std::string& path, std::chrono::milliseconds busy_timeout);
 
   // Every device with its latest heartbeat, services and firing alerts.
   virtual Result<std::vector<StoredDevice>> ReadDevices() = 0;

@@ -83,6 +83,7 @@ WHERE (?1 = 0 OR ended_unix_ns IS NULL)
   AND (?3 = '' OR ',' || categories || ',' LIKE '%,' || ?3 || ',%')
   AND (?4 = '' OR EXISTS (SELECT 1 FROM json_each(devices_json)
                           WHERE json_extract(value, '$.device_id') = ?4))
+  AND (?6 = 0 OR started_unix_ns < ?6)
 ORDER BY started_unix_ns DESC, incident_id DESC
 LIMIT ?5
 )sql";
@@ -256,7 +257,8 @@ class SqliteFleetStore final : public FleetStore {
         .BindInt64(2, filter.since_unix_ns)
         .BindText(3, filter.category)
         .BindText(4, filter.device_id)
-        .BindInt64(5, filter.limit);
+        .BindInt64(5, filter.limit)
+        .BindInt64(6, filter.until_unix_ns);
     for (;;) {
       Result<bool> row = query.Step("read incidents");
       if (!row) return row.error();
@@ -421,6 +423,31 @@ Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqlite(const std::string& pa
       !read_only) {
     return read_only.error();
   }
+  auto store = std::make_unique<SqliteFleetStore>(std::move(*reader), std::move(*writer));
+  if (Status prepared = store->Prepare(); !prepared) return prepared.error();
+  return std::unique_ptr<FleetStore>(std::move(store));
+}
+
+Result<std::unique_ptr<FleetStore>> FleetStore::OpenSqliteReadOnly(
+    const std::string& path, std::chrono::milliseconds busy_timeout) {
+  Result<platform::SqliteDatabase> reader =
+      platform::SqliteDatabase::OpenReadOnly(path, busy_timeout);
+  if (!reader) return reader.error();
+  Result<std::int64_t> version = reader->QueryInt64("PRAGMA user_version", "read schema version");
+  if (!version) return version.error();
+  if (*version != kCollectorSchemaVersion) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}: the database is at schema version {}, this build reads version "
+                             "{}: {}",
+                             path, *version, kCollectorSchemaVersion,
+                             *version < kCollectorSchemaVersion
+                                 ? "start this build's collector on it once to migrate it"
+                                 : "use the collector that wrote it"));
+  }
+  // The "writer" is read-only too: its statements prepare, any write fails.
+  Result<platform::SqliteDatabase> writer =
+      platform::SqliteDatabase::OpenReadOnly(path, busy_timeout);
+  if (!writer) return writer.error();
   auto store = std::make_unique<SqliteFleetStore>(std::move(*reader), std::move(*writer));
   if (Status prepared = store->Prepare(); !prepared) return prepared.error();
   return std::unique_ptr<FleetStore>(std::move(store));

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "collector/fleet/fleet_json.h"
+#include "collector/fleet/fsa_report.h"
 #include "collector/http/query_string.h"
 #include "proto/names.h"
 
@@ -335,6 +336,50 @@ void AddFleetRoutes(HttpServer& server, fleet::FleetMonitor& monitor, EventStrea
             }
             co_return JsonResponse(
                 {{"generated_at", fleet::Rfc3339(now)}, {"status", status}, {"incidents", list}});
+          }));
+
+  server.AddRoute(
+      http::verb::get, "/api/v1/reports/fsa",
+      access.Require(
+          ApiRole::kRead,
+          [fleet_monitor](const HttpRequest& request) -> asio::awaitable<HttpResponse> {
+            const std::string_view target = TargetOf(request);
+            const std::string format = QueryParameter(target, "format").value_or("json");
+            if (format != "json" && format != "csv") {
+              co_return BadRequest("format", fmt::format("\"{}\" is not json or csv", format));
+            }
+            Result<fleet::ReportPeriod> period = fleet::ParseReportPeriod(
+                QueryParameter(target, "from").value_or(""),
+                QueryParameter(target, "to").value_or(""), std::chrono::system_clock::now());
+            if (!period) {
+              const std::string& message = period.error().message();
+              const std::size_t colon = message.find(':');
+              co_return BadRequest(message.substr(0, colon), message.substr(colon + 2));
+            }
+            fleet::IncidentQuery query;
+            query.since_unix_ns = period->from_unix_ns;
+            query.until_unix_ns = period->to_unix_ns;
+            query.limit = fleet::kMaxReportIncidents;
+            std::function<Result<std::vector<fleet::Incident>>(fleet::FleetStore&)> read_incidents =
+                [query](fleet::FleetStore& store) { return store.ReadIncidents(query); };
+            Result<std::vector<fleet::Incident>> incidents =
+                co_await fleet_monitor->Query<Result<std::vector<fleet::Incident>>>(
+                    std::move(read_incidents));
+            if (!incidents) {
+              co_return JsonResponse(
+                  {{"error", "store_unavailable"}, {"detail", incidents.error().message()}},
+                  http::status::service_unavailable);
+            }
+            const fleet::FsaReport report = fleet::BuildFsaReport(
+                *incidents, *period,
+                static_cast<std::int64_t>(incidents->size()) >= fleet::kMaxReportIncidents);
+            if (format == "json") co_return JsonResponse(fleet::FsaReportJson(report));
+            HttpResponse response = MakeResponse(http::status::ok, fleet::FsaReportCsv(report),
+                                                 "text/csv; charset=utf-8");
+            response.set(http::field::cache_control, "no-store");
+            response.set(http::field::content_disposition,
+                         "attachment; filename=\"atmhealth-fsa-report.csv\"");
+            co_return response;
           }));
 
   server.AddRoute(

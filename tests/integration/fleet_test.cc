@@ -181,6 +181,134 @@ TEST_F(FleetTest, OutageCrossesHalfThenAllOfItsToleranceAndResolvesWhenServiceRe
             1);
 }
 
+// The FSA-category report of a period, from the API and from the command
+// line on the same database while the collector writes it: a storage outage
+// that broke its tolerance and ended, another still open, and a device that
+// stopped reporting.
+TEST_F(FleetTest, FsaReportCountsAPeriodsIncidentsByCategoryInTheApiAndOnTheCommandLine) {
+  auto collector = StartCollector(
+      "[fleet]\nmissed_heartbeats = 3\nevaluate_interval = \"100ms\"\n\n"
+      "[fleet.tolerance]\nwithdrawal = \"1s\"\n");
+  ASSERT_NE(collector->http_port(), 0);
+  const std::uint16_t http = collector->http_port();
+  const auto incidents_with = [&](const std::string& query, std::size_t count) {
+    return WaitFor(
+        [&] {
+          const json list = GetJson(http, "/api/v1/incidents?" + query);
+          return list.is_object() && list["incidents"].size() == count;
+        },
+        seconds(10));
+  };
+
+  SimulatedAgent ended(collector->agent_port(), "atm-report-01", "site-a");
+  ASSERT_TRUE(ended.ok());
+  ASSERT_TRUE(ended.Heartbeat({{"withdrawal", "in_service"}}));
+  ASSERT_TRUE(ended.FireCritical(1, "storage:/var/spool/ej", {"withdrawal"}));
+  ASSERT_TRUE(ended.Heartbeat({{"withdrawal", "out_of_service"}}, "storage:/var/spool/ej"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json open = GetJson(http, "/api/v1/incidents?status=open");
+        return open.is_object() && !open["incidents"].empty() &&
+               open["incidents"][0]["tolerance_alerts"].size() == 2;
+      },
+      seconds(10)));
+  ASSERT_TRUE(ended.Resolve(2, "storage:/var/spool/ej"));
+  ASSERT_TRUE(ended.Heartbeat({{"withdrawal", "in_service"}}));
+  ASSERT_TRUE(incidents_with("status=open", 0));
+
+  SimulatedAgent still_open(collector->agent_port(), "atm-report-02", "site-b");
+  ASSERT_TRUE(still_open.ok());
+  ASSERT_TRUE(still_open.Heartbeat({{"withdrawal", "in_service"}}));
+  ASSERT_TRUE(still_open.FireCritical(1, "storage:/var", {"withdrawal"}));
+  ASSERT_TRUE(still_open.Heartbeat({{"withdrawal", "out_of_service"}}, "storage:/var"));
+  {
+    SimulatedAgent silent(collector->agent_port(), "atm-report-03", "site-c");
+    ASSERT_TRUE(silent.ok());
+    ASSERT_TRUE(silent.Heartbeat({{"withdrawal", "in_service"}}, "", 200));
+  }  // and then nothing: unreachable after three missed 200 ms heartbeats
+  ASSERT_TRUE(incidents_with("status=all", 3));
+
+  Result<HttpReply> csv =
+      HttpExchange(http, "GET /api/v1/reports/fsa?format=csv HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                             ReadAuth() + "Connection: close\r\n\r\n");
+  ASSERT_TRUE(csv.ok()) << csv.error().message();
+  ASSERT_EQ(csv->status, 200u) << csv->body;
+  EXPECT_EQ(csv->headers["Content-Type"], "text/csv; charset=utf-8");
+  const auto row = [](const std::string& text, const std::string& category) {
+    const std::size_t at = text.find("\n" + category + ",");
+    if (at == std::string::npos) return std::string();
+    return text.substr(at + 1, text.find('\r', at) - at - 1);
+  };
+  // Incidents, open at the end, devices, services, breaches, ids: the
+  // fields of the category's line without its description and times.
+  const auto counts = [&](const std::string& text, const std::string& category) {
+    const std::string line = row(text, category);
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (const char c : line) {
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        fields.emplace_back();
+      } else {
+        fields.back() += c;
+      }
+    }
+    if (fields.size() != 10) return std::vector<std::string>{"line: " + line};
+    return std::vector<std::string>{fields[2], fields[3], fields[6],
+                                    fields[7], fields[8], fields[9]};
+  };
+  EXPECT_EQ(counts(csv->body, "daily_operation_storage"),
+            (std::vector<std::string>{"2", "1", "2", "withdrawal", "1", "1 2"}))
+      << csv->body;
+  EXPECT_EQ(counts(csv->body, "unreachable"),
+            (std::vector<std::string>{"1", "1", "1", "withdrawal", "0", "3"}))
+      << csv->body;
+  EXPECT_EQ(counts(csv->body, "all"),
+            (std::vector<std::string>{"3", "2", "3", "withdrawal", "1", "1 2 3"}))
+      << csv->body;
+
+  const json report = GetJson(http, "/api/v1/reports/fsa?from=1h");
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["total"]["incidents"], 3);
+  EXPECT_FALSE(report["truncated"].get<bool>());
+  Result<HttpReply> reversed =
+      HttpExchange(http,
+                   "GET /api/v1/reports/fsa?from=2026-12-01&to=2026-11-01 HTTP/1.1\r\n"
+                   "Host: 127.0.0.1\r\n" +
+                       ReadAuth() + "Connection: close\r\n\r\n");
+  ASSERT_TRUE(reversed.ok());
+  EXPECT_EQ(reversed->status, 400u);
+  EXPECT_EQ(json::parse(reversed->body)["parameter"], "from") << reversed->body;
+
+  // The same report from the command line, read-only beside the running
+  // collector; a period before any incident counts none.
+  const std::filesystem::path database = scratch_ / "collector" / "collector.db";
+  const auto run = [&](const std::vector<std::string>& args, const std::string& name) {
+    Process process(Binary("collector/atmhealth-collector"), args, scratch_ / name);
+    const int code = process.Wait(seconds(20)).value_or(-1);
+    return std::pair(code, process.Log());
+  };
+  const auto [code, cli_csv] = run({"--db", database, "report", "--format", "csv"}, "report.log");
+  ASSERT_EQ(code, 0) << cli_csv;
+  for (const char* category : {"daily_operation_storage", "unreachable", "all"}) {
+    EXPECT_EQ(counts(cli_csv, category), counts(csv->body, category)) << cli_csv;
+  }
+  const auto [old_code, old_json] =
+      run({"--db", database, "report", "--from", "2001-01-01", "--to", "2001-02-01"}, "old.log");
+  ASSERT_EQ(old_code, 0) << old_json;
+  EXPECT_EQ(json::parse(old_json)["total"]["incidents"], 0);
+  EXPECT_EQ(json::parse(old_json)["from"].get<std::string>().substr(0, 7), "2001-01") << old_json;
+
+  const auto [bad_code, bad_text] = run({"--db", database, "report", "--from", "soon"}, "bad.log");
+  EXPECT_EQ(bad_code, 2);
+  EXPECT_NE(bad_text.find("--from: \"soon\""), std::string::npos) << bad_text;
+  const std::filesystem::path missing = scratch_ / "no-such.db";
+  const auto [missing_code, missing_text] = run({"--db", missing, "report"}, "missing.log");
+  EXPECT_EQ(missing_code, 1) << missing_text;
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
 TEST_F(FleetTest, EightyOfHundredDevicesFailingWithinTwoMinutesOpenOneCorrelatedIncident) {
   auto collector = StartCollector(
       "[fleet]\nevaluate_interval = \"200ms\"\ncorrelation_window = \"2m\"\n"

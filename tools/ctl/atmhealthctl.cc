@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "platform/terminal.h"
+#include "platform/time_argument.h"
 #include "proto/names.h"
 #include "tools/ctl/agent_config_source.h"
 #include "tools/ctl/check_config_command.h"
 #include "tools/ctl/completion.h"
 #include "tools/ctl/events_command.h"
-#include "tools/ctl/time_argument.h"
 
 namespace {
 
@@ -134,7 +134,7 @@ std::optional<ctl::EventsRequest> MakeRequest(const EventsArguments& a) {
        {std::tuple{&a.since, &request.filter.since_unix_ns, "--since"},
         std::tuple{&a.until, &request.filter.until_unix_ns, "--until"}}) {
     if (text->empty()) continue;
-    Result<std::int64_t> at = ctl::ParseTimeArgument(*text, now);
+    Result<std::int64_t> at = platform::ParseTimeArgument(*text, now);
     if (!at.ok()) {
       std::cerr << "atmhealthctl: " << name << ": " << at.error().message() << "\n";
       return std::nullopt;

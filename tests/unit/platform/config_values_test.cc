@@ -16,11 +16,12 @@ TEST(ParseDuration, AcceptsEachUnit) {
   EXPECT_EQ(ParseDuration("30s").value(), milliseconds(30'000));
   EXPECT_EQ(ParseDuration("5m").value(), milliseconds(300'000));
   EXPECT_EQ(ParseDuration("2h").value(), milliseconds(7'200'000));
+  EXPECT_EQ(ParseDuration("30d").value(), milliseconds(2'592'000'000));
   EXPECT_EQ(ParseDuration("0s").value(), milliseconds(0));
 }
 
 TEST(ParseDuration, RefusesWhatIsNotADuration) {
-  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "5d", "30S",
+  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "5w", "30S",
                            "99999999999999999999s", "9223372036854775807h"}) {
     SCOPED_TRACE(text);
     auto duration = ParseDuration(text);
@@ -28,9 +29,10 @@ TEST(ParseDuration, RefusesWhatIsNotADuration) {
     EXPECT_EQ(duration.error().code(), ErrorCode::kInvalidArgument);
     EXPECT_THAT(duration.error().message(), HasSubstr('"' + std::string(text) + '"'));
   }
-  EXPECT_EQ(ParseDuration("5d").error().message(), R"("5d": unknown unit "d" (units ms, s, m, h))");
+  EXPECT_EQ(ParseDuration("5w").error().message(),
+            R"("5w": unknown unit "w" (units ms, s, m, h, d))");
   EXPECT_EQ(ParseDuration("30").error().message(),
-            R"("30" has no unit: write e.g. "30s" (units ms, s, m, h))");
+            R"("30" has no unit: write e.g. "30s" (units ms, s, m, h, d))");
 }
 
 TEST(ParseByteSize, AcceptsPowersOf1024AndPlainBytes) {

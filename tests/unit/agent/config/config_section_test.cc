@@ -114,7 +114,7 @@ TEST(ConfigSectionStaleness, MistakesNameFileLineAndKey) {
        "longer than zero"},
       {"[raid]\nstale_after = 15\n", true,
        "atmhealthd.toml:2: raid.stale_after: must be a duration string like \"30s\" (units ms, s, "
-       "m, h), not an integer"},
+       "m, h, d), not an integer"},
   };
   for (const auto& [text, state_rule, expected] : cases) {
     Staleness staleness;

@@ -481,13 +481,13 @@ interval = "1ms"
 for = "-5m"
 )",
        "atmhealthd.toml:2: storage.for: \"-5m\" is not a duration: write a whole number and a unit "
-       "(ms, s, m, h), e.g. \"30s\""},
+       "(ms, s, m, h, d), e.g. \"30s\""},
       {"duration as an integer", R"(
 [store]
 commit_interval = 200
 )",
        "atmhealthd.toml:2: store.commit_interval: must be a duration string like \"30s\" (units "
-       "ms, s, m, h), not an integer"},
+       "ms, s, m, h, d), not an integer"},
       {"probe timeout longer than the interval", R"(
 [storage]
 interval = "1s"

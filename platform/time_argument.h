@@ -1,6 +1,6 @@
 // Points in time as an engineer types them on the command line.
-#ifndef ATMHEALTH_TOOLS_CTL_TIME_ARGUMENT_H_
-#define ATMHEALTH_TOOLS_CTL_TIME_ARGUMENT_H_
+#ifndef ATMHEALTH_PLATFORM_TIME_ARGUMENT_H_
+#define ATMHEALTH_PLATFORM_TIME_ARGUMENT_H_
 
 #include <chrono>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "platform/status.h"
 
-namespace atmhealth::ctl {
+namespace atmhealth::platform {
 
 // Nanoseconds since the Unix epoch for:
 //   a duration ago: "30m", "2h" (platform::ParseDuration's units);
@@ -18,6 +18,6 @@ namespace atmhealth::ctl {
 Result<std::int64_t> ParseTimeArgument(std::string_view text,
                                        std::chrono::system_clock::time_point now);
 
-}  // namespace atmhealth::ctl
+}  // namespace atmhealth::platform
 
-#endif  // ATMHEALTH_TOOLS_CTL_TIME_ARGUMENT_H_
+#endif  // ATMHEALTH_PLATFORM_TIME_ARGUMENT_H_

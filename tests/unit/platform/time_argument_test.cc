@@ -1,4 +1,4 @@
-#include "tools/ctl/time_argument.h"
+#include "platform/time_argument.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 
-namespace atmhealth::ctl {
+namespace atmhealth::platform {
 namespace {
 
 using ::testing::HasSubstr;
@@ -47,4 +47,4 @@ TEST(TimeArgument, NonsenseIsRefusedQuotingItAndTheForms) {
 }
 
 }  // namespace
-}  // namespace atmhealth::ctl
+}  // namespace atmhealth::platform

@@ -1,4 +1,4 @@
-#include "tools/ctl/time_argument.h"
+#include "platform/time_argument.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "platform/config_values.h"
 
-namespace atmhealth::ctl {
+namespace atmhealth::platform {
 namespace {
 
 constexpr char kForms[] =
@@ -102,4 +102,4 @@ Result<std::int64_t> ParseTimeArgument(std::string_view text,
   return static_cast<std::int64_t>(seconds) * 1'000'000'000;
 }
 
-}  // namespace atmhealth::ctl
+}  // namespace atmhealth::platform
