@@ -222,6 +222,9 @@ Status Collector::AttachFleet() {
   monitor.incidents.tolerance = config.fleet.tolerance;
   monitor.interval = config.fleet.evaluate_interval;
   monitor.sites_file = config.fleet.sites_file;
+  monitor.retention.events = config.retention.events;
+  monitor.retention.interval = config.retention.interval;
+  monitor.retention.batch_rows = config.retention.batch_rows;
   for (const std::string& url : config.alertmanager.urls) {
     AlertmanagerForwarder::Options forward;
     forward.url = url;

@@ -108,12 +108,7 @@ class TableReader {
       return Fail(node.source(), key, "expected a duration string such as \"30s\"");
     }
     const Result<milliseconds> duration = platform::ParseDuration(value->get());
-    if (!duration) {
-      return Fail(node.source(), key,
-                  fmt::format("\"{}\" is not a duration: write a whole number followed by ms, s, "
-                              "m or h, such as \"250ms\" or \"30s\"",
-                              value->get()));
-    }
+    if (!duration) return Fail(node.source(), key, duration.error().message());
     if (*duration < min || *duration > max) {
       return Fail(node.source(), key,
                   fmt::format("\"{}\" is out of range ({}..{})", value->get(), FormatDuration(min),
@@ -413,6 +408,30 @@ Status ReadFleet(const TableReader& reader, const toml::table& table,
              });
 }
 
+Status ReadRetention(const TableReader& reader, const toml::table& table,
+                     CollectorConfig::Retention& retention) {
+  constexpr milliseconds kMaxAge = std::chrono::hours(24 * 365 * 100);
+  return reader.Visit(
+      table,
+      {
+          {"events",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "events", milliseconds(0), kMaxAge),
+                           retention.events);
+           }},
+          {"interval",
+           [&](const toml::node& node) -> Status {
+             return Assign(
+                 reader.Duration(node, "interval", milliseconds(100), std::chrono::hours(24)),
+                 retention.interval);
+           }},
+          {"batch_rows",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "batch_rows", 1, 100'000), retention.batch_rows);
+           }},
+      });
+}
+
 Status ReadToken(const TableReader& reader, const toml::node& node, std::size_t index,
                  CollectorConfig::Api::Token& token) {
   const std::string prefix = fmt::format("token[{}]", index);
@@ -598,10 +617,10 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
     const toml::table* table = node.as_table();
     if (key.str() != "listen" && key.str() != "http" && key.str() != "store" &&
         key.str() != "log" && key.str() != "tls" && key.str() != "fleet" && key.str() != "api" &&
-        key.str() != "alertmanager") {
+        key.str() != "alertmanager" && key.str() != "retention") {
       return Error(ErrorCode::kInvalidArgument,
                    fmt::format("{}:{}: {}: unknown key (known tables: listen, http, store, log, "
-                               "tls, fleet, api, alertmanager)",
+                               "tls, fleet, api, alertmanager, retention)",
                                source_name, key.source().begin.line, key.str()));
     }
     if (table == nullptr) {
@@ -625,6 +644,8 @@ Result<CollectorConfig> ParseCollectorConfig(std::string_view toml_text,
       status = ReadApi(reader, *table, config.api);
     } else if (key.str() == "alertmanager") {
       status = ReadAlertmanager(reader, *table, config.alertmanager);
+    } else if (key.str() == "retention") {
+      status = ReadRetention(reader, *table, config.retention);
     } else {
       status = ReadLog(reader, *table, config.log);
     }

@@ -122,6 +122,15 @@ struct CollectorConfig {
     std::size_t max_batch = 64;       // alerts per POST
   };
 
+  // How long the database keeps events ([retention]). The latest state of
+  // every device (its alerts, services, heartbeat) and incidents are kept.
+  struct Retention {
+    // Events received longer ago are deleted; 0: kept for ever.
+    std::chrono::milliseconds events{std::chrono::hours(24 * 400)};
+    std::chrono::milliseconds interval{60'000};  // how often a purge pass starts
+    std::int64_t batch_rows = 1000;              // events deleted per transaction
+  };
+
   Listen listen;
   Http http;
   Store store;
@@ -130,6 +139,7 @@ struct CollectorConfig {
   Fleet fleet;
   Api api;
   Alertmanager alertmanager;
+  Retention retention;
 };
 
 // The ranges the checks enforce.

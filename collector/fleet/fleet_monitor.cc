@@ -113,6 +113,7 @@ FleetMonitor::FleetMonitor(Options options, std::unique_ptr<FleetStore> store,
       store_(std::move(store)),
       tracker_(options_.incidents),
       timer_(thread_.get_executor()),
+      purge_timer_(thread_.get_executor()),
       devices_(prometheus::BuildGauge()
                    .Name("atmhealth_fleet_devices")
                    .Help("Devices by state (in_service, degraded, out_of_service, unreachable)")
@@ -149,11 +150,26 @@ FleetMonitor::FleetMonitor(Options options, std::unique_ptr<FleetStore> store,
                           .Name("atmhealth_collector_database_bytes")
                           .Help("Bytes of the collector's database file and write-ahead log")
                           .Register(registry)
+                          .Add({})),
+      purged_events_(prometheus::BuildCounter()
+                         .Name("atmhealth_collector_purged_events_total")
+                         .Help("Events deleted by retention ([retention] events)")
+                         .Register(registry)
+                         .Add({})),
+      purge_failures_(prometheus::BuildCounter()
+                          .Name("atmhealth_collector_purge_failures_total")
+                          .Help("Retention deletes that failed (retried at the next pass)")
+                          .Register(registry)
                           .Add({})) {}
 
 FleetMonitor::~FleetMonitor() { Stop(); }
 
-void FleetMonitor::Start() { asio::co_spawn(thread_.get_executor(), Loop(), asio::detached); }
+void FleetMonitor::Start() {
+  asio::co_spawn(thread_.get_executor(), Loop(), asio::detached);
+  if (options_.retention.events.count() > 0) {
+    asio::co_spawn(thread_.get_executor(), PurgeLoop(), asio::detached);
+  }
+}
 
 void FleetMonitor::Stop() {
   {
@@ -161,7 +177,10 @@ void FleetMonitor::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  asio::post(thread_.get_executor(), [this] { timer_.cancel(); });
+  asio::post(thread_.get_executor(), [this] {
+    timer_.cancel();
+    purge_timer_.cancel();
+  });
   thread_.join();
 }
 
@@ -170,17 +189,55 @@ std::shared_ptr<const FleetView> FleetMonitor::Current() const {
   return current_;
 }
 
+bool FleetMonitor::stopped() const {
+  std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
 asio::awaitable<void> FleetMonitor::Loop() {
   for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopped_) co_return;
-    }
+    if (stopped()) co_return;
     timer_.expires_after(options_.interval);
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;
     Evaluate();
+  }
+}
+
+// Runs on the monitor thread beside Loop(): a batch at a time, so that
+// evaluations and API queries run between batches.
+asio::awaitable<void> FleetMonitor::PurgeLoop() {
+  const Retention& retention = options_.retention;
+  for (;;) {
+    if (stopped()) co_return;
+    purge_timer_.expires_after(retention.interval);
+    boost::system::error_code ec;
+    co_await purge_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;
+    const std::int64_t before =
+        platform::UnixNanos(clock_.WallNow()) -
+        std::chrono::duration_cast<std::chrono::nanoseconds>(retention.events).count();
+    std::int64_t pass = 0;
+    for (;;) {
+      Result<std::int64_t> deleted = store_->PurgeEvents(before, retention.batch_rows);
+      if (!deleted) {
+        purge_failures_.Increment();
+        spdlog::warn("retention: events not purged, trying again in {} ms: {}",
+                     retention.interval.count(), deleted.error().message());
+        break;
+      }
+      pass += *deleted;
+      purged_events_.Increment(static_cast<double>(*deleted));
+      if (*deleted < retention.batch_rows || stopped()) break;
+      purge_timer_.expires_after(retention.pause);
+      co_await purge_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return;
+    }
+    if (pass > 0) {
+      spdlog::info("retention: purged {} events received before {} (older than {} s)", pass,
+                   Rfc3339(before), retention.events.count() / 1000);
+    }
   }
 }
 

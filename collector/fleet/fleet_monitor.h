@@ -5,6 +5,11 @@
 // handlers read the latest FleetView without waiting for anything, and run
 // their history queries on the monitor's thread through Query().
 //
+// Retention: every `retention.interval` it deletes the events older than
+// `retention.events`, in transactions of at most `retention.batch_rows`
+// rows with a pause between them, so the ingest writer never waits behind a
+// long delete; the event behind each alert's current state stays.
+//
 // If the store cannot be read, the last rows read are judged again at the new
 // time, so devices still turn unreachable when their heartbeats are overdue;
 // the failure is logged and counted.
@@ -56,12 +61,20 @@ class FleetMonitor {
   // alert, incident, incident_merged, tolerance, fleet) and its JSON.
   using Publisher = std::function<void(const std::string& event, const nlohmann::json& data)>;
 
+  struct Retention {
+    std::chrono::milliseconds events{0};         // events received longer ago are purged; 0: kept
+    std::chrono::milliseconds interval{60'000};  // between purge passes
+    std::int64_t batch_rows = 1000;              // events per delete transaction
+    std::chrono::milliseconds pause{20};         // between two batches of a pass
+  };
+
   struct Options {
     FleetRules rules;
     IncidentRules incidents;
     std::chrono::milliseconds interval{1000};
     std::filesystem::path sites_file;  // empty: no registry
     Publisher publish;                 // may be empty
+    Retention retention;
   };
 
   // Opens the store's read and incident connections, loads the sites file,
@@ -95,6 +108,8 @@ class FleetMonitor {
                const platform::Clock& clock);
   void Evaluate();
   asio::awaitable<void> Loop();
+  asio::awaitable<void> PurgeLoop();
+  bool stopped() const;
   void Publish(const FleetSnapshot* before, const FleetView& after, const IncidentChanges& changes);
   void UpdateMetrics(const FleetView& view);
 
@@ -110,6 +125,7 @@ class FleetMonitor {
   std::set<std::int64_t> unsaved_removed_;  // on the monitor thread only
   asio::thread_pool thread_{1};
   asio::steady_timer timer_;
+  asio::steady_timer purge_timer_;
   bool stopped_ = false;  // guarded by mutex_
 
   mutable std::mutex mutex_;  // guards current_ and stopped_
@@ -123,6 +139,8 @@ class FleetMonitor {
   prometheus::Family<prometheus::Counter>& tolerance_raised_;
   prometheus::Counter& evaluation_failures_;
   prometheus::Gauge& database_bytes_;
+  prometheus::Counter& purged_events_;
+  prometheus::Counter& purge_failures_;
   std::map<std::map<std::string, std::string>, bool> alert_series_;  // series seen, to zero them
 };
 

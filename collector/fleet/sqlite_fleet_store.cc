@@ -64,7 +64,8 @@ constexpr const char* kReadFiring = R"sql(
 SELECT a.device_id, a.alert_key, e.kind, a.severity, e.category, e.subject, e.summary, e.unit,
        e.value, e.threshold, e.impact_unavailable, e.impact_degraded,
        a.since_wall_time_unix_ns, a.updated_unix_ns
-FROM alerts AS a JOIN events AS e ON e.device_id = a.device_id AND e.seq = a.last_seq
+FROM alerts AS a
+JOIN events AS e ON e.device_id = a.device_id AND e.buffer_id = a.buffer_id AND e.seq = a.last_seq
 WHERE a.state = 'firing'
 )sql";
 
@@ -93,6 +94,19 @@ INSERT OR REPLACE INTO incidents (
   incident_id, scope, site_id, started_unix_ns, ended_unix_ns, categories, device_count,
   devices_json, services_json, tolerance_alerts_json, alert_keys_json, updated_unix_ns)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+)sql";
+
+// Oldest first through events_by_received; the event an alert's current
+// state comes from stays.
+constexpr const char* kPurgeEvents = R"sql(
+DELETE FROM events WHERE rowid IN (
+  SELECT e.rowid FROM events AS e
+  WHERE e.received_unix_ns < ?1
+    AND NOT EXISTS (SELECT 1 FROM alerts AS a
+                    WHERE a.device_id = e.device_id AND a.buffer_id = e.buffer_id
+                      AND a.last_seq = e.seq)
+  ORDER BY e.received_unix_ns
+  LIMIT ?2)
 )sql";
 
 constexpr const char* kDeleteIncident = "DELETE FROM incidents WHERE incident_id = ?1";
@@ -203,6 +217,7 @@ class SqliteFleetStore final : public FleetStore {
              Named{&reader_, &read_incidents_, kReadIncidents},
              Named{&writer_, &upsert_incident_, kUpsertIncident},
              Named{&writer_, &delete_incident_, kDeleteIncident},
+             Named{&writer_, &purge_events_, kPurgeEvents},
          }) {
       Result<platform::SqliteStatement> statement =
           named.database->Prepare(named.sql, "prepare fleet query");
@@ -268,6 +283,15 @@ class SqliteFleetStore final : public FleetStore {
       incidents.push_back(std::move(*incident));
     }
     return incidents;
+  }
+
+  Result<std::int64_t> PurgeEvents(std::int64_t received_before_unix_ns,
+                                   std::int64_t max_rows) override {
+    platform::SqliteQuery query(writer_, purge_events_);
+    query.BindInt64(1, received_before_unix_ns).BindInt64(2, max_rows);
+    Result<bool> row = query.Step("purge events");
+    if (!row) return row.error();
+    return static_cast<std::int64_t>(writer_.ChangedRows());
   }
 
   Result<std::int64_t> NextIncidentId() override {
@@ -405,6 +429,7 @@ class SqliteFleetStore final : public FleetStore {
   platform::SqliteStatement read_incidents_;
   platform::SqliteStatement upsert_incident_;
   platform::SqliteStatement delete_incident_;
+  platform::SqliteStatement purge_events_;
 };
 
 }  // namespace

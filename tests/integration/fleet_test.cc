@@ -309,6 +309,57 @@ TEST_F(FleetTest, FsaReportCountsAPeriodsIncidentsByCategoryInTheApiAndOnTheComm
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
+// Retention under ingest: events older than [retention] events are deleted in
+// small batches while an agent keeps sending, every event sent is stored and
+// acknowledged, and the device's current state (its firing alert, its
+// services, the event behind the alert) survives the purge.
+TEST_F(FleetTest, RetentionPurgesOldEventsUnderIngestAndKeepsEachDevicesLatestState) {
+  auto collector = StartCollector(
+      "[fleet]\nevaluate_interval = \"100ms\"\n\n"
+      "[retention]\nevents = \"1s\"\ninterval = \"200ms\"\nbatch_rows = 50\n");
+  ASSERT_NE(collector->http_port(), 0);
+  const std::uint16_t http = collector->http_port();
+  SimulatedAgent agent(collector->agent_port(), "atm-retain-01", "site-a");
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(agent.FireCritical(1, "storage:/var/spool/ej", {"withdrawal"}));
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "out_of_service"}, {"deposit", "in_service"}},
+                              "storage:/var/spool/ej"));
+
+  // 400 more events over about three seconds: a temp directory filling and
+  // emptying, while passes of at most 50 deletes run every 200 ms.
+  constexpr std::uint64_t kCycles = 200;
+  std::uint64_t seq = 1;
+  for (std::uint64_t i = 0; i < kCycles; ++i) {
+    ASSERT_TRUE(agent.FireCritical(++seq, "storage:/tmp", {}));
+    ASSERT_TRUE(agent.Resolve(++seq, "storage:/tmp"));
+    std::this_thread::sleep_for(milliseconds(15));
+  }
+  EXPECT_EQ(collector->Metric("atmhealth_collector_events_stored_total"), 1 + 2 * kCycles);
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "out_of_service"}, {"deposit", "in_service"}},
+                              "storage:/var/spool/ej"));
+
+  // Everything but the latest event of each alert goes.
+  const double purgeable = 2 * kCycles - 1;
+  ASSERT_TRUE(WaitFor(
+      [&] { return collector->Metric("atmhealth_collector_purged_events_total") == purgeable; },
+      seconds(15)))
+      << collector->Metric("atmhealth_collector_purged_events_total");
+  EXPECT_EQ(collector->Metric("atmhealth_collector_purge_failures_total"), 0);
+  std::this_thread::sleep_for(milliseconds(500));  // a few more passes find nothing
+  EXPECT_EQ(collector->Metric("atmhealth_collector_purged_events_total"), purgeable);
+
+  const json device = GetJson(http, "/api/v1/device?id=atm-retain-01");
+  ASSERT_TRUE(device.is_object());
+  EXPECT_EQ(device["state"], "out_of_service") << device.dump();
+  ASSERT_EQ(device["firing_alerts"].size(), 1u) << device.dump();
+  EXPECT_EQ(device["firing_alerts"][0]["alert_key"], "storage:/var/spool/ej");
+  EXPECT_EQ(device["firing_alerts"][0]["summary"], "storage:/var/spool/ej is full");
+  std::vector<std::int64_t> kept;
+  for (const json& event : device["alert_history"]) kept.push_back(event["seq"]);
+  EXPECT_EQ(kept, (std::vector<std::int64_t>{static_cast<std::int64_t>(seq), 1})) << device.dump();
+  EXPECT_GT(collector->Metric("atmhealth_collector_database_bytes"), 0);
+}
+
 TEST_F(FleetTest, EightyOfHundredDevicesFailingWithinTwoMinutesOpenOneCorrelatedIncident) {
   auto collector = StartCollector(
       "[fleet]\nevaluate_interval = \"200ms\"\ncorrelation_window = \"2m\"\n"

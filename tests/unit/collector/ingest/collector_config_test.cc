@@ -101,7 +101,7 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
             "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls, "
-            "fleet, api, alertmanager)");
+            "fleet, api, alertmanager, retention)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\nport = \"7411\"\n"),
             "collector.toml:4: listen.port: expected a port number");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nport = 70000\n"),
@@ -123,15 +123,15 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "error, critical, off)");
   EXPECT_EQ(ErrorOf("port = 1\n"),
             "collector.toml:1: port: unknown key (known tables: listen, http, store, log, tls, "
-            "fleet, api, alertmanager)");
+            "fleet, api, alertmanager, retention)");
 }
 
 TEST(CollectorConfig, DurationsAreStringsWithAUnit) {
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nidle_timeout = 60\n"),
             "collector.toml:3: listen.idle_timeout: expected a duration string such as \"30s\"");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nidle_timeout = \"30 s\"\n"),
-            "collector.toml:3: listen.idle_timeout: \"30 s\" is not a duration: write a whole "
-            "number followed by ms, s, m or h, such as \"250ms\" or \"30s\"");
+            "collector.toml:3: listen.idle_timeout: \"30 s\": unknown unit \" s\" (units ms, s, "
+            "m, h, d)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nidle_timeout = \"500ms\"\n"),
             "collector.toml:3: listen.idle_timeout: \"500ms\" is out of range "
             "(1000ms..86400000ms)");
@@ -312,6 +312,23 @@ TEST(CollectorConfig, ReadsAlertmanagerForwarding) {
             "http://HOST:PORT[/PATH]");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[alertmanager]\nmax_queued = 1\n"),
             "collector.toml:4: alertmanager.max_queued: 1 is out of range (16..1000000)");
+}
+
+TEST(CollectorConfig, ReadsRetention) {
+  EXPECT_EQ(DefaultCollectorConfig().retention.events, std::chrono::hours(24 * 400));
+  Result<CollectorConfig> config = ParseCollectorConfig(
+      "[listen]\nplaintext = true\n\n[retention]\nevents = \"90d\"\ninterval = \"5m\"\n"
+      "batch_rows = 200\n",
+      "collector.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->retention.events, std::chrono::hours(24 * 90));
+  EXPECT_EQ(config->retention.interval, std::chrono::minutes(5));
+  EXPECT_EQ(config->retention.batch_rows, 200);
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[retention]\nbatch_rows = 0\n"),
+            "collector.toml:4: retention.batch_rows: 0 is out of range (1..100000)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[retention]\nevents = \"ever\"\n"),
+            "collector.toml:4: retention.events: \"ever\" is not a duration: write a whole "
+            "number and a unit (ms, s, m, h, d), e.g. \"30s\"");
 }
 
 TEST(CollectorConfig, FleetAndApiMistakesNameTheLine) {
