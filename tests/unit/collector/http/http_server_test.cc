@@ -50,9 +50,15 @@ class HttpServerTest : public ::testing::Test {
   std::uint16_t port() const { return server_->port(); }
 
   // The text of /metrics, for one line: "name{labels} value".
+  // Polls: the server counts a refusal on its own thread, which may run just
+  // after the client saw the connection end.
   bool MetricsShow(const std::string& line) {
-    Result<HttpReply> reply = HttpGet(port(), "/metrics");
-    return reply.ok() && reply->body.find(line + "\n") != std::string::npos;
+    return testing::WaitFor(
+        [&] {
+          Result<HttpReply> reply = HttpGet(port(), "/metrics");
+          return reply.ok() && reply->body.find(line + "\n") != std::string::npos;
+        },
+        std::chrono::seconds(5));
   }
 
   prometheus::Registry registry_;
