@@ -51,9 +51,13 @@ struct EventStoreStats {
   std::uint64_t limit_bytes = 0;      // the configured cap
   std::uint64_t pending_events = 0;   // events waiting for the next commit
   std::uint64_t dropped_total = 0;    // events dropped since the store was created
-  std::optional<std::int64_t>
-      oldest_undelivered_unix_ns;  // wall time of the oldest undelivered event
-  bool degraded = false;           // the last commit failed; events wait in memory
+  // The oldest undelivered event's detection time: wall clock, and the
+  // monotonic clock (0: unknown) of the boot it names (empty: unknown), by
+  // which its age is measured in this boot (see UndeliveredAgeMs).
+  std::optional<std::int64_t> oldest_undelivered_unix_ns;
+  std::int64_t oldest_undelivered_monotonic_ns = 0;
+  std::string oldest_undelivered_boot_id;
+  bool degraded = false;  // the last commit failed; events wait in memory
 };
 
 // Not thread-safe: owned by one thread (the agent's store thread or a test).

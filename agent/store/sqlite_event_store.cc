@@ -284,7 +284,7 @@ Status SqliteEventStore::PrepareStatements() {
       {&update_set_aside_total_, "UPDATE meta SET set_aside_total = ?1 WHERE id = 1"},
       {&count_between_, "SELECT count(*) FROM events WHERE seq > ?1 AND seq <= ?2"},
       {&oldest_undelivered_,
-       "SELECT wall_time_unix_ns FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1"},
+       "SELECT wall_time_unix_ns, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1"},
       {&freelist_count_, "PRAGMA freelist_count"},
       {&upsert_firing_alert_,
        "INSERT INTO firing_alerts (alert_key, seq, payload) VALUES (?1, ?2, ?3) "
@@ -922,6 +922,15 @@ void SqliteEventStore::RefreshOldestUndelivered() {
   }
   oldest_stored_undelivered_unix_ns_ =
       *row ? std::optional<std::int64_t>(query.ColumnInt64(0)) : std::nullopt;
+  oldest_stored_undelivered_monotonic_ns_ = 0;
+  oldest_stored_undelivered_boot_id_.clear();
+  if (*row) {
+    const std::string_view payload = query.ColumnBlob(1);
+    if (v1::Event event; event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      oldest_stored_undelivered_monotonic_ns_ = event.monotonic_ns();
+      oldest_stored_undelivered_boot_id_ = event.boot_id();
+    }
+  }
 }
 
 std::uint64_t SqliteEventStore::pending_events() const {
@@ -980,6 +989,8 @@ EventStoreStats SqliteEventStore::Stats() const {
   stats.limit_bytes = options_.max_bytes;
   stats.dropped_total = dropped_total_;
   stats.oldest_undelivered_unix_ns = oldest_stored_undelivered_unix_ns_;
+  stats.oldest_undelivered_monotonic_ns = oldest_stored_undelivered_monotonic_ns_;
+  stats.oldest_undelivered_boot_id = oldest_stored_undelivered_boot_id_;
   if (!stats.oldest_undelivered_unix_ns) {
     const PendingEvent* oldest = nullptr;
     for (const auto& queue : pending_) {
@@ -987,7 +998,14 @@ EventStoreStats SqliteEventStore::Stats() const {
         oldest = &queue.front();
       }
     }
-    if (oldest != nullptr) stats.oldest_undelivered_unix_ns = oldest->wall_time_unix_ns;
+    if (oldest != nullptr) {
+      stats.oldest_undelivered_unix_ns = oldest->wall_time_unix_ns;
+      if (v1::Event event;
+          event.ParseFromArray(oldest->payload.data(), static_cast<int>(oldest->payload.size()))) {
+        stats.oldest_undelivered_monotonic_ns = event.monotonic_ns();
+        stats.oldest_undelivered_boot_id = event.boot_id();
+      }
+    }
   }
   stats.degraded = degraded_;
   return stats;

@@ -182,6 +182,8 @@ class SqliteEventStore final : public EventStore {
   std::uint64_t stored_undelivered_rows_ = 0;
   std::uint64_t stored_bytes_ = 0;  // payloads plus kEventRowOverheadBytes per row
   std::optional<std::int64_t> oldest_stored_undelivered_unix_ns_;
+  std::int64_t oldest_stored_undelivered_monotonic_ns_ = 0;
+  std::string oldest_stored_undelivered_boot_id_;
 
   // Appended, not yet committed: one queue per drop class, each in seq order.
   std::array<std::deque<PendingEvent>, kDropClasses> pending_;

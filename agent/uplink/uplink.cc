@@ -492,6 +492,19 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
   Wake();
 }
 
+std::int64_t UndeliveredAgeMs(const EventStoreStats& stats, const platform::Clock& clock,
+                              const std::string& boot_id) {
+  if (!stats.oldest_undelivered_unix_ns) return 0;
+  std::int64_t age_ns = 0;
+  if (stats.oldest_undelivered_monotonic_ns > 0 && !boot_id.empty() &&
+      stats.oldest_undelivered_boot_id == boot_id) {
+    age_ns = platform::MonotonicNanos(clock.MonotonicNow()) - stats.oldest_undelivered_monotonic_ns;
+  } else {
+    age_ns = platform::UnixNanos(clock.WallNow()) - *stats.oldest_undelivered_unix_ns;
+  }
+  return std::max<std::int64_t>(0, age_ns / 1'000'000);
+}
+
 asio::awaitable<v1::AgentMessage> Uplink::MakeHeartbeat() {
   const EventStoreStats stats =
       co_await store_.Run([](EventStore& store) { return store.Stats(); });
@@ -508,12 +521,8 @@ asio::awaitable<v1::AgentMessage> Uplink::MakeHeartbeat() {
   health->set_buffer_degraded(stats.degraded);
   health->set_set_aside_events_total(stats.set_aside_total);
   const auto& clock = platform::Clock::Real();
-  const std::int64_t wall_ns = platform::UnixNanos(clock.WallNow());
-  if (stats.oldest_undelivered_unix_ns) {
-    health->set_oldest_undelivered_age_ms(
-        std::max<std::int64_t>(0, (wall_ns - *stats.oldest_undelivered_unix_ns) / 1'000'000));
-  }
-  health->set_wall_time_unix_ns(wall_ns);
+  health->set_oldest_undelivered_age_ms(UndeliveredAgeMs(stats, clock, platform::BootId()));
+  health->set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
   health->set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
   health->set_uptime_s(
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count());

@@ -31,6 +31,7 @@
 #include "agent/uplink/backoff.h"
 #include "atmhealth/v1/session.pb.h"
 #include "platform/asio.h"
+#include "platform/clock.h"
 
 namespace atmhealth::wire {
 class FrameStream;
@@ -49,6 +50,14 @@ struct UplinkCounters {
   std::atomic<std::uint64_t> events_set_aside{0};  // by this process, after repeated refusals
   std::atomic<bool> connected{false};
 };
+
+// Age of the oldest undelivered event, in milliseconds, for the heartbeat
+// (0 when there is none): by the monotonic clock when the event was detected
+// in the current boot `boot_id`, so that a wall-clock jump (NTP, an
+// operator) neither fakes nor hides an age; by the wall clock for an event of
+// an earlier boot or without a monotonic time. Never negative.
+std::int64_t UndeliveredAgeMs(const EventStoreStats& stats, const platform::Clock& clock,
+                              const std::string& boot_id);
 
 class Uplink {
  public:

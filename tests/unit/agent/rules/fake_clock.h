@@ -19,6 +19,10 @@ class FakeClock final : public platform::Clock {
     monotonic_ += by;
   }
 
+  // Only the wall clock moves, as when NTP or an operator sets it; the
+  // monotonic clock does not see it.
+  void JumpWall(std::chrono::milliseconds by) { wall_ += by; }
+
  private:
   // 2024-04-01T09:00:00Z: a Monday morning, when branches open.
   std::chrono::system_clock::time_point wall_{std::chrono::seconds(1711962000)};

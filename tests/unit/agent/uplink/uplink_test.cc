@@ -26,6 +26,7 @@
 #include "platform/clock.h"
 #include "tests/support/fake_collector.h"
 #include "tests/support/test_paths.h"
+#include "tests/unit/agent/rules/fake_clock.h"
 #include "tests/unit/agent/store/event_store_test_support.h"
 #include "tests/unit/agent/store/forwarding_event_store.h"
 
@@ -787,6 +788,44 @@ TEST_F(UplinkTest, ConnectDeadlinePassingAsTheResolveFailsTouchesNoFreedResolver
   uplink.Stop(0ms);
   io.run_for(5s);
   EXPECT_TRUE(returned);
+}
+
+// The heartbeat's oldest_undelivered_age_ms counted from the wall clock: a
+// wall-clock jump forward showed an hour-old backlog that was 2 s old, and a
+// jump back hid it (age 0).
+TEST(UndeliveredAge, WallClockJumpsDoNotChangeTheAgeOfAnEventOfThisBoot) {
+  atmhealth::testing::ScratchDir scratch;
+  FakeClock clock;
+  auto store = OpenOrFail(OptionsAt(scratch / "events.db"), clock);
+  ASSERT_NE(store, nullptr);
+  const auto detected = [&clock](v1::Event event, const std::string& boot_id) {
+    event.set_wall_time_unix_ns(platform::UnixNanos(clock.WallNow()));
+    event.set_monotonic_ns(platform::MonotonicNanos(clock.MonotonicNow()));
+    event.set_boot_id(boot_id);
+    return event;
+  };
+  store->Append(detected(MakeEvent(v1::SEVERITY_WARNING, "/var"), "boot-now"));
+  // Pending (not yet committed) and stored alike.
+  clock.Advance(500ms);
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 500);
+  ASSERT_TRUE(store->Commit());
+
+  clock.Advance(1500ms);
+  clock.JumpWall(1h);
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 2000);
+  clock.JumpWall(-3h);
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 2000);
+
+  // After a reboot the event's monotonic time means nothing: the wall clock
+  // (now 2 h behind the detection) is all there is, and an age is never
+  // negative.
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-later"), 0);
+  clock.JumpWall(2h + 10s);
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-later"), 12000);
+
+  // Nothing undelivered: no age.
+  ASSERT_TRUE(store->MarkDelivered(store->Stats().last_seq));
+  EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 0);
 }
 
 }  // namespace
