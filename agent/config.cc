@@ -234,6 +234,20 @@ Status ReadLog(const Section& log, LogConfig& out) {
   return OkStatus();
 }
 
+Status ReadControl(const Section& control, ControlConfig& out) {
+  ATMHEALTH_RETURN_IF_ERROR(control.CheckKeys(
+      {"enabled", "socket", "socket_mode", "socket_group", "max_clients"}, false));
+  ATMHEALTH_RETURN_IF_ERROR(control.ReadBool("enabled", out.enabled));
+  Section::SocketAccess access{out.socket, out.socket_mode, out.socket_group};
+  ATMHEALTH_RETURN_IF_ERROR(control.ReadSocketAccess("socket", "socket_mode", "socket_group",
+                                                     "the engineers' accounts", access));
+  out.socket = access.path;
+  out.socket_mode = access.mode;
+  out.socket_group = access.group;
+  ATMHEALTH_RETURN_IF_ERROR(control.ReadCount("max_clients", out.max_clients, 1, 64));
+  return OkStatus();
+}
+
 // A section of the root, or an empty one standing at line 1 when absent, so
 // that required keys are reported missing rather than skipped.
 Result<Section> SubSection(const Section& root, std::string_view name) {
@@ -281,6 +295,7 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   std::vector<std::string_view> sections = {"device", "store", "uplink"};
   for (std::string_view watcher : WatcherSections()) sections.push_back(watcher);
   sections.push_back("log");
+  sections.push_back("control");
   bool go_on =
       note(top.CheckKeys(sections, true)) &&
       read_section(top, "device", [&](const Section& s) { return ReadDevice(s, config.device); }) &&
@@ -296,6 +311,7 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   }
   if (go_on) {
     read_section(top, "log", [&](const Section& s) { return ReadLog(s, config.log); });
+    read_section(top, "control", [&](const Section& s) { return ReadControl(s, config.control); });
   }
   if (noted.empty()) return config;
   if (problems != nullptr) problems->insert(problems->end(), noted.begin(), noted.end());
@@ -338,6 +354,11 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path, std::vector<Error>*
     problems->push_back(loaded.error());
   }
   return loaded;
+}
+
+std::string ControlSocketPath(const AgentConfig& config) {
+  if (!config.control.socket.empty()) return config.control.socket;
+  return (std::filesystem::path(config.store.path).parent_path() / "control.sock").string();
 }
 
 AgentConfig DefaultAgentConfig() {

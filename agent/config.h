@@ -80,6 +80,18 @@ struct WatcherConfig {
   std::shared_ptr<const WatcherSettings> settings;
 };
 
+// [control]: the local control socket atmhealthctl talks to (status,
+// drill). A Unix stream socket only: the agent never listens on TCP.
+struct ControlConfig {
+  bool enabled = true;  // [control] enabled
+  // [control] socket; empty: "control.sock" beside the event buffer
+  // (ControlSocketPath).
+  std::string socket;
+  std::uint32_t socket_mode = 0660;  // [control] socket_mode: octal permission bits
+  std::string socket_group;          // [control] socket_group; empty: the agent's own group
+  std::size_t max_clients = 4;       // [control] max_clients: connections served at once
+};
+
 struct LogConfig {
   std::string level = "info";  // [log] level: trace, debug, info, warn, error
 };
@@ -90,6 +102,7 @@ struct AgentConfig {
   StoreConfig store;
   UplinkConfig uplink;
   LogConfig log;
+  ControlConfig control;
   // Every watcher whose section turns it on, in registry order.
   std::vector<WatcherConfig> watchers;
 
@@ -103,6 +116,10 @@ struct AgentConfig {
     return nullptr;
   }
 };
+
+// Where the daemon listens for atmhealthctl: [control] socket, or
+// "control.sock" in the event buffer's directory.
+std::string ControlSocketPath(const AgentConfig& config);
 
 // Parses and validates `text`; `source` names it in errors (a file name).
 // With `problems`, reading goes on past a section with a problem and the

@@ -35,6 +35,13 @@ ConfigCheck CheckAgentConfig(const AgentConfig& config) {
           tls.error().code(), fmt::format("{}: [uplink] {}", config.source, tls.error().message()));
     }
   }
+  if (config.control.enabled) {
+    out.push_back(fmt::format(
+        "control socket {} (mode {:04o}{})", ControlSocketPath(config), config.control.socket_mode,
+        config.control.socket_group.empty() ? "" : ", group " + config.control.socket_group));
+  } else {
+    out.push_back("control socket off: atmhealthctl status and drill cannot reach the daemon");
+  }
   for (const auto& watcher : config.watchers) {
     for (const std::string& line : watcher.settings->Describe()) out.push_back(line);
   }

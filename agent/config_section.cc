@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "platform/local_socket.h"
+
 namespace atmhealth::agent {
 
 std::vector<v1::CustomerService> AllServices() {
@@ -80,6 +82,37 @@ Result<ConfigSection> ConfigSection::Child(std::string_view key) const {
   auto table = Table(key);
   if (!table.ok()) return table.error();
   return ConfigSection(source_, *table != nullptr ? **table : EmptyTable(), PathOf(key), line_);
+}
+
+Status ConfigSection::ReadSocketAccess(std::string_view path_key, std::string_view mode_key,
+                                       std::string_view group_key, std::string_view users,
+                                       SocketAccess& out) const {
+  ATMHEALTH_RETURN_IF_ERROR(ReadString(path_key, out.path));
+  if (Has(path_key) && (out.path.empty() || out.path.front() != '/')) {
+    return Fail(path_key, fmt::format("must be an absolute path, not \"{}\"", out.path));
+  }
+  if (Has(path_key) && out.path.size() > 100) {
+    return Fail(path_key, "a Unix socket path must be at most 100 bytes");
+  }
+  std::string mode = fmt::format("{:04o}", out.mode);
+  ATMHEALTH_RETURN_IF_ERROR(ReadString(mode_key, mode));
+  const bool octal =
+      !mode.empty() && mode.size() <= 4 && mode.find_first_not_of("01234567") == std::string::npos;
+  if (!octal) {
+    return Fail(mode_key,
+                fmt::format("must be octal permission bits like \"0660\", not \"{}\"", mode));
+  }
+  out.mode = static_cast<std::uint32_t>(std::stoul(mode, nullptr, 8));
+  if ((out.mode & 0002) != 0) {
+    return Fail(mode_key, fmt::format("\"{}\" lets every account on the device in; give {} "
+                                      "access through a group instead (e.g. \"0660\")",
+                                      mode, users));
+  }
+  ATMHEALTH_RETURN_IF_ERROR(ReadString(group_key, out.group));
+  if (Has(group_key) && !platform::GroupExists(out.group)) {
+    return Fail(group_key, fmt::format("no such group \"{}\"", out.group));
+  }
+  return OkStatus();
 }
 
 Status ConfigSection::ReadStrings(std::string_view key, std::vector<std::string>& out) const {

@@ -214,6 +214,20 @@ class ConfigSection {
   // A list of non-empty strings without duplicates, e.g. ["eth0", "eth1"].
   Status ReadStrings(std::string_view key, std::vector<std::string>& out) const;
 
+  // A Unix socket file and who may use it: `path_key` an absolute path of at
+  // most 100 bytes (left as it is when absent), `mode_key` octal permission
+  // bits like "0660" that never let every account in, `group_key` an
+  // existing group. `users` says who the socket is for, in the message that
+  // refuses a world-writable mode.
+  struct SocketAccess {
+    std::string path;
+    std::uint32_t mode = 0660;
+    std::string group;  // empty: the agent's own
+  };
+  Status ReadSocketAccess(std::string_view path_key, std::string_view mode_key,
+                          std::string_view group_key, std::string_view users,
+                          SocketAccess& out) const;
+
   // A list of customer service short names, e.g. ["withdrawal", "deposit"].
   Status ReadServices(std::string_view key, std::vector<v1::CustomerService>& out) const {
     const toml::node* node = table_.get(key);

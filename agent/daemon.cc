@@ -67,9 +67,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
       return Error(declared.error().code(),
                    fmt::format("watcher {}: {}", (*watcher)->name(), declared.error().message()));
     }
-    daemon->watchers_.push_back(
-        ScheduledWatcher{std::move(watcher).value(), watcher_config.settings->interval,
-                         std::make_unique<asio::steady_timer>(daemon->sampler_.get_executor())});
+    daemon->watchers_.push_back(ScheduledWatcher{
+        std::move(watcher).value(), watcher_config.settings->interval,
+        std::make_unique<asio::steady_timer>(daemon->sampler_.get_executor()),
+        control::WatcherActivity{watcher_config.name, watcher_config.settings->interval}});
   }
 
   v1::DeviceIdentity device;
@@ -93,6 +94,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   std::vector<v1::Event> closed = daemon->rules_.Restore(*firing, platform::Clock::Real());
   if (!firing->empty())
     spdlog::info("{} alerts were firing when the agent last ran", firing->size());
+  for (const auto& event : *firing) daemon->active_alerts_.Observe(event);
+  for (const auto& event : closed) daemon->active_alerts_.Observe(event);
   if (!closed.empty()) daemon->store_->Append(std::move(closed));
   daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
   return daemon;
@@ -109,6 +112,7 @@ void Daemon::Publish(std::vector<v1::Event> events) {
     services_ = ServiceStatuses(rules_, config_.device.services);
   }
   for (const auto& event : events) {
+    active_alerts_.Observe(event);
     spdlog::log(
         event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err : spdlog::level::warn, "{}",
         event.summary());
@@ -121,6 +125,9 @@ void Daemon::SampleOnce(ScheduledWatcher& scheduled) {
   const platform::Clock& clock = platform::Clock::Real();
   std::vector<Measurement> measurements;
   watcher.Sample(measurements);
+  ++scheduled.activity.samples;
+  scheduled.activity.last_sample_unix_ns = platform::UnixNanos(clock.WallNow());
+  scheduled.activity.last_measurements = measurements.size();
   std::vector<v1::Event> events;
   // The watcher's subjects may have changed (a filesystem mounted).
   if (const Status declared = rules_.Declare(watcher.name(), watcher.Rules(), clock, events);
@@ -154,6 +161,49 @@ void Daemon::ScheduleTick() {
   });
 }
 
+void Daemon::OpenControl() {
+  if (!config_.control.enabled) return;
+  const std::string path = ControlSocketPath(config_);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::map<std::string, control::ControlServer::Command> commands;
+  commands["status"] = [this](const nlohmann::json&) { return StatusAnswer(); };
+  auto opened =
+      control::ControlServer::Open(io_.get_executor(), path, config_.control, std::move(commands));
+  if (!opened.ok()) {
+    spdlog::error("{}; atmhealthctl status cannot reach this agent (events still work)",
+                  opened.error().message());
+    return;
+  }
+  control_ = std::move(opened).value();
+}
+
+asio::awaitable<nlohmann::json> Daemon::StatusAnswer() {
+  auto on_sampler = [this]() -> asio::awaitable<nlohmann::json> {
+    std::vector<control::WatcherActivity> activity;
+    for (const ScheduledWatcher& scheduled : watchers_) activity.push_back(scheduled.activity);
+    co_return control::SamplerStatus(activity, rules_, active_alerts_,
+                                     ServiceStatuses(rules_, config_.device.services));
+  };
+  nlohmann::json answer =
+      co_await asio::co_spawn(sampler_.get_executor(), std::move(on_sampler), asio::use_awaitable);
+  const EventStoreStats stats =
+      co_await store_->Run([](EventStore& store) { return store.Stats(); });
+  const UplinkLink& link = uplink_->link();
+  answer["ok"] = true;
+  answer["agent"] = {{"version", ATMHEALTH_VERSION},
+                     {"device", config_.device.id},
+                     {"site", config_.device.site},
+                     {"config", config_.source},
+                     {"started_unix_ns", platform::UnixNanos(started_at_)},
+                     {"now_unix_ns", platform::UnixNanos(std::chrono::system_clock::now())}};
+  answer["uplink"] = control::LinkStatus(link, uplink_->counters(), stats);
+  answer["buffer"] = control::BufferStatus(config_.store.path, stats);
+  answer["degraded"] = control::DegradedReasons(link, stats);
+  if (control_) answer["control"] = control::ControlStatus(control_->counters());
+  co_return answer;
+}
+
 int Daemon::Run() {
   spdlog::info("atmhealthd {} starting: device {} at site {}, buffer {}", ATMHEALTH_VERSION,
                config_.device.id, config_.device.site, config_.store.path);
@@ -185,6 +235,7 @@ int Daemon::Run() {
       sampling_stopped.set_value();
     });
     sampling_stopped.get_future().wait();
+    if (control_) control_->Close();
     uplink_->Stop(kShutdownGrace);
   });
 
@@ -200,6 +251,7 @@ int Daemon::Run() {
     watchdog->Watch("store", store_->executor());
     asio::co_spawn(io_, watchdog->Run(), asio::detached);
   }
+  OpenControl();
   platform::NotifyReady("watching");
 
   io_.run();

@@ -5,7 +5,8 @@
 //                    evaluated on time (kRuleTick); new events go to the
 //                    store thread
 //   store thread:    group commit into SQLite; the uplink reads from it
-//   main thread:     the uplink session, signals, service-manager notices
+//   main thread:     the uplink session, signals, service-manager notices,
+//                    the control socket (status gathered from each thread)
 #ifndef ATMHEALTH_AGENT_DAEMON_H_
 #define ATMHEALTH_AGENT_DAEMON_H_
 
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/control/agent_status.h"
+#include "agent/control/control_server.h"
 #include "agent/rules/rule_set.h"
 #include "agent/store_thread.h"
 #include "agent/uplink/uplink.h"
@@ -40,6 +43,7 @@ class Daemon {
     std::unique_ptr<Watcher> watcher;
     std::chrono::milliseconds interval;
     std::unique_ptr<asio::steady_timer> timer;
+    control::WatcherActivity activity;
   };
 
   void ScheduleSample(ScheduledWatcher& scheduled, std::chrono::milliseconds delay);
@@ -48,6 +52,12 @@ class Daemon {
   // Updates the service statuses and hands `events` to the store.
   void Publish(std::vector<v1::Event> events);
   std::vector<v1::ServiceStatus> CurrentServices() const;
+  // Binds the control socket; a failure is logged and the agent runs on
+  // without it. Main thread.
+  void OpenControl();
+  // The answer to "status", gathered on the threads that own each part.
+  // Main thread.
+  asio::awaitable<nlohmann::json> StatusAnswer();
 
   AgentConfig config_;
   asio::io_context io_;
@@ -57,8 +67,11 @@ class Daemon {
   asio::thread_pool sampler_{1};
   asio::steady_timer tick_timer_{sampler_.get_executor()};
   // After sampler_: their timers go before the pool does.
-  std::vector<ScheduledWatcher> watchers_;  // sampler thread only, once running
-  bool sampling_ = true;                    // sampler thread only; false once stopping
+  std::vector<ScheduledWatcher> watchers_;           // sampler thread only, once running
+  bool sampling_ = true;                             // sampler thread only; false once stopping
+  control::ActiveAlerts active_alerts_;              // sampler thread only, once running
+  std::unique_ptr<control::ControlServer> control_;  // main thread
+  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_
 };

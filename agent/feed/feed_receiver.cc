@@ -63,28 +63,14 @@ Result<std::shared_ptr<FeedReceiver>> FeedReceiver::Open(asio::any_io_executor e
 
   if (!options.socket_path.empty()) {
     const std::string& path = options.socket_path;
-    if (Status removed = platform::RemoveStaleSocket(path); !removed.ok()) {
-      return Error(removed.error().code(), "feed socket: " + removed.error().message());
-    }
-    const std::string temporary = path + ".new";
-    if (Status removed = platform::RemoveStaleSocket(temporary); !removed.ok()) {
-      return Error(removed.error().code(), "feed socket: " + removed.error().message());
-    }
     auto& socket = receiver->local_;
     socket.open(asio::local::datagram_protocol(), ec);
-    if (!ec) socket.bind(asio::local::datagram_protocol::endpoint(temporary), ec);
-    if (ec) {
-      return Error(ErrorCode::kIo, "feed socket \"" + path + "\": bind: " + ec.message());
-    }
-    Status access = platform::SetSocketAccess(temporary, options.socket_mode, options.socket_group);
-    std::error_code renamed;
-    if (access.ok()) std::filesystem::rename(temporary, path, renamed);
-    if (!access.ok() || renamed) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      return Error(access.ok() ? ErrorCode::kIo : access.error().code(),
-                   "feed socket \"" + path +
-                       "\": " + (access.ok() ? renamed.message() : access.error().message()));
+    if (ec) return Error(ErrorCode::kIo, "feed socket \"" + path + "\": " + ec.message());
+    if (Status bound = platform::BindLocalSocket(socket, path, options.socket_mode,
+                                                 options.socket_group, "feed socket");
+        !bound.ok()) {
+      socket.close(ec);  // the path is not ours: the destructor must not remove it
+      return bound.error();
     }
     socket.set_option(receive_buffer, ec);
     if (ec) spdlog::warn("feed socket \"{}\": receive buffer size: {}", path, ec.message());

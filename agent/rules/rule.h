@@ -141,6 +141,10 @@ class Rule {
   // True once the subject has been silent for its staleness limit, until
   // it is measured again.
   bool stale() const { return stale_; }
+  // The last measurement of the subject; nullopt before the first.
+  const std::optional<Measurement>& last_measurement() const { return last_; }
+  // The watcher that declared the rule; empty for one set directly.
+  const std::string& owner() const { return owner_; }
 
  protected:
   // The kind-specific halves of Evaluate and Tick.

@@ -135,6 +135,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     asio::ip::tcp::socket socket;
   };
   const auto connecting = std::make_shared<Connecting>(executor_);
+  link_.endpoint = Describe(endpoint);
   asio::ip::tcp::socket& socket = connecting->socket;
   connecting_ = &socket;
   asio::steady_timer deadline(executor_);
@@ -159,8 +160,9 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     // Log the first failure loudly, the retries quietly: a collector that is
     // down for an hour must not flood the journal.
     const auto level = backoff_.attempt() == 0 ? spdlog::level::warn : spdlog::level::debug;
+    link_.last_error = ec == asio::error::operation_aborted ? "connect timed out" : ec.message();
     spdlog::log(level, "uplink: cannot reach collector {}: {}", Describe(endpoint),
-                ec == asio::error::operation_aborted ? "connect timed out" : ec.message());
+                link_.last_error);
     co_return false;
   }
 
@@ -179,6 +181,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     if (!tls.ok()) {
       ++counters_.connect_failures;
       const auto level = backoff_.attempt() == 0 ? spdlog::level::err : spdlog::level::debug;
+      link_.last_error = "TLS files: " + tls.error().message();
       spdlog::log(level, "uplink: cannot use the TLS files: {}", tls.error().message());
       co_return false;
     }
@@ -196,6 +199,7 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
     if (stopping_) co_return false;
     ++counters_.connect_failures;
     const auto level = backoff_.attempt() == 0 ? spdlog::level::warn : spdlog::level::debug;
+    link_.last_error = "TLS handshake: " + tls.detail;
     spdlog::log(level, "uplink: TLS handshake with collector {} failed: {}", Describe(endpoint),
                 tls.detail);
     co_return false;
@@ -222,6 +226,10 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   }
   if (!status.ok() || !reply.has_welcome()) {
     ++counters_.connect_failures;
+    link_.last_error = !status.ok() ? "no Welcome: " + status.detail
+                       : reply.has_refusal()
+                           ? "refused: " + v1::Refusal::Reason_Name(reply.refusal().reason())
+                           : "no Welcome";
     if (!status.ok()) {
       spdlog::warn("uplink: collector {} did not welcome us: {}", stream.peer(), status.detail);
     } else if (reply.has_refusal()) {
@@ -291,6 +299,11 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   }
   ++counters_.connects;
   counters_.connected = true;
+  link_.connected = true;
+  link_.connected_since = std::chrono::system_clock::now();
+  link_.last_ack_seq = std::max(link_.last_ack_seq, session->acked_seq);
+  link_.last_ack_at = link_.connected_since;
+  link_.last_error.clear();
   session_ = session;
   spdlog::info("uplink: connected to collector {} as {}; collector holds events up to seq {}",
                stream.peer(), device_.device_id(), stored);
@@ -346,6 +359,8 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   stream.Close();
   co_await WaitForReader(*session, Clock::time_point::max());
   counters_.connected = false;
+  link_.connected = false;
+  if (link_.last_error.empty()) link_.last_error = "session ended";
   session_.reset();
   if (!stopping_) spdlog::info("uplink: session with collector {} ended", stream.peer());
   co_return session->acknowledged;
@@ -444,6 +459,7 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
     v1::CollectorMessage message;
     const wire::FrameStatus status = co_await stream.Read(message, IdleReadTimeout(config_));
     if (!status.ok()) {
+      if (!stopping_) link_.last_error = status.detail;
       if (!stopping_ && stream.is_open()) {
         spdlog::warn("uplink: collector {}: {}", stream.peer(), status.detail);
       } else if (!stopping_ && status.fault != wire::FrameFault::kClosed) {
@@ -469,6 +485,8 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
         counters_.events_acked += seq - session->acked_seq;
         session->acked_seq = seq;
       }
+      link_.last_ack_seq = std::max(link_.last_ack_seq, seq);
+      link_.last_ack_at = std::chrono::system_clock::now();
       while (!session->in_flight.empty() && session->in_flight.front().last_seq <= seq) {
         session->in_flight.pop_front();
       }
@@ -477,6 +495,7 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
       ++counters_.refusals;
       const v1::Refusal& refusal = message.refusal();
       retry_after_ = std::chrono::milliseconds(refusal.retry_after_ms());
+      link_.last_error = "refused: " + v1::Refusal::Reason_Name(refusal.reason());
       spdlog::warn("uplink: collector {} closed the session: {}: {}", stream.peer(),
                    v1::Refusal::Reason_Name(refusal.reason()), refusal.detail());
       if (refusal.refused_seq() != 0) co_await OnEventRefused(refusal);

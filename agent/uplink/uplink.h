@@ -59,6 +59,18 @@ struct UplinkCounters {
 std::int64_t UndeliveredAgeMs(const EventStoreStats& stats, const platform::Clock& clock,
                               const std::string& boot_id);
 
+// The collector link as atmhealthctl status shows it. Uplink's executor only.
+struct UplinkLink {
+  std::string endpoint;  // "host:port" of the collector of the current or last attempt
+  bool connected = false;
+  std::chrono::system_clock::time_point connected_since{};  // when the session was welcomed
+  // The highest seq a collector acknowledged since the agent started (0:
+  // none yet), and when that acknowledgement came (epoch: never).
+  std::uint64_t last_ack_seq = 0;
+  std::chrono::system_clock::time_point last_ack_at{};
+  std::string last_error;  // why the last attempt or session ended; empty: none
+};
+
 class Uplink {
  public:
   // Refusals of one event in a row before it is set aside: one may be a
@@ -84,6 +96,8 @@ class Uplink {
   void Stop(std::chrono::milliseconds grace);
 
   const UplinkCounters& counters() const { return counters_; }
+  // Read on the uplink's executor only.
+  const UplinkLink& link() const { return link_; }
 
  private:
   struct Session;
@@ -113,6 +127,7 @@ class Uplink {
   ServiceStatusSource services_;
   Backoff backoff_;
   UplinkCounters counters_;
+  UplinkLink link_;
   asio::steady_timer wake_;                      // the streaming loop sleeps on it
   asio::steady_timer retry_;                     // backoff between attempts
   asio::ip::tcp::socket* connecting_ = nullptr;  // the socket being connected, for Stop()

@@ -8,8 +8,6 @@
 #include <string_view>
 #include <utility>
 
-#include "platform/local_socket.h"
-
 namespace atmhealth::agent {
 namespace {
 
@@ -91,33 +89,12 @@ Status ReadSchema(const ConfigSection& throughput, feed::FeedSchema& schema) {
 }
 
 Status ReadListen(const ConfigSection& t, feed::FeedListenOptions& listen) {
-  ATMHEALTH_RETURN_IF_ERROR(t.ReadString("socket", listen.socket_path));
-  if (t.Has("socket") && (listen.socket_path.empty() || listen.socket_path.front() != '/')) {
-    return t.Fail("socket",
-                  fmt::format("must be an absolute path, not \"{}\"", listen.socket_path));
-  }
-  if (t.Has("socket") && listen.socket_path.size() > 100) {
-    return t.Fail("socket", "a Unix socket path must be at most 100 bytes");
-  }
-  std::string mode = "0660";
-  ATMHEALTH_RETURN_IF_ERROR(t.ReadString("socket_mode", mode));
-  const bool octal =
-      !mode.empty() && mode.size() <= 4 && mode.find_first_not_of("01234567") == std::string::npos;
-  if (!octal) {
-    return t.Fail("socket_mode",
-                  fmt::format("must be octal permission bits like \"0660\", not \"{}\"", mode));
-  }
-  listen.socket_mode = static_cast<std::uint32_t>(std::stoul(mode, nullptr, 8));
-  if ((listen.socket_mode & 0002) != 0) {
-    return t.Fail("socket_mode", fmt::format("\"{}\" lets every account on the device write "
-                                             "transactions; give the application's group "
-                                             "write access instead (e.g. \"0660\")",
-                                             mode));
-  }
-  ATMHEALTH_RETURN_IF_ERROR(t.ReadString("socket_group", listen.socket_group));
-  if (t.Has("socket_group") && !platform::GroupExists(listen.socket_group)) {
-    return t.Fail("socket_group", fmt::format("no such group \"{}\"", listen.socket_group));
-  }
+  ConfigSection::SocketAccess access{listen.socket_path, listen.socket_mode, listen.socket_group};
+  ATMHEALTH_RETURN_IF_ERROR(t.ReadSocketAccess("socket", "socket_mode", "socket_group",
+                                               "the ATM application's account", access));
+  listen.socket_path = access.path;
+  listen.socket_mode = access.mode;
+  listen.socket_group = access.group;
   if (t.Has("udp")) {
     std::string udp;
     ATMHEALTH_RETURN_IF_ERROR(t.ReadString("udp", udp));

@@ -1,11 +1,22 @@
 // atmhealthctl against the real daemon: the event history read from the
 // buffer while atmhealthd writes it, and after it was SIGKILLed — events
-// still readable, the file untouched.
+// still readable, the file untouched; `status` through the daemon's control
+// socket while the agent runs (alerts, the collector link, the buffer), when
+// the collector is down (degraded) and when the daemon is gone; bad requests
+// on the socket; the socket's permissions from the config.
 #include <gmock/gmock.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,6 +41,34 @@ struct CtlRun {
   int exit_code = -1;
   std::string output;  // stdout and stderr
 };
+
+// A raw client of the control socket: connects, writes `bytes` as they are
+// (then, with `hang_up`, closes its side), and returns everything the daemon
+// answers until it closes ("" when the connection failed).
+std::string RawExchange(const std::filesystem::path& socket_path, const std::string& bytes,
+                        bool hang_up = false) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the daemon may stop reading an over-long request
+    sent += static_cast<std::size_t>(n);
+  }
+  if (hang_up) ::shutdown(fd, SHUT_WR);
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, n);
+  ::close(fd);
+  return answer;
+}
 
 class CtlIntegrationTest : public ::testing::Test {
  protected:
@@ -65,6 +104,16 @@ class CtlIntegrationTest : public ::testing::Test {
     return events;
   }
 
+  // `status --json`, parsed; a discarded value when the daemon did not answer.
+  nlohmann::json Status(const std::string& config, int* exit_code = nullptr) {
+    const CtlRun run = Ctl({"status", "--json", "-c", config});
+    if (exit_code != nullptr) *exit_code = run.exit_code;
+    const auto status =
+        nlohmann::json::parse(run.output.substr(0, run.output.find('\n')), nullptr, false);
+    if (status.is_discarded() || !status.value("ok", false)) return nlohmann::json();
+    return status;
+  }
+
   AgentOptions Agent(std::uint16_t port, const std::filesystem::path& watched) {
     AgentOptions options;
     options.collector_port = port;
@@ -72,6 +121,8 @@ class CtlIntegrationTest : public ::testing::Test {
     options.store = scratch_ / "agent" / "events.db";
     return options;
   }
+
+  std::filesystem::path SocketOf() const { return scratch_ / "agent" / "control.sock"; }
 
   ScratchDir scratch_;
   int runs_ = 0;
@@ -334,6 +385,8 @@ TEST_F(CtlIntegrationTest, BashCompletionCompletesCommandsOptionsAndValues) {
     return bash.Log();
   };
   EXPECT_EQ(offers("atmhealthctl ev", 1), "events\n");
+  EXPECT_EQ(offers("atmhealthctl sta", 1), "status\n");
+  EXPECT_EQ(offers("atmhealthctl status --so", 2), "--socket\n");
   EXPECT_EQ(offers("atmhealthctl events --ki", 2), "--kind\n");
   EXPECT_EQ(offers("atmhealthctl events --kind storage_f", 3), "storage_forecast\n");
   EXPECT_EQ(offers("atmhealthctl events --severity cr", 3), "critical\n");
@@ -359,6 +412,235 @@ TEST_F(CtlIntegrationTest, EveryCommandHasHelpNamingItsOptionsAndTheExitCodes) {
   const CtlRun check = Ctl({"check-config", "--help"});
   EXPECT_EQ(check.exit_code, 0);
   EXPECT_THAT(check.output, HasSubstr("--config"));
+  const CtlRun status = Ctl({"status", "--help"});
+  EXPECT_EQ(status.exit_code, 0);
+  for (const char* text : {"--config", "--socket", "--json", "--color", "--timeout",
+                           "3 alerts are firing", "4 the agent is degraded"}) {
+    EXPECT_THAT(status.output, HasSubstr(text));
+  }
+}
+
+const nlohmann::json* FindAlert(const nlohmann::json& status, const std::string& key) {
+  for (const auto& alert : status["alerts"]) {
+    if (alert["alert_key"] == key) return &alert;
+  }
+  return nullptr;
+}
+
+TEST_F(CtlIntegrationTest, StatusShowsWatchersAlertsTheCollectorLinkAndTheBuffer) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  const std::string config = agent.config().string();
+  const std::string key = "storage:" + fs.path().string();
+
+  // Healthy: connected, sampled, nothing firing; exit code 0.
+  nlohmann::json status;
+  int code = -1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config, &code);
+        return code == 0 && status["uplink"]["connected"] == true &&
+               status["uplink"]["last_ack_seq"].get<std::uint64_t>() >= 1 &&
+               status["watchers"][0]["samples"].get<std::uint64_t>() >= 1;
+      },
+      seconds(20)))
+      << status.dump();
+  EXPECT_EQ(status["agent"]["device"], "atm-it-01");
+  EXPECT_EQ(status["uplink"]["endpoint"], "127.0.0.1:" + std::to_string(collector.agent_port()));
+  EXPECT_EQ(status["watchers"][0]["name"], "storage");
+  EXPECT_EQ(status["buffer"]["path"], (scratch_ / "agent" / "events.db").string());
+  EXPECT_TRUE(status["degraded"].empty());
+  EXPECT_TRUE(status["alerts"].empty());
+
+  // The disk fills: the alert is listed with its start, exit code 3.
+  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config, &code);
+        const nlohmann::json* alert = FindAlert(status, key);
+        return alert != nullptr && (*alert)["severity"] == "critical" && code == 3;
+      },
+      seconds(20)))
+      << status.dump();
+  const nlohmann::json& alert = *FindAlert(status, key);
+  EXPECT_GT(alert["since_unix_ns"].get<std::int64_t>(), status["agent"]["started_unix_ns"]);
+  EXPECT_LE(alert["since_unix_ns"].get<std::int64_t>(), status["agent"]["now_unix_ns"]);
+  bool subject_critical = false;
+  for (const auto& subject : status["watchers"][0]["subjects"]) {
+    if (subject["alert_key"] == key) subject_critical = subject["state"] == "critical";
+  }
+  EXPECT_TRUE(subject_critical) << status["watchers"].dump();
+  bool withdrawal_out = false;
+  for (const auto& service : status["services"]) {
+    if (service["service"] == "withdrawal") {
+      withdrawal_out = service["state"] == "out_of_service" && service["reason"] == key;
+    }
+  }
+  EXPECT_TRUE(withdrawal_out) << status["services"].dump();
+
+  // For people: sections, local time with its zone, no colour into a pipe.
+  const CtlRun text = Ctl({"status", "-c", config});
+  EXPECT_EQ(text.exit_code, 3) << text.output;
+  for (const char* part : {"WATCHERS", "ALERTS", "SERVICES", "COLLECTOR", "BUFFER", "JST",
+                           "critical", "connected", "last ack"}) {
+    EXPECT_THAT(text.output, HasSubstr(part));
+  }
+  EXPECT_THAT(text.output, HasSubstr(key));
+  EXPECT_THAT(text.output, Not(HasSubstr("\x1b[")));
+  const CtlRun coloured = Ctl({"status", "-c", config, "--color", "always"});
+  EXPECT_THAT(coloured.output, HasSubstr("\x1b[1;31m"));
+}
+
+TEST_F(CtlIntegrationTest, StatusSaysTheAgentIsDegradedWhileTheCollectorIsUnreachable) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  AgentProcess agent(scratch_ / "agent", Agent(FreePort(), fs.path()));
+  const std::string config = agent.config().string();
+  nlohmann::json status;
+  int code = -1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config, &code);
+        return code == 4 && status["uplink"]["connect_failures"].get<std::uint64_t>() >= 1;
+      },
+      seconds(20)))
+      << status.dump();
+  EXPECT_EQ(status["uplink"]["connected"], false);
+  EXPECT_THAT(status["uplink"]["last_error"].get<std::string>(), HasSubstr("refused"));
+  EXPECT_GE(status["uplink"]["backlog_events"].get<std::uint64_t>(), 1u);
+  EXPECT_GT(status["uplink"]["oldest_undelivered_unix_ns"].get<std::int64_t>(), 0);
+  ASSERT_FALSE(status["degraded"].empty());
+  EXPECT_THAT(status["degraded"][0].get<std::string>(), HasSubstr("collector not connected"));
+  const CtlRun text = Ctl({"status", "-c", config});
+  EXPECT_EQ(text.exit_code, 4);
+  EXPECT_THAT(text.output, HasSubstr("DEGRADED: collector not connected"));
+}
+
+TEST_F(CtlIntegrationTest, StatusOfAStoppedDaemonSaysSoAndPointsToTheEventHistory) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  auto agent =
+      std::make_unique<AgentProcess>(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  const std::string config = agent->config().string();
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+
+  // Killed: its socket file stays behind and nobody listens on it.
+  agent->process().Signal(SIGKILL);
+  agent->process().Wait(seconds(5));
+  ASSERT_TRUE(std::filesystem::exists(SocketOf()));
+  CtlRun run = Ctl({"status", "-c", config});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr("atmhealthd is not running"));
+  EXPECT_THAT(run.output, HasSubstr("atmhealthctl events -c " + config));
+  CtlRun json = Ctl({"status", "-c", config, "--json"});
+  EXPECT_EQ(json.exit_code, 1);
+  EXPECT_THAT(json.output, HasSubstr("\"reachable\":false"));
+  // The history is still there without the daemon.
+  EXPECT_EQ(Ctl({"events", "-c", config}).exit_code, 0);
+
+  // Restarted, it takes over the stale socket; stopped cleanly, it removes it.
+  agent =
+      std::make_unique<AgentProcess>(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(SocketOf()));
+  run = Ctl({"status", "-c", config});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.output, HasSubstr("no control socket at " + SocketOf().string()));
+}
+
+TEST_F(CtlIntegrationTest, BadRequestsOnTheSocketAreAnsweredCountedAndHarmless) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  const std::string config = agent.config().string();
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+
+  struct Case {
+    std::string bytes;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"hello\n", "not a JSON object"},
+      {"[1,2,3]\n", "not a JSON object"},
+      {"{\"cmd\":\"status\"}\n", "no \"command\" string"},
+      {"{\"command\":5}\n", "no \"command\" string"},
+      {"{\"command\":\"reboot\"}\n", "unknown command \"reboot\""},
+      {std::string(64 * 1024, 'x') + "\n", "longer than 4096 bytes"},
+      {std::string("{\"command\":\"\x01\xff\"}\n"), "not a JSON object"},
+      {"{\"command\":\"status\"", "no complete request line within 5000 ms"},
+  };
+  for (const Case& c : cases) {
+    const std::string answer = RawExchange(SocketOf(), c.bytes);
+    const auto parsed = nlohmann::json::parse(answer.substr(0, answer.find('\n')), nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << c.error << ": " << answer;
+    EXPECT_EQ(parsed["ok"], false);
+    EXPECT_THAT(parsed.value("error", ""), HasSubstr(c.error));
+  }
+  // A client that leaves without asking gets no answer and is counted too.
+  EXPECT_EQ(RawExchange(SocketOf(), "", true), "");
+
+  const nlohmann::json status = Status(config);
+  ASSERT_TRUE(status.is_object());
+  EXPECT_EQ(status["control"]["bad_requests"].get<std::uint64_t>(), cases.size() + 1);
+  EXPECT_TRUE(agent.process().running());
+}
+
+TEST_F(CtlIntegrationTest, TheSocketHasTheModeAndGroupOfTheConfig) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  const group* daemon_group = getgrnam("daemon");
+  ASSERT_NE(daemon_group, nullptr);
+  const gid_t gid = daemon_group->gr_gid;
+  const std::filesystem::path socket = scratch_ / "run" / "ctl.sock";
+  AgentOptions options = Agent(FreePort(), fs.path());
+  options.extra = "[control]\nsocket = \"" + socket.string() +
+                  "\"\nsocket_mode = \"0660\"\nsocket_group = \"daemon\"\n";
+  AgentProcess agent(scratch_ / "agent", options);
+  const std::string config = agent.config().string();
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket); }, seconds(20)));
+  struct stat st {};
+  ASSERT_EQ(::stat(socket.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_gid, gid);
+  // atmhealthctl finds the socket through the config.
+  EXPECT_EQ(Ctl({"status", "-c", config}).exit_code, 4);
+
+  // An account outside the group is kept out by the mode; a member gets in.
+  std::filesystem::permissions(scratch_.path(), std::filesystem::perms::all);
+  std::filesystem::permissions(scratch_ / "run", std::filesystem::perms::all);
+  auto connect_as = [&](gid_t as_group) {
+    const pid_t child = fork();
+    if (child == 0) {
+      if (setgroups(0, nullptr) != 0 || setgid(as_group) != 0 || setuid(65534) != 0) _exit(3);
+      const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
+      const int result = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+      _exit(result == 0 ? 0 : (errno == EACCES ? 1 : 2));
+    }
+    int wait_status = 0;
+    waitpid(child, &wait_status, 0);
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  };
+  EXPECT_EQ(connect_as(65534), 1);  // nogroup: permission denied
+  EXPECT_EQ(connect_as(gid), 0);
+}
+
+TEST_F(CtlIntegrationTest, AWorldWritableSocketIsRefusedByTheConfigCheck) {
+  const std::filesystem::path file = scratch_ / "atmhealthd.toml";
+  AgentOptions options = Agent(7411, scratch_.path());
+  options.extra = "[control]\nsocket_mode = \"0666\"\n";
+  WriteFile(file, AgentConfigToml(options));
+  const CtlRun run = Ctl({"check-config", "-c", file.string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, HasSubstr("control.socket_mode: \"0666\" lets every account"));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "tools/ctl/check_config_command.h"
 #include "tools/ctl/completion.h"
 #include "tools/ctl/events_command.h"
+#include "tools/ctl/status_command.h"
 
 namespace {
 
@@ -187,6 +188,36 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->option_text("DURATION");
 
+  std::string status_config;
+  std::string status_socket;
+  bool status_json = false;
+  std::string status_colour = "auto";
+  std::string status_timeout = "5s";
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "the running daemon's view: watchers, alerts firing and for how long, customer services, "
+      "the collector link, the buffer, degraded mode (through the control socket)");
+  status->footer(
+      "Exit codes: 0 healthy; 1 the daemon could not be asked (not running, no permission); 2 a "
+      "wrong argument or an invalid configuration; 3 alerts are firing; 4 the agent is degraded "
+      "(collector unreachable or buffer not committing), alerts or not.");
+  status
+      ->add_option("-c,--config", status_config,
+                   std::string("agent config naming the control socket; default ") +
+                       ctl::kPackagedAgentConfig + " if it exists, else the built-in defaults")
+      ->option_text("PATH");
+  status
+      ->add_option("--socket", status_socket,
+                   "the daemon's control socket, instead of the config's")
+      ->option_text("PATH");
+  status->add_flag("--json", status_json, "the daemon's answer as one JSON object");
+  status->add_option("--color", status_colour, "colour: auto (only on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->option_text("WHEN");
+  status->add_option("--timeout", status_timeout, "how long to wait for the daemon")
+      ->capture_default_str()
+      ->option_text("DURATION");
+
   std::string checked_config;
   CLI::App* check_config = app.add_subcommand(
       "check-config",
@@ -237,6 +268,30 @@ int main(int argc, char** argv) {
     return ctl::kExitOk;
   }
   if (check_config->parsed()) return ctl::RunCheckConfig(checked_config, std::cout, std::cerr);
+  if (status->parsed()) {
+    ctl::StatusRequest request;
+    request.socket_path = status_socket;
+    request.config_path = status_config;
+    if (request.socket_path.empty()) {
+      Result<agent::AgentConfig> config = ctl::LoadAgentConfigFor(status_config);
+      if (!config.ok()) {
+        std::cerr << "atmhealthctl: " << config.error().message() << "\n";
+        return ctl::kExitUsage;
+      }
+      request.socket_path = agent::ControlSocketPath(*config);
+    }
+    Result<std::chrono::milliseconds> timeout = platform::ParseDuration(status_timeout);
+    if (!timeout.ok() || timeout->count() <= 0) {
+      std::cerr << "atmhealthctl: --timeout: "
+                << (timeout.ok() ? "must be above zero" : timeout.error().message()) << "\n";
+      return ctl::kExitUsage;
+    }
+    request.timeout = *timeout;
+    request.json = status_json;
+    request.colour =
+        status_colour == "always" || (status_colour == "auto" && platform::StdoutIsTerminal());
+    return ctl::RunStatus(request, std::cout, std::cerr);
+  }
   if (tail->parsed()) {
     std::optional<ctl::EventsRequest> request = MakeRequest(tail_args);
     if (!request) return ctl::kExitUsage;

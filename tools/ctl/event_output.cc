@@ -14,11 +14,6 @@
 namespace atmhealth::ctl {
 namespace {
 
-constexpr char kReset[] = "\x1b[0m";
-constexpr char kRed[] = "\x1b[1;31m";
-constexpr char kYellow[] = "\x1b[33m";
-constexpr char kGreen[] = "\x1b[32m";
-
 constexpr std::array<const char*, 9> kColumns = {
     "TIME", "SEQ", "SEVERITY", "STATE", "ALERT", "VALUE", "THRESHOLD", "SENT", "SUMMARY"};
 
@@ -39,12 +34,6 @@ std::string UnitSuffix(v1::Unit unit) {
     default:
       return "";
   }
-}
-
-std::string Measured(double value, v1::Unit unit) {
-  // A notice without a unit measured nothing.
-  if (std::isnan(value) || unit == v1::UNIT_UNSPECIFIED) return "-";
-  return fmt::format("{:.4g}{}", value, UnitSuffix(unit));
 }
 
 std::vector<std::string> Cells(const StoredEvent& stored) {
@@ -185,6 +174,12 @@ std::string FormatTime(std::int64_t unix_ns, std::tm* (*breakdown)(const std::ti
 }
 
 }  // namespace
+
+std::string Measured(double value, v1::Unit unit) {
+  // A notice without a unit measured nothing.
+  if (std::isnan(value) || unit == v1::UNIT_UNSPECIFIED) return "-";
+  return fmt::format("{:.4g}{}", value, UnitSuffix(unit));
+}
 
 std::string LocalTime(std::int64_t unix_ns) {
   return FormatTime(unix_ns, localtime_r, "%Y-%m-%d %H:%M:%S %Z");

@@ -21,6 +21,15 @@ struct OutputStyle {
   bool header = true;   // the table's or the CSV's first line
 };
 
+// ANSI colours of the tables, used only on a terminal or when asked for.
+inline constexpr char kReset[] = "\x1b[0m";
+inline constexpr char kRed[] = "\x1b[1;31m";
+inline constexpr char kYellow[] = "\x1b[33m";
+inline constexpr char kGreen[] = "\x1b[32m";
+
+// "73.24 %", "12 /s": a value with its unit; "-" for none.
+std::string Measured(double value, v1::Unit unit);
+
 // "2026-11-29 23:14:05 JST": the wall time in the local time zone (TZ).
 std::string LocalTime(std::int64_t unix_ns);
 // "2026-11-29T14:14:05.123Z".

@@ -297,12 +297,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, log)"},
+       "storage, throughput, raid, bonding, links, log, control)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, log)"},
+       "storage, throughput, raid, bonding, links, log, control)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
@@ -732,6 +732,41 @@ level = "verbose"
     if (error_case.append_uplink) text += kUplink;
     EXPECT_EQ(ErrorOf(text), error_case.expected);
   }
+}
+
+TEST(ParseAgentConfig, ControlSocketIsOnBesideTheBufferUnlessConfigured) {
+  auto defaults =
+      ParseAgentConfig(std::string(kUplink) + "[store]\npath = \"/srv/ah/events.db\"\n", kSource);
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_TRUE(defaults->control.enabled);
+  EXPECT_EQ(ControlSocketPath(*defaults), "/srv/ah/control.sock");
+  EXPECT_EQ(defaults->control.socket_mode, 0660u);
+  EXPECT_EQ(ControlSocketPath(DefaultAgentConfig()), "/var/lib/atmhealth/control.sock");
+
+  auto set = ParseAgentConfig(std::string(kUplink) + R"(
+[control]
+enabled = false
+socket = "/run/atmhealth/control.sock"
+socket_mode = "0600"
+max_clients = 2
+)",
+                              kSource);
+  ASSERT_TRUE(set.ok()) << set.error().message();
+  EXPECT_FALSE(set->control.enabled);
+  EXPECT_EQ(ControlSocketPath(*set), "/run/atmhealth/control.sock");
+  EXPECT_EQ(set->control.socket_mode, 0600u);
+  EXPECT_EQ(set->control.max_clients, 2u);
+
+  const std::string base = Lines(kUplink) + "[control]\n";  // [control] on line 4
+  EXPECT_THAT(ErrorOf(base + "socket = \"control.sock\"\n"),
+              HasSubstr("atmhealthd.toml:5: control.socket: must be an absolute path"));
+  EXPECT_THAT(ErrorOf(base + "socket_mode = \"0666\"\n"),
+              HasSubstr("atmhealthd.toml:5: control.socket_mode: \"0666\" lets every account"));
+  EXPECT_THAT(ErrorOf(base + "socket_group = \"no-such-group-here\"\n"),
+              HasSubstr("control.socket_group: no such group"));
+  EXPECT_THAT(ErrorOf(base + "max_clients = 0\n"),
+              HasSubstr("control.max_clients: must be between"));
+  EXPECT_THAT(ErrorOf(base + "port = 7400\n"), HasSubstr("control.port: unknown key"));
 }
 
 TEST(ParseAgentConfig, SyntaxErrorNamesLineAndColumn) {
