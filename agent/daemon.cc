@@ -81,6 +81,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   daemon->uplink_ =
       std::make_unique<Uplink>(daemon->io_.get_executor(), c.uplink, device, *daemon->store_,
                                [self] { return self->CurrentServices(); });
+  daemon->uplink_->set_health_source([self](v1::AgentHealth& health) {
+    std::lock_guard lock(self->services_mutex_);
+    health.MergeFrom(self->watcher_health_);
+  });
   // A failed commit is logged by the store, once and then summarised: the
   // store thread retries every second while a disk stays full.
   daemon->store_->set_on_commit([self](const Status& status, const EventStoreStats&) {
@@ -135,6 +139,12 @@ void Daemon::SampleOnce(ScheduledWatcher& scheduled) {
     spdlog::error("watcher {}: {}", watcher.name(), declared.error().message());
   }
   rules_.Evaluate(measurements, clock, events);
+  v1::AgentHealth health;
+  for (const ScheduledWatcher& each : watchers_) each.watcher->ReportHealth(health);
+  {
+    std::lock_guard lock(services_mutex_);
+    watcher_health_ = std::move(health);
+  }
   Publish(std::move(events));
 }
 

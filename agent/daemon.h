@@ -74,6 +74,7 @@ class Daemon {
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_
+  v1::AgentHealth watcher_health_;           // guarded by services_mutex_; from ReportHealth
 };
 
 }  // namespace atmhealth::agent

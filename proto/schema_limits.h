@@ -27,6 +27,11 @@ inline constexpr std::size_t kMaxContextValueBytes = 1024;
 inline constexpr std::size_t kMaxImpactEntries = 16;  // each of unavailable, degraded
 inline constexpr std::size_t kMaxServicesPerHeartbeat = 32;
 inline constexpr std::size_t kMaxServiceReasonBytes = kMaxAlertKeyBytes;
+// AgentHealth.feed (FeedHealth): refused-line reasons and transaction types.
+inline constexpr std::size_t kMaxFeedReasons = 32;
+inline constexpr std::size_t kMaxFeedReasonBytes = 32;
+inline constexpr std::size_t kMaxFeedTypes = 256;  // the agent's highest max_types
+inline constexpr std::size_t kMaxFeedTypeBytes = 128;
 // Events in one EventBatch; a collector may announce fewer in Welcome.
 inline constexpr std::size_t kMaxEventsPerBatch = 1000;
 // The highest sequence: the largest SQLite integer, 2^63 - 1.

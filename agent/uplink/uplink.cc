@@ -532,6 +532,7 @@ asio::awaitable<v1::AgentMessage> Uplink::MakeHeartbeat() {
   for (auto& service : services_()) *heartbeat->add_services() = std::move(service);
   heartbeat->set_interval_ms(static_cast<std::uint32_t>(config_.heartbeat_interval.count()));
   auto* health = heartbeat->mutable_health();
+  if (health_source_) health_source_(*health);
   health->set_backlog_events(stats.backlog_events);
   health->set_buffer_bytes(stats.stored_bytes);
   health->set_buffer_limit_bytes(stats.limit_bytes);

@@ -81,9 +81,16 @@ class Uplink {
   // thread-safe.
   using ServiceStatusSource = std::function<std::vector<v1::ServiceStatus>()>;
 
+  // What the watchers add to the heartbeat's AgentHealth (the transaction
+  // feed), read on the uplink's executor; must be thread-safe.
+  using HealthSource = std::function<void(v1::AgentHealth& health)>;
+
   Uplink(asio::any_io_executor executor, UplinkConfig config, v1::DeviceIdentity device,
          StoreThread& store, ServiceStatusSource services);
   ~Uplink();
+
+  // Set before Run().
+  void set_health_source(HealthSource source) { health_source_ = std::move(source); }
 
   // Connects and streams until Stop(); reconnects with backoff after any
   // failure. Call once, co_spawned on the executor given above.
@@ -125,6 +132,7 @@ class Uplink {
   v1::DeviceIdentity device_;
   StoreThread& store_;
   ServiceStatusSource services_;
+  HealthSource health_source_;
   Backoff backoff_;
   UplinkCounters counters_;
   UplinkLink link_;

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "proto/schema_limits.h"
+
 namespace atmhealth::agent {
 namespace {
 
@@ -127,6 +129,34 @@ void ThroughputWatcher::MeasureStall(std::uint64_t transactions, std::vector<Mea
                    std::vector<std::pair<std::string, std::string>>{
                        {"business_hours", config_.business_hours->Describe()},
                        {"open_now", open ? "yes" : "no"}});
+}
+
+void ThroughputWatcher::ReportHealth(v1::AgentHealth& health) const {
+  static_assert(feed::kLineErrorCount <= wire::kMaxFeedReasons);
+  const feed::FeedCounters counters = intake_->counters();
+  const feed::MeterReport report = intake_->Measure();
+  v1::FeedHealth& feed = *health.mutable_feed();
+  feed.set_lines_total(counters.lines);
+  feed.set_bad_lines_total(counters.bad_lines);
+  for (std::size_t reason = 0; reason < counters.bad_lines_by_reason.size(); ++reason) {
+    if (counters.bad_lines_by_reason[reason] == 0) continue;
+    v1::FeedBadLines& bad = *feed.add_bad_lines();
+    bad.set_reason(wire::SchemaText(feed::LineErrorName(static_cast<feed::LineError>(reason)),
+                                    wire::kMaxFeedReasonBytes));
+    bad.set_count(counters.bad_lines_by_reason[reason]);
+  }
+  feed.set_excess_type_lines_total(counters.excess_type_lines);
+  feed.set_tps(report.one_minute.tps);
+  feed.set_error_ratio(report.one_minute.error_ratio);
+  feed.set_p99_ms(report.one_minute.p99_ms);
+  for (const feed::TypeMeasures& type : report.types) {
+    if (static_cast<std::size_t>(feed.types_size()) == wire::kMaxFeedTypes) break;
+    v1::FeedTypeThroughput& out = *feed.add_types();
+    out.set_type(wire::SchemaText(type.type, wire::kMaxFeedTypeBytes));
+    out.set_tps(type.one_minute.tps);
+    out.set_error_ratio(type.one_minute.error_ratio);
+    out.set_p99_ms(type.one_minute.p99_ms);
+  }
 }
 
 std::vector<RuleDefinition> ThroughputWatcher::Rules() const {

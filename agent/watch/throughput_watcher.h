@@ -45,6 +45,9 @@ class ThroughputWatcher final : public Watcher {
   std::string_view name() const override { return "throughput"; }
   void Sample(std::vector<Measurement>& out) override;
   std::vector<RuleDefinition> Rules() const override;
+  // The feed's counters, refused lines by reason and the last minute's load,
+  // overall and per type, cut to the schema's bounds.
+  void ReportHealth(v1::AgentHealth& health) const override;
 
   // The subject of the measures of all types together.
   static constexpr std::string_view kAll = "all";

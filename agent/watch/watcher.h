@@ -11,6 +11,7 @@
 
 #include "agent/rules/rule.h"
 #include "agent/watch/measurement.h"
+#include "atmhealth/v1/session.pb.h"
 
 namespace atmhealth::agent {
 
@@ -30,6 +31,10 @@ class Watcher {
   // change (a mount appears) declares their rules; a rule no longer declared
   // is retired, its alert resolved (RuleSet::Declare).
   virtual std::vector<RuleDefinition> Rules() const = 0;
+  // Adds what the watcher knows of the agent's own health to the heartbeat's
+  // (the transaction feed: lines refused, current load). Called after each
+  // of its samples, on the sampling thread. Most watchers add nothing.
+  virtual void ReportHealth(v1::AgentHealth& health) const { (void)health; }
 };
 
 }  // namespace atmhealth::agent

@@ -30,6 +30,22 @@ json Number(double value) { return std::isfinite(value) ? json(value) : json(nul
 
 std::int64_t Seconds(std::int64_t nanos) { return nanos / kNanosPerSecond; }
 
+// Schema "FeedLoad".
+json FeedJson(const StoredFeed& feed) {
+  json types = json::array();
+  for (const StoredTypeLoad& type : feed.types) {
+    types.push_back({{"type", type.type},
+                     {"tps", Number(type.tps)},
+                     {"error_ratio", Number(type.error_ratio)},
+                     {"p99_ms", Number(type.p99_ms)}});
+  }
+  return {
+      {"tps", Number(feed.tps)},         {"error_ratio", Number(feed.error_ratio)},
+      {"p99_ms", Number(feed.p99_ms)},   {"types", types},
+      {"lines_total", feed.lines_total}, {"bad_lines_total", feed.bad_lines_total},
+      {"bad_lines", feed.bad_lines},     {"excess_type_lines_total", feed.excess_type_lines_total}};
+}
+
 }  // namespace
 
 std::string Rfc3339(std::int64_t unix_ns) {
@@ -92,7 +108,8 @@ json DeviceJson(const DeviceView& device, std::int64_t incident_id) {
                  {"buffer_limit_bytes", beat.buffer_limit_bytes},
                  {"dropped_events_total", beat.dropped_events_total},
                  {"buffer_degraded", beat.buffer_degraded},
-                 {"uptime_s", beat.uptime_s}};
+                 {"uptime_s", beat.uptime_s},
+                 {"feed", beat.feed ? FeedJson(*beat.feed) : json(nullptr)}};
   }
   return {{"device_id", stored.device_id},
           {"site_id", stored.site_id},
@@ -109,6 +126,25 @@ json DeviceJson(const DeviceView& device, std::int64_t incident_id) {
           {"services", services},
           {"firing_alerts", alerts},
           {"incident_id", incident_id != 0 ? json(incident_id) : json(nullptr)}};
+}
+
+json FleetLoadJson(const FleetSnapshot& snapshot) {
+  const FleetLoad& load = snapshot.load;
+  json busiest = json::array();
+  for (const std::size_t index : load.busiest) {
+    const StoredDevice& device = snapshot.devices[index].stored;
+    const StoredFeed& feed = *device.heartbeat->feed;
+    busiest.push_back({{"device_id", device.device_id},
+                       {"site_id", device.site_id},
+                       {"tps", Number(feed.tps)},
+                       {"error_ratio", Number(feed.error_ratio)},
+                       {"p99_ms", Number(feed.p99_ms)}});
+  }
+  return {{"devices_reporting", load.devices_reporting},
+          {"tps", Number(load.tps)},
+          {"error_ratio", Number(load.error_ratio)},
+          {"p99_ms_max", Number(load.p99_ms_max)},
+          {"busiest", busiest}};
 }
 
 json ToleranceAlertJson(std::int64_t incident_id, const ToleranceAlert& alert) {

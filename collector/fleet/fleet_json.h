@@ -31,6 +31,8 @@ nlohmann::json SiteJson(const SiteView& site, const FleetSnapshot& snapshot);
 // Schema "AlertEvent".
 nlohmann::json AlertEventJson(const AlertEvent& event);
 nlohmann::json StateCountsJson(const StateCounts& counts);
+// Schema "FleetLoad": the transaction load of the reachable devices.
+nlohmann::json FleetLoadJson(const FleetSnapshot& snapshot);
 
 }  // namespace atmhealth::collector::fleet
 

@@ -75,7 +75,8 @@ json FleetSummaryJson(const FleetView& view) {
           {"devices_without_registered_site", snapshot.devices_without_registered_site},
           {"incidents_open", view.open_incidents.size()},
           {"incidents_open_by_category", by_category},
-          {"tolerance_alerts_firing", view.tolerance_alerts_firing}};
+          {"tolerance_alerts_firing", view.tolerance_alerts_firing},
+          {"load", FleetLoadJson(snapshot)}};
 }
 
 Result<std::unique_ptr<FleetMonitor>> FleetMonitor::Open(const std::string& database_path,
@@ -378,6 +379,11 @@ void FleetMonitor::Publish(const FleetSnapshot* before, const FleetView& after,
   for (const auto& [id, alert] : changes.tolerance) {
     changed = true;
     options_.publish("tolerance", ToleranceAlertJson(id, alert));
+  }
+  // The load changes with heartbeats, not with states: it is published too,
+  // at most once per evaluation.
+  if (!changed && before != nullptr) {
+    changed = FleetLoadJson(*before) != FleetLoadJson(*after.snapshot);
   }
   if (changed) options_.publish("fleet", FleetSummaryJson(after));
 }

@@ -18,6 +18,31 @@ const StoredAlert* FindAlert(const StoredDevice& device, std::string_view key) {
   return nullptr;
 }
 
+void DeriveLoad(FleetSnapshot& snapshot) {
+  FleetLoad& load = snapshot.load;
+  double errors_per_second = 0;
+  for (std::size_t index = 0; index < snapshot.devices.size(); ++index) {
+    const DeviceView& device = snapshot.devices[index];
+    if (!device.reachable || !device.stored.heartbeat || !device.stored.heartbeat->feed) continue;
+    const StoredFeed& feed = *device.stored.heartbeat->feed;
+    ++load.devices_reporting;
+    load.tps += feed.tps;
+    errors_per_second += feed.tps * feed.error_ratio;
+    load.p99_ms_max = std::max(load.p99_ms_max, feed.p99_ms);
+    load.busiest.push_back(index);
+  }
+  load.error_ratio = load.tps > 0 ? errors_per_second / load.tps : 0;
+  const auto tps = [&](std::size_t index) {
+    return snapshot.devices[index].stored.heartbeat->feed->tps;
+  };
+  const std::size_t kept = std::min(load.busiest.size(), FleetLoad::kBusiest);
+  std::partial_sort(load.busiest.begin(), load.busiest.begin() + static_cast<std::ptrdiff_t>(kept),
+                    load.busiest.end(), [&](std::size_t a, std::size_t b) {
+                      return tps(a) != tps(b) ? tps(a) > tps(b) : a < b;
+                    });
+  load.busiest.resize(kept);
+}
+
 }  // namespace
 
 const char* DeviceStateName(DeviceState state) {
@@ -178,6 +203,7 @@ FleetSnapshot DeriveFleet(std::vector<StoredDevice> devices,
     snapshot.site_views[slot->second].counts.Add(view.state);
     snapshot.devices.push_back(std::move(view));
   }
+  DeriveLoad(snapshot);
   return snapshot;
 }
 

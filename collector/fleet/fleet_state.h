@@ -53,6 +53,26 @@ struct StoredAlert {
   std::int64_t updated_unix_ns = 0;
 };
 
+// The transaction feed of a heartbeat (heartbeats.feed_json, from
+// AgentHealth.feed): load over the agent's last minute.
+struct StoredTypeLoad {
+  std::string type;
+  double tps = 0;          // transactions per second
+  double error_ratio = 0;  // 0..1
+  double p99_ms = 0;       // 0 without a latency sample
+};
+
+struct StoredFeed {
+  std::int64_t lines_total = 0;  // since the agent started, good or bad
+  std::int64_t bad_lines_total = 0;
+  std::map<std::string, std::int64_t> bad_lines;  // reason -> lines
+  std::int64_t excess_type_lines_total = 0;
+  double tps = 0;
+  double error_ratio = 0;
+  double p99_ms = 0;
+  std::vector<StoredTypeLoad> types;
+};
+
 struct StoredHeartbeat {
   std::int64_t received_unix_ns = 0;
   std::int64_t interval_ms = 0;
@@ -62,6 +82,7 @@ struct StoredHeartbeat {
   std::int64_t dropped_events_total = 0;
   bool buffer_degraded = false;
   std::int64_t uptime_s = 0;
+  std::optional<StoredFeed> feed;  // none: the agent has no transaction feed
 };
 
 struct StoredDevice {
@@ -145,6 +166,18 @@ struct SiteView {
   StateCounts counts;
 };
 
+// The fleet's transaction load: the feeds of the reachable devices that have
+// one (an unreachable device's last load is not its load now).
+struct FleetLoad {
+  static constexpr std::size_t kBusiest = 10;
+  std::int64_t devices_reporting = 0;
+  double tps = 0;          // sum over the devices
+  double error_ratio = 0;  // errors / transactions over the devices, 0..1
+  double p99_ms_max = 0;   // the highest device p99
+  std::vector<std::size_t>
+      busiest;  // indexes into FleetSnapshot::devices, by tps, at most kBusiest
+};
+
 // The derived state at one instant. Immutable once built; shared between the
 // monitor thread and HTTP handlers through shared_ptr<const FleetSnapshot>.
 struct FleetSnapshot {
@@ -157,6 +190,7 @@ struct FleetSnapshot {
   StateCounts counts;
   std::vector<ServiceCounts> services;  // kCustomerServices order
   std::int64_t devices_without_registered_site = 0;
+  FleetLoad load;
 
   const DeviceView* Find(std::string_view device_id) const;
 };

@@ -48,11 +48,46 @@ std::string Dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// heartbeats.feed_json as the collector's store wrote it; '' (no feed) and
+// text that is not such an object (a hand-edited row) are no feed.
+std::optional<StoredFeed> ParseFeed(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return std::nullopt;
+  const auto number = [](const json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
+  };
+  const auto count = [](const json& value) {
+    return value.is_number_integer() ? value.get<std::int64_t>() : 0;
+  };
+  StoredFeed feed;
+  feed.lines_total = count(parsed.value("lines_total", json()));
+  feed.bad_lines_total = count(parsed.value("bad_lines_total", json()));
+  feed.excess_type_lines_total = count(parsed.value("excess_type_lines_total", json()));
+  const json reasons = parsed.value("bad_lines", json::object());
+  if (reasons.is_object()) {
+    for (const auto& [reason, lines] : reasons.items()) feed.bad_lines[reason] = count(lines);
+  }
+  feed.tps = number(parsed, "tps");
+  feed.error_ratio = number(parsed, "error_ratio");
+  feed.p99_ms = number(parsed, "p99_ms");
+  const json types = parsed.value("types", json::array());
+  for (const json& type : types.is_array() ? types : json::array()) {
+    if (!type.is_object()) continue;
+    const json name = type.value("type", json());
+    feed.types.push_back(StoredTypeLoad{name.is_string() ? name.get<std::string>() : std::string(),
+                                        number(type, "tps"), number(type, "error_ratio"),
+                                        number(type, "p99_ms")});
+  }
+  return feed;
+}
+
 constexpr const char* kReadDevices = R"sql(
 SELECT d.device_id, d.site_id, d.kind, d.agent_version, d.first_seen_unix_ns,
        d.last_seen_unix_ns, d.last_hello_unix_ns,
        h.received_unix_ns, h.interval_ms, h.backlog_events, h.buffer_bytes, h.buffer_limit_bytes,
-       h.dropped_events_total, h.buffer_degraded, h.uptime_s
+       h.dropped_events_total, h.buffer_degraded, h.uptime_s, h.feed_json
 FROM devices AS d LEFT JOIN heartbeats AS h ON h.device_id = d.device_id
 )sql";
 
@@ -372,6 +407,7 @@ class SqliteFleetStore final : public FleetStore {
           heartbeat.dropped_events_total = query.ColumnInt64(12);
           heartbeat.buffer_degraded = query.ColumnInt64(13) != 0;
           heartbeat.uptime_s = query.ColumnInt64(14);
+          heartbeat.feed = ParseFeed(query.ColumnText(15));
           device.heartbeat = heartbeat;
         }
         index.emplace(device.device_id, devices.size());

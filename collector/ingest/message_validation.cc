@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -174,6 +176,51 @@ Status ValidateEventBatch(const v1::EventBatch& batch, std::size_t max_events,
   return OkStatus();
 }
 
+// A measure of the feed: a finite number, not below 0 (a ratio at most 1).
+Status CheckMeasure(std::string_view where, std::string_view field, double value,
+                    double most = std::numeric_limits<double>::max()) {
+  if (std::isfinite(value) && value >= 0 && value <= most) return OkStatus();
+  return Invalid(fmt::format("{}: {} is {}, not a number in [0, {}]", where, field, value, most));
+}
+
+Status ValidateFeedHealth(const v1::FeedHealth& feed) {
+  constexpr std::string_view kWhere = "heartbeat.health.feed";
+  if (static_cast<std::size_t>(feed.bad_lines_size()) > wire::kMaxFeedReasons) {
+    return Invalid(fmt::format("{}.bad_lines: has {} entries, at most {}", kWhere,
+                               feed.bad_lines_size(), wire::kMaxFeedReasons));
+  }
+  for (int i = 0; i < feed.bad_lines_size(); ++i) {
+    if (Status s = CheckBytes(fmt::format("{}.bad_lines[{}]", kWhere, i), "reason",
+                              feed.bad_lines(i).reason().size(), wire::kMaxFeedReasonBytes);
+        !s) {
+      return s;
+    }
+  }
+  if (static_cast<std::size_t>(feed.types_size()) > wire::kMaxFeedTypes) {
+    return Invalid(fmt::format("{}.types: has {} entries, at most {}", kWhere, feed.types_size(),
+                               wire::kMaxFeedTypes));
+  }
+  const auto check_load = [](const std::string& where, double tps, double error_ratio,
+                             double p99_ms) -> Status {
+    if (Status s = CheckMeasure(where, "tps", tps); !s) return s;
+    if (Status s = CheckMeasure(where, "error_ratio", error_ratio, 1); !s) return s;
+    return CheckMeasure(where, "p99_ms", p99_ms);
+  };
+  if (Status s = check_load(std::string(kWhere), feed.tps(), feed.error_ratio(), feed.p99_ms());
+      !s) {
+    return s;
+  }
+  for (int i = 0; i < feed.types_size(); ++i) {
+    const v1::FeedTypeThroughput& type = feed.types(i);
+    const std::string where = fmt::format("{}.types[{}]", kWhere, i);
+    if (Status s = CheckBytes(where, "type", type.type().size(), wire::kMaxFeedTypeBytes); !s) {
+      return s;
+    }
+    if (Status s = check_load(where, type.tps(), type.error_ratio(), type.p99_ms()); !s) return s;
+  }
+  return OkStatus();
+}
+
 Status ValidateHeartbeat(const v1::Heartbeat& heartbeat) {
   if (static_cast<std::size_t>(heartbeat.services_size()) > kMaxServicesPerHeartbeat) {
     return Invalid(fmt::format("heartbeat.services: has {} entries, at most {}",
@@ -195,6 +242,7 @@ Status ValidateHeartbeat(const v1::Heartbeat& heartbeat) {
       return s;
     }
   }
+  if (heartbeat.health().has_feed()) return ValidateFeedHealth(heartbeat.health().feed());
   return OkStatus();
 }
 

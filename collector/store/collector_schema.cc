@@ -198,11 +198,24 @@ Status MigrateToVersion3(platform::SqliteDatabase& database) {
   return database.Execute(kVersion3, "migrate schema to version 3 (buffers)");
 }
 
+// Version 4: the transaction feed of each device's latest heartbeat, as JSON
+// (AgentHealth.feed): lines and refused lines by reason, the last minute's
+// tps, error ratio and p99, and the same per transaction type. Empty when
+// the agent has no feed.
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE heartbeats ADD COLUMN feed_json TEXT NOT NULL DEFAULT '';
+)sql";
+
+Status MigrateToVersion4(platform::SqliteDatabase& database) {
+  return database.Execute(kVersion4, "migrate schema to version 4 (heartbeat feed)");
+}
+
 using MigrationStep = Status (*)(platform::SqliteDatabase&);
 
 // kSteps[n] takes a database from version n to n + 1. Append new steps; never
 // change a released one: it has already run on databases in the field.
-constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2, &MigrateToVersion3};
+constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2, &MigrateToVersion3,
+                                    &MigrateToVersion4};
 static_assert(std::size(kSteps) == kCollectorSchemaVersion);
 
 }  // namespace

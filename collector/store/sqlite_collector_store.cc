@@ -69,6 +69,30 @@ std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// The transaction feed of a heartbeat, for feed_json: SQL reads the load of
+// the fleet with feed_json ->> '$.tps'.
+std::string FeedJson(const v1::FeedHealth& feed) {
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  json["lines_total"] = feed.lines_total();
+  json["bad_lines_total"] = feed.bad_lines_total();
+  nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+  for (const v1::FeedBadLines& bad : feed.bad_lines()) reasons[bad.reason()] = bad.count();
+  json["bad_lines"] = std::move(reasons);
+  json["excess_type_lines_total"] = feed.excess_type_lines_total();
+  json["tps"] = feed.tps();
+  json["error_ratio"] = feed.error_ratio();
+  json["p99_ms"] = feed.p99_ms();
+  nlohmann::ordered_json types = nlohmann::ordered_json::array();
+  for (const v1::FeedTypeThroughput& type : feed.types()) {
+    types.push_back({{"type", type.type()},
+                     {"tps", type.tps()},
+                     {"error_ratio", type.error_ratio()},
+                     {"p99_ms", type.p99_ms()}});
+  }
+  json["types"] = std::move(types);
+  return Dump(json);
+}
+
 // The diagnostic snapshot as one JSON object, key to value, in the agent's
 // order, so that SQL reads a value with context_json ->> '$."statvfs.f_bavail"'.
 // A key sent twice keeps its last value.
@@ -181,8 +205,9 @@ constexpr const char* kReplaceHeartbeat = R"sql(
 INSERT OR REPLACE INTO heartbeats (
   device_id, received_unix_ns, interval_ms, services_json, backlog_events, buffer_bytes,
   buffer_limit_bytes, oldest_undelivered_age_ms, dropped_events_total, agent_last_seq,
-  buffer_degraded, agent_wall_time_unix_ns, agent_monotonic_ns, uptime_s, set_aside_events_total)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+  buffer_degraded, agent_wall_time_unix_ns, agent_monotonic_ns, uptime_s, set_aside_events_total,
+  feed_json)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 )sql";
 
 constexpr const char* kUpsertService = R"sql(
@@ -502,7 +527,8 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
         .BindInt64(12, health.wall_time_unix_ns())
         .BindInt64(13, health.monotonic_ns())
         .BindInt64(14, health.uptime_s())
-        .BindInt64(15, Saturated(health.set_aside_events_total()));
+        .BindInt64(15, Saturated(health.set_aside_events_total()))
+        .BindText(16, health.has_feed() ? FeedJson(health.feed()) : std::string());
     Status replaced = query.Run(what);
     if (!replaced.ok()) return replaced;
   }

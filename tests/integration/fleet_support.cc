@@ -92,6 +92,7 @@ bool SimulatedAgent::Heartbeat(const std::vector<std::pair<std::string, std::str
     if (state != "in_service") status.set_reason(reason);
   }
   heartbeat.set_interval_ms(interval_ms);
+  if (feed_) *heartbeat.mutable_health()->mutable_feed() = *feed_;
   if (!client_->Send(message).ok()) return false;
   const AgentClient::Received ack = client_->Read();
   return ack.ok() && ack.message.has_ack();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,8 @@ class SimulatedAgent {
   // `interval_ms` ahead.
   bool Heartbeat(const std::vector<std::pair<std::string, std::string>>& services,
                  const std::string& reason = "", std::uint32_t interval_ms = 60'000);
+  // Every later heartbeat carries `feed` as the agent's transaction feed.
+  void set_feed(v1::FeedHealth feed) { feed_ = std::move(feed); }
   // A critical storage alert firing with sequence `seq`, taking `unavailable`.
   bool FireCritical(std::uint64_t seq, const std::string& alert_key,
                     const std::vector<std::string>& unavailable);
@@ -57,6 +60,7 @@ class SimulatedAgent {
   bool SendEvent(const v1::Event& event);
 
   std::unique_ptr<AgentClient> client_;
+  std::optional<v1::FeedHealth> feed_;
 };
 
 }  // namespace atmhealth::testing

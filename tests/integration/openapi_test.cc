@@ -157,6 +157,20 @@ TEST_F(OpenApiTest, EveryDocumentedOperationAnswersWithItsDocumentedSchema) {
     ASSERT_TRUE(
         agents.back()->Heartbeat({{"withdrawal", "in_service"}, {"deposit", "in_service"}}));
   }
+  // One ATM reports its transaction feed (the fleet's load).
+  v1::FeedHealth feed;
+  feed.set_lines_total(1200);
+  feed.set_bad_lines_total(3);
+  feed.add_bad_lines()->set_reason("bad_value");
+  feed.mutable_bad_lines(0)->set_count(3);
+  feed.set_tps(12.5);
+  feed.set_error_ratio(0.02);
+  feed.set_p99_ms(850);
+  v1::FeedTypeThroughput& withdrawal = *feed.add_types();
+  withdrawal.set_type("withdrawal");
+  withdrawal.set_tps(12.5);
+  agents[1]->set_feed(feed);
+  ASSERT_TRUE(agents[1]->Heartbeat({{"withdrawal", "in_service"}, {"deposit", "in_service"}}));
   ASSERT_TRUE(agents[0]->FireCritical(1, "storage:/var/spool/ej", {"withdrawal"}));
   ASSERT_TRUE(agents[0]->Heartbeat({{"withdrawal", "out_of_service"}, {"deposit", "in_service"}},
                                    "storage:/var/spool/ej"));
@@ -176,6 +190,7 @@ TEST_F(OpenApiTest, EveryDocumentedOperationAnswersWithItsDocumentedSchema) {
       {"GET", "/api/v1/devices", "Authorization: Bearer wrong\r\n", 401},
       {"GET", "/api/v1/device?id=atm-central", ReadAuth(), 200},
       {"GET", "/api/v1/device?id=atm-stray", ReadAuth(), 200},
+      {"GET", "/api/v1/device?id=atm-near", ReadAuth(), 200},
       {"GET", "/api/v1/device?id=atm-nowhere", ReadAuth(), 404},
       {"GET", "/api/v1/device", ReadAuth(), 400},
       {"GET", "/api/v1/incidents", ReadAuth(), 200},

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/fleet_support.h"
 #include "tests/integration/harness.h"
 #include "tests/support/sqlite_reader.h"
 #include "tests/support/test_paths.h"
@@ -146,6 +147,24 @@ TEST_F(ThroughputIntegrationTest, MalformedLinesAreCountedAndValidTrafficStillAl
   ASSERT_TRUE(
       AwaitEvent(collector.db(), "alert_key = 'throughput_capacity:all' AND state = 'firing'"));
   EXPECT_TRUE(agent->process().running());
+  // The count reaches the collector in the agent's health: every garbage
+  // line, and every line counted.
+  const auto garbage = static_cast<std::int64_t>(sent["garbage_lines"].get<std::uint64_t>());
+  const auto lines = static_cast<std::int64_t>(sent["lines"].get<std::uint64_t>());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return QueryInt(collector.db(),
+                        "SELECT coalesce(feed_json ->> '$.lines_total', 0) FROM heartbeats") ==
+               lines;
+      },
+      seconds(10)))
+      << ::testing::PrintToString(Query(collector.db(), "SELECT feed_json FROM heartbeats"));
+  EXPECT_EQ(QueryInt(collector.db(), "SELECT feed_json ->> '$.bad_lines_total' FROM heartbeats"),
+            garbage);
+  EXPECT_EQ(QueryInt(collector.db(),
+                     "SELECT sum(value) FROM heartbeats, json_each(feed_json, '$.bad_lines')"),
+            garbage);
+  EXPECT_EQ(QueryInt(collector.db(), "SELECT feed_json ->> '$.tps' > 0 FROM heartbeats"), 1);
   // The agent logged the first bad lines with what was wrong.
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -153,6 +172,65 @@ TEST_F(ThroughputIntegrationTest, MalformedLinesAreCountedAndValidTrafficStillAl
                std::string::npos;
       },
       seconds(5)));
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, TheFleetApiShowsTheLoadOfADevice) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db", 0,
+                             "[listen]\nplaintext = true\n\n" + FleetConfigToml() +
+                                 "[fleet]\nevaluate_interval = \"100ms\"\n");
+  auto agent = StartAgent(collector.agent_port());
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+  const std::uint16_t port = collector.http_port();
+  // Before any traffic the device reports its feed, idle.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json device = GetJson(port, "/api/v1/device?id=atm-it-01");
+        return device.is_object() && device["last_heartbeat"].is_object() &&
+               device["last_heartbeat"]["feed"].is_object();
+      },
+      seconds(10)));
+
+  // Withdrawals only, 8 per second, measured by the agent over the part of
+  // its one-minute window it has watched.
+  Process traffic(
+      Binary("tools/atmhealth-feed"),
+      {"--socket", socket().string(), "--rate", "8", "--duration", "30", "--types", "withdrawal=1",
+       "--error-ratio", "0", "--decline-ratio", "0", "--garbage-ratio", "0"},
+      scratch_ / "traffic.log");
+  nlohmann::json device;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        device = GetJson(port, "/api/v1/device?id=atm-it-01");
+        return device.is_object() && device["last_heartbeat"]["feed"]["tps"].get<double>() > 1;
+      },
+      seconds(15)))
+      << device.dump();
+  const nlohmann::json& feed = device["last_heartbeat"]["feed"];
+  EXPECT_LT(feed["tps"].get<double>(), 40);
+  EXPECT_EQ(feed["error_ratio"].get<double>(), 0);
+  EXPECT_GT(feed["p99_ms"].get<double>(), 0);
+  ASSERT_EQ(feed["types"].size(), 1u) << feed.dump();
+  EXPECT_EQ(feed["types"][0]["type"], "withdrawal");
+  EXPECT_GT(feed["types"][0]["tps"].get<double>(), 1);
+  EXPECT_EQ(feed["bad_lines_total"], 0);
+
+  // The fleet's load is the device's: one device reporting, its tps the sum.
+  nlohmann::json fleet;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        fleet = GetJson(port, "/api/v1/fleet");
+        return fleet.is_object() && fleet["load"]["tps"].get<double>() > 1;
+      },
+      seconds(10)))
+      << fleet.dump();
+  EXPECT_EQ(fleet["load"]["devices_reporting"], 1);
+  ASSERT_EQ(fleet["load"]["busiest"].size(), 1u);
+  EXPECT_EQ(fleet["load"]["busiest"][0]["device_id"], "atm-it-01");
+  EXPECT_GT(fleet["load"]["busiest"][0]["tps"].get<double>(), 1);
+  traffic.Stop();
   EXPECT_EQ(agent->process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
 }

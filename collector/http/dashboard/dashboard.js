@@ -239,6 +239,20 @@
         el("td", {}, s.out_of_service), el("td", {}, s.unknown))));
     $("#updated").textContent = `updated ${new Date(Date.parse(fleet.generated_at)).toLocaleTimeString()}`;
     renderCategories();
+    renderLoad(fleet.load);
+  }
+
+  // The fleet's transaction load from the agents' feeds (heartbeats).
+  function renderLoad(load) {
+    const percent = (ratio) => `${(100 * ratio).toFixed(1)} %`;
+    $("#fleet-tps").textContent = load.devices_reporting ? load.tps.toFixed(1) : "–";
+    $("#load-summary").textContent = load.devices_reporting
+        ? `${load.devices_reporting} device(s) reporting, ${percent(load.error_ratio)} errors, ` +
+          `highest p99 ${Math.round(load.p99_ms_max)} ms`
+        : "no device reports a transaction feed";
+    fill($("#load tbody"), load.busiest.map((d) => el("tr", {dataset: {deviceId: d.device_id}},
+        el("td", {}, d.device_id), el("td", {}, d.site_id), el("td", {}, d.tps.toFixed(1)),
+        el("td", {}, percent(d.error_ratio)), el("td", {}, `${Math.round(d.p99_ms)} ms`))));
   }
 
   function notAvailable(device) {
@@ -381,6 +395,11 @@
            ` · ${device.kind} · agent ${device.agent_version}`,
            beat ? ` · heartbeat every ${duration(beat.interval_ms)}, last ${ago(beat.received_at)},` +
                   ` backlog ${beat.backlog_events} events` : " · no heartbeat yet"),
+        ...(beat && beat.feed ? [el("p", {class: "feed"},
+            `transactions: ${beat.feed.tps.toFixed(1)}/s, ${(100 * beat.feed.error_ratio).toFixed(1)} % errors, ` +
+            `p99 ${Math.round(beat.feed.p99_ms)} ms` +
+            beat.feed.types.map((t) => ` · ${t.type} ${t.tps.toFixed(1)}/s`).join("") +
+            (beat.feed.bad_lines_total ? ` · ${beat.feed.bad_lines_total} feed lines refused` : ""))] : []),
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "service"), el("th", {}, "state"),
                                           el("th", {}, "since"), el("th", {}, "reason"))),
            el("tbody", {}, device.services.map((s) => el("tr", {},

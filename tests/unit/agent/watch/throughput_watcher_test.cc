@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "agent/config.h"
 #include "agent/rules/rule_set.h"
 #include "platform/asio.h"
+#include "tests/support/process.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/rules/fake_clock.h"
 
@@ -424,6 +426,41 @@ TEST(ThroughputConfigTest, BusinessHoursAreCheckedWithFileAndLine) {
               HasSubstr("throughput.business_hours.stall_severity"));
   EXPECT_THAT(ErrorOf(base + hours + "weekend = true\n"),
               HasSubstr("throughput.business_hours.weekend: unknown key"));
+}
+
+TEST_F(ThroughputWatcherTest, HealthCarriesRefusedLinesByReasonAndTheLoad) {
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  Send(*watcher, 30, "withdrawal", "ok", 200);
+  Send(*watcher, 10, "withdrawal", "error", 200);
+  asio::io_context io;
+  asio::local::datagram_protocol::socket socket(io);
+  socket.open();
+  const std::string garbage = "atm.tx:one|c\natm.tx:1|zz\nno-value-here";
+  socket.send_to(asio::buffer(garbage),
+                 asio::local::datagram_protocol::endpoint(config_.listen.socket_path));
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return watcher->intake().counters().lines == 83; }, seconds(5)));
+  clock_.Advance(seconds(10));
+
+  v1::AgentHealth health;
+  watcher->ReportHealth(health);
+  ASSERT_TRUE(health.has_feed());
+  const v1::FeedHealth& feed = health.feed();
+  EXPECT_EQ(feed.lines_total(), 83u);
+  EXPECT_EQ(feed.bad_lines_total(), 3u);
+  std::map<std::string, std::uint64_t> reasons;
+  for (const auto& bad : feed.bad_lines()) reasons[bad.reason()] = bad.count();
+  EXPECT_THAT(reasons, ::testing::UnorderedElementsAre(::testing::Pair("bad_value", 1),
+                                                       ::testing::Pair("bad_type", 1),
+                                                       ::testing::Pair("no_value", 1)));
+  EXPECT_DOUBLE_EQ(feed.tps(), 4);  // 40 transactions in 10 s
+  EXPECT_DOUBLE_EQ(feed.error_ratio(), 0.25);
+  EXPECT_NEAR(feed.p99_ms(), 200, 200 * feed::LatencyHistogram::kRelativeError);
+  ASSERT_EQ(feed.types_size(), 1);
+  EXPECT_EQ(feed.types(0).type(), "withdrawal");
+  EXPECT_DOUBLE_EQ(feed.types(0).tps(), 4);
+  EXPECT_DOUBLE_EQ(feed.types(0).error_ratio(), 0.25);
 }
 
 TEST_F(ThroughputWatcherTest, TooFewTransactionsAreNotJudged) {

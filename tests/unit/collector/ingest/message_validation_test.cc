@@ -1,8 +1,10 @@
 #include "collector/ingest/message_validation.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 
 #include "tests/support/agent_client.h"
@@ -180,6 +182,36 @@ TEST(MessageValidation, TextFieldsStayWithinTheSchemasLimits) {
             "batch.events[1] (seq 8): context[1].key is 65 bytes, at most 64");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.add_context()->set_value(std::string(1025, 'v')); }),
             "batch.events[1] (seq 8): context[1].value is 1025 bytes, at most 1024");
+}
+
+TEST(MessageValidation, HeartbeatFeedIsBoundedAndItsMeasuresAreNumbers) {
+  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  v1::FeedHealth& feed = *heartbeat.mutable_health()->mutable_feed();
+  feed.set_tps(12.5);
+  feed.set_error_ratio(0.25);
+  feed.add_bad_lines()->set_reason("bad_value");
+  feed.add_types()->set_type("withdrawal");
+  EXPECT_TRUE(ValidateHeartbeat(heartbeat).ok());
+
+  feed.set_error_ratio(1.5);
+  EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
+            "heartbeat.health.feed: error_ratio is 1.5, not a number in [0, 1]");
+  feed.set_error_ratio(0);
+  feed.mutable_types(0)->set_tps(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THAT(ValidateHeartbeat(heartbeat).error().message(),
+              ::testing::StartsWith("heartbeat.health.feed.types[0]: tps is nan"));
+  feed.mutable_types(0)->set_tps(1);
+  feed.mutable_types(0)->set_type(std::string(129, 't'));
+  EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
+            "heartbeat.health.feed.types[0]: type is 129 bytes, at most 128");
+  feed.mutable_types(0)->set_type("withdrawal");
+  feed.mutable_bad_lines(0)->set_reason(std::string(33, 'r'));
+  EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
+            "heartbeat.health.feed.bad_lines[0]: reason is 33 bytes, at most 32");
+  feed.mutable_bad_lines(0)->set_reason("bad_value");
+  for (int i = 0; i < 256; ++i) feed.add_types()->set_type("t");
+  EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
+            "heartbeat.health.feed.types: has 257 entries, at most 256");
 }
 
 TEST(MessageValidation, HeartbeatServicesAreSpecified) {

@@ -31,6 +31,7 @@ using ::testing::HasSubstr;
 
 SqlValue Integer(std::int64_t value) { return value; }
 SqlValue Text(std::string value) { return value; }
+SqlValue Real(double value) { return value; }
 
 template <typename T>
 std::string ErrorText(const Result<T>& result) {
@@ -751,6 +752,78 @@ TEST_F(SqliteCollectorStoreTest, GapsAreReportedAndALateEventFillingOneCountsAsS
   EXPECT_EQ(second->last_stored_seq, 9u);
   PlainSql sql(path_);
   EXPECT_EQ(sql.Value("SELECT gap_events FROM buffers"), Integer(4));
+}
+
+TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsTheLatestTransactionFeedOfTheDevice) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  v1::Heartbeat without_feed;
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", without_feed, kReceivedAt1).ok());
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT feed_json FROM heartbeats"), Text(""));
+
+  v1::Heartbeat heartbeat;
+  v1::FeedHealth& feed = *heartbeat.mutable_health()->mutable_feed();
+  feed.set_lines_total(1000);
+  feed.set_bad_lines_total(7);
+  v1::FeedBadLines& bad = *feed.add_bad_lines();
+  bad.set_reason("bad_value");
+  bad.set_count(7);
+  feed.set_tps(12.5);
+  feed.set_error_ratio(0.25);
+  feed.set_p99_ms(840);
+  v1::FeedTypeThroughput& type = *feed.add_types();
+  type.set_type("withdrawal");
+  type.set_tps(10);
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt2).ok());
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.tps' FROM heartbeats"), Real(12.5));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.error_ratio' FROM heartbeats"), Real(0.25));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.p99_ms' FROM heartbeats"), Real(840));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.lines_total' FROM heartbeats"), Integer(1000));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.bad_lines.bad_value' FROM heartbeats"), Integer(7));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.types[0].type' FROM heartbeats"),
+            Text("withdrawal"));
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.types[0].tps' FROM heartbeats"), Real(10));
+
+  // The next heartbeat replaces it: the collector keeps the latest only.
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", without_feed, kReceivedAt3).ok());
+  EXPECT_EQ(sql.Value("SELECT feed_json FROM heartbeats"), Text(""));
+}
+
+// A database of schema version 3 (before the heartbeat's feed) opens, keeps
+// its heartbeat row with an empty feed and stores the feed of the next one.
+TEST_F(SqliteCollectorStoreTest, DatabaseOfSchemaVersion3IsMigratedKeepingItsHeartbeats) {
+  {
+    Result<platform::SqliteDatabase> database =
+        platform::SqliteDatabase::Open(path_.string(), std::chrono::milliseconds(1000));
+    ASSERT_TRUE(database.ok()) << ErrorText(database);
+    ASSERT_TRUE(MigrateCollectorSchema(*database, 3).ok());
+  }
+  {
+    PlainSql sql(path_);
+    sql.Execute(
+        "INSERT INTO devices VALUES ('atm-tokyo-0412', 'site-shinjuku', 'atm', '0.1.0', 1, "
+        "'10.0.0.1:1', 7, 1, 2, 2, 7, '')");
+    sql.Execute(
+        "INSERT INTO heartbeats VALUES ('atm-tokyo-0412', 2, 10000, '[]', 3, 4096, 65536, 0, 0, 7, "
+        "0, 2, 2, 60, 0)");
+    EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(3));
+  }
+  std::unique_ptr<CollectorStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  {
+    PlainSql sql(path_);
+    EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(kCollectorSchemaVersion));
+    SqlRow kept = sql.Row("SELECT * FROM heartbeats WHERE device_id = 'atm-tokyo-0412'");
+    EXPECT_EQ(kept["backlog_events"], Integer(3));
+    EXPECT_EQ(kept["uptime_s"], Integer(60));
+    EXPECT_EQ(kept["feed_json"], Text(""));
+  }
+  v1::Heartbeat heartbeat;
+  heartbeat.mutable_health()->mutable_feed()->set_tps(3.5);
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt2).ok());
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT feed_json ->> '$.tps' FROM heartbeats"), Real(3.5));
 }
 
 // A database written by the collector before buffer ids (schema version 2)
