@@ -40,6 +40,9 @@ constexpr std::int64_t kMaxQueueLength = 1'000'000;
 // what a small ATM has.
 constexpr std::uint64_t kMinPendingBytes = 64 * 1024;
 constexpr std::uint64_t kMaxPendingBytes = 1024ull * 1024 * 1024;
+// A log file holds at least a few hundred lines before it rotates.
+constexpr std::uint64_t kMinLogFileBytes = 64 * 1024;
+constexpr std::uint64_t kMaxLogFileBytes = 1024ull * 1024 * 1024;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
 // Device and site ids travel in every event and name rows at the collector:
@@ -224,8 +227,15 @@ Status ReadUplink(const Section& uplink, UplinkConfig& out) {
 }
 
 Status ReadLog(const Section& log, LogConfig& out) {
-  ATMHEALTH_RETURN_IF_ERROR(log.CheckKeys({"level"}, false));
+  ATMHEALTH_RETURN_IF_ERROR(log.CheckKeys({"level", "file", "max_file_bytes", "max_files"}, false));
   ATMHEALTH_RETURN_IF_ERROR(log.ReadString("level", out.level));
+  ATMHEALTH_RETURN_IF_ERROR(log.ReadString("file", out.file));
+  if (!out.file.empty() && out.file.front() != '/') {
+    return log.Fail("file", fmt::format("must be an absolute path, not \"{}\"", out.file));
+  }
+  ATMHEALTH_RETURN_IF_ERROR(
+      log.ReadByteSize("max_file_bytes", out.max_file_bytes, kMinLogFileBytes, kMaxLogFileBytes));
+  ATMHEALTH_RETURN_IF_ERROR(log.ReadCount("max_files", out.max_files, 1, 100));
   if (std::find(std::begin(kLogLevels), std::end(kLogLevels), out.level) == std::end(kLogLevels)) {
     return log.Fail("level", fmt::format("unknown level \"{}\" (valid: trace, debug, info, warn, "
                                          "error)",

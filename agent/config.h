@@ -94,6 +94,11 @@ struct ControlConfig {
 
 struct LogConfig {
   std::string level = "info";  // [log] level: trace, debug, info, warn, error
+  // Where the log goes when not under systemd (under systemd: the journal);
+  // empty: stderr. platform/log_output.h.
+  std::string file;
+  std::uint64_t max_file_bytes = 10 * 1024 * 1024;  // bytes per file before it rotates
+  std::size_t max_files = 5;                        // rotated files kept
 };
 
 struct AgentConfig {

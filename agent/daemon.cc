@@ -13,7 +13,9 @@
 #include "agent/store/corrupt_buffer.h"
 #include "agent/watch/watcher_registry.h"
 #include "agent/watchdog.h"
+#include "platform/log_output.h"
 #include "platform/service_notify.h"
+#include "proto/names.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -117,6 +119,10 @@ void Daemon::Publish(std::vector<v1::Event> events) {
   }
   for (const auto& event : events) {
     active_alerts_.Observe(event);
+    // In the journal: journalctl ATMHEALTH_ALERT_KEY=storage:/var
+    platform::ScopedLogFields fields({{"ATMHEALTH_ALERT_KEY", event.alert_key()},
+                                      {"ATMHEALTH_SEVERITY", wire::ShortName(event.severity())},
+                                      {"ATMHEALTH_ALERT_STATE", wire::ShortName(event.state())}});
     spdlog::log(
         event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err : spdlog::level::warn, "{}",
         event.summary());

@@ -9,6 +9,7 @@
 #include "agent/config_check.h"
 #include "agent/daemon.h"
 #include "platform/config_values.h"
+#include "platform/log_output.h"
 #include "platform/log_text.h"
 #include "proto/names.h"
 #include "proto/tls_context.h"
@@ -91,6 +92,14 @@ int main(int argc, char** argv) {
     return check.ok() ? agent::kConfigValid : kExitConfigError;
   }
 
+  // The journal under systemd, else [log] file (rotated) or stderr.
+  platform::SetProcessLogField("ATMHEALTH_DEVICE", config.device.id);
+  if (Status logging = platform::ConfigureLogging(platform::LogOutput{
+          "atmhealthd", config.log.file, config.log.max_file_bytes, config.log.max_files});
+      !logging.ok()) {
+    std::cerr << "atmhealthd: cannot start: [log] " << logging.error().message() << "\n";
+    return 1;
+  }
   auto daemon = agent::Daemon::Create(std::move(config));
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.error().message());

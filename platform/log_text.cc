@@ -116,14 +116,17 @@ std::string EscapeControlCharacters(std::string_view text) {
   return out;
 }
 
-void EscapeEveryLogMessage() {
-  auto logger = spdlog::default_logger();
-  // spdlog's default pattern ("%+"), with the message escaped.
-  const std::string pattern = logger->name().empty() ? "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %*"
-                                                     : "[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] %*";
+std::unique_ptr<spdlog::formatter> EscapingFormatter(const std::string& pattern) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<EscapedMessage>('*').set_pattern(pattern);
-  logger->set_formatter(std::move(formatter));
+  return formatter;
+}
+
+void EscapeEveryLogMessage() {
+  auto logger = spdlog::default_logger();
+  const std::string pattern =
+      logger->name().empty() ? kEscapedDefaultPattern : "[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] %*";
+  logger->set_formatter(EscapingFormatter(pattern));
 }
 
 }  // namespace atmhealth::platform

@@ -5,6 +5,9 @@
 #ifndef ATMHEALTH_PLATFORM_LOG_TEXT_H_
 #define ATMHEALTH_PLATFORM_LOG_TEXT_H_
 
+#include <spdlog/formatter.h>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,6 +26,13 @@ std::string EscapeControlCharacters(std::string_view text);
 // default logger is chosen. `%v` of the pattern is the escaped message; the
 // rest is spdlog's default pattern.
 void EscapeEveryLogMessage();
+
+// The formatter behind it, for a sink of its own (platform/log_output.h):
+// spdlog's `pattern` in which %* is the escaped message.
+std::unique_ptr<spdlog::formatter> EscapingFormatter(const std::string& pattern);
+
+// spdlog's default pattern ("%+"), with %* for the escaped message.
+inline constexpr char kEscapedDefaultPattern[] = "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %*";
 
 }  // namespace atmhealth::platform
 

@@ -725,6 +725,21 @@ level = "verbose"
 )",
        "atmhealthd.toml:2: log.level: unknown level \"verbose\" (valid: trace, debug, info, warn, "
        "error)"},
+      {"relative log file", R"(
+[log]
+file = "atmhealthd.log"
+)",
+       "atmhealthd.toml:2: log.file: must be an absolute path, not \"atmhealthd.log\""},
+      {"log file too small to rotate", R"(
+[log]
+max_file_bytes = "1KiB"
+)",
+       "atmhealthd.toml:2: log.max_file_bytes: must be at least 65536 bytes, not 1024"},
+      {"no rotated log files", R"(
+[log]
+max_files = 0
+)",
+       "atmhealthd.toml:2: log.max_files: must be between 1 and 100, not 0"},
   };
   for (const ErrorCase& error_case : cases) {
     SCOPED_TRACE(error_case.what);
