@@ -12,9 +12,9 @@
 #include "agent/rules/service_status.h"
 #include "agent/store/corrupt_buffer.h"
 #include "agent/watch/watcher_registry.h"
-#include "agent/watchdog.h"
 #include "platform/log_output.h"
 #include "platform/service_notify.h"
+#include "platform/watchdog.h"
 #include "proto/names.h"
 
 namespace atmhealth::agent {
@@ -255,7 +255,7 @@ int Daemon::Run() {
     uplink_->Stop(kShutdownGrace);
   });
 
-  std::optional<Watchdog> watchdog;
+  std::optional<platform::Watchdog> watchdog;
   if (auto interval = platform::WatchdogInterval()) {
     // The main thread pets the service manager's watchdog while it, the
     // sampler and the store thread all answer: if any of them hangs,

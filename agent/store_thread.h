@@ -66,7 +66,7 @@ class StoreThread {
   void set_on_commit(std::function<void(const Status&, const EventStoreStats&)> on_commit);
   void set_commit_delay(std::chrono::milliseconds delay) { commit_delay_ = delay; }
 
-  // The store thread's executor, for proving it alive (agent/watchdog.h).
+  // The store thread's executor, for proving it alive (platform/watchdog.h).
   asio::any_io_executor executor() { return pool_.get_executor(); }
 
  private:

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "platform/clock.h"
 #include "platform/log_text.h"
 #include "platform/service_notify.h"
+#include "platform/watchdog.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -124,6 +126,8 @@ struct Collector::Parts {
   std::unique_ptr<fleet::FleetMonitor> fleet_monitor;
   std::unique_ptr<AgentListener> listener;
   std::unique_ptr<HttpServer> http;
+  // Under systemd's WatchdogSec=; runs on `control`.
+  std::optional<platform::Watchdog> watchdog;
   bool shutting_down = false;  // on `control` only
   std::atomic<bool> ran{false};
 };
@@ -136,6 +140,7 @@ void Collector::Parts::BeginShutdown() {
 
 asio::awaitable<void> Collector::Parts::Shutdown() {
   platform::NotifyStopping();
+  if (watchdog) watchdog->Stop();
   boost::system::error_code ignored;
   signals.cancel(ignored);
   hangup.cancel(ignored);
@@ -350,6 +355,17 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
   spdlog::info("atmhealth-collector {} ready: agents on {}:{}, HTTP on {}:{}, store {}",
                CollectorVersion(), parts.config.listen.address, agent_port(),
                parts.config.http.address, http_port(), parts.config.store.path);
+  if (auto interval = platform::WatchdogInterval()) {
+    // Pings while a network thread (the one running the watchdog), the
+    // store thread and the fleet monitor's thread all answer: a hung fsync
+    // or a stuck evaluation gets the collector restarted.
+    parts.watchdog.emplace(parts.control,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2),
+                           [] { platform::NotifyWatchdog(); });
+    parts.watchdog->Watch("store", parts.store->executor());
+    if (parts.fleet_monitor) parts.watchdog->Watch("fleet", parts.fleet_monitor->executor());
+    asio::co_spawn(parts.control, parts.watchdog->Run(), asio::detached);
+  }
   platform::NotifyReady(
       fmt::format("agents on port {}, HTTP on port {}", agent_port(), http_port()));
 

@@ -2,7 +2,7 @@
 # Builds the Debian packages atmhealthd and atmhealth-collector from a build
 # tree (default build/release, built already) into <build>/packages and checks
 # them with lintian (errors and warnings fail; packaging/CMakeLists.txt says
-# what goes in them).
+# what goes in them), and the units' hardening with systemd-analyze security.
 #
 #   scripts/package.sh [--install-test] [BUILD_DIR]
 #
@@ -47,6 +47,14 @@ lintian --fail-on error,warning --display-info "$agent_deb" "$collector_deb" >"$
 grep -v 'running with root privileges' "$out/lintian.txt" || true
 [ $lint -eq 0 ] || fail "lintian found errors or warnings (above)"
 echo "package.sh: lintian: no errors or warnings"
+
+# The units' hardening: systemd's exposure score (0 safest .. 10) stays at or
+# below 2.0 (--threshold counts tenths); README records the scores.
+for unit in packaging/atmhealthd.service packaging/atmhealth-collector.service; do
+  score=$(systemd-analyze security --offline=true --threshold=20 "$unit" 2>&1) ||
+    fail "$unit: exposure above 2.0: $score"
+  echo "package.sh: $(echo "$score" | grep 'Overall exposure')"
+done
 
 $install_test || exit 0
 if [ "$(id -u)" -ne 0 ]; then

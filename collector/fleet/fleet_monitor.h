@@ -91,6 +91,9 @@ class FleetMonitor {
   // Ends it and joins the thread; idempotent.
   void Stop();
 
+  // The monitor thread's executor, for proving it alive (platform/watchdog.h).
+  asio::any_io_executor executor() { return thread_.get_executor(); }
+
   // The latest view. Thread-safe, never waits for the store.
   std::shared_ptr<const FleetView> Current() const;
 

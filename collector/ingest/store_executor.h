@@ -100,6 +100,9 @@ class StoreExecutor {
   // Calls waiting for the store thread now. Thread-safe.
   std::size_t queued_calls() const { return queued_.load(); }
 
+  // The store thread's executor, for proving it alive (platform/watchdog.h).
+  asio::any_io_executor executor() { return thread_.get_executor(); }
+
   // Waits until every queued call ran, then ends the store thread. Later
   // calls are never run. Call it after the sessions ended; idempotent.
   void Join();

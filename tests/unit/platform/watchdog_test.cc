@@ -1,7 +1,8 @@
-// The agent's watchdog with real threads: an io_context thread that runs it,
-// and a sampler and a store thread (thread pools of one, as in the daemon)
-// that can be made to hang.
-#include "agent/watchdog.h"
+// The watchdog with real threads: an io_context thread that runs it, and a
+// sampler and a store thread (thread pools of one, as in the agent) that can
+// be made to hang. The collector's, with its real store thread, is tested in
+// tests/integration/collector_service_test.cc.
+#include "platform/watchdog.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@
 #include <future>
 #include <thread>
 
-namespace atmhealth::agent {
+namespace atmhealth::platform {
 namespace {
 
 using namespace std::chrono_literals;
@@ -68,5 +69,21 @@ TEST_P(WatchdogTest, StuckThreadStopsThePingsAndTheyResumeWhenItMovesOn) {
 
 INSTANTIATE_TEST_SUITE_P(SamplerAndStore, WatchdogTest, ::testing::Values("sampler", "store"));
 
+// The collector's io_context returns from run() once its work is done: a
+// watchdog still waiting for its next period would keep it running forever.
+TEST(WatchdogStopTest, StopEndsRunSoTheIoContextReturns) {
+  asio::io_context io;
+  asio::thread_pool store{1};
+  int pings = 0;
+  Watchdog watchdog(io.get_executor(), std::chrono::hours(1), [&pings] { ++pings; });
+  watchdog.Watch("store", store.get_executor());
+  asio::co_spawn(io, watchdog.Run(), asio::detached);
+  asio::steady_timer later(io, std::chrono::milliseconds(20));
+  later.async_wait([&watchdog](const boost::system::error_code&) { watchdog.Stop(); });
+  std::thread([&io] { io.run(); }).join();  // returns: nothing is left to run
+  EXPECT_EQ(pings, 1);
+  store.join();
+}
+
 }  // namespace
-}  // namespace atmhealth::agent
+}  // namespace atmhealth::platform

@@ -1,15 +1,17 @@
-// The service manager's watchdog, told the agent is alive only while every
-// one of its threads is: the thread that runs the watchdog (main: uplink,
-// signals) and each thread watched here (sampler, store). A watched thread
-// proves itself by running a no-op posted to it at the previous period; one
-// that has not run it — stuck in a probe, a commit, a lock — stops the
-// pings, and the service manager restarts the agent after WatchdogSec.
+// The service manager's watchdog, told the process is alive only while every
+// one of its threads is: the thread that runs the watchdog and each thread
+// watched here. A watched thread proves itself by running a no-op posted to
+// it at the previous period; one that has not run it — stuck in a probe, a
+// commit, a lock — stops the pings, and the service manager restarts the
+// process after WatchdogSec. Both daemons use it: atmhealthd for its main,
+// sampler and store threads, atmhealth-collector for its network threads,
+// store thread and fleet monitor.
 //
 // So WatchdogSec must be longer than twice the longest thing a thread may
 // legitimately be busy with (a sample takes at most the probe time limit per
 // filesystem, a commit one fsync).
-#ifndef ATMHEALTH_AGENT_WATCHDOG_H_
-#define ATMHEALTH_AGENT_WATCHDOG_H_
+#ifndef ATMHEALTH_PLATFORM_WATCHDOG_H_
+#define ATMHEALTH_PLATFORM_WATCHDOG_H_
 
 #include <atomic>
 #include <chrono>
@@ -23,11 +25,11 @@
 #include "platform/clock.h"
 #include "platform/repeated_condition.h"
 
-namespace atmhealth::agent {
+namespace atmhealth::platform {
 
 class Watchdog {
  public:
-  // `notify` tells the service manager the agent is alive
+  // `notify` tells the service manager the process is alive
   // (platform::NotifyWatchdog); called on `executor` every `period` while
   // every watched thread answered the previous period's no-op.
   Watchdog(asio::any_io_executor executor, std::chrono::milliseconds period,
@@ -36,9 +38,13 @@ class Watchdog {
   // A thread to prove alive, by its executor. Before Run().
   void Watch(std::string name, asio::any_io_executor executor);
 
-  // Runs until the executor stops. Call once, co_spawned on the executor
-  // given above.
+  // Runs until Stop() or until the executor stops. Call once, co_spawned on
+  // the executor given above.
   asio::awaitable<void> Run();
+
+  // Ends Run(), so that an io_context that runs out of other work returns.
+  // On the executor given above.
+  void Stop();
 
  private:
   struct Watched {
@@ -53,9 +59,11 @@ class Watchdog {
   std::chrono::milliseconds period_;
   std::function<void()> notify_;
   std::vector<std::shared_ptr<Watched>> watched_;
+  asio::steady_timer timer_;
+  bool stopped_ = false;
   platform::RepeatedCondition silent_{platform::Clock::Real()};
 };
 
-}  // namespace atmhealth::agent
+}  // namespace atmhealth::platform
 
-#endif  // ATMHEALTH_AGENT_WATCHDOG_H_
+#endif  // ATMHEALTH_PLATFORM_WATCHDOG_H_

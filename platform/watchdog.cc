@@ -1,13 +1,13 @@
-#include "agent/watchdog.h"
+#include "platform/watchdog.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace atmhealth::agent {
+namespace atmhealth::platform {
 
 Watchdog::Watchdog(asio::any_io_executor executor, std::chrono::milliseconds period,
                    std::function<void()> notify)
-    : executor_(std::move(executor)), period_(period), notify_(std::move(notify)) {}
+    : executor_(executor), period_(period), notify_(std::move(notify)), timer_(executor) {}
 
 void Watchdog::Watch(std::string name, asio::any_io_executor executor) {
   auto watched = std::make_shared<Watched>();
@@ -16,9 +16,13 @@ void Watchdog::Watch(std::string name, asio::any_io_executor executor) {
   watched_.push_back(std::move(watched));
 }
 
+void Watchdog::Stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
 asio::awaitable<void> Watchdog::Run() {
-  asio::steady_timer timer(executor_);
-  for (;;) {
+  while (!stopped_) {
     const auto now = std::chrono::steady_clock::now();
     std::string silent;
     for (const auto& watched : watched_) {
@@ -36,7 +40,7 @@ asio::awaitable<void> Watchdog::Run() {
     } else if (auto periods = silent_.Occurred()) {
       spdlog::error(
           "watchdog: threads not answering: {}; the service manager is no longer told the "
-          "agent is alive and restarts it{}",
+          "process is alive and restarts it{}",
           silent, platform::RepeatedCondition::Note(*periods));
     }
     // A thread that has not answered keeps its question: the answer, late,
@@ -47,9 +51,10 @@ asio::awaitable<void> Watchdog::Run() {
       watched->asked_at = now;
       asio::post(watched->executor, [watched, question] { watched->answered.store(question); });
     }
-    timer.expires_after(period_);
-    co_await timer.async_wait(asio::use_awaitable);
+    timer_.expires_after(period_);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 }
 
-}  // namespace atmhealth::agent
+}  // namespace atmhealth::platform
