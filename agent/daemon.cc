@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "agent/agent_notice.h"
+#include "agent/control/drill.h"
 #include "agent/rules/service_status.h"
 #include "agent/store/corrupt_buffer.h"
 #include "agent/watch/watcher_registry.h"
@@ -184,6 +185,7 @@ void Daemon::OpenControl() {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::map<std::string, control::ControlServer::Command> commands;
   commands["status"] = [this](const nlohmann::json&) { return StatusAnswer(); };
+  commands["drill"] = [this](const nlohmann::json& request) { return DrillAnswer(request); };
   auto opened =
       control::ControlServer::Open(io_.get_executor(), path, config_.control, std::move(commands));
   if (!opened.ok()) {
@@ -217,6 +219,92 @@ asio::awaitable<nlohmann::json> Daemon::StatusAnswer() {
   answer["buffer"] = control::BufferStatus(config_.store.path, stats);
   answer["degraded"] = control::DegradedReasons(link, stats);
   if (control_) answer["control"] = control::ControlStatus(control_->counters());
+  co_return answer;
+}
+
+asio::awaitable<nlohmann::json> Daemon::AwaitAck(std::uint64_t seq,
+                                                 std::chrono::milliseconds timeout) {
+  // Acknowledgements are seen where they arrive, on this thread; a short
+  // poll measures them to within a few milliseconds without a hook into the
+  // uplink's session.
+  constexpr std::chrono::milliseconds kPoll{5};
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + timeout;
+  asio::steady_timer poll(io_);
+  while (uplink_->link().last_ack_seq < seq && std::chrono::steady_clock::now() < deadline) {
+    poll.expires_after(kPoll);
+    boost::system::error_code ignored;
+    co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  const bool acknowledged = uplink_->link().last_ack_seq >= seq;
+  nlohmann::json step{{"seq", seq}, {"acknowledged", acknowledged}};
+  if (acknowledged) {
+    step["ack_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+  }
+  co_return step;
+}
+
+asio::awaitable<nlohmann::json> Daemon::DrillAnswer(const nlohmann::json& request) {
+  constexpr std::chrono::milliseconds kMaxTimeout{60000};
+  const auto kind = control::ParseDrillKind(request.value("kind", std::string()));
+  if (!kind) {
+    co_return nlohmann::json{
+        {"ok", false}, {"error", "drill: \"kind\" must be storage, redundancy or throughput"}};
+  }
+  const std::chrono::milliseconds timeout(request.value("timeout_ms", std::int64_t{10000}));
+  if (timeout.count() <= 0 || timeout > kMaxTimeout) {
+    co_return nlohmann::json{{"ok", false},
+                             {"error", "drill: \"timeout_ms\" must be between 1 and 60000"}};
+  }
+  if (drilling_) {
+    co_return nlohmann::json{{"ok", false}, {"error", "drill: another drill is running"}};
+  }
+  drilling_ = true;
+  const control::DrillPlan plan = control::MakeDrill(
+      *kind, std::to_string(platform::UnixNanos(std::chrono::system_clock::now()) / 1'000'000'000));
+  spdlog::warn("drill {} started: synthetic fault {}, not a real failure",
+               control::DrillKindName(*kind), plan.alert_key);
+
+  // One step on the sampler thread: the drill's rule, evaluated as any
+  // other, its events marked.
+  auto step_on_sampler = [this, &plan](bool fault) -> asio::awaitable<std::vector<v1::Event>> {
+    std::vector<v1::Event> events;
+    const platform::Clock& clock = platform::Clock::Real();
+    if (fault) {
+      const Status declared = rules_.Declare(control::kDrillOwner, {plan.rule}, clock, events);
+      if (!declared.ok()) spdlog::error("drill: {}", declared.error().message());
+    }
+    rules_.Evaluate({fault ? plan.fault : plan.cleared}, clock, events);
+    if (!fault) {
+      const Status retired = rules_.Declare(control::kDrillOwner, {}, clock, events);
+      if (!retired.ok()) spdlog::error("drill: {}", retired.error().message());
+    }
+    control::MarkDrillEvents(plan.alert_key, events);
+    for (const auto& event : events) active_alerts_.Observe(event);
+    co_return events;
+  };
+  nlohmann::json answer{{"ok", true},
+                        {"kind", control::DrillKindName(*kind)},
+                        {"alert_key", plan.alert_key},
+                        {"collector", uplink_->link().endpoint}};
+  for (const bool fault : {true, false}) {
+    auto on_sampler = [&step_on_sampler, fault] { return step_on_sampler(fault); };
+    std::vector<v1::Event> events =
+        co_await asio::co_spawn(sampler_.get_executor(), on_sampler(), asio::use_awaitable);
+    const std::uint64_t seq = co_await store_->AppendAndSequence(std::move(events));
+    nlohmann::json step = {{"seq", 0}, {"acknowledged", false}};
+    if (seq != 0) step = co_await AwaitAck(seq, timeout);
+    answer[fault ? "fired" : "resolved"] = std::move(step);
+  }
+  spdlog::warn(
+      "drill {} ended: {} fired as seq {}, {}", control::DrillKindName(*kind), plan.alert_key,
+      answer["fired"]["seq"].get<std::uint64_t>(),
+      answer["fired"]["acknowledged"].get<bool>()
+          ? fmt::format("acknowledged after {} ms", answer["fired"]["ack_ms"].get<std::int64_t>())
+          : "not acknowledged in time");
+  drilling_ = false;
   co_return answer;
 }
 

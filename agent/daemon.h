@@ -58,6 +58,12 @@ class Daemon {
   // The answer to "status", gathered on the threads that own each part.
   // Main thread.
   asio::awaitable<nlohmann::json> StatusAnswer();
+  // The answer to "drill": fires the drill's alert through the rules, waits
+  // for the collector to acknowledge it, resolves it. Main thread.
+  asio::awaitable<nlohmann::json> DrillAnswer(const nlohmann::json& request);
+  // Waits until the collector acknowledged `seq` or `timeout` passed; the
+  // "acknowledged" and "ack_ms" of a drill step. Main thread.
+  asio::awaitable<nlohmann::json> AwaitAck(std::uint64_t seq, std::chrono::milliseconds timeout);
 
   AgentConfig config_;
   asio::io_context io_;
@@ -71,6 +77,7 @@ class Daemon {
   bool sampling_ = true;                             // sampler thread only; false once stopping
   control::ActiveAlerts active_alerts_;              // sampler thread only, once running
   std::unique_ptr<control::ControlServer> control_;  // main thread
+  bool drilling_ = false;                            // main thread: one drill at a time
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_

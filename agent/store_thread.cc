@@ -23,19 +23,30 @@ void StoreThread::set_on_commit(
 }
 
 void StoreThread::Append(std::vector<v1::Event> events) {
-  asio::post(pool_, [this, events = std::move(events)]() mutable {
-    for (auto& event : events) store_->Append(std::move(event));
-    if (commit_scheduled_ || stopping_) return;
-    commit_scheduled_ = true;
-    commit_timer_.expires_after(commit_delay_);
-    commit_timer_.async_wait([this](boost::system::error_code ec) {
-      // A cancelled wait leaves the mark alone: whoever cancelled it (CommitNow)
-      // owns the mark now and may have scheduled a retry since.
-      if (ec == asio::error::operation_aborted) return;
-      commit_scheduled_ = false;
-      (void)CommitOnStoreThread();  // reported through on_commit_
-    });
+  asio::post(pool_, [this, events = std::move(events)]() mutable { AppendOnStoreThread(events); });
+}
+
+asio::awaitable<std::uint64_t> StoreThread::AppendAndSequence(std::vector<v1::Event> events) {
+  auto append = [this, events = std::move(events)](EventStore&) mutable {
+    return AppendOnStoreThread(events);
+  };
+  co_return co_await Run(std::move(append));
+}
+
+std::uint64_t StoreThread::AppendOnStoreThread(std::vector<v1::Event>& events) {
+  std::uint64_t last = 0;
+  for (auto& event : events) last = store_->Append(std::move(event));
+  if (commit_scheduled_ || stopping_) return last;
+  commit_scheduled_ = true;
+  commit_timer_.expires_after(commit_delay_);
+  commit_timer_.async_wait([this](boost::system::error_code ec) {
+    // A cancelled wait leaves the mark alone: whoever cancelled it (CommitNow)
+    // owns the mark now and may have scheduled a retry since.
+    if (ec == asio::error::operation_aborted) return;
+    commit_scheduled_ = false;
+    (void)CommitOnStoreThread();  // reported through on_commit_
   });
+  return last;
 }
 
 Status StoreThread::CommitNow() {

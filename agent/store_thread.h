@@ -47,6 +47,10 @@ class StoreThread {
   // the first of them at the latest; `on_commit` is then called on the store
   // thread with the result. Safe to call from any thread.
   void Append(std::vector<v1::Event> events);
+  // As Append, from a coroutine: resumes once `events` are queued, with the
+  // sequence of the last of them (0 for none). For a drill, which waits for
+  // that sequence's acknowledgement.
+  asio::awaitable<std::uint64_t> AppendAndSequence(std::vector<v1::Event> events);
 
   // Runs `work` on the store thread and blocks the caller until it is done.
   // For start-up, shutdown and tests, never from the store thread itself.
@@ -71,6 +75,8 @@ class StoreThread {
 
  private:
   Status CommitOnStoreThread();
+  // Queues `events` and schedules the group commit; returns the last seq.
+  std::uint64_t AppendOnStoreThread(std::vector<v1::Event>& events);
 
   std::unique_ptr<EventStore> store_;
   asio::thread_pool pool_{1};

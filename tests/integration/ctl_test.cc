@@ -633,6 +633,70 @@ TEST_F(CtlIntegrationTest, TheSocketHasTheModeAndGroupOfTheConfig) {
   EXPECT_EQ(connect_as(gid), 0);
 }
 
+TEST_F(CtlIntegrationTest, ADrillGoesThroughTheCollectorMarkedAndIsMeasured) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), fs.path()));
+  const std::string config = agent.config().string();
+  ASSERT_TRUE(WaitFor([&] { return Status(config)["uplink"]["connected"] == true; }, seconds(20)));
+
+  for (const char* kind : {"storage", "redundancy", "throughput"}) {
+    SCOPED_TRACE(kind);
+    const CtlRun run = Ctl({"drill", kind, "--json", "-c", config});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto answer = nlohmann::json::parse(run.output.substr(0, run.output.find('\n')));
+    const std::string key = answer["alert_key"];
+    EXPECT_THAT(key, HasSubstr(":drill-"));
+    EXPECT_EQ(answer["fired"]["acknowledged"], true);
+    EXPECT_GE(answer["fired"]["ack_ms"].get<std::int64_t>(), 0);
+    EXPECT_LT(answer["fired"]["ack_ms"].get<std::int64_t>(), 10000);
+    EXPECT_EQ(answer["resolved"]["acknowledged"], true);
+    EXPECT_GT(answer["resolved"]["seq"].get<std::uint64_t>(),
+              answer["fired"]["seq"].get<std::uint64_t>());
+
+    // At the collector: stored under the seqs the drill reported, both
+    // marked, the firing one before the resolution.
+    const auto stored = CollectorEvents(collector.db(), "atm-it-01", "alert_key = '" + key + "'");
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(stored[0].at("seq"), std::to_string(answer["fired"]["seq"].get<std::uint64_t>()));
+    EXPECT_EQ(stored[0].at("state"), "firing");
+    EXPECT_EQ(stored[1].at("state"), "resolved");
+    for (const Row& row : stored) {
+      EXPECT_THAT(row.at("summary"), ::testing::StartsWith("[DRILL] "));
+      EXPECT_EQ(nlohmann::json::parse(row.at("context_json")).value("drill", ""), "true");
+    }
+  }
+  // Nothing of the drills stays firing, and no customer service was touched.
+  const nlohmann::json status = Status(config);
+  EXPECT_TRUE(status["alerts"].empty()) << status.dump();
+  for (const auto& service : status["services"]) EXPECT_EQ(service["state"], "in_service");
+
+  // For people.
+  const CtlRun text = Ctl({"drill", "storage", "-c", config});
+  EXPECT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_THAT(text.output, HasSubstr("acknowledged by the collector after"));
+}
+
+TEST_F(CtlIntegrationTest, ADrillWithoutACollectorSaysItWasNotAcknowledged) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  AgentProcess agent(scratch_ / "agent", Agent(FreePort(), fs.path()));
+  const std::string config = agent.config().string();
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+  const CtlRun run = Ctl({"drill", "redundancy", "--timeout", "300ms", "-c", config});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("NOT acknowledged within 300 ms"));
+  // The drill's events wait in the buffer, marked, for the collector.
+  EXPECT_EQ(Ctl({"events", "-c", config, "--kind", "raid", "--state", "resolved"}).exit_code, 0);
+  const CtlRun events = Ctl({"events", "-c", config, "--kind", "raid"});
+  EXPECT_THAT(events.output, HasSubstr("[DRILL]"));
+  // A wrong kind is refused by the command line and by the daemon.
+  EXPECT_EQ(Ctl({"drill", "fire", "-c", config}).exit_code, 2);
+  const std::string answer = RawExchange(SocketOf(), "{\"command\":\"drill\",\"kind\":\"fire\"}\n");
+  EXPECT_THAT(answer, HasSubstr("must be storage, redundancy or throughput"));
+}
+
 TEST_F(CtlIntegrationTest, AWorldWritableSocketIsRefusedByTheConfigCheck) {
   const std::filesystem::path file = scratch_ / "atmhealthd.toml";
   AgentOptions options = Agent(7411, scratch_.path());

@@ -14,6 +14,7 @@
 #include "tools/ctl/agent_config_source.h"
 #include "tools/ctl/check_config_command.h"
 #include "tools/ctl/completion.h"
+#include "tools/ctl/drill_command.h"
 #include "tools/ctl/events_command.h"
 #include "tools/ctl/status_command.h"
 
@@ -218,6 +219,35 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->option_text("DURATION");
 
+  std::string drill_config;
+  std::string drill_socket;
+  std::string drill_kind;
+  std::string drill_timeout = "10s";
+  bool drill_json = false;
+  CLI::App* drill = app.add_subcommand(
+      "drill",
+      "send a clearly marked synthetic fault (storage, redundancy, throughput) through the "
+      "daemon's rules, buffer and uplink to the collector; report whether and how fast the "
+      "collector acknowledged it, then resolve it");
+  drill->footer(
+      "Exit codes: 0 the collector acknowledged the fault and its resolution; 1 the daemon could "
+      "not be asked; 2 a wrong argument or an invalid configuration; 3 not acknowledged in time.");
+  drill->add_option("kind", drill_kind, "storage, redundancy or throughput")
+      ->required()
+      ->check(CLI::IsMember({"storage", "redundancy", "throughput"}));
+  drill
+      ->add_option("-c,--config", drill_config,
+                   std::string("agent config naming the control socket; default ") +
+                       ctl::kPackagedAgentConfig + " if it exists, else the built-in defaults")
+      ->option_text("PATH");
+  drill
+      ->add_option("--socket", drill_socket, "the daemon's control socket, instead of the config's")
+      ->option_text("PATH");
+  drill->add_option("--timeout", drill_timeout, "how long to wait for each acknowledgement")
+      ->capture_default_str()
+      ->option_text("DURATION");
+  drill->add_flag("--json", drill_json, "the daemon's answer as one JSON object");
+
   std::string checked_config;
   CLI::App* check_config = app.add_subcommand(
       "check-config",
@@ -264,10 +294,35 @@ int main(int argc, char** argv) {
     std::cout << ctl::BashCompletion(app, {{"--kind", EnumNames(v1::AlertKind_descriptor())},
                                            {"--state", EnumNames(v1::AlertState_descriptor())},
                                            {"--severity", EnumNames(v1::Severity_descriptor())},
-                                           {"--color", {"auto", "always", "never"}}});
+                                           {"--color", {"auto", "always", "never"}},
+                                           // drill's positional argument
+                                           {"drill", {"storage", "redundancy", "throughput"}}});
     return ctl::kExitOk;
   }
   if (check_config->parsed()) return ctl::RunCheckConfig(checked_config, std::cout, std::cerr);
+  if (drill->parsed()) {
+    ctl::DrillRequest request;
+    request.socket_path = drill_socket;
+    if (request.socket_path.empty()) {
+      Result<agent::AgentConfig> config = ctl::LoadAgentConfigFor(drill_config);
+      if (!config.ok()) {
+        std::cerr << "atmhealthctl: " << config.error().message() << "\n";
+        return ctl::kExitUsage;
+      }
+      request.socket_path = agent::ControlSocketPath(*config);
+    }
+    Result<std::chrono::milliseconds> timeout = platform::ParseDuration(drill_timeout);
+    if (!timeout.ok() || timeout->count() <= 0 || *timeout > std::chrono::minutes(1)) {
+      std::cerr << "atmhealthctl: --timeout: "
+                << (timeout.ok() ? "must be above zero and at most 1m" : timeout.error().message())
+                << "\n";
+      return ctl::kExitUsage;
+    }
+    request.timeout = *timeout;
+    request.kind = drill_kind;
+    request.json = drill_json;
+    return ctl::RunDrill(request, std::cout, std::cerr);
+  }
   if (status->parsed()) {
     ctl::StatusRequest request;
     request.socket_path = status_socket;
