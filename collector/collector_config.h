@@ -44,10 +44,12 @@ struct CollectorConfig {
     // heartbeat interval.
     std::chrono::milliseconds idle_timeout{60'000};
     // TLS handshakes at once (1..10000). More connections wait in the
-    // accept backlog until one ends, so each handshake gets the CPU and ends
-    // well within hello_timeout even when a whole fleet reconnects at once.
-    // 32 keeps 2 cores busy: a handshake costs ~1-4 ms of CPU.
-    std::size_t max_handshakes = 32;
+    // accept backlog until one ends, so handshakes end within the agents'
+    // connect_timeout and memory stays bounded when a whole fleet reconnects
+    // at once. A handshake waits for its agent as well as for the CPU, so
+    // the bound must cover slow answers too: 512 let 10,000 agents in on a
+    // busy 2-core machine where 32 did not (BENCHMARKS.md section 6).
+    std::size_t max_handshakes = 512;
   };
   // The HTTP server: /metrics, /healthz.
   struct Http {

@@ -32,7 +32,7 @@ class AgentListener {
     std::string address = "127.0.0.1";  // IP address to listen on
     std::uint16_t port = 0;             // 0: any free port (see port())
     std::size_t max_sessions = 1000;    // sessions at once, counted from accept
-    std::size_t max_handshakes = 32;    // TLS handshakes at once (none in plaintext)
+    std::size_t max_handshakes = 512;   // TLS handshakes at once (none in plaintext)
     SessionSettings session;
     // Mutual TLS for every connection; nullptr: plaintext TCP. Not owned;
     // must outlive the listener.

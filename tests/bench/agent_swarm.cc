@@ -22,7 +22,11 @@
 // every agent connects at once, the worst case after a collector restart.
 // A Refusal with a retry hint (an overloaded collector) is honoured like
 // atmhealthd does: the agent connects again after hint x [1, 1.5]; the
-// report counts the connection attempts.
+// report counts the connection attempts. With --reconnect a connect or TLS
+// handshake that fails or takes longer than atmhealthd's connect_timeout
+// (5 s) is tried again after atmhealthd's backoff (0.5 s doubling to 30 s,
+// jittered), until --duration-limit: what a fleet does after a collector
+// restart.
 //
 // With --tls-ca and --tls-ca-key every agent speaks mutual TLS 1.3, as
 // atmhealthd does: the swarm mints each device a certificate (CN = its device
@@ -53,6 +57,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "agent/uplink/backoff.h"
 #include "atmhealth/v1/session.pb.h"
 #include "platform/asio_ssl.h"
 #include "platform/status.h"
@@ -70,6 +75,11 @@ constexpr int kExitUsage = 2;
 // The longest wait for one Welcome or Ack; --duration-limit usually ends the
 // run first.
 constexpr std::chrono::milliseconds kReplyTimeout{30'000};
+// With --reconnect, as atmhealthd's [uplink] defaults: connect_timeout (TCP
+// connect and TLS handshake) and the reconnect backoff.
+constexpr std::chrono::milliseconds kAgentConnectTimeout{5'000};
+constexpr std::chrono::milliseconds kAgentBackoffInitial{500};
+constexpr std::chrono::milliseconds kAgentBackoffMax{30'000};
 
 struct SwarmOptions {
   std::string collector;                   // HOST:PORT, loopback only
@@ -86,6 +96,7 @@ struct SwarmOptions {
   std::string tls_ca;                      // CA certificate (PEM): TLS when set
   std::string tls_ca_key;                  // its private key, to mint device certificates
   std::string tls_server_name;             // name the collector's certificate must carry
+  bool reconnect = false;                  // retry failed connects as atmhealthd does
 };
 
 // Device certificates signed in memory by a CA: one key pair shared by all
@@ -270,10 +281,11 @@ class Swarm {
           static_cast<unsigned long long>(tls_latency_.count()));
     }
     std::printf(
-        "connections       %llu attempts, %llu refused with a retry hint; at most %llu by one "
-        "agent\n",
+        "connections       %llu attempts, %llu refused with a retry hint, %llu failed to "
+        "connect and retried; at most %llu by one agent\n",
         static_cast<unsigned long long>(connection_attempts_),
         static_cast<unsigned long long>(refusals_with_hint_),
+        static_cast<unsigned long long>(connects_retried_),
         static_cast<unsigned long long>(most_attempts_));
     std::printf("all welcomed      %.3f s after the start (%llu Welcomes)\n",
                 std::chrono::duration<double>(last_welcome_ - start_).count(),
@@ -305,11 +317,23 @@ class Swarm {
     // Connects again after a Refusal with a retry hint, as atmhealthd does:
     // never sooner than the hint, spread over half the hint again.
     std::uint64_t attempts = 0;
+    agent::Backoff backoff(kAgentBackoffInitial, kAgentBackoffMax, random_());
     while (go) {
       ++attempts;
       ++connection_attempts_;
-      std::shared_ptr<wire::FrameStream> stream = co_await Connect(index);
-      if (stream == nullptr) break;
+      std::string connect_failure;
+      std::shared_ptr<wire::FrameStream> stream = co_await Connect(index, connect_failure);
+      if (stream == nullptr) {
+        if (connect_failure.empty()) break;  // stopped; counted
+        if (!options_.reconnect || stopping_) {
+          ++errors_[connect_failure];
+          break;
+        }
+        ++connects_retried_;
+        go = co_await WaitUntil(Clock::now() + backoff.Next());
+        if (!go) ++errors_[stop_reason_];
+        continue;
+      }
       std::uint32_t retry_after_ms = 0;
       const std::string failure = co_await Converse(*stream, index, Clock::now(), retry_after_ms);
       stream->Close();
@@ -333,8 +357,9 @@ class Swarm {
     }
   }
 
-  // Connects to the target; nullptr (the error counted) when that fails.
-  asio::awaitable<std::shared_ptr<wire::FrameStream>> Connect(int index) {
+  // Connects to the target; nullptr when that fails, with `failure` saying
+  // why (empty: the run is stopping, counted).
+  asio::awaitable<std::shared_ptr<wire::FrameStream>> Connect(int index, std::string& failure) {
     asio::ip::tcp::socket socket(io_);
     connecting_.insert(&socket);  // Stop() closes it if the connect hangs
     boost::system::error_code ec;
@@ -347,7 +372,7 @@ class Swarm {
       co_return nullptr;
     }
     if (ec) {
-      ++errors_["connect: " + ec.message()];
+      failure = "connect: " + ec.message();
       co_return nullptr;
     }
     const auto connected = Clock::now();
@@ -360,9 +385,10 @@ class Swarm {
       stream->ExpectPeerName(options_.tls_server_name.empty() ? target_.address().to_string()
                                                               : options_.tls_server_name);
       const wire::FrameStatus tls =
-          co_await stream->Handshake(asio::ssl::stream_base::client, kReplyTimeout);
+          co_await stream->Handshake(asio::ssl::stream_base::client,
+                                     options_.reconnect ? kAgentConnectTimeout : kReplyTimeout);
       if (!tls.ok()) {
-        ++errors_["TLS handshake: " + tls.detail];
+        failure = "TLS handshake: " + tls.detail;
         stream->Close();
         co_return nullptr;
       }
@@ -544,6 +570,7 @@ class Swarm {
   double cpu_at_start_ = 0;
   std::uint64_t connection_attempts_ = 0;
   std::uint64_t refusals_with_hint_ = 0;  // Refusals that said when to come back
+  std::uint64_t connects_retried_ = 0;    // failed connects tried again (--reconnect)
   std::uint64_t most_attempts_ = 0;       // connection attempts of the unluckiest agent
   std::mt19937_64 random_{20260101};      // retry jitter
 };
@@ -679,6 +706,10 @@ int main(int argc, char** argv) {
                  "the name the collector's certificate must carry; default: the --collector "
                  "address")
       ->type_name("NAME");
+  app.add_flag("--reconnect", options.reconnect,
+               "a connect or TLS handshake that fails or takes longer than atmhealthd's "
+               "connect_timeout (5 s) is tried again after atmhealthd's backoff (0.5 s doubling "
+               "to 30 s, jittered), until --duration-limit; without it, it is an error");
   CLI11_PARSE(app, argc, argv);
   if (options.tls_ca.empty() != options.tls_ca_key.empty()) {
     std::fprintf(stderr, "atmhealth-agent-swarm: --tls-ca and --tls-ca-key go together\n");
