@@ -266,9 +266,10 @@ class Chaos {
       committed[std::stoull(row.at("seq"))] = row.at("wall_time_unix_ns");
     }
     tally.committed = committed.size();
-    const auto stored = Query(scratch_ / "collector.db",
-                              "SELECT seq, wall_time_unix_ns FROM events WHERE device_id = '" +
-                                  agent.device_id + "' ORDER BY rowid");
+    const auto stored =
+        Query(scratch_ / "collector.db",
+              "SELECT seq, wall_time_unix_ns, alert_key FROM events WHERE device_id = '" +
+                  agent.device_id + "' ORDER BY rowid");
     tally.at_collector = stored.size();
     std::map<std::uint64_t, int> seen;
     std::set<std::string> contents;
@@ -278,9 +279,15 @@ class Chaos {
       if (seq <= previous) ++tally.out_of_order;
       previous = std::max(previous, seq);
       if (++seen[seq] > 1) ++tally.duplicated;
-      // The same event under two sequences is a duplicate too.
-      if (!contents.insert(row.at("wall_time_unix_ns")).second && seen[seq] == 1) {
+      // The same event under two sequences is a duplicate too. One sample
+      // can fire several alerts at the same wall time (space and inodes of
+      // one mount), so an event is its wall time and its alert key.
+      const std::string content = row.at("wall_time_unix_ns") + " " + row.at("alert_key");
+      if (!contents.insert(content).second && seen[seq] == 1) {
         ++tally.duplicated;
+        std::fprintf(stderr, "%s: seq %llu repeats an event stored under another seq: %s\n",
+                     agent.device_id.c_str(), static_cast<unsigned long long>(seq),
+                     content.c_str());
       }
       const auto it = committed.find(seq);
       if (it == committed.end()) {
