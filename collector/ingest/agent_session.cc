@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <mutex>
 #include <utility>
@@ -311,6 +312,7 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
 }
 
 asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
+  const auto received = std::chrono::steady_clock::now();
   std::uint64_t refused_seq = 0;
   if (Status valid = ValidateEventBatch(batch, settings_.max_batch_events, &refused_seq); !valid) {
     co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
@@ -355,6 +357,8 @@ asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
 
   v1::CollectorMessage reply;
   reply.mutable_ack()->set_seq(stored->last_stored_seq);
+  services_.metrics.ObserveIngest(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
   co_return SendOrEnd(reply);
 }
 

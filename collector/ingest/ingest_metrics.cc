@@ -82,6 +82,15 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
               .Add({},
                    prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                                            0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10})),
+      ingest_seconds_(
+          prometheus::BuildHistogram()
+              .Name("atmhealth_collector_ingest_seconds")
+              .Help("Time from an event batch read off an agent's connection to its Ack, "
+                    "seconds: validation, the store queue, the store and its commit")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                           0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10})),
       store_calls_skipped_(
           AddCounter(registry, "atmhealth_collector_store_calls_skipped_total",
                      "Store calls skipped because their session had stopped waiting")),
@@ -185,5 +194,6 @@ void IngestMetrics::SetStoreQueueDepth(std::size_t calls) {
 }
 void IngestMetrics::ObserveStoreCall(double seconds) { store_call_seconds_.Observe(seconds); }
 void IngestMetrics::CountStoreCallSkipped() { store_calls_skipped_.Increment(); }
+void IngestMetrics::ObserveIngest(double seconds) { ingest_seconds_.Observe(seconds); }
 
 }  // namespace atmhealth::collector

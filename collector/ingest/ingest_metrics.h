@@ -77,6 +77,9 @@ class IngestMetrics {
   void SetStoreQueueDepth(std::size_t calls);
   void ObserveStoreCall(double seconds);
   void CountStoreCallSkipped();
+  // One event batch from its frame read off the connection to its Ack
+  // handed back (validation, store queue, store, commit), seconds.
+  void ObserveIngest(double seconds);
 
  private:
   IngestMetrics(prometheus::Registry& registry, prometheus::Family<prometheus::Counter>& rejected,
@@ -106,6 +109,7 @@ class IngestMetrics {
   prometheus::Counter& refused_store_busy_;
   prometheus::Gauge& store_queue_depth_;
   prometheus::Histogram& store_call_seconds_;
+  prometheus::Histogram& ingest_seconds_;
   prometheus::Counter& store_calls_skipped_;
   prometheus::Counter& handshakes_abandoned_;
   prometheus::Gauge& handshakes_in_progress_;

@@ -501,6 +501,7 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
   for (auto& agent : agents) ExpectAck(agent->Read(), 1);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_queue_depth", {}, 0));
   EXPECT_GE(Metric("atmhealth_collector_store_call_seconds"), 6);
+  EXPECT_EQ(Metric("atmhealth_collector_ingest_seconds"), 3);  // one per acknowledged batch
   ASSERT_NE(ConnectedAgent("atm-0004"), nullptr) << "admitted once the queue drained";
 }
 
