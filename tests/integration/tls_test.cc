@@ -368,15 +368,16 @@ TEST_F(TlsTest, RotatedCertificateCaAndCrlArePickedUpWithoutRestartAndOpenSessio
   const std::string serial_before = ServedSerial(port, pki_->ca());
   ASSERT_FALSE(serial_before.empty());
 
-  // Rotate: a new collector certificate, the second CA trusted as well, and
-  // atm-later-revoked revoked, all on disk while the collector runs.
+  // Rotate: atm-later-revoked revoked, a new collector certificate and the
+  // second CA trusted as well, all on disk while the collector runs. The CRL
+  // is written first, so the reload that serves the new certificate has it.
+  pki_->Revoke("atm-later-revoked");
   pki_->Collector("collector", {"127.0.0.1", "localhost"});
   {
     std::ofstream bundle(trust.string() + ".new", std::ios::binary);
     bundle << ReadFile(pki_->ca()) << ReadFile(second.ca());
   }
   std::filesystem::rename(trust.string() + ".new", trust);
-  pki_->Revoke("atm-later-revoked");
 
   EXPECT_TRUE(
       WaitFor([&] { return ServedSerial(port, pki_->ca()) != serial_before; }, seconds(10)));
