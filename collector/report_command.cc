@@ -26,11 +26,8 @@ int RunReport(const ReportRequest& request, std::ostream& out, std::ostream& err
     err << "atmhealth-collector report: " << store.error().message() << "\n";
     return 1;
   }
-  fleet::IncidentQuery query;
-  query.since_unix_ns = period->from_unix_ns;
-  query.until_unix_ns = period->to_unix_ns;
-  query.limit = fleet::kMaxReportIncidents;
-  Result<std::vector<fleet::Incident>> incidents = (*store)->ReadIncidents(query);
+  Result<std::vector<fleet::Incident>> incidents =
+      (*store)->ReadIncidents(fleet::ReportIncidentQuery(*period));
   if (!incidents) {
     err << "atmhealth-collector report: " << incidents.error().message() << "\n";
     return 1;

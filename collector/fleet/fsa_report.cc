@@ -126,6 +126,14 @@ Result<ReportPeriod> ParseReportPeriod(std::string_view from, std::string_view t
   return period;
 }
 
+IncidentQuery ReportIncidentQuery(const ReportPeriod& period) {
+  IncidentQuery query;
+  query.since_unix_ns = period.from_unix_ns;
+  query.until_unix_ns = period.to_unix_ns;
+  query.limit = kMaxReportIncidents;
+  return query;
+}
+
 FsaReport BuildFsaReport(const std::vector<Incident>& incidents, ReportPeriod period,
                          bool truncated) {
   FsaReport report;

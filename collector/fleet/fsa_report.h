@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/fleet/fleet_store.h"
 #include "collector/fleet/incident_tracker.h"
 #include "platform/status.h"
 
@@ -65,6 +66,10 @@ inline constexpr std::int64_t kMaxReportIncidents = 100'000;
 // ("from: ...") and refuses an empty or reversed period.
 Result<ReportPeriod> ParseReportPeriod(std::string_view from, std::string_view to,
                                        std::chrono::system_clock::time_point now);
+
+// The store query that reads the incidents of `period`, at most
+// kMaxReportIncidents of them.
+IncidentQuery ReportIncidentQuery(const ReportPeriod& period);
 
 // `incidents` are those of the period (in any order).
 FsaReport BuildFsaReport(const std::vector<Incident>& incidents, ReportPeriod period,

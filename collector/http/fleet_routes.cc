@@ -117,6 +117,22 @@ std::variant<DeviceFilter, HttpResponse> ParseDeviceFilter(std::string_view targ
   return filter;
 }
 
+// 503 with the store's error, when a read through the fleet monitor failed.
+HttpResponse StoreUnavailable(const Error& error) {
+  return JsonResponse({{"error", "store_unavailable"}, {"detail", error.message()}},
+                      http::status::service_unavailable);
+}
+
+// The incidents of `query`, read on the fleet monitor's thread.
+asio::awaitable<Result<std::vector<fleet::Incident>>> ReadIncidents(fleet::FleetMonitor& monitor,
+                                                                    fleet::IncidentQuery query) {
+  // A named function, not a temporary in the co_await expression: GCC 12
+  // destroys such temporaries twice.
+  std::function<Result<std::vector<fleet::Incident>>(fleet::FleetStore&)> read =
+      [query](fleet::FleetStore& store) { return store.ReadIncidents(query); };
+  co_return co_await monitor.Query<Result<std::vector<fleet::Incident>>>(std::move(read));
+}
+
 std::optional<std::int64_t> ParseCount(std::string_view text) {
   std::int64_t value = 0;
   if (text.empty() || text.size() > 9) return std::nullopt;
@@ -269,11 +285,7 @@ void AddFleetRoutes(HttpServer& server, fleet::FleetMonitor& monitor, EventStrea
             };
             Result<json> history =
                 co_await fleet_monitor->Query<Result<json>>(std::move(read_history));
-            if (!history) {
-              co_return JsonResponse(
-                  {{"error", "store_unavailable"}, {"detail", history.error().message()}},
-                  http::status::service_unavailable);
-            }
+            if (!history) co_return StoreUnavailable(history.error());
             detail["alert_history"] = std::move((*history)["alert_history"]);
             detail["incidents"] = std::move((*history)["incidents"]);
             if (device->site != nullptr) {
@@ -320,16 +332,9 @@ void AddFleetRoutes(HttpServer& server, fleet::FleetMonitor& monitor, EventStrea
             const auto view = fleet_monitor->Current();
             const std::int64_t now = view->snapshot->at_unix_ns;
             if (status == "recent") query.since_unix_ns = now - kRecentWindowNs;
-            std::function<Result<std::vector<fleet::Incident>>(fleet::FleetStore&)> read_incidents =
-                [query](fleet::FleetStore& store) { return store.ReadIncidents(query); };
             Result<std::vector<fleet::Incident>> incidents =
-                co_await fleet_monitor->Query<Result<std::vector<fleet::Incident>>>(
-                    std::move(read_incidents));
-            if (!incidents) {
-              co_return JsonResponse(
-                  {{"error", "store_unavailable"}, {"detail", incidents.error().message()}},
-                  http::status::service_unavailable);
-            }
+                co_await ReadIncidents(*fleet_monitor, query);
+            if (!incidents) co_return StoreUnavailable(incidents.error());
             json list = json::array();
             for (const fleet::Incident& incident : *incidents) {
               list.push_back(fleet::IncidentJson(incident, now));
@@ -356,20 +361,10 @@ void AddFleetRoutes(HttpServer& server, fleet::FleetMonitor& monitor, EventStrea
               const std::size_t colon = message.find(':');
               co_return BadRequest(message.substr(0, colon), message.substr(colon + 2));
             }
-            fleet::IncidentQuery query;
-            query.since_unix_ns = period->from_unix_ns;
-            query.until_unix_ns = period->to_unix_ns;
-            query.limit = fleet::kMaxReportIncidents;
-            std::function<Result<std::vector<fleet::Incident>>(fleet::FleetStore&)> read_incidents =
-                [query](fleet::FleetStore& store) { return store.ReadIncidents(query); };
+            const fleet::IncidentQuery query = fleet::ReportIncidentQuery(*period);
             Result<std::vector<fleet::Incident>> incidents =
-                co_await fleet_monitor->Query<Result<std::vector<fleet::Incident>>>(
-                    std::move(read_incidents));
-            if (!incidents) {
-              co_return JsonResponse(
-                  {{"error", "store_unavailable"}, {"detail", incidents.error().message()}},
-                  http::status::service_unavailable);
-            }
+                co_await ReadIncidents(*fleet_monitor, query);
+            if (!incidents) co_return StoreUnavailable(incidents.error());
             const fleet::FsaReport report = fleet::BuildFsaReport(
                 *incidents, *period,
                 static_cast<std::int64_t>(incidents->size()) >= fleet::kMaxReportIncidents);
