@@ -4,6 +4,7 @@
 
 #include "agent/watch/bonding_watcher.h"
 #include "agent/watch/link_group_watcher.h"
+#include "agent/watch/peer_watcher.h"
 #include "agent/watch/raid_watcher.h"
 #include "agent/watch/storage_watcher.h"
 #include "agent/watch/throughput_watcher.h"
@@ -13,7 +14,7 @@ namespace atmhealth::agent {
 const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(), ThroughputWatcher::Kind(), RaidWatcher::Kind(),
-      BondingWatcher::Kind(), LinkGroupWatcher::Kind(),
+      BondingWatcher::Kind(), LinkGroupWatcher::Kind(),  PeerWatcher::Kind(),
   };
   return kinds;
 }

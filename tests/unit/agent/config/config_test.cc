@@ -297,12 +297,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, log, control)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, log, control)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
