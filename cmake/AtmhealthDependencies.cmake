@@ -14,6 +14,8 @@ find_package(nlohmann_json 3 REQUIRED)
 find_package(date CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pugixml CONFIG REQUIRED)
+# atmhealthctl export writes its bundle as a .tar.gz (libarchive-dev).
+find_package(LibArchive 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 if(ATMHEALTH_BUILD_TESTS)

@@ -10,6 +10,11 @@ namespace atmhealth::platform {
 // device id. Empty when the OS reports none.
 std::string HostName();
 
+// Whether the machine was booted with systemd as its service manager (its
+// journal then holds the services' logs): sd_booted(3)'s test, the
+// directory /run/systemd/system.
+bool BootedWithSystemd();
+
 }  // namespace atmhealth::platform
 
 #endif  // ATMHEALTH_PLATFORM_HOST_H_

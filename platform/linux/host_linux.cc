@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -14,6 +15,11 @@ std::string HostName() {
   if (::gethostname(name, sizeof(name) - 1) != 0) return {};
   name[sizeof(name) - 1] = '\0';
   return name;
+}
+
+bool BootedWithSystemd() {
+  struct stat info {};
+  return ::lstat("/run/systemd/system", &info) == 0 && S_ISDIR(info.st_mode);
 }
 
 }  // namespace atmhealth::platform

@@ -3,7 +3,8 @@
 // still readable, the file untouched; `status` through the daemon's control
 // socket while the agent runs (alerts, the collector link, the buffer), when
 // the collector is down (degraded) and when the daemon is gone; bad requests
-// on the socket; the socket's permissions from the config.
+// on the socket; the socket's permissions from the config; `export` bundles
+// of a running and of a stopped daemon (events, redaction, the size bound).
 #include <gmock/gmock.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -27,6 +28,7 @@
 #include "tests/integration/harness.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/tmpfs.h"
 
 namespace atmhealth::testing {
@@ -124,6 +126,10 @@ class CtlIntegrationTest : public ::testing::Test {
 
   std::filesystem::path SocketOf() const { return scratch_ / "agent" / "control.sock"; }
 
+  // Once the daemon made its buffer, fills `fs` past its critical level
+  // (90 %) and waits until the critical alert is in the buffer.
+  ::testing::AssertionResult FillUntilCritical(const std::string& config, const TmpfsMount& fs);
+
   ScratchDir scratch_;
   int runs_ = 0;
 };
@@ -138,6 +144,25 @@ bool HasEvent(const std::vector<nlohmann::json>& events, const std::string& key,
     }
   }
   return false;
+}
+
+::testing::AssertionResult CtlIntegrationTest::FillUntilCritical(const std::string& config,
+                                                                 const TmpfsMount& fs) {
+  const std::string key = "storage:" + fs.path().string();
+  if (!WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20))) {
+    return ::testing::AssertionFailure() << "the daemon made no buffer";
+  }
+  if (FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100) < 4 * kMiB * 85 / 100) {
+    return ::testing::AssertionFailure() << "the filesystem did not fill";
+  }
+  if (!WaitFor(
+          [&] {
+            return HasEvent(JsonEvents({"-c", config, "--key", key}), key, "firing", "critical");
+          },
+          seconds(20))) {
+    return ::testing::AssertionFailure() << "no critical alert for " << key;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 TEST_F(CtlIntegrationTest, EventsAndTailReadTheBufferOfARunningDaemon) {
@@ -235,13 +260,7 @@ TEST_F(CtlIntegrationTest, EventsOfASigkilledDaemonAreReadableAndTheBufferIsUnto
   AgentProcess agent(scratch_ / "agent", options);
   const std::string config = agent.config().string();
   const std::string key = "storage:" + fs.path().string();
-  ASSERT_TRUE(WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20)));
-  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return HasEvent(JsonEvents({"-c", config, "--key", key}), key, "firing", "critical");
-      },
-      seconds(20)));
+  ASSERT_TRUE(FillUntilCritical(config, fs));
 
   agent.process().Signal(SIGKILL);
   ASSERT_EQ(agent.process().Wait(seconds(5)), 128 + SIGKILL);
@@ -274,13 +293,7 @@ TEST_F(CtlIntegrationTest, EventsOfACleanlyStoppedDaemonAreReadableAndTheBufferF
   AgentProcess agent(scratch_ / "agent", options);
   const std::string config = agent.config().string();
   const std::string key = "storage:" + fs.path().string();
-  ASSERT_TRUE(WaitFor([&] { return Ctl({"events", "-c", config}).exit_code == 0; }, seconds(20)));
-  ASSERT_GE(FillFile(fs / "journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return HasEvent(JsonEvents({"-c", config, "--key", key}), key, "firing", "critical");
-      },
-      seconds(20)));
+  ASSERT_TRUE(FillUntilCritical(config, fs));
   ASSERT_EQ(agent.process().Stop(), 0);
   const std::string before = ReadFile(options.store);
   ASSERT_FALSE(before.empty());
@@ -705,6 +718,177 @@ TEST_F(CtlIntegrationTest, AWorldWritableSocketIsRefusedByTheConfigCheck) {
   const CtlRun run = Ctl({"check-config", "-c", file.string()});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.output, HasSubstr("control.socket_mode: \"0666\" lets every account"));
+}
+
+// An export bundle unpacked with tar(1), as the second-line team opens it.
+struct Unpacked {
+  std::filesystem::path dir;  // the bundle's one top directory
+  std::string Read(const std::string& name) const { return ReadFile(dir / name); }
+  nlohmann::json Json(const std::string& name) const {
+    return nlohmann::json::parse(Read(name), nullptr, false);
+  }
+  // Every file's text, for "this never appears anywhere" checks.
+  std::string Everything() const {
+    std::string all;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (entry.is_regular_file()) all += ReadFile(entry.path());
+    }
+    return all;
+  }
+};
+
+class CtlExportTest : public CtlIntegrationTest {
+ protected:
+  // `export` with `args`, into scratch/<name>.tar.gz, unpacked.
+  Unpacked Export(const std::string& name, std::vector<std::string> args, CtlRun* run = nullptr) {
+    const std::filesystem::path bundle = scratch_ / (name + ".tar.gz");
+    args.insert(args.begin(), {"export", "-o", bundle.string()});
+    const CtlRun done = Ctl(args);
+    if (run != nullptr) *run = done;
+    EXPECT_EQ(done.exit_code, 0) << done.output;
+    const std::filesystem::path into = scratch_ / (name + "-unpacked");
+    std::filesystem::create_directories(into);
+    Process tar("/bin/tar", {"xzf", bundle.string(), "-C", into.string()},
+                scratch_ / (name + "-tar.log"));
+    EXPECT_EQ(tar.Wait(seconds(20)), 0) << tar.Log();
+    return Unpacked{into / name};
+  }
+
+  // An agent with TLS files (so its config holds a private key's path) and
+  // a log file, writing to a collector that is not there.
+  AgentOptions TlsAgentWithLogFile(const std::filesystem::path& watched) {
+    pki_ = std::make_unique<TestPki>(scratch_ / "pki");
+    device_ = pki_->Device("atm-it-01");
+    AgentOptions options = Agent(FreePort(), watched);
+    options.transport = "ca = \"" + pki_->ca().string() + "\"\ncertificate = \"" +
+                        device_.certificate.string() + "\"\nprivate_key = \"" +
+                        device_.key.string() + "\"\n";
+    options.extra = "[log]\nfile = \"" + LogFile().string() + "\"\n";
+    return options;
+  }
+  std::filesystem::path LogFile() const { return scratch_ / "agent" / "atmhealthd.log"; }
+
+  std::unique_ptr<TestPki> pki_;
+  TestPki::Issued device_;
+};
+
+std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(nlohmann::json::parse(line, nullptr, false));
+  }
+  return lines;
+}
+
+TEST_F(CtlExportTest, ABundleOfARunningDaemonHoldsEventsLogsStatusAndNoSecret) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  const AgentOptions options = TlsAgentWithLogFile(fs.path());
+  AgentProcess agent(scratch_ / "agent", options);
+  const std::string config = agent.config().string();
+  const std::string key = "storage:" + fs.path().string();
+  ASSERT_TRUE(FillUntilCritical(config, fs));
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+
+  CtlRun run;
+  const Unpacked bundle = Export("running", {"-c", config}, &run);
+  EXPECT_THAT(run.output, HasSubstr("running.tar.gz: "));
+
+  // The events, as `events --json` shows them.
+  const std::vector<nlohmann::json> events = JsonLines(bundle.Read("events.jsonl"));
+  EXPECT_TRUE(HasEvent(events, key, "firing", "critical"));
+  EXPECT_EQ(events.size(), JsonEvents({"-c", config}).size());
+
+  // The configuration, its private key's path redacted, the key itself
+  // nowhere.
+  const std::string toml = bundle.Read("config/atmhealthd.toml");
+  EXPECT_THAT(toml, HasSubstr("private_key = '<redacted>'"));
+  EXPECT_THAT(toml, HasSubstr(device_.certificate.string()));
+  EXPECT_THAT(toml, HasSubstr("atm-it-01"));
+  const std::string everything = bundle.Everything();
+  EXPECT_THAT(everything, Not(HasSubstr(device_.key.string())));
+  EXPECT_THAT(everything, Not(HasSubstr("PRIVATE KEY")));
+  const nlohmann::json manifest = bundle.Json("manifest.json");
+  ASSERT_TRUE(manifest.is_object());
+  EXPECT_EQ(manifest["redacted"], nlohmann::json::array({"uplink.private_key"}));
+  EXPECT_EQ(manifest["device"], "atm-it-01");
+  const std::string readme = bundle.Read("README.txt");
+  EXPECT_THAT(readme, HasSubstr("uplink.private_key"));
+  EXPECT_THAT(readme, HasSubstr("events.jsonl"));
+
+  // Diagnostics: versions, the buffer, the daemon's own status.
+  const nlohmann::json facts = bundle.Json("diagnostics.json");
+  ASSERT_TRUE(facts.is_object());
+  EXPECT_EQ(facts["atmhealthctl"]["protocol_version"], 1);
+  EXPECT_GE(facts["atmhealthctl"]["buffer_schema_version"].get<int>(), 1);
+  EXPECT_EQ(facts["buffer"]["path"], options.store.string());
+  EXPECT_EQ(facts["buffer"]["events"].get<std::size_t>(), events.size());
+  EXPECT_EQ(facts["daemon"]["running"], true);
+  EXPECT_EQ(facts["daemon"]["status"]["agent"]["device"], "atm-it-01");
+  EXPECT_THAT(facts["daemon"]["status"]["degraded"].dump(), HasSubstr("collector not connected"));
+
+  // The log file; no journal on a machine without systemd, and it says so.
+  EXPECT_THAT(bundle.Read("logs/atmhealthd.log"), HasSubstr("atmhealthd"));
+  EXPECT_THAT(manifest["missing"].dump(), HasSubstr("no journal on this system"));
+}
+
+TEST_F(CtlExportTest, ABundleOfAStoppedDaemonSaysSoAndStaysWithinItsBound) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  const AgentOptions options = TlsAgentWithLogFile(fs.path());
+  auto agent = std::make_unique<AgentProcess>(scratch_ / "agent", options);
+  const std::string config = agent->config().string();
+  const std::string key = "storage:" + fs.path().string();
+  ASSERT_TRUE(FillUntilCritical(config, fs));
+  agent->process().Signal(SIGKILL);
+  agent->process().Wait(seconds(5));
+  agent.reset();
+  const BufferSnapshot before = Snapshot(options.store);
+  // An older log, rotated away, much larger than the bound allows.
+  std::string old_log;
+  while (old_log.size() < 2 * kMiB) old_log += "[2026-11-29 10:00:00.000] [info] an older line\n";
+  WriteFile(scratch_ / "agent" / "atmhealthd.1.log", old_log);
+
+  const Unpacked whole = Export("stopped", {"-c", config});
+  const nlohmann::json facts = whole.Json("diagnostics.json");
+  EXPECT_EQ(facts["daemon"]["running"], false);
+  EXPECT_THAT(facts["daemon"]["note"].get<std::string>(), HasSubstr("no status from the daemon"));
+  EXPECT_TRUE(HasEvent(JsonLines(whole.Read("events.jsonl")), key, "firing", "critical"));
+  EXPECT_EQ(whole.Read("logs/atmhealthd.1.log"), old_log);
+  EXPECT_THAT(whole.Read("README.txt"), HasSubstr("daemon status: "));
+
+  // At most 256 KiB: the file, and what was cut is said inside.
+  CtlRun run;
+  const Unpacked small = Export("small", {"-c", config, "--max-bytes", "256KiB"}, &run);
+  EXPECT_LE(std::filesystem::file_size(scratch_ / "small.tar.gz"), 256u * 1024);
+  EXPECT_THAT(run.output, HasSubstr("cut: logs/atmhealthd.1.log: the last "));
+  const std::string kept = small.Read("logs/atmhealthd.1.log");
+  EXPECT_LT(kept.size(), old_log.size());
+  EXPECT_TRUE(old_log.ends_with(kept)) << "the newest lines are kept, whole";
+  EXPECT_THAT(small.Json("manifest.json")["cut"].dump(), HasSubstr("logs/atmhealthd.1.log"));
+  EXPECT_TRUE(HasEvent(JsonLines(small.Read("events.jsonl")), key, "firing", "critical"));
+
+  // --max-events keeps the newest and says so; the buffer was not touched.
+  const Unpacked one = Export("one", {"-c", config, "--max-events", "1"});
+  const std::vector<nlohmann::json> newest = JsonLines(one.Read("events.jsonl"));
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(newest[0]["seq"], JsonEvents({"-c", config, "--last", "1"})[0]["seq"]);
+  EXPECT_THAT(one.Read("README.txt"), HasSubstr("the newest 1 of the matching events"));
+  const BufferSnapshot after = Snapshot(options.store);
+  EXPECT_TRUE(after.database == before.database) << "the buffer file changed";
+
+  const CtlRun help = Ctl({"export", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* text : {"--max-bytes", "--max-events", "--since", "--output", "--journal-lines",
+                           "Redacted:", "Exit codes"}) {
+    EXPECT_THAT(help.output, HasSubstr(text));
+  }
+
+  // Never over an existing file.
+  const CtlRun again = Ctl({"export", "-c", config, "-o", (scratch_ / "one.tar.gz").string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_THAT(again.output, HasSubstr("exists already"));
 }
 
 }  // namespace

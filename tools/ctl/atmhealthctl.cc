@@ -16,6 +16,7 @@
 #include "tools/ctl/completion.h"
 #include "tools/ctl/drill_command.h"
 #include "tools/ctl/events_command.h"
+#include "tools/ctl/export_command.h"
 #include "tools/ctl/status_command.h"
 
 namespace {
@@ -118,6 +119,41 @@ void AddEventsOptions(CLI::App& command, EventsArguments& a, bool history) {
       ->option_text("WHEN");
 }
 
+// A duration option above zero and, with `max`, at most `max`; nullopt,
+// with the message written, when it is not.
+std::optional<std::chrono::milliseconds> DurationOption(
+    const std::string& text, const char* name,
+    std::optional<std::chrono::milliseconds> max = std::nullopt) {
+  Result<std::chrono::milliseconds> value = platform::ParseDuration(text);
+  if (!value.ok()) {
+    std::cerr << "atmhealthctl: " << name << ": " << value.error().message() << "\n";
+    return std::nullopt;
+  }
+  if (value->count() <= 0 || (max && *value > *max)) {
+    std::cerr << "atmhealthctl: " << name << ": must be above zero"
+              << (max ? " and at most " + platform::FormatDuration(*max) : "") << "\n";
+    return std::nullopt;
+  }
+  return *value;
+}
+
+// --since and --until into `filter`; false, with the message written, when
+// one is wrong.
+bool ParseTimeRange(const std::string& since, const std::string& until, ctl::EventFilter& filter) {
+  const auto now = std::chrono::system_clock::now();
+  for (auto [text, bound, name] : {std::tuple{&since, &filter.since_unix_ns, "--since"},
+                                   std::tuple{&until, &filter.until_unix_ns, "--until"}}) {
+    if (text->empty()) continue;
+    Result<std::int64_t> at = platform::ParseTimeArgument(*text, now);
+    if (!at.ok()) {
+      std::cerr << "atmhealthctl: " << name << ": " << at.error().message() << "\n";
+      return false;
+    }
+    *bound = *at;
+  }
+  return true;
+}
+
 // The request from the arguments, or the message of what is wrong in them.
 std::optional<ctl::EventsRequest> MakeRequest(const EventsArguments& a) {
   ctl::EventsRequest request;
@@ -131,18 +167,7 @@ std::optional<ctl::EventsRequest> MakeRequest(const EventsArguments& a) {
     }
     request.buffer_path = config->store.path;
   }
-  const auto now = std::chrono::system_clock::now();
-  for (auto [text, bound, name] :
-       {std::tuple{&a.since, &request.filter.since_unix_ns, "--since"},
-        std::tuple{&a.until, &request.filter.until_unix_ns, "--until"}}) {
-    if (text->empty()) continue;
-    Result<std::int64_t> at = platform::ParseTimeArgument(*text, now);
-    if (!at.ok()) {
-      std::cerr << "atmhealthctl: " << name << ": " << at.error().message() << "\n";
-      return std::nullopt;
-    }
-    *bound = *at;
-  }
+  if (!ParseTimeRange(a.since, a.until, request.filter)) return std::nullopt;
   // The names were checked against the lists when the command line was parsed.
   if (!a.severity.empty()) request.filter.min_severity = EnumByName<v1::Severity>(a.severity);
   for (const std::string& name : a.kinds) {
@@ -248,6 +273,71 @@ int main(int argc, char** argv) {
       ->option_text("DURATION");
   drill->add_flag("--json", drill_json, "the daemon's answer as one JSON object");
 
+  ctl::ExportRequest export_request;
+  std::string export_since;
+  std::string export_until;
+  std::string export_max_bytes = "8MiB";
+  std::string export_timeout = "5s";
+  CLI::App* export_bundle = app.add_subcommand(
+      "export",
+      "write one bounded .tar.gz for the second-line team: events from the buffer, the "
+      "configuration with secrets redacted, recent logs (log files, the journal), versions, "
+      "the buffer's summary and the daemon's status; works when the daemon is stopped");
+  export_bundle->footer(
+      "Redacted: the value of every configuration key whose name has one of the words key, pass, "
+      "passwd, password, passphrase, secret, token, credential(s); files the configuration names "
+      "(TLS key, certificates) are never included. What was cut or could not be included is "
+      "listed in the bundle's README.txt and manifest.json.\n"
+      "Exit codes: 0 the bundle was written; 1 it could not be written; 2 a wrong argument, or "
+      "the output file exists already.");
+  export_bundle
+      ->add_option("-c,--config", export_request.config_path,
+                   std::string("agent config (buffer, socket, log file); default ") +
+                       ctl::kPackagedAgentConfig + " if it exists, else the built-in defaults")
+      ->option_text("PATH");
+  export_bundle
+      ->add_option("--store", export_request.store_path,
+                   "the event buffer (SQLite file), instead of the config's")
+      ->option_text("PATH");
+  export_bundle
+      ->add_option("--socket", export_request.socket_path,
+                   "the daemon's control socket, instead of the config's")
+      ->option_text("PATH");
+  export_bundle
+      ->add_option("-o,--output", export_request.output,
+                   "the bundle to write (never overwritten); default "
+                   "atmhealth-export-<device>-<UTC time>.tar.gz here")
+      ->option_text("FILE");
+  export_bundle->add_option("--since", export_since, "events detected at or after, as for events")
+      ->option_text("TIME");
+  export_bundle->add_option("--until", export_until, "events detected at or before, as --since")
+      ->option_text("TIME");
+  export_bundle
+      ->add_option("--max-events", export_request.max_events,
+                   "at most this many events, the newest")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->option_text("N");
+  export_bundle
+      ->add_option("--max-bytes", export_max_bytes,
+                   "the whole bundle at most this size (\"8MiB\", at least 256KiB)")
+      ->capture_default_str()
+      ->option_text("SIZE");
+  export_bundle
+      ->add_option("--journal-lines", export_request.journal_lines,
+                   "the newest N lines of the unit's journal, under systemd")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->option_text("N");
+  export_bundle->add_option("--unit", export_request.unit, "the agent's systemd unit")
+      ->capture_default_str()
+      ->option_text("NAME");
+  export_bundle
+      ->add_option("--timeout", export_timeout,
+                   "how long to wait for the daemon's status, and for journalctl")
+      ->capture_default_str()
+      ->option_text("DURATION");
+
   std::string checked_config;
   CLI::App* check_config = app.add_subcommand(
       "check-config",
@@ -300,6 +390,22 @@ int main(int argc, char** argv) {
     return ctl::kExitOk;
   }
   if (check_config->parsed()) return ctl::RunCheckConfig(checked_config, std::cout, std::cerr);
+  if (export_bundle->parsed()) {
+    if (!ParseTimeRange(export_since, export_until, export_request.filter)) return ctl::kExitUsage;
+    Result<std::uint64_t> max_bytes = platform::ParseByteSize(export_max_bytes);
+    if (!max_bytes.ok() || *max_bytes < ctl::kMinExportBytes) {
+      std::cerr << "atmhealthctl: --max-bytes: "
+                << (max_bytes.ok() ? "must be at least 256KiB" : max_bytes.error().message())
+                << "\n";
+      return ctl::kExitUsage;
+    }
+    export_request.max_bytes = *max_bytes;
+    std::optional<std::chrono::milliseconds> timeout =
+        DurationOption(export_timeout, "--timeout", std::chrono::minutes(1));
+    if (!timeout) return ctl::kExitUsage;
+    export_request.timeout = *timeout;
+    return ctl::RunExport(export_request, std::cout, std::cerr);
+  }
   if (drill->parsed()) {
     ctl::DrillRequest request;
     request.socket_path = drill_socket;
@@ -311,13 +417,9 @@ int main(int argc, char** argv) {
       }
       request.socket_path = agent::ControlSocketPath(*config);
     }
-    Result<std::chrono::milliseconds> timeout = platform::ParseDuration(drill_timeout);
-    if (!timeout.ok() || timeout->count() <= 0 || *timeout > std::chrono::minutes(1)) {
-      std::cerr << "atmhealthctl: --timeout: "
-                << (timeout.ok() ? "must be above zero and at most 1m" : timeout.error().message())
-                << "\n";
-      return ctl::kExitUsage;
-    }
+    std::optional<std::chrono::milliseconds> timeout =
+        DurationOption(drill_timeout, "--timeout", std::chrono::minutes(1));
+    if (!timeout) return ctl::kExitUsage;
     request.timeout = *timeout;
     request.kind = drill_kind;
     request.json = drill_json;
@@ -335,12 +437,8 @@ int main(int argc, char** argv) {
       }
       request.socket_path = agent::ControlSocketPath(*config);
     }
-    Result<std::chrono::milliseconds> timeout = platform::ParseDuration(status_timeout);
-    if (!timeout.ok() || timeout->count() <= 0) {
-      std::cerr << "atmhealthctl: --timeout: "
-                << (timeout.ok() ? "must be above zero" : timeout.error().message()) << "\n";
-      return ctl::kExitUsage;
-    }
+    std::optional<std::chrono::milliseconds> timeout = DurationOption(status_timeout, "--timeout");
+    if (!timeout) return ctl::kExitUsage;
     request.timeout = *timeout;
     request.json = status_json;
     request.colour =
@@ -350,12 +448,8 @@ int main(int argc, char** argv) {
   if (tail->parsed()) {
     std::optional<ctl::EventsRequest> request = MakeRequest(tail_args);
     if (!request) return ctl::kExitUsage;
-    Result<std::chrono::milliseconds> interval = platform::ParseDuration(poll);
-    if (!interval.ok() || interval->count() <= 0) {
-      std::cerr << "atmhealthctl: --poll: "
-                << (interval.ok() ? "must be above zero" : interval.error().message()) << "\n";
-      return ctl::kExitUsage;
-    }
+    std::optional<std::chrono::milliseconds> interval = DurationOption(poll, "--poll");
+    if (!interval) return ctl::kExitUsage;
     std::signal(SIGINT, RequestStop);
     std::signal(SIGTERM, RequestStop);
     return ctl::RunTail(*request, *interval, stop_requested, std::cout, std::cerr);

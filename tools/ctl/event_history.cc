@@ -157,6 +157,53 @@ Result<std::vector<StoredEvent>> EventHistory::Last(std::size_t count, const Eve
   return newest_first;
 }
 
+Status EventHistory::NewestFirst(const EventFilter& filter,
+                                 const std::function<bool(StoredEvent&)>& visit) {
+  std::uint64_t seq = std::numeric_limits<std::int64_t>::max();
+  std::vector<StoredEvent> page;
+  while (true) {
+    page.clear();
+    Result<PageEnd> end = ReadPage(page_before_, seq, filter, page);
+    if (!end.ok()) return end.error();
+    if (end->rows == 0) return OkStatus();
+    seq = end->last_seq;
+    for (StoredEvent& stored : page) {
+      if (!visit(stored)) return OkStatus();
+    }
+  }
+}
+
+Result<BufferSummary> EventHistory::Summary() {
+  BufferSummary summary;
+  struct Query {
+    const char* sql;
+    std::int64_t* target;
+  };
+  std::int64_t events = 0, first = 0, last = 0, delivered = 0;
+  for (const Query& query : {
+           Query{"PRAGMA user_version", &summary.schema_version},
+           Query{"SELECT count(*) FROM events", &events},
+           Query{"SELECT coalesce(min(seq), 0) FROM events", &first},
+           Query{"SELECT coalesce(max(seq), 0) FROM events", &last},
+           Query{"SELECT delivered_seq FROM meta", &delivered},
+           Query{"SELECT coalesce((SELECT wall_time_unix_ns FROM events ORDER BY seq LIMIT 1), 0)",
+                 &summary.oldest_unix_ns},
+           Query{
+               "SELECT coalesce((SELECT wall_time_unix_ns FROM events ORDER BY seq DESC LIMIT 1), "
+               "0)",
+               &summary.newest_unix_ns},
+       }) {
+    Result<std::int64_t> value = database_.QueryInt64(query.sql, "buffer summary");
+    if (!value.ok()) return value.error();
+    *query.target = *value;
+  }
+  summary.events = static_cast<std::uint64_t>(events);
+  summary.first_seq = static_cast<std::uint64_t>(first);
+  summary.last_seq = static_cast<std::uint64_t>(last);
+  summary.delivered_seq = static_cast<std::uint64_t>(delivered);
+  return summary;
+}
+
 Result<std::uint64_t> EventHistory::LastSeq() {
   Result<std::int64_t> seq =
       database_.QueryInt64("SELECT coalesce(max(seq), 0) FROM events", "read events");

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,18 @@ struct StoredEvent {
   bool delivered = false;  // the collector acknowledged it
 };
 
+// What the buffer holds, for a diagnostic bundle. Read in a few short
+// statements, so the numbers may be a commit apart while the daemon writes.
+struct BufferSummary {
+  std::int64_t schema_version = 0;  // PRAGMA user_version of the file
+  std::uint64_t events = 0;         // rows in the events table
+  std::uint64_t first_seq = 0;      // 0 when empty
+  std::uint64_t last_seq = 0;
+  std::uint64_t delivered_seq = 0;  // the collector acknowledged up to here
+  std::int64_t oldest_unix_ns = 0;  // detection wall time of first_seq; 0 when empty
+  std::int64_t newest_unix_ns = 0;  // of last_seq
+};
+
 class EventHistory {
  public:
   // Rows read per statement: small enough that a page is a short read.
@@ -59,6 +72,10 @@ class EventHistory {
   Result<std::vector<StoredEvent>> Last(std::size_t count, const EventFilter& filter);
   // The highest sequence stored now (0 when empty): where `tail` starts.
   Result<std::uint64_t> LastSeq();
+  // Matching events newest first, one page of rows in memory at a time,
+  // until `visit` returns false or the oldest was visited.
+  Status NewestFirst(const EventFilter& filter, const std::function<bool(StoredEvent&)>& visit);
+  Result<BufferSummary> Summary();
 
   const std::string& path() const { return database_.path(); }
 
