@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "atmhealth/v1/device.pb.h"
+#include "atmhealth/v1/event.pb.h"
 #include "platform/config_values.h"
 #include "platform/status.h"
 
@@ -72,6 +73,17 @@ class WatcherSettings {
   std::chrono::milliseconds interval{10000};
   // What the watcher would watch, one line each, for --check-config.
   virtual std::vector<std::string> Describe() const = 0;
+
+  // An alert the watcher raises whatever it finds, known from its config
+  // (a listed bond, a named link group). Two watchers naming the same alert
+  // (kind and subject) would mix their states in one alert: ParseWatchers
+  // refuses that, naming both places.
+  struct NamedSubject {
+    v1::AlertKind kind = v1::ALERT_KIND_UNSPECIFIED;
+    std::string subject;
+    std::string where;  // "<file>:<line>: <key path>"
+  };
+  std::vector<NamedSubject> named_subjects;
 };
 
 // One configured watcher: its section name and its settings.

@@ -70,6 +70,12 @@ class ConfigSection {
     return FailAtLine(line, PathOf(key), what);
   }
 
+  // "<source>:<line>: <key path>" of `node`: where a value was given.
+  std::string WhereAt(const toml::node& node, std::string_view key_path) const {
+    const std::uint32_t line = node.source().begin.line != 0 ? node.source().begin.line : line_;
+    return fmt::format("{}:{}: {}", source_, line, key_path);
+  }
+
   Error FailAt(const toml::node& node, std::string_view key_path, std::string_view what) const {
     const std::uint32_t line = node.source().begin.line != 0 ? node.source().begin.line : line_;
     return FailAtLine(line, key_path, what);

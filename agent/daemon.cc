@@ -346,13 +346,20 @@ int Daemon::Run() {
   std::optional<platform::Watchdog> watchdog;
   if (auto interval = platform::WatchdogInterval()) {
     // The main thread pets the service manager's watchdog while it, the
-    // sampler and the store thread all answer: if any of them hangs,
+    // sampler, the store thread and the watchers' own threads (crm_mon's)
+    // all answer: if any of them hangs,
     // systemd restarts the agent.
     watchdog.emplace(io_.get_executor(),
                      std::chrono::duration_cast<std::chrono::milliseconds>(*interval / 2),
                      [] { platform::NotifyWatchdog(); });
     watchdog->Watch("sampler", sampler_.get_executor());
     watchdog->Watch("store", store_->executor());
+    for (const ScheduledWatcher& scheduled : watchers_) {
+      for (WatcherThread& thread : scheduled.watcher->Threads()) {
+        watchdog->Watch(fmt::format("{} {}", scheduled.watcher->name(), thread.name),
+                        std::move(thread.executor));
+      }
+    }
     asio::co_spawn(io_, watchdog->Run(), asio::detached);
   }
   OpenControl();

@@ -30,6 +30,12 @@ Result<std::shared_ptr<const BondingConfig>> ReadBondingConfig(
           fmt::format("must be an interface name like \"bond0\", not \"{}\"", config->bonds[i]));
     }
   }
+  for (std::size_t i = 0; i < config->bonds.size(); ++i) {
+    config->named_subjects.push_back(
+        {v1::ALERT_KIND_LINK_GROUP, config->bonds[i],
+         section.WhereAt(*section.Get("bonds")->as_array()->get(i),
+                         fmt::format("{}[{}]", section.PathOf("bonds"), i))});
+  }
   ATMHEALTH_RETURN_IF_ERROR(ReadRedundancyRule(section, offered, config->states));
   return std::shared_ptr<const BondingConfig>(std::move(config));
 }

@@ -53,6 +53,8 @@ Result<std::shared_ptr<const LinkGroupConfig>> ReadLinkGroupConfig(
     }
     ATMHEALTH_RETURN_IF_ERROR(table.ReadCount("min_up", group.min_up, 1,
                                               static_cast<std::int64_t>(group.interfaces.size())));
+    config->named_subjects.push_back({v1::ALERT_KIND_LINK_GROUP, group.name,
+                                      table.WhereAt(*table.Get("name"), table.PathOf("name"))});
     config->groups.push_back(std::move(group));
   }
   return std::shared_ptr<const LinkGroupConfig>(std::move(config));

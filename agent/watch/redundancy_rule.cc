@@ -24,6 +24,57 @@ Status ReadRoot(const ConfigSection& section, std::string_view key, std::string&
   return OkStatus();
 }
 
+Status ReadCommand(const ConfigSection& section, platform::CommandSpec& spec) {
+  // A command runs on a device that must keep serving: a limit of minutes
+  // would hide a hang, and output beyond a few MiB is not a status report.
+  constexpr std::chrono::milliseconds kMaxTimeLimit = std::chrono::minutes(5);
+  constexpr std::uint64_t kMinOutput = 1024;
+  constexpr std::uint64_t kMaxOutput = 16 * 1024 * 1024;
+  if (const toml::node* node = section.Get("command"); node != nullptr) {
+    // Not ReadStrings: an argv may repeat a word ("-v", "-v").
+    constexpr std::string_view kExample = "like [\"crm_mon\", \"--output-as=xml\"]";
+    if (!node->is_array() || node->as_array()->empty()) {
+      return section.Fail("command",
+                          fmt::format("must be a program and its arguments, {}, not {}", kExample,
+                                      node->is_array() ? "[]" : TypeName(node->type())));
+    }
+    std::vector<std::string> argv;
+    const toml::array& array = *node->as_array();
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      const toml::node& word = *array.get(i);
+      if (!word.is_string() || (i == 0 && word.as_string()->get().empty())) {
+        return section.FailAt(word, fmt::format("{}[{}]", section.PathOf("command"), i),
+                              fmt::format("must be a {}string, not {}", i == 0 ? "non-empty " : "",
+                                          word.is_string() ? "\"\"" : TypeName(word.type())));
+      }
+      argv.push_back(word.as_string()->get());
+    }
+    spec.argv = std::move(argv);
+  } else if (spec.argv.empty()) {
+    return section.Fail("command",
+                        "required: the program and its arguments, like [\"/usr/bin/check\"]");
+  }
+  if (spec.argv.front().find_first_of(" \t") != std::string::npos) {
+    return section.Fail(
+        "command",
+        fmt::format("\"{}\" is one word of argv, not a shell line: write each argument as its "
+                    "own string",
+                    spec.argv.front()));
+  }
+  ATMHEALTH_RETURN_IF_ERROR(
+      section.ReadDuration("time_limit", spec.time_limit, ConfigSection::Zero::kRefused));
+  if (spec.time_limit > kMaxTimeLimit) {
+    return section.Fail("time_limit", fmt::format("must be at most {}, not {}",
+                                                  platform::FormatDuration(kMaxTimeLimit),
+                                                  platform::FormatDuration(spec.time_limit)));
+  }
+  std::uint64_t output_limit = spec.output_limit;
+  ATMHEALTH_RETURN_IF_ERROR(
+      section.ReadByteSize("output_limit", output_limit, kMinOutput, kMaxOutput));
+  spec.output_limit = static_cast<std::size_t>(output_limit);
+  return OkStatus();
+}
+
 std::string DescribeStates(const StateSpec& spec) {
   std::string text;
   for (RedundancyState state : kRedundancyStates) {

@@ -11,6 +11,7 @@
 #include "agent/config_section.h"
 #include "agent/rules/rule.h"
 #include "agent/watch/measurement.h"
+#include "platform/command_runner.h"
 #include "platform/status.h"
 
 namespace atmhealth::agent {
@@ -25,6 +26,13 @@ Status ReadRedundancyRule(const ConfigSection& section,
 // /sys (a fixture tree in tests, the host's in a container). Must be an
 // absolute path.
 Status ReadRoot(const ConfigSection& section, std::string_view key, std::string& out);
+
+// Reads a command source's "command" (its argv: a program and its
+// arguments, never run by a shell), "time_limit" (a duration; the command's
+// process group is killed when it is reached) and "output_limit" (a byte
+// size; the rest of its output is thrown away) into `spec`. The command is
+// required unless `spec` already has one.
+Status ReadCommand(const ConfigSection& section, platform::CommandSpec& spec);
 
 // "degraded warning, recovering warning, ..., down critical (unavailable:
 // withdrawal)": the states that alert, for --check-config.

@@ -6,14 +6,23 @@
 #ifndef ATMHEALTH_AGENT_WATCH_WATCHER_H_
 #define ATMHEALTH_AGENT_WATCH_WATCHER_H_
 
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "agent/rules/rule.h"
 #include "agent/watch/measurement.h"
 #include "atmhealth/v1/session.pb.h"
+#include "platform/asio.h"
 
 namespace atmhealth::agent {
+
+// A thread a watcher runs besides the sampler (a command that may hang runs
+// there, never on the sampler), for the watchdog to prove alive.
+struct WatcherThread {
+  std::string name;  // "crm_mon"
+  asio::any_io_executor executor;
+};
 
 class Watcher {
  public:
@@ -35,6 +44,9 @@ class Watcher {
   // (the transaction feed: lines refused, current load). Called after each
   // of its samples, on the sampling thread. Most watchers add nothing.
   virtual void ReportHealth(v1::AgentHealth& health) const { (void)health; }
+  // The threads of its own, if any; fixed once the watcher is built, so
+  // safe to ask from any thread. Most watchers have none.
+  virtual std::vector<WatcherThread> Threads() const { return {}; }
 };
 
 }  // namespace atmhealth::agent

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "agent/watch/bonding_watcher.h"
+#include "agent/watch/cluster_watcher.h"
 #include "agent/watch/link_group_watcher.h"
 #include "agent/watch/peer_watcher.h"
 #include "agent/watch/raid_watcher.h"
@@ -15,6 +18,7 @@ const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(), ThroughputWatcher::Kind(), RaidWatcher::Kind(),
       BondingWatcher::Kind(), LinkGroupWatcher::Kind(),  PeerWatcher::Kind(),
+      ClusterWatcher::Kind(),
   };
   return kinds;
 }
@@ -44,6 +48,22 @@ Result<std::vector<WatcherConfig>> ParseWatchers(const ConfigSection& root,
     }
     if (*settings == nullptr) continue;
     watchers.push_back(WatcherConfig{std::string(kind.section), std::move(settings).value()});
+  }
+  // One alert, one watcher: a link group named like a listed bond would
+  // mix the group's and the bond's states in the alert link_group:<name>.
+  std::map<std::string, const WatcherSettings::NamedSubject*> named;
+  for (const WatcherConfig& watcher : watchers) {
+    for (const WatcherSettings::NamedSubject& subject : watcher.settings->named_subjects) {
+      const std::string key = AlertKey(subject.kind, subject.subject);
+      const auto [first, added] = named.emplace(key, &subject);
+      if (added) continue;
+      Error error(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: \"{}\" is named at {} too: both would raise the alert {}; "
+                              "give them different names",
+                              subject.where, subject.subject, first->second->where, key));
+      if (problems == nullptr) return error;
+      problems->push_back(std::move(error));
+    }
   }
   return watchers;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/integration/harness.h"
+#include "tests/support/fake_crm_mon.h"
 #include "tests/support/sqlite_reader.h"
 #include "tests/support/test_paths.h"
 
@@ -43,6 +44,16 @@ class RedundancyIntegrationTest : public ::testing::Test {
     return AwaitCollectorEvent(db, "atm-it-01", where, timeout);
   }
 
+  // Waits until the agent's first heartbeat reached the collector.
+  bool AwaitHeartbeat(const CollectorProcess& collector) {
+    return WaitFor(
+        [&] {
+          return QueryInt(collector.db(),
+                          "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") >= 1;
+        },
+        seconds(20));
+  }
+
   // Replaces `target` with the fixture at once, as the kernel's file changes
   // between two reads: never half written.
   void Switch(const std::string& fixture, const std::filesystem::path& target) {
@@ -70,12 +81,7 @@ arrays = ["md0"]
 degraded = { severity = "critical" }
 recovering = { severity = "warning" }
 )"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return QueryInt(collector.db(),
-                        "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
-      },
-      seconds(20)));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
 
   Switch("mdstat/degraded_failed.txt", proc / "mdstat");
   const auto degraded =
@@ -166,12 +172,7 @@ name = "uplink"
 interfaces = [")" + veth.near(0) + "\", \"" + veth.near(1) + R"("]
 min_up = 1
 )"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return QueryInt(collector.db(),
-                        "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
-      },
-      seconds(20)));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
 
   ASSERT_TRUE(RunIp("ip link set " + veth.near(1) + " down"));
   const auto degraded = AwaitEvent(collector.db(), "kind = 'link_group' AND state = 'firing'");
@@ -205,6 +206,142 @@ min_up = 1
   const auto resolved = AwaitEvent(collector.db(), "kind = 'link_group' AND state = 'resolved'");
   ASSERT_TRUE(resolved);
   EXPECT_EQ(std::stod(resolved->at("value")), 2);
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(RedundancyIntegrationTest, PacemakerFailedOverThenSplitBrainIsRaisedAndResolved) {
+  FakeCrmMon crm_mon(scratch_ / "bin", "result_two_nodes_healthy.xml");
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[cluster]
+interval = "100ms"
+[cluster.states]
+failed_over = { severity = "warning" }
+split_brain = { severity = "critical", unavailable = ["withdrawal", "deposit"] }
+[cluster.pacemaker]
+command = [")" + crm_mon.program().string() + R"(", "--output-as=xml"]
+time_limit = "5s"
+preferred_node = "atm-srv-a"
+)"));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
+
+  crm_mon.Show("result_standby_failed_over.xml");
+  const auto failed_over =
+      AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'firing' AND severity = 'warning'");
+  ASSERT_TRUE(failed_over);
+  EXPECT_EQ(failed_over->at("subject"), "pacemaker");
+  EXPECT_EQ(failed_over->at("category"), "daily_operation_redundancy");
+  EXPECT_EQ(failed_over->at("impact_unavailable"), "");
+  EXPECT_EQ(std::stod(failed_over->at("value")), 1);
+  EXPECT_EQ(std::stod(failed_over->at("threshold")), 2);
+  const auto failed_over_context = nlohmann::json::parse(failed_over->at("context_json"));
+  EXPECT_EQ(failed_over_context.value("state", ""), "failed_over");
+  EXPECT_EQ(failed_over_context.value("nodes_standby", ""), "atm-srv-a");
+  EXPECT_EQ(failed_over_context.value("running_elsewhere", ""),
+            "atm-vip on atm-srv-b; atm-switchd on atm-srv-b");
+
+  crm_mon.Show("result_multi_active_split_brain.xml");
+  const auto split_brain =
+      AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'firing' AND severity = 'critical'");
+  ASSERT_TRUE(split_brain);
+  EXPECT_EQ(split_brain->at("impact_unavailable"), "withdrawal,deposit");
+  const auto split_context = nlohmann::json::parse(split_brain->at("context_json"));
+  EXPECT_EQ(split_context.value("state", ""), "split_brain");
+  EXPECT_EQ(split_context.value("multi_active", ""), "atm-vip on atm-srv-a,atm-srv-b");
+
+  crm_mon.Show("result_two_nodes_healthy.xml");
+  const auto resolved = AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(split_brain->at("seq")));
+  EXPECT_EQ(std::stod(resolved->at("value")), 2);
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(RedundancyIntegrationTest, CrmMonThatHangsIsKilledAtItsLimitWhileOtherWatchersGoOn) {
+  FakeCrmMon crm_mon(scratch_ / "bin", "result_two_nodes_healthy.xml");
+  crm_mon.Hang();
+  const std::filesystem::path proc = scratch_ / "proc";
+  std::filesystem::create_directories(proc);
+  Switch("mdstat/clean_with_spare.txt", proc / "mdstat");
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[raid]
+interval = "100ms"
+proc_root = ")" + proc.string() + R"("
+arrays = ["md0"]
+[cluster]
+interval = "100ms"
+[cluster.pacemaker]
+command = [")" + crm_mon.program().string() + R"("]
+time_limit = "6s"
+)"));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
+  ASSERT_TRUE(WaitFor([&] { return crm_mon.runs() >= 1; }, seconds(10)));
+
+  // crm_mon hangs: the RAID array degrading is still seen at once.
+  Switch("mdstat/degraded_failed.txt", proc / "mdstat");
+  const auto raid = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'firing'");
+  ASSERT_TRUE(raid);
+  const auto probe = AwaitEvent(collector.db(),
+                                "kind = 'agent_health' AND subject = 'probe:crm_mon' AND "
+                                "state = 'firing'");
+  ASSERT_TRUE(probe);
+  // The RAID alert came while crm_mon was still running, before it was
+  // killed at its limit.
+  EXPECT_LT(std::stoll(raid->at("seq")), std::stoll(probe->at("seq")));
+  const auto context = nlohmann::json::parse(probe->at("context_json"));
+  EXPECT_NE(context.value("error", "").find("killed (SIGKILL) at its time limit of 6000 ms"),
+            std::string::npos)
+      << context.dump();
+  EXPECT_EQ(context.value("timeouts", ""), "1");
+  EXPECT_EQ(probe->at("severity"), "critical");
+
+  // crm_mon answers again: the probe alert resolves.
+  crm_mon.Show("result_two_nodes_healthy.xml");
+  const auto answered = AwaitEvent(collector.db(),
+                                   "kind = 'agent_health' AND subject = 'probe:crm_mon' AND "
+                                   "state = 'resolved'");
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(RedundancyIntegrationTest, KeepalivedBackupTakingOverIsFailedOverAndResolved) {
+  const std::filesystem::path run = scratch_ / "run";
+  std::filesystem::create_directories(run);
+  Switch("keepalived/backup_word.state", run / "VI_1.state");
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[cluster]
+interval = "100ms"
+[cluster.states]
+failed_over = { severity = "critical", degraded = ["withdrawal"] }
+[[cluster.vrrp]]
+instance = "VI_1"
+role = "backup"
+state_file = ")" + (run / "VI_1.state").string() + R"("
+)"));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
+
+  Switch("keepalived/master_args.state", run / "VI_1.state");
+  const auto failed_over = AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'firing'");
+  ASSERT_TRUE(failed_over);
+  EXPECT_EQ(failed_over->at("subject"), "VI_1");
+  EXPECT_EQ(failed_over->at("severity"), "critical");
+  EXPECT_EQ(failed_over->at("impact_degraded"), "withdrawal");
+  const auto context = nlohmann::json::parse(failed_over->at("context_json"));
+  EXPECT_EQ(context.value("state", ""), "failed_over");
+  EXPECT_EQ(context.value("vrrp_state", ""), "MASTER");
+  EXPECT_EQ(context.value("role", ""), "backup");
+
+  Switch("keepalived/backup_word.state", run / "VI_1.state");
+  const auto resolved = AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
   EXPECT_EQ(agent.process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
 }

@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "agent/watch/bonding_config.h"
+#include "agent/watch/cluster_config.h"
 #include "agent/watch/link_group_config.h"
 #include "agent/watch/raid_config.h"
 #include "agent/watch/storage_config.h"
@@ -283,6 +285,66 @@ plaintext = true
   EXPECT_EQ(config->uplink.collectors[2].port, 65535);
 }
 
+// The [cluster] section of the example is commented out (a device without
+// keepalived or pacemaker must not alert about them); uncommented, it is
+// valid and says what it shows.
+TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
+  std::ifstream in(ATMHEALTH_EXAMPLE_CONFIG);
+  std::string example((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto begin = example.find("\n#[cluster]\n");
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = example.find("\n[", begin);
+  std::string text = Lines(kUplink) + "[device]\nid = \"atm-01\"\nsite = \"s\"\n";
+  std::istringstream block(example.substr(begin, end - begin));
+  for (std::string line; std::getline(block, line);) {
+    // Settings are "#key = ..." and "#[table]"; prose is "# ...".
+    if (line.size() > 1 && line[0] == '#' && line[1] != ' ') line.erase(0, 1);
+    text += line + "\n";
+  }
+  auto config = ParseAgentConfig(text, kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message() << "\n" << text;
+  const ClusterConfig& cluster = *config->Watcher<ClusterConfig>("cluster");
+  EXPECT_EQ(cluster.interval, milliseconds(10000));
+  EXPECT_EQ(cluster.states.outcome(RedundancyState::kSplitBrain).impact.unavailable.size(), 3u);
+  ASSERT_EQ(cluster.vrrp.size(), 1u);
+  EXPECT_EQ(cluster.vrrp[0].instance, "VI_1");
+  EXPECT_EQ(cluster.vrrp[0].role, VrrpRole::kMaster);
+  EXPECT_EQ(cluster.vrrp[0].state_file, "/run/keepalived/VI_1.state");
+  ASSERT_TRUE(cluster.pacemaker);
+  EXPECT_THAT(cluster.pacemaker->command.argv, ElementsAre("crm_mon", "--output-as=xml"));
+  EXPECT_EQ(cluster.pacemaker->command.time_limit, milliseconds(10000));
+  EXPECT_EQ(cluster.pacemaker->command.output_limit, 1024u * 1024);
+  EXPECT_EQ(cluster.pacemaker->preferred_node, "atm-srv-a");
+}
+
+// Bonds and link groups both raise alerts of kind link_group with their
+// name as the subject: a group named like a bond shared one alert, whose
+// state flipped between the bond's and the group's at every sample.
+TEST(ParseAgentConfig, LinkGroupNamedLikeAListedBondIsRefusedAsOneAlertForTwoThings) {
+  EXPECT_EQ(ErrorOf(Lines(R"(
+[bonding]
+bonds = ["bond0", "bond1"]
+[links]
+[[links.group]]
+name = "bond1"
+interfaces = ["eth0", "eth1"]
+)") + kUplink),
+            "atmhealthd.toml:5: links.group[0].name: \"bond1\" is named at atmhealthd.toml:2: "
+            "bonding.bonds[1] too: both would raise the alert link_group:bond1; give them "
+            "different names");
+  // Distinct names keep their alerts, and their keys, as they were.
+  auto config = ParseAgentConfig(Lines(R"(
+[bonding]
+bonds = ["bond0"]
+[links]
+[[links.group]]
+name = "uplink"
+interfaces = ["eth0", "eth1"]
+)") + kUplink,
+                                 kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+}
+
 struct ErrorCase {
   const char* what;
   const char* toml;  // line 1 is the line after the opening R"(
@@ -297,12 +359,12 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, log, control)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, log, control)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
