@@ -168,7 +168,6 @@ Result<std::shared_ptr<const PeerConfig>> ReadPeerConfig(
     return section.Fail("peer_device",
                         fmt::format("\"{}\" is this device's own id; name the other node", device));
   }
-  ATMHEALTH_RETURN_IF_ERROR(ReadKeyFile(section, *config));
 
   if (!section.Has("role")) {
     return section.Fail("role", "required: \"active\" or \"standby\", this node's role by design");
@@ -195,6 +194,8 @@ Result<std::shared_ptr<const PeerConfig>> ReadPeerConfig(
                                         "a heartbeat takes that long on a busy network",
                                         config->max_skew));
   ATMHEALTH_RETURN_IF_ERROR(ReadRedundancyRule(section, offered, config->states));
+  // Last: the only check that reads a file.
+  ATMHEALTH_RETURN_IF_ERROR(ReadKeyFile(section, *config));
   return std::shared_ptr<const PeerConfig>(std::move(config));
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -103,10 +104,11 @@ class PeerIntegrationTest : public ::testing::Test {
     if (HasFailure()) PrintLogs(scratch_.path());
   }
 
-  // Starts the agent `device` of the pair: its role file says `role_now`.
-  std::unique_ptr<AgentProcess> StartAgent(const std::string& device, const std::string& peer,
-                                           const std::string& role, const std::string& role_now,
-                                           std::uint16_t listen, std::uint16_t peer_port) {
+  // The config of the agent `device` of the pair: its role file says
+  // `role_now`.
+  AgentOptions PeerAgent(const std::string& device, const std::string& peer,
+                         const std::string& role, const std::string& role_now, std::uint16_t listen,
+                         std::uint16_t peer_port) {
     const std::filesystem::path dir = scratch_ / device;
     std::filesystem::create_directories(dir / "watched");
     WriteFile(RoleFile(device), role_now + "\n");
@@ -121,7 +123,14 @@ class PeerIntegrationTest : public ::testing::Test {
                     "\"\nrole_file = \"" + RoleFile(device).string() +
                     "\"\nsend_interval = \"100ms\"\npeer_timeout = \"1s\"\n"
                     "max_skew = \"5s\"\n";
-    return std::make_unique<AgentProcess>(dir, options);
+    return options;
+  }
+
+  std::unique_ptr<AgentProcess> StartAgent(const std::string& device, const std::string& peer,
+                                           const std::string& role, const std::string& role_now,
+                                           std::uint16_t listen, std::uint16_t peer_port) {
+    return std::make_unique<AgentProcess>(
+        scratch_ / device, PeerAgent(device, peer, role, role_now, listen, peer_port));
   }
 
   // Starts the pair: atm-pa active, atm-pb its standby, whose heartbeats go
@@ -282,6 +291,39 @@ TEST_F(PeerIntegrationTest, ForgedAndReplayedHeartbeatsAreIgnoredCountedAndLogge
                   .empty());
   EXPECT_EQ(a_->process().Stop(), 0);
   EXPECT_EQ(b_->process().Stop(), 0);
+}
+
+// --check-config shows the pair as it will run, never the key, and refuses a
+// key file others can read, naming the file, line and key.
+TEST_F(PeerIntegrationTest, CheckConfigDescribesThePairAndRefusesAKeyOthersCanRead) {
+  const std::filesystem::path config = scratch_ / "check" / "atmhealthd.toml";
+  std::filesystem::create_directories(config.parent_path());
+  const std::string text =
+      AgentConfigToml(PeerAgent("atm-pa", "atm-pb", "active", "active", port_a_, port_b_));
+  WriteFile(config, text);
+  auto check = [&] {
+    Process process(Binary("agent/atmhealthd"), {"--check-config", "--config", config.string()},
+                    scratch_ / "check" / "check.log");
+    const auto exit_code = process.Wait(seconds(20));
+    return std::make_pair(exit_code.value_or(-1), process.Log());
+  };
+  const auto [valid_exit, valid] = check();
+  EXPECT_EQ(valid_exit, 0) << valid;
+  EXPECT_THAT(valid, HasSubstr("peer atm-pb at 127.0.0.1:" + std::to_string(port_b_) +
+                               ", heartbeats from 127.0.0.1:" + std::to_string(port_a_)));
+  EXPECT_THAT(valid, HasSubstr("peer: this node active by design, its role now from " +
+                               RoleFile("atm-pa").string()));
+  EXPECT_THAT(valid, ::testing::Not(HasSubstr(kKey)));
+
+  std::filesystem::permissions(
+      key_, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+      std::filesystem::perm_options::add);
+  const auto line = 1 + std::count(text.begin(), text.begin() + text.find("key_file ="), '\n');
+  const auto [refused_exit, refused] = check();
+  EXPECT_EQ(refused_exit, 2) << refused;
+  EXPECT_THAT(refused, HasSubstr(config.string() + ":" + std::to_string(line) +
+                                 ": peer.key_file: \"" + key_.string() +
+                                 "\" has mode 0644: the key must be readable by the agent only"));
 }
 
 }  // namespace

@@ -322,11 +322,14 @@ TEST_F(PeerConfigTest, EveryMistakeNamesFileLineAndKey) {
               HasSubstr("atmhealthd.toml:5: peer.key: unknown key"));
   EXPECT_THAT(Error("listen = \"10.0.0.1:7412\"\npeer = \"10.0.0.2:7412\"\n"
                     "peer_device = \"atm-b\"\n"),
+              HasSubstr("atmhealthd.toml:1: peer.role: required"));
+  EXPECT_THAT(Error("listen = \"10.0.0.1:7412\"\npeer = \"10.0.0.2:7412\"\n"
+                    "peer_device = \"atm-b\"\nrole = \"active\"\n"),
               HasSubstr("atmhealthd.toml:1: peer.key_file: required"));
   EXPECT_THAT(Error("listen = \"10.0.0.1:7412\"\npeer = \"10.0.0.2:7412\"\n"
-                    "peer_device = \"atm-b\"\nkey_file = \"" +
+                    "peer_device = \"atm-b\"\nrole = \"active\"\nkey_file = \"" +
                     (scratch_ / "missing.key").string() + "\"\n"),
-              HasSubstr("atmhealthd.toml:5: peer.key_file: no such file"));
+              HasSubstr("atmhealthd.toml:6: peer.key_file: no such file"));
   EXPECT_THAT(Error(Minimal() + "role_file = \"run/role\"\n"),
               HasSubstr("atmhealthd.toml:7: peer.role_file: must be an absolute path"));
   EXPECT_THAT(Error(Minimal() + "send_interval = \"1s\"\npeer_timeout = \"1500ms\"\n"),
