@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/fleet_support.h"
@@ -20,6 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using namespace std::chrono_literals;
 
 class ThroughputIntegrationTest : public ::testing::Test {
  protected:
@@ -29,7 +31,8 @@ class ThroughputIntegrationTest : public ::testing::Test {
 
   // An agent whose feed is sized for 10 transactions per second, judged at
   // once ("for" 0 s) over whatever part of the minute it has watched.
-  std::unique_ptr<AgentProcess> StartAgent(std::uint16_t port) {
+  // `tables`: more [throughput.*] tables.
+  std::unique_ptr<AgentProcess> StartAgent(std::uint16_t port, const std::string& tables = "") {
     std::filesystem::create_directories(scratch_ / "watched");
     AgentOptions options;
     options.collector_port = port;
@@ -47,11 +50,28 @@ class ThroughputIntegrationTest : public ::testing::Test {
         "error_warning = 5\n"
         "error_critical = 20\n"
         "unavailable = [\"withdrawal\"]\n"
-        "degraded = [\"deposit\"]\n";
+        "degraded = [\"deposit\"]\n" +
+        tables;
     return std::make_unique<AgentProcess>(scratch_ / "agent", options);
   }
 
   std::filesystem::path socket() const { return scratch_ / "feed.sock"; }
+
+  // Business hours every day in UTC, from `open` to `close` relative to now
+  // (whole minutes), and a stall after 2 s of silence inside them.
+  static std::string BusinessHoursToml(std::chrono::minutes open, std::chrono::minutes close) {
+    const auto time_of_day = [](std::chrono::minutes offset) {
+      const auto at =
+          std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now()) + offset;
+      const auto minutes = (at - std::chrono::floor<std::chrono::days>(at)).count();
+      const auto two = [](long value) { return (value < 10 ? "0" : "") + std::to_string(value); };
+      return two(minutes / 60) + ":" + two(minutes % 60);
+    };
+    return "[throughput.business_hours]\ntime_zone = \"UTC\"\n"
+           "days = [\"sun\", \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\"]\n"
+           "open = \"" +
+           time_of_day(open) + "\"\nclose = \"" + time_of_day(close) + "\"\nstall_after = \"2s\"\n";
+  }
 
   bool Connected(const std::filesystem::path& db) {
     return QueryInt(db, "SELECT count(*) FROM heartbeats WHERE device_id = 'atm-it-01'") == 1;
@@ -231,6 +251,84 @@ TEST_F(ThroughputIntegrationTest, TheFleetApiShowsTheLoadOfADevice) {
   EXPECT_EQ(fleet["load"]["busiest"][0]["device_id"], "atm-it-01");
   EXPECT_GT(fleet["load"]["busiest"][0]["tps"].get<double>(), 1);
   traffic.Stop();
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, ASlowMixRaisesTheLatencyAlert) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  auto agent = StartAgent(collector.agent_port());
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+
+  // Well within capacity and without failures, but every transaction takes
+  // about 3 s: above the 2 s warning of p99 (the default), below its 5 s
+  // critical.
+  Feed({"--rate", "6", "--duration", "5", "--error-ratio", "0", "--decline-ratio", "0",
+        "--garbage-ratio", "0", "--latency-ms", "3000", "--latency-sigma", "0.05", "--seed", "7"});
+  const auto fired = AwaitEvent(collector.db(), "alert_key = 'latency:all' AND state = 'firing'");
+  ASSERT_TRUE(fired);
+  EXPECT_EQ(fired->at("severity"), "warning");
+  EXPECT_GT(std::stod(fired->at("value")), 2000);
+  EXPECT_LT(std::stod(fired->at("value")), 5000);
+  EXPECT_EQ(std::stod(fired->at("threshold")), 2000);
+  EXPECT_EQ(fired->at("unit"), "milliseconds");
+  EXPECT_EQ(fired->at("category"), "daily_operation_volume");
+  EXPECT_TRUE(CollectorEvents(collector.db(), "atm-it-01", "kind = 'throughput_capacity'").empty());
+  EXPECT_TRUE(CollectorEvents(collector.db(), "atm-it-01", "kind = 'error_ratio'").empty());
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, SilenceInsideBusinessHoursRaisesTheStallAlert) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  // Open from an hour ago to an hour from now, every day: the test runs
+  // inside business hours whenever it runs.
+  auto agent = StartAgent(collector.agent_port(), BusinessHoursToml(-60min, 60min));
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+
+  // Nothing is sent: the feed is silent while the branch is open.
+  const auto fired = AwaitEvent(collector.db(), "alert_key = 'stall:all' AND state = 'firing'");
+  ASSERT_TRUE(fired);
+  EXPECT_EQ(fired->at("severity"), "critical");
+  EXPECT_EQ(std::stod(fired->at("threshold")), 2);
+  EXPECT_EQ(fired->at("unit"), "seconds");
+  EXPECT_EQ(fired->at("category"), "daily_operation_volume");
+  EXPECT_NE(fired->at("impact_unavailable").find("withdrawal"), std::string::npos)
+      << fired->at("impact_unavailable");
+
+  // Transactions end it.
+  Feed({"--rate", "8", "--duration", "1", "--error-ratio", "0", "--decline-ratio", "0",
+        "--garbage-ratio", "0"});
+  ASSERT_TRUE(AwaitEvent(collector.db(), "alert_key = 'stall:all' AND state = 'resolved'"));
+  EXPECT_EQ(agent->process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(ThroughputIntegrationTest, SilenceOutsideBusinessHoursIsNoStall) {
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector.db");
+  // Open two to three hours from now: closed while the test runs.
+  auto agent = StartAgent(collector.agent_port(), BusinessHoursToml(120min, 180min));
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket()); }, seconds(10)));
+  // The agent watches the silent feed with its business hours...
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(scratch_ / "agent" / "agent.log").find("throughput: stall after 2s") !=
+               std::string::npos;
+      },
+      seconds(5)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return QueryInt(collector.db(),
+                        "SELECT count(*) FROM heartbeats WHERE feed_json ->> '$.tps' = 0") == 1;
+      },
+      seconds(10)));
+  // ...for five times stall_after, and raises nothing.
+  std::this_thread::sleep_for(seconds(10));
+  EXPECT_TRUE(agent->process().running());
+  EXPECT_TRUE(CollectorEvents(collector.db(), "atm-it-01", "kind = 'stall'").empty());
   EXPECT_EQ(agent->process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
 }

@@ -75,6 +75,53 @@ TEST(BusinessHoursTest, DaylightSavingChangesFollowTheLocalClock) {
   EXPECT_TRUE(hours.Contains(UTC(2026, 11, 2, 14h + 30min)));   // 09:30 EST
 }
 
+// Night hours over the nights the clocks change: the hours follow the local
+// clock, so the night is an hour shorter in spring and longer in autumn.
+TEST(BusinessHoursTest, NightHoursAcrossADaylightSavingChange) {
+  const BusinessHours night = Hours("America/New_York", kEveryDay, "22:00", "04:00");
+  // 2026-03-08 02:00 EST becomes 03:00 EDT.
+  EXPECT_FALSE(night.Contains(UTC(2026, 3, 8, 2h + 59min)));  // Saturday 21:59 EST
+  EXPECT_TRUE(night.Contains(UTC(2026, 3, 8, 3h)));           // 22:00 EST
+  EXPECT_TRUE(night.Contains(UTC(2026, 3, 8, 6h + 59min)));   // 01:59 EST
+  EXPECT_TRUE(night.Contains(UTC(2026, 3, 8, 7h)));           // 03:00 EDT, a second later
+  EXPECT_TRUE(night.Contains(UTC(2026, 3, 8, 7h + 59min)));   // 03:59 EDT
+  EXPECT_FALSE(night.Contains(UTC(2026, 3, 8, 8h)));          // 04:00 EDT: five hours long
+  // 2026-11-01 02:00 EDT becomes 01:00 EST: 01:00-02:00 happens twice.
+  EXPECT_TRUE(night.Contains(UTC(2026, 11, 1, 2h)));          // Saturday 22:00 EDT
+  EXPECT_TRUE(night.Contains(UTC(2026, 11, 1, 5h + 30min)));  // 01:30 EDT
+  EXPECT_TRUE(night.Contains(UTC(2026, 11, 1, 6h + 30min)));  // 01:30 EST, again
+  EXPECT_TRUE(night.Contains(UTC(2026, 11, 1, 8h + 59min)));  // 03:59 EST
+  EXPECT_FALSE(night.Contains(UTC(2026, 11, 1, 9h)));         // 04:00 EST: seven hours long
+}
+
+// Hours that open in the hour the spring change skips open when the local
+// clock passes their time, at 03:00.
+TEST(BusinessHoursTest, OpeningInTheSkippedHourOpensWhenTheClockPassesIt) {
+  const BusinessHours hours = Hours("America/New_York", kEveryDay, "02:30", "06:00");
+  EXPECT_FALSE(hours.Contains(UTC(2026, 3, 8, 6h + 59min)));  // 01:59 EST
+  EXPECT_TRUE(hours.Contains(UTC(2026, 3, 8, 7h)));           // 03:00 EDT
+  EXPECT_TRUE(hours.Contains(UTC(2026, 3, 7, 7h + 30min)));   // the day before, 02:30 EST
+  EXPECT_FALSE(hours.Contains(UTC(2026, 3, 7, 7h + 29min)));
+}
+
+// Hours past midnight on a Friday only, across the day boundary: Saturday's
+// small hours belong to Friday, and a holiday on Friday closes them too.
+TEST(BusinessHoursTest, TheDayBoundaryBelongsToTheDayTheHoursOpened) {
+  const std::array<bool, 7> friday = {false, false, false, false, false, true, false};
+  const BusinessHours hours = Hours("Asia/Tokyo", friday, "20:00", "03:00", {"2024-04-12"});
+  // Friday 2024-04-05 20:00 JST is 11:00 UTC; Saturday 02:59 JST is 17:59 UTC.
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 5, 10h + 59min)));
+  EXPECT_TRUE(hours.Contains(UTC(2024, 4, 5, 11h)));
+  EXPECT_TRUE(hours.Contains(UTC(2024, 4, 5, 15h)));  // midnight JST
+  EXPECT_TRUE(hours.Contains(UTC(2024, 4, 5, 17h + 59min)));
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 5, 18h)));  // Saturday 03:00 JST
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 6, 11h)));  // Saturday 20:00: not a Friday
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 6, 16h)));  // Sunday 01:00: Saturday's, none
+  // Friday 2024-04-12 is a holiday: neither its evening nor its small hours.
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 12, 12h)));
+  EXPECT_FALSE(hours.Contains(UTC(2024, 4, 12, 16h)));
+}
+
 TEST(BusinessHoursTest, HolidaysAreClosedIncludingTheirNightHours) {
   const BusinessHours day = Hours("UTC", kWeekdays, "08:00", "18:00", {"2024-04-01"});
   EXPECT_FALSE(day.Contains(UTC(2024, 4, 1, 9h)));

@@ -392,6 +392,35 @@ TEST_F(ThroughputWatcherTest, AStallEndsWhenBusinessHoursClose) {
             20 * 60 * 1'000'000'000LL);
 }
 
+// Night hours across the day boundary: the silence that starts before
+// midnight stalls after it, inside the same night's hours.
+TEST_F(ThroughputWatcherTest, SilenceAcrossMidnightInsideNightHoursStalls) {
+  auto night = BusinessHours::Create("UTC", {true, true, true, true, true, true, true},
+                                     std::chrono::hours(22), std::chrono::hours(2), {});
+  ASSERT_TRUE(night.ok());
+  config_.business_hours = *night;
+  config_.stall_after = std::chrono::minutes(10);
+  clock_.Advance(std::chrono::hours(14) + std::chrono::minutes(55));  // Monday 23:55
+  const auto start = clock_.WallNow();
+  auto watcher = Create();
+  ASSERT_NE(watcher, nullptr);
+  std::vector<v1::Event> events;
+  for (int s = 0; s < 3 * 3600; s += 10) {  // until Tuesday 02:55
+    for (auto& event : Round(*watcher)) events.push_back(event);
+    clock_.Advance(seconds(10));
+  }
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].alert_key(), "stall:all");
+  EXPECT_EQ(events[0].state(), v1::ALERT_STATE_FIRING);
+  // Ten minutes of silence from 23:55, at Tuesday 00:05.
+  EXPECT_NEAR(static_cast<double>(events[0].wall_time_unix_ns() - platform::UnixNanos(start)),
+              600e9, 10e9);
+  // The night's hours end at 02:00: the stall resolves with them.
+  EXPECT_EQ(events[1].state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_NEAR(static_cast<double>(events[1].wall_time_unix_ns() - platform::UnixNanos(start)),
+              (2 * 3600 + 5 * 60) * 1e9, 10e9);
+}
+
 TEST(ThroughputConfigTest, BusinessHoursAreCheckedWithFileAndLine) {
   const std::string base =
       "socket = \"/run/feed.sock\"\ncapacity_tps = 40\n[throughput.business_hours]\n";
