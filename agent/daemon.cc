@@ -58,7 +58,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   }
   daemon->store_->set_commit_delay(c.store.commit_interval);
 
-  const WatcherContext context{c.device, platform::Clock::Real()};
+  daemon->baseline_store_ = std::make_unique<StoreThreadBaseline>(*daemon->store_);
+  const WatcherContext context{c.device, platform::Clock::Real(), daemon->baseline_store_.get()};
   for (const WatcherConfig& watcher_config : c.watchers) {
     auto watcher = CreateWatcher(watcher_config, context);
     if (!watcher.ok()) return watcher.error();

@@ -69,6 +69,7 @@ class Daemon {
   asio::io_context io_;
   RuleSet rules_;  // sampler thread only, once running
   std::unique_ptr<StoreThread> store_;
+  std::unique_ptr<StoreThreadBaseline> baseline_store_;  // the store's, for the watchers
   std::unique_ptr<Uplink> uplink_;
   asio::thread_pool sampler_{1};
   asio::steady_timer tick_timer_{sampler_.get_executor()};

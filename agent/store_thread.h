@@ -87,6 +87,23 @@ class StoreThread {
   std::function<void(const Status&, const EventStoreStats&)> on_commit_;
 };
 
+// The throughput baseline of the store for the sampling thread: each call
+// runs on the store thread and waits for it (once an hour, and at start).
+class StoreThreadBaseline final : public ThroughputBaselineStore {
+ public:
+  explicit StoreThreadBaseline(StoreThread& store) : store_(store) {}
+  Result<std::vector<BaselineHour>> LoadThroughputBaseline() override {
+    return store_.RunNow([](EventStore& store) { return store.LoadThroughputBaseline(); });
+  }
+  Status SaveThroughputBaselineHour(const BaselineHour& hour) override {
+    return store_.RunNow(
+        [hour](EventStore& store) { return store.SaveThroughputBaselineHour(hour); });
+  }
+
+ private:
+  StoreThread& store_;
+};
+
 }  // namespace atmhealth::agent
 
 #endif  // ATMHEALTH_AGENT_STORE_THREAD_H_

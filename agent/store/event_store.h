@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/store/throughput_baseline.h"
 #include "atmhealth/v1/event.pb.h"
 #include "platform/clock.h"
 #include "platform/status.h"
@@ -61,7 +62,9 @@ struct EventStoreStats {
 };
 
 // Not thread-safe: owned by one thread (the agent's store thread or a test).
-class EventStore {
+// It also keeps, in the same file, the throughput watcher's baseline
+// (ThroughputBaselineStore): one file, one owner.
+class EventStore : public ThroughputBaselineStore {
  public:
   virtual ~EventStore() = default;
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 #include <map>
 #include <utility>
@@ -88,6 +89,16 @@ CREATE TABLE set_aside (
   set_aside_unix_ns INTEGER NOT NULL,  -- wall clock when it was set aside
   reason TEXT NOT NULL,                -- the collector's refusal
   payload BLOB NOT NULL                -- serialized v1::Event
+);
+)sql",
+    // 3 -> 4: the throughput watcher's baseline, the usual transaction rate
+    // of each hour of the week, learned over weeks and kept across restarts.
+    R"sql(
+CREATE TABLE throughput_baseline (
+  hour_of_week INTEGER PRIMARY KEY CHECK (hour_of_week BETWEEN 0 AND 167),  -- 0: Sunday 00:00 local
+  weeks INTEGER NOT NULL CHECK (weeks >= 0),  -- times the hour was observed
+  mean_tps REAL NOT NULL,                     -- transactions per second, averaged over them
+  updated_unix_ns INTEGER NOT NULL            -- wall clock of the last update
 );
 )sql",
 };
@@ -291,6 +302,12 @@ Status SqliteEventStore::PrepareStatements() {
        "ON CONFLICT (alert_key) DO UPDATE SET seq = excluded.seq, payload = excluded.payload"},
       {&delete_firing_alert_, "DELETE FROM firing_alerts WHERE alert_key = ?1"},
       {&select_firing_alerts_, "SELECT payload FROM firing_alerts ORDER BY seq"},
+      {&select_baseline_,
+       "SELECT hour_of_week, weeks, mean_tps FROM throughput_baseline ORDER BY hour_of_week"},
+      {&upsert_baseline_,
+       "INSERT INTO throughput_baseline (hour_of_week, weeks, mean_tps, updated_unix_ns) "
+       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hour_of_week) DO UPDATE SET weeks = excluded.weeks, "
+       "mean_tps = excluded.mean_tps, updated_unix_ns = excluded.updated_unix_ns"},
   };
   for (const auto& [statement, sql] : statements) {
     Result<platform::SqliteStatement> prepared = database_.Prepare(sql, "preparing statements");
@@ -973,6 +990,39 @@ Result<std::vector<v1::Event>> SqliteEventStore::FiringAlerts() {
     }
   }
   return firing;
+}
+
+Result<std::vector<BaselineHour>> SqliteEventStore::LoadThroughputBaseline() {
+  std::vector<BaselineHour> hours;
+  platform::SqliteQuery query(database_, select_baseline_);
+  for (;;) {
+    Result<bool> row = query.Step("reading the throughput baseline");
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    BaselineHour& hour = hours.emplace_back();
+    hour.hour_of_week = static_cast<int>(query.ColumnInt64(0));
+    hour.weeks = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+        query.ColumnInt64(1), 0, std::numeric_limits<std::uint32_t>::max()));
+    hour.mean_tps = query.ColumnDouble(2);
+  }
+  return hours;
+}
+
+Status SqliteEventStore::SaveThroughputBaselineHour(const BaselineHour& hour) {
+  if (hour.hour_of_week < 0 || hour.hour_of_week >= BaselineHour::kHoursPerWeek ||
+      !std::isfinite(hour.mean_tps)) {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: throughput baseline: hour {} at {} tps is not an hour of the week",
+                    database_.path(), hour.hour_of_week, hour.mean_tps));
+  }
+  // One statement: SQLite makes it its own transaction.
+  platform::SqliteQuery query(database_, upsert_baseline_);
+  query.BindInt64(1, hour.hour_of_week)
+      .BindInt64(2, hour.weeks)
+      .BindDouble(3, hour.mean_tps)
+      .BindInt64(4, platform::UnixNanos(clock_.WallNow()));
+  return query.Run("saving the throughput baseline");
 }
 
 EventStoreStats SqliteEventStore::Stats() const {

@@ -14,6 +14,9 @@
 //                          resolved event per alert key: never dropped
 //   set_aside(seq, set_aside_unix_ns, reason, payload)   events the collector
 //                          refused again and again
+//   throughput_baseline(hour_of_week, weeks, mean_tps, updated_unix_ns)   the
+//                          usual transaction rate of each hour of the week
+//                          (version 4), at most 168 rows
 #ifndef ATMHEALTH_AGENT_STORE_SQLITE_EVENT_STORE_H_
 #define ATMHEALTH_AGENT_STORE_SQLITE_EVENT_STORE_H_
 
@@ -38,7 +41,7 @@
 namespace atmhealth::agent {
 
 // The schema version this code writes, kept in PRAGMA user_version.
-inline constexpr int kEventStoreSchemaVersion = 3;
+inline constexpr int kEventStoreSchemaVersion = 4;
 // What one stored row costs besides its payload (the other columns, the
 // b-tree cell and the severity index entry), bytes. Counted in stored_bytes.
 inline constexpr std::uint64_t kEventRowOverheadBytes = 64;
@@ -58,6 +61,8 @@ class SqliteEventStore final : public EventStore {
   Status RenewBufferId() override;
   Status SetAside(std::uint64_t seq, const std::string& reason) override;
   Result<std::vector<v1::Event>> FiringAlerts() override;
+  Result<std::vector<BaselineHour>> LoadThroughputBaseline() override;
+  Status SaveThroughputBaselineHour(const BaselineHour& hour) override;
   EventStoreStats Stats() const override;
 
  private:
@@ -169,6 +174,8 @@ class SqliteEventStore final : public EventStore {
   platform::SqliteStatement upsert_firing_alert_;
   platform::SqliteStatement delete_firing_alert_;
   platform::SqliteStatement select_firing_alerts_;
+  platform::SqliteStatement select_baseline_;
+  platform::SqliteStatement upsert_baseline_;
 
   std::string buffer_id_;
   std::uint64_t buffer_base_seq_ = 0;

@@ -36,6 +36,7 @@ class BusinessHours {
   bool Contains(std::chrono::system_clock::time_point at) const;
 
   std::string Describe() const;
+  const std::string& zone_name() const { return zone_name_; }
 
  private:
   BusinessHours() = default;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "agent/watch/surge_baseline.h"
+
 namespace atmhealth::agent {
 namespace {
 
@@ -230,6 +232,62 @@ Status ReadBusinessHours(const ConfigSection& throughput, ThroughputConfig& out)
   return b.ReadSeverity("stall_severity", out.stall_severity, false);
 }
 
+// Services of an impact must be ones the device offers.
+Status CheckOffered(const ConfigSection& section, std::string_view key,
+                    const std::vector<v1::CustomerService>& listed,
+                    const std::vector<v1::CustomerService>& offered) {
+  for (v1::CustomerService service : listed) {
+    if (std::find(offered.begin(), offered.end(), service) == offered.end()) {
+      return section.Fail(key, fmt::format("\"{}\" is not among device.services ({})",
+                                           wire::ShortName(service), ServiceNames(offered)));
+    }
+  }
+  return OkStatus();
+}
+
+// [throughput.surge]; absent: no surge alert.
+Status ReadSurge(const ConfigSection& throughput, const std::vector<v1::CustomerService>& offered,
+                 ThroughputConfig& out) {
+  if (!throughput.Has("surge")) return OkStatus();
+  auto child = throughput.Child("surge");
+  if (!child.ok()) return child.error();
+  const ConfigSection& s = *child;
+  ATMHEALTH_RETURN_IF_ERROR(
+      s.CheckKeys({"time_zone", "factor", "min_weeks", "min_baseline_tps", "hysteresis", "severity",
+                   "for", "unavailable", "degraded"},
+                  false));
+  ThroughputConfig::Surge surge;
+  ATMHEALTH_RETURN_IF_ERROR(s.ReadString("time_zone", surge.time_zone));
+  if (surge.time_zone.empty() && out.business_hours) {
+    surge.time_zone = out.business_hours->zone_name();
+  }
+  if (surge.time_zone.empty()) surge.time_zone = SystemTimeZone();
+  if (auto zone = SurgeBaseline::Create(surge.time_zone); !zone.ok()) {
+    return s.Fail("time_zone", zone.error().message());
+  }
+  ATMHEALTH_RETURN_IF_ERROR(ReadPositive(s, "factor", surge.factor));
+  if (surge.factor <= 1) {
+    return s.Fail("factor", fmt::format("must be above 1 (a multiple of the usual rate), not {}",
+                                        FormatNumber(surge.factor)));
+  }
+  ATMHEALTH_RETURN_IF_ERROR(s.ReadCount("min_weeks", surge.min_weeks, 1, 52));
+  ATMHEALTH_RETURN_IF_ERROR(ReadPositive(s, "min_baseline_tps", surge.min_baseline_tps));
+  ATMHEALTH_RETURN_IF_ERROR(ReadPositive(s, "hysteresis", surge.hysteresis));
+  if (surge.hysteresis >= 100 * surge.factor) {
+    return s.Fail("hysteresis", fmt::format("must be below the level it applies to ({} %)",
+                                            FormatNumber(100 * surge.factor)));
+  }
+  ATMHEALTH_RETURN_IF_ERROR(s.ReadSeverity("severity", surge.severity, false));
+  ATMHEALTH_RETURN_IF_ERROR(
+      s.ReadDuration("for", surge.for_duration, ConfigSection::Zero::kAllowed));
+  ATMHEALTH_RETURN_IF_ERROR(s.ReadServices("unavailable", surge.impact_unavailable));
+  ATMHEALTH_RETURN_IF_ERROR(s.ReadServices("degraded", surge.impact_degraded));
+  ATMHEALTH_RETURN_IF_ERROR(CheckOffered(s, "unavailable", surge.impact_unavailable, offered));
+  ATMHEALTH_RETURN_IF_ERROR(CheckOffered(s, "degraded", surge.impact_degraded, offered));
+  out.surge = std::move(surge);
+  return OkStatus();
+}
+
 Status ReadDurationMs(const ConfigSection& t, std::string_view key, std::chrono::milliseconds& out,
                       ConfigSection::Zero zero) {
   return t.ReadDuration(key, out, zero);
@@ -263,7 +321,8 @@ Status ReadThroughput(const ConfigSection& t, const std::vector<v1::CustomerServ
                                          "degraded",
                                          "schema",
                                          "type_capacity",
-                                         "business_hours"},
+                                         "business_hours",
+                                         "surge"},
                                         false));
   using Zero = ConfigSection::Zero;
   ATMHEALTH_RETURN_IF_ERROR(t.ReadSamplingTime("interval", out.interval));
@@ -323,16 +382,10 @@ Status ReadThroughput(const ConfigSection& t, const std::vector<v1::CustomerServ
 
   ATMHEALTH_RETURN_IF_ERROR(t.ReadServices("unavailable", out.impact_unavailable));
   ATMHEALTH_RETURN_IF_ERROR(t.ReadServices("degraded", out.impact_degraded));
-  for (std::string_view key : {"unavailable", "degraded"}) {
-    const auto& listed = key == "unavailable" ? out.impact_unavailable : out.impact_degraded;
-    for (v1::CustomerService service : listed) {
-      if (std::find(offered.begin(), offered.end(), service) == offered.end()) {
-        return t.Fail(key, fmt::format("\"{}\" is not among device.services ({})",
-                                       wire::ShortName(service), ServiceNames(offered)));
-      }
-    }
-  }
+  ATMHEALTH_RETURN_IF_ERROR(CheckOffered(t, "unavailable", out.impact_unavailable, offered));
+  ATMHEALTH_RETURN_IF_ERROR(CheckOffered(t, "degraded", out.impact_degraded, offered));
   ATMHEALTH_RETURN_IF_ERROR(ReadBusinessHours(t, out));
+  ATMHEALTH_RETURN_IF_ERROR(ReadSurge(t, offered, out));
   return ReadSchema(t, out.meter.schema);
 }
 
@@ -363,6 +416,13 @@ std::vector<std::string> ThroughputConfig::Describe() const {
   }
   for (const auto& [type, tps] : type_capacity) {
     lines.push_back(fmt::format("throughput: type {} capacity {} tps", type, FormatNumber(tps)));
+  }
+  if (surge) {
+    lines.push_back(fmt::format(
+        "throughput: surge at {} x the usual tps of the hour of the week ({}), after {} weeks of "
+        "history, {} for {}",
+        FormatNumber(surge->factor), surge->time_zone, surge->min_weeks,
+        wire::ShortName(surge->severity), FormatDuration(surge->for_duration)));
   }
   return lines;
 }

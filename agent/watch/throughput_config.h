@@ -57,6 +57,27 @@ struct ThroughputConfig final : WatcherSettings {
   std::chrono::milliseconds stall_after{std::chrono::minutes(10)};
   v1::Severity stall_severity = v1::SEVERITY_CRITICAL;
 
+  // [throughput.surge]: traffic far above what this hour of this weekday
+  // usually carries (ALERT_KIND_SURGE, "surge:all"). The watcher learns the
+  // mean tps of each hour of the week (SurgeBaseline, kept in the buffer
+  // file) and, for an hour with min_weeks of history, measures the window's
+  // tps in percent of it. Absent: no surge alert, nothing learned.
+  struct Surge {
+    // IANA zone of the hours of the week; empty in the file: the business
+    // hours' zone, else the system's.
+    std::string time_zone;
+    double factor = 3;            // fires at factor x the baseline
+    std::size_t min_weeks = 3;    // weeks an hour must have been observed before it may fire
+    double min_baseline_tps = 1;  // a quieter baseline counts as this (a quiet night is no surge)
+    double hysteresis = 20;       // percent of the baseline
+    v1::Severity severity = v1::SEVERITY_WARNING;
+    std::chrono::milliseconds for_duration{std::chrono::minutes(5)};
+    std::vector<v1::CustomerService>
+        impact_unavailable;  // lost when critical (degraded if a warning)
+    std::vector<v1::CustomerService> impact_degraded;
+  };
+  std::optional<Surge> surge;
+
   std::vector<std::string> Describe() const override;
 };
 

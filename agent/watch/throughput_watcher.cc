@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "proto/schema_limits.h"
@@ -43,7 +45,8 @@ WatcherKind ThroughputWatcher::Kind() {
   };
   kind.create = [](const WatcherSettings& settings,
                    const WatcherContext& context) -> Result<std::unique_ptr<Watcher>> {
-    auto watcher = Create(dynamic_cast<const ThroughputConfig&>(settings), context.clock);
+    auto watcher = Create(dynamic_cast<const ThroughputConfig&>(settings), context.clock,
+                          context.throughput_baseline);
     if (!watcher.ok()) return watcher.error();
     for (const auto& line : settings.Describe()) spdlog::info("{}", line);
     return std::unique_ptr<Watcher>(std::move(watcher).value());
@@ -56,9 +59,29 @@ ThroughputWatcher::ThroughputWatcher(const ThroughputConfig& config, const platf
       clock_(clock),
       intake_(std::make_unique<feed::FeedIntake>(config.meter, clock)) {}
 
-Result<std::unique_ptr<ThroughputWatcher>> ThroughputWatcher::Create(const ThroughputConfig& config,
-                                                                     const platform::Clock& clock) {
+Result<std::unique_ptr<ThroughputWatcher>> ThroughputWatcher::Create(
+    const ThroughputConfig& config, const platform::Clock& clock,
+    ThroughputBaselineStore* baseline_store) {
   std::unique_ptr<ThroughputWatcher> watcher(new ThroughputWatcher(config, clock));
+  if (config.surge) {
+    auto baseline = SurgeBaseline::Create(config.surge->time_zone);
+    if (!baseline.ok())
+      return Error(baseline.error().code(), "throughput.surge: " + baseline.error().message());
+    watcher->surge_ = std::move(baseline).value();
+    watcher->baseline_store_ = baseline_store;
+    if (baseline_store != nullptr) {
+      // A baseline that cannot be read is learned again; the feed still works.
+      auto stored = baseline_store->LoadThroughputBaseline();
+      if (stored.ok()) {
+        watcher->surge_->Restore(*stored);
+        spdlog::info("throughput: surge baseline of {} hours of the week read back",
+                     stored->size());
+      } else {
+        spdlog::error("throughput: surge baseline not read, learning it again: {}",
+                      stored.error().message());
+      }
+    }
+  }
   auto receiver =
       feed::FeedReceiver::Open(watcher->io_.get_executor(), config.listen, *watcher->intake_);
   if (!receiver.ok())
@@ -102,6 +125,7 @@ void ThroughputWatcher::Sample(std::vector<Measurement>& out) {
     judge(types_.back(), pick(type.one_minute, type.five_minutes));
   }
   MeasureStall(counters.transaction_lines, out);
+  if (surge_) MeasureSurge(report, all, out);
   // Each type sized on its own is measured every sample, 0 while it is idle,
   // so its alert resolves by itself when its traffic stops.
   for (const auto& [type, capacity] : config_.type_capacity) {
@@ -129,6 +153,43 @@ void ThroughputWatcher::MeasureStall(std::uint64_t transactions, std::vector<Mea
                    std::vector<std::pair<std::string, std::string>>{
                        {"business_hours", config_.business_hours->Describe()},
                        {"open_now", open ? "yes" : "no"}});
+}
+
+void ThroughputWatcher::MeasureSurge(const feed::MeterReport& report, const feed::Measures& judged,
+                                     std::vector<Measurement>& out) {
+  const ThroughputConfig::Surge& surge = *config_.surge;
+  const auto wall = clock_.WallNow();
+  const auto monotonic = clock_.MonotonicNow();
+  double seconds = 0;
+  if (last_surge_sample_) {
+    seconds = std::chrono::duration<double>(monotonic - *last_surge_sample_).count();
+    // A gap of several intervals (the sampler held up, the machine asleep)
+    // is not traffic observed.
+    if (seconds > 3 * std::chrono::duration<double>(config_.interval).count()) seconds = 0;
+  }
+  last_surge_sample_ = monotonic;
+  if (auto folded = surge_->Observe(wall, report.one_minute.tps, seconds)) {
+    if (baseline_store_ != nullptr) {
+      // Kept in memory either way; the next hour saves again.
+      if (Status saved = baseline_store_->SaveThroughputBaselineHour(*folded); !saved.ok()) {
+        spdlog::warn("throughput: surge baseline of hour {} not saved: {}", folded->hour_of_week,
+                     saved.error().message());
+      }
+    }
+  }
+  const int hour_of_week = surge_->HourOfWeek(wall);
+  const BaselineHour& hour = surge_->Hour(hour_of_week);
+  if (hour.weeks < surge.min_weeks) return;
+  const double baseline = std::max(hour.mean_tps, surge.min_baseline_tps);
+  static constexpr const char* kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  out.emplace_back(v1::ALERT_KIND_SURGE, std::string(kAll), 100 * judged.tps / baseline,
+                   v1::UNIT_PERCENT,
+                   std::vector<std::pair<std::string, std::string>>{
+                       {"tps", fmt::format("{:.2f}", judged.tps)},
+                       {"baseline_tps", fmt::format("{:.2f}", hour.mean_tps)},
+                       {"baseline_weeks", std::to_string(hour.weeks)},
+                       {"hour_of_week", fmt::format("{} {:02}:00 {}", kDays[hour_of_week / 24],
+                                                    hour_of_week % 24, surge_->zone_name())}});
 }
 
 void ThroughputWatcher::ReportHealth(v1::AgentHealth& health) const {
@@ -195,6 +256,22 @@ std::vector<RuleDefinition> ThroughputWatcher::Rules() const {
     stall.staleness.outcome = Staleness::Outcome::kFire;
     stall.staleness.severity = config_.stall_severity;
     rules.push_back({v1::ALERT_KIND_STALL, std::string(kAll), stall});
+  }
+  if (config_.surge) {
+    const ThroughputConfig::Surge& s = *config_.surge;
+    ThresholdSpec surge(v1::FAILURE_CATEGORY_DAILY_OPERATION_VOLUME);
+    surge.warning = 100 * s.factor;
+    // A warning never becomes critical; a critical surge is critical at once.
+    surge.critical = s.severity == v1::SEVERITY_CRITICAL ? surge.warning
+                                                         : std::numeric_limits<double>::infinity();
+    surge.hysteresis = s.hysteresis;
+    surge.for_duration = s.for_duration;
+    surge.impact_unavailable = s.impact_unavailable;
+    surge.impact_degraded = s.impact_degraded;
+    // An hour without enough history is not judged: the alert resolves.
+    surge.staleness.after = 3 * config_.interval;
+    surge.staleness.outcome = Staleness::Outcome::kResolve;
+    rules.push_back({v1::ALERT_KIND_SURGE, std::string(kAll), surge});
   }
   rules.push_back({v1::ALERT_KIND_THROUGHPUT_CAPACITY, std::string(kAll), capacity});
   rules.push_back({v1::ALERT_KIND_LATENCY, std::string(kAll), latency});

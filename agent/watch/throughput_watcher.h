@@ -10,6 +10,9 @@
 //   ALERT_KIND_STALL                all          with business hours: not measured while the
 //                                                feed is silent inside them (0 s otherwise),
 //                                                so the rule's staleness fires after stall_after
+//   ALERT_KIND_SURGE                all          with [throughput.surge]: the window's tps in
+//                                                percent of the usual tps of this hour of the
+//                                                week, once that hour has min_weeks of history
 // Latency and error ratio only over at least min_transactions; with fewer,
 // the subject is not measured and its alert resolves after three intervals.
 // Each measurement carries tps, ratios and percentiles as context.
@@ -17,6 +20,7 @@
 #define ATMHEALTH_AGENT_WATCH_THROUGHPUT_WATCHER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -24,6 +28,8 @@
 
 #include "agent/feed/feed_intake.h"
 #include "agent/feed/feed_receiver.h"
+#include "agent/store/throughput_baseline.h"
+#include "agent/watch/surge_baseline.h"
 #include "agent/watch/throughput_config.h"
 #include "agent/watch/watcher.h"
 #include "agent/watch/watcher_registry.h"
@@ -37,9 +43,11 @@ class ThroughputWatcher final : public Watcher {
  public:
   static WatcherKind Kind();
   // Opens the feed's sockets and starts receiving. `clock` must outlive the
-  // watcher.
-  static Result<std::unique_ptr<ThroughputWatcher>> Create(const ThroughputConfig& config,
-                                                           const platform::Clock& clock);
+  // watcher, and so must `baseline_store` (where the surge baseline is kept;
+  // null: learned in memory only), which is used on the sampling thread.
+  static Result<std::unique_ptr<ThroughputWatcher>> Create(
+      const ThroughputConfig& config, const platform::Clock& clock,
+      ThroughputBaselineStore* baseline_store = nullptr);
   ~ThroughputWatcher() override;
 
   std::string_view name() const override { return "throughput"; }
@@ -64,6 +72,10 @@ class ThroughputWatcher final : public Watcher {
   // transaction since the last sample inside business hours, so that a
   // silent feed goes stale and fires by itself (RuleSet::Tick).
   void MeasureStall(std::uint64_t transactions, std::vector<Measurement>& out);
+  // Learns the hour's traffic from the one-minute tps and measures `judged`
+  // (the configured window's) against the hour's baseline.
+  void MeasureSurge(const feed::MeterReport& report, const feed::Measures& judged,
+                    std::vector<Measurement>& out);
 
   ThroughputConfig config_;
   const platform::Clock& clock_;
@@ -73,7 +85,10 @@ class ThroughputWatcher final : public Watcher {
   asio::io_context io_{1};
   std::shared_ptr<feed::FeedReceiver> receiver_;
   std::thread thread_;
-  std::vector<std::string> types_;  // the types of the last sample, for Rules()
+  std::vector<std::string> types_;      // the types of the last sample, for Rules()
+  std::optional<SurgeBaseline> surge_;  // with [throughput.surge]
+  ThroughputBaselineStore* baseline_store_ = nullptr;
+  std::optional<std::chrono::steady_clock::time_point> last_surge_sample_;
 };
 
 }  // namespace atmhealth::agent

@@ -13,6 +13,7 @@
 
 #include "agent/config.h"
 #include "agent/config_section.h"
+#include "agent/store/throughput_baseline.h"
 #include "agent/watch/watcher.h"
 #include "platform/clock.h"
 #include "platform/status.h"
@@ -23,6 +24,9 @@ namespace atmhealth::agent {
 struct WatcherContext {
   const DeviceConfig& device;
   const platform::Clock& clock;
+  // Where the throughput watcher keeps its surge baseline (the buffer file);
+  // null: in memory only.
+  ThroughputBaselineStore* throughput_baseline = nullptr;
 };
 
 struct WatcherKind {

@@ -29,6 +29,12 @@ class ForwardingEventStore : public EventStore {
     return real_->SetAside(seq, reason);
   }
   Result<std::vector<v1::Event>> FiringAlerts() override { return real_->FiringAlerts(); }
+  Result<std::vector<BaselineHour>> LoadThroughputBaseline() override {
+    return real_->LoadThroughputBaseline();
+  }
+  Status SaveThroughputBaselineHour(const BaselineHour& hour) override {
+    return real_->SaveThroughputBaselineHour(hour);
+  }
   EventStoreStats Stats() const override { return real_->Stats(); }
 
  protected:

@@ -13,6 +13,7 @@
 
 #include "agent/config.h"
 #include "agent/rules/rule_set.h"
+#include "agent/store/event_store.h"
 #include "platform/asio.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
@@ -499,6 +500,215 @@ TEST_F(ThroughputWatcherTest, TooFewTransactionsAreNotJudged) {
   Send(*watcher, 2, "transfer", "error", 9000);
   clock_.Advance(seconds(10));
   EXPECT_TRUE(Round(*watcher).empty());
+}
+
+TEST(ThroughputConfigTest, SurgeIsReadAndCheckedWithFileAndLine) {
+  const std::string base = "socket = \"/run/feed.sock\"\ncapacity_tps = 40\n";
+  auto none = Parse(base);
+  ASSERT_TRUE(none.ok()) << none.error().message();
+  EXPECT_FALSE((*none)->surge.has_value());
+
+  auto config = Parse(base +
+                      "[throughput.surge]\ntime_zone = \"Asia/Tokyo\"\nfactor = 2.5\n"
+                      "min_weeks = 4\nmin_baseline_tps = 0.5\nhysteresis = 30\n"
+                      "severity = \"critical\"\nfor = \"10m\"\nunavailable = [\"transfer\"]\n"
+                      "degraded = [\"withdrawal\"]\n");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  ASSERT_TRUE((*config)->surge.has_value());
+  const ThroughputConfig::Surge& surge = *(*config)->surge;
+  EXPECT_EQ(surge.time_zone, "Asia/Tokyo");
+  EXPECT_EQ(surge.factor, 2.5);
+  EXPECT_EQ(surge.min_weeks, 4u);
+  EXPECT_EQ(surge.min_baseline_tps, 0.5);
+  EXPECT_EQ(surge.hysteresis, 30);
+  EXPECT_EQ(surge.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(surge.for_duration, std::chrono::minutes(10));
+  EXPECT_THAT(surge.impact_unavailable, ::testing::ElementsAre(v1::CUSTOMER_SERVICE_TRANSFER));
+  EXPECT_THAT(surge.impact_degraded, ::testing::ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+
+  // Defaults; the zone of the business hours when it names none.
+  auto defaults = Parse(base +
+                        "[throughput.business_hours]\ntime_zone = \"Europe/Berlin\"\n"
+                        "open = \"08:00\"\nclose = \"18:00\"\n[throughput.surge]\n");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  ASSERT_TRUE((*defaults)->surge.has_value());
+  EXPECT_EQ((*defaults)->surge->time_zone, "Europe/Berlin");
+  EXPECT_EQ((*defaults)->surge->factor, 3);
+  EXPECT_EQ((*defaults)->surge->min_weeks, 3u);
+  EXPECT_EQ((*defaults)->surge->severity, v1::SEVERITY_WARNING);
+
+  // [throughput.surge] is line 10 of the file.
+  EXPECT_EQ(ErrorOf(base + "[throughput.surge]\nfactor = 1\n"),
+            "atmhealthd.toml:11: throughput.surge.factor: must be above 1 (a multiple of the "
+            "usual rate), not 1");
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\nmin_weeks = 0\n"),
+              HasSubstr("atmhealthd.toml:11: throughput.surge.min_weeks"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\ntime_zone = \"Mars/Olympus\"\n"),
+              HasSubstr("atmhealthd.toml:11: throughput.surge.time_zone: \"Mars/Olympus\" is "
+                        "not a time zone"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\nseverity = \"loud\"\n"),
+              HasSubstr("throughput.surge.severity"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\ndegraded = [\"inquiry\"]\n"),
+              HasSubstr("throughput.surge.degraded: \"inquiry\" is not among device.services"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\nthreshold = 3\n"),
+              HasSubstr("throughput.surge.threshold: unknown key"));
+  EXPECT_THAT(ErrorOf(base + "[throughput.surge]\nhysteresis = 300\n"),
+              HasSubstr("throughput.surge.hysteresis: must be below"));
+}
+
+class ThroughputSurgeTest : public ThroughputWatcherTest {
+ protected:
+  void SetUp() override {
+    ThroughputWatcherTest::SetUp();
+    config_.meter.capacity_tps = 1000;  // no capacity alert in the way
+    config_.surge.emplace();
+    config_.surge->time_zone = "UTC";
+    config_.surge->factor = 3;
+    config_.surge->min_weeks = 2;
+    config_.surge->min_baseline_tps = 0.1;
+    config_.surge->for_duration = seconds(0);
+    config_.surge->impact_degraded = {v1::CUSTOMER_SERVICE_WITHDRAWAL};
+  }
+
+  // The agent's buffer file, as the daemon opens it.
+  std::unique_ptr<EventStore> OpenBuffer() {
+    EventStoreOptions options;
+    options.path = (dir_ / "events.db").string();
+    auto store = EventStore::Open(options, clock_);
+    EXPECT_TRUE(store.ok()) << store.error().message();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  std::unique_ptr<ThroughputWatcher> CreateWith(ThroughputBaselineStore* store) {
+    auto watcher = ThroughputWatcher::Create(config_, clock_, store);
+    EXPECT_TRUE(watcher.ok()) << watcher.error().message();
+    return watcher.ok() ? std::move(watcher).value() : nullptr;
+  }
+
+  // An hour of traffic, `per_round` transactions every 10 s, sampled every
+  // 10 s, through the first sample of the next hour.
+  std::vector<v1::Event> TrafficForAnHour(ThroughputWatcher& watcher, int per_round) {
+    std::vector<v1::Event> events;
+    for (int s = 0; s < 3600; s += 10) {
+      Send(watcher, per_round, "withdrawal", "ok", 100);
+      clock_.Advance(seconds(10));
+      for (auto& event : Round(watcher)) events.push_back(event);
+    }
+    return events;
+  }
+
+  std::vector<v1::Event> Surges(const std::vector<v1::Event>& events) {
+    std::vector<v1::Event> surges;
+    for (const auto& event : events) {
+      if (event.kind() == v1::ALERT_KIND_SURGE) surges.push_back(event);
+    }
+    return surges;
+  }
+
+  static constexpr auto kWeek = std::chrono::hours(7 * 24);
+};
+
+// Monday 09:00 at 1 tps for two weeks, the agent restarted between them
+// (the buffer file closed and opened again); the third Monday at 5 tps is a
+// surge. The first weeks, without the history, are not.
+TEST_F(ThroughputSurgeTest, TheBaselineIsLearnedKeptAcrossARestartAndNeedsItsHistory) {
+  {
+    auto buffer = OpenBuffer();
+    ASSERT_NE(buffer, nullptr);
+    auto watcher = CreateWith(buffer.get());
+    ASSERT_NE(watcher, nullptr);
+    Round(*watcher);
+    // Five times the rate in the very first hour: no history, no surge.
+    EXPECT_THAT(Surges(TrafficForAnHour(*watcher, 50)), ::testing::IsEmpty());
+    auto stored = buffer->LoadThroughputBaseline();
+    ASSERT_TRUE(stored.ok()) << stored.error().message();
+    ASSERT_EQ(stored->size(), 1u);
+    EXPECT_EQ((*stored)[0].hour_of_week, 33);  // Monday 09:00
+    EXPECT_EQ((*stored)[0].weeks, 1u);
+    EXPECT_NEAR((*stored)[0].mean_tps, 5, 0.5);
+  }
+  // The agent stopped; a week later it starts again on the same file.
+  clock_.Advance(kWeek - std::chrono::hours(1));
+  {
+    auto buffer = OpenBuffer();
+    ASSERT_NE(buffer, nullptr);
+    auto watcher = CreateWith(buffer.get());
+    ASSERT_NE(watcher, nullptr);
+    Round(*watcher);
+    // One week of history, two needed: still no surge at five times the rate.
+    EXPECT_THAT(Surges(TrafficForAnHour(*watcher, 10)), ::testing::IsEmpty());
+    auto stored = buffer->LoadThroughputBaseline();
+    ASSERT_TRUE(stored.ok());
+    ASSERT_EQ(stored->size(), 1u);
+    EXPECT_EQ((*stored)[0].weeks, 2u);
+    EXPECT_NEAR((*stored)[0].mean_tps, 3, 0.3);  // (5 + 1) / 2
+  }
+  clock_.Advance(kWeek - std::chrono::hours(1));
+  auto buffer = OpenBuffer();
+  ASSERT_NE(buffer, nullptr);
+  auto watcher = CreateWith(buffer.get());
+  ASSERT_NE(watcher, nullptr);
+  Round(*watcher);
+  // 10 tps against a baseline of 3: above three times, after a minute.
+  std::vector<v1::Event> events;
+  for (int s = 0; s < 60; s += 10) {
+    Send(*watcher, 100, "withdrawal", "ok", 100);
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) events.push_back(event);
+  }
+  const auto surges = Surges(events);
+  ASSERT_EQ(surges.size(), 1u);
+  EXPECT_EQ(surges[0].alert_key(), "surge:all");
+  EXPECT_EQ(surges[0].state(), v1::ALERT_STATE_FIRING);
+  EXPECT_EQ(surges[0].severity(), v1::SEVERITY_WARNING);
+  EXPECT_EQ(surges[0].threshold(), 300);
+  EXPECT_GE(surges[0].value(), 300);
+  EXPECT_EQ(surges[0].unit(), v1::UNIT_PERCENT);
+  EXPECT_EQ(surges[0].category(), v1::FAILURE_CATEGORY_DAILY_OPERATION_VOLUME);
+  EXPECT_THAT(surges[0].impact().degraded(),
+              ::testing::ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+  std::map<std::string, std::string> context;
+  for (const auto& entry : surges[0].context()) context[entry.key()] = entry.value();
+  EXPECT_EQ(context["hour_of_week"], "mon 09:00 UTC");
+  EXPECT_EQ(context["baseline_weeks"], "2");
+  EXPECT_NEAR(std::stod(context["baseline_tps"]), 3, 0.3);
+}
+
+// A baseline read back from the file, severity and impact from the config;
+// an hour with too little history is not judged, and a surge resolves when
+// the hour it was judged against ends.
+TEST_F(ThroughputSurgeTest, OnlyHoursWithEnoughHistoryAreJudged) {
+  config_.surge->severity = v1::SEVERITY_CRITICAL;
+  config_.surge->min_weeks = 3;
+  config_.surge->impact_degraded.clear();
+  config_.surge->impact_unavailable = {v1::CUSTOMER_SERVICE_WITHDRAWAL};
+  auto buffer = OpenBuffer();
+  ASSERT_NE(buffer, nullptr);
+  EXPECT_EQ(buffer->SaveThroughputBaselineHour({168, 3, 2.0}).error().code(),
+            ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(buffer->SaveThroughputBaselineHour({33, 3, 2.0}).ok());  // Monday 09:00
+  ASSERT_TRUE(buffer->SaveThroughputBaselineHour({34, 2, 2.0}).ok());  // 10:00, two weeks only
+  clock_.Advance(std::chrono::minutes(55));                            // 09:55
+  auto watcher = CreateWith(buffer.get());
+  ASSERT_NE(watcher, nullptr);
+  std::vector<v1::Event> events;
+  for (int s = 0; s < 600; s += 10) {  // 7 tps until 10:05
+    Send(*watcher, 70, "withdrawal", "ok", 100);
+    clock_.Advance(seconds(10));
+    for (auto& event : Round(*watcher)) events.push_back(event);
+  }
+  const auto surges = Surges(events);
+  ASSERT_EQ(surges.size(), 2u);
+  EXPECT_EQ(surges[0].state(), v1::ALERT_STATE_FIRING);
+  EXPECT_EQ(surges[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_NEAR(surges[0].value(), 350, 50);
+  EXPECT_THAT(surges[0].impact().unavailable(),
+              ::testing::ElementsAre(v1::CUSTOMER_SERVICE_WITHDRAWAL));
+  EXPECT_EQ(surges[1].state(), v1::ALERT_STATE_RESOLVED);
+  // Resolved within three intervals of the 10:00 hour, which is not judged.
+  const auto ten = std::chrono::sys_days{std::chrono::year{2024} / 4 / 1} + std::chrono::hours(10);
+  EXPECT_GT(surges[1].wall_time_unix_ns(), platform::UnixNanos(ten));
+  EXPECT_LE(surges[1].wall_time_unix_ns(), platform::UnixNanos(ten + 3 * config_.interval));
 }
 
 }  // namespace
