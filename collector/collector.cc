@@ -185,7 +185,8 @@ void Collector::Parts::AwaitHangup() {
 }
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
-  Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(config.store.path);
+  Result<std::unique_ptr<CollectorStore>> store =
+      CollectorStore::OpenSqlite(config.store.path, config.store.heartbeat_history);
   if (!store && store.error().code() == ErrorCode::kCorrupt) {
     // Never "repaired" by starting over: the file may be the only copy.
     return Error(ErrorCode::kCorrupt,
@@ -268,6 +269,7 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   auto parts = std::make_unique<Parts>(config);
   StoreExecutor::Options store_options;
   store_options.max_queued_calls = config.store.max_queued_calls;
+  store_options.max_group_events = config.store.max_group_events;
   store_options.stalled_after = config.store.timeout;
   parts->store = std::make_unique<StoreExecutor>(std::move(store), store_options, &parts->metrics);
 

@@ -223,31 +223,42 @@ Status ReadHttp(const TableReader& reader, const toml::table& table, CollectorCo
 Status ReadStore(const TableReader& reader, const toml::table& table,
                  CollectorConfig::Store& store) {
   return reader.Visit(
-      table, {
-                 {"path",
-                  [&](const toml::node& node) -> Status {
-                    if (Status read = Assign(reader.String(node, "path"), store.path); !read) {
-                      return read;
-                    }
-                    if (store.path.empty()) {
-                      return reader.Fail(node.source(), "path", "is empty");
-                    }
-                    return OkStatus();
-                  }},
-                 {"timeout",
-                  [&](const toml::node& node) -> Status {
-                    return Assign(
-                        reader.Duration(node, "timeout", kMinStoreTimeout, kMaxStoreTimeout),
-                        store.timeout);
-                  }},
-                 {"max_queued_calls",
-                  [&](const toml::node& node) -> Status {
-                    return Assign(reader.Integer(node, "max_queued_calls",
-                                                 static_cast<std::int64_t>(kMinMaxQueuedCalls),
-                                                 static_cast<std::int64_t>(kMaxMaxQueuedCalls)),
-                                  store.max_queued_calls);
-                  }},
-             });
+      table,
+      {
+          {"path",
+           [&](const toml::node& node) -> Status {
+             if (Status read = Assign(reader.String(node, "path"), store.path); !read) {
+               return read;
+             }
+             if (store.path.empty()) {
+               return reader.Fail(node.source(), "path", "is empty");
+             }
+             return OkStatus();
+           }},
+          {"timeout",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "timeout", kMinStoreTimeout, kMaxStoreTimeout),
+                           store.timeout);
+           }},
+          {"max_queued_calls",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_queued_calls",
+                                          static_cast<std::int64_t>(kMinMaxQueuedCalls),
+                                          static_cast<std::int64_t>(kMaxMaxQueuedCalls)),
+                           store.max_queued_calls);
+           }},
+          {"heartbeat_history",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "heartbeat_history", std::chrono::milliseconds(0),
+                                           std::chrono::hours(24)),
+                           store.heartbeat_history);
+           }},
+          {"max_group_events",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_group_events", 1, 1'000'000),
+                           store.max_group_events);
+           }},
+      });
 }
 
 Status ReadLog(const TableReader& reader, const toml::table& table, CollectorConfig::Log& log) {

@@ -67,6 +67,13 @@ struct CollectorConfig {
     // REASON_OVERLOADED once half of it is queued, or when the queue would
     // take longer than the session may wait.
     std::size_t max_queued_calls = 1000;
+    // Events made durable by one group commit at most: the batches and
+    // heartbeats of all sessions that queued while the previous commit ran
+    // share one transaction and one fsync. Bounds that transaction.
+    std::size_t max_group_events = 10'000;
+    // A device's heartbeat is kept in the history when its last one there
+    // is older than this (the latest is always kept); 0: no history.
+    std::chrono::milliseconds heartbeat_history{std::chrono::minutes(5)};
   };
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off

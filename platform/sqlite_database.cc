@@ -270,19 +270,59 @@ Error SqliteDatabase::ErrorFrom(int result, std::string_view what) const {
   return Error(CodeFor(result, system_errno), std::move(message));
 }
 
+Status SqliteDatabase::BeginGroup(std::string_view what) {
+  if (group_open_) {
+    return Error(ErrorCode::kInternal, fmt::format("{}: {}: a group is already open", path_, what));
+  }
+  // A rollback that failed earlier left a transaction open; end it first.
+  if (InTransaction()) SqliteTransaction(*this, what, false).Rollback();
+  Status begun = Execute("BEGIN IMMEDIATE", fmt::format("{}: begin", what));
+  if (!begun.ok()) return begun;
+  group_open_ = true;
+  return OkStatus();
+}
+
+Status SqliteDatabase::CommitGroup() {
+  if (!std::exchange(group_open_, false)) {
+    return Error(ErrorCode::kInternal, fmt::format("{}: commit without a group", path_));
+  }
+  if (!InTransaction()) {
+    return Error(ErrorCode::kUnavailable,
+                 fmt::format("{}: group commit: an earlier failure in the group ended its "
+                             "transaction; nothing of the group is stored",
+                             path_));
+  }
+  Status committed = Execute("COMMIT", "group commit");
+  if (!committed.ok() && InTransaction())
+    SqliteTransaction(*this, "group commit", false).Rollback();
+  return committed;
+}
+
 Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDatabase& database,
                                                    std::string_view what) {
+  if (database.InGroup()) {
+    if (!database.InTransaction()) {
+      return Error(ErrorCode::kUnavailable,
+                   fmt::format("{}: {}: an earlier failure in the group ended its transaction",
+                               database.path(), what));
+    }
+    Status saved = database.Execute("SAVEPOINT unit", fmt::format("{}: savepoint", what));
+    if (!saved.ok()) return saved.error();
+    return SqliteTransaction(database, what, true);
+  }
   // A rollback that failed earlier left a transaction open; end it now rather
   // than fail every later call with "cannot start a transaction within a
   // transaction".
-  if (database.InTransaction()) SqliteTransaction(database, what).Rollback();
+  if (database.InTransaction()) SqliteTransaction(database, what, false).Rollback();
   Status begun = database.Execute("BEGIN IMMEDIATE", fmt::format("{}: begin", what));
   if (!begun.ok()) return begun.error();
-  return SqliteTransaction(database, what);
+  return SqliteTransaction(database, what, false);
 }
 
 SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
-    : database_(std::exchange(other.database_, nullptr)), what_(std::move(other.what_)) {}
+    : database_(std::exchange(other.database_, nullptr)),
+      what_(std::move(other.what_)),
+      savepoint_(other.savepoint_) {}
 
 SqliteTransaction::~SqliteTransaction() { Rollback(); }
 
@@ -290,7 +330,8 @@ Status SqliteTransaction::Commit() {
   if (database_ == nullptr) {
     return Error(ErrorCode::kInternal, fmt::format("{}: commit without a transaction", what_));
   }
-  Status committed = database_->Execute("COMMIT", fmt::format("{}: commit", what_));
+  Status committed =
+      database_->Execute(savepoint_ ? "RELEASE unit" : "COMMIT", fmt::format("{}: commit", what_));
   if (!committed.ok()) {
     Rollback();
     return committed;
@@ -304,10 +345,17 @@ void SqliteTransaction::Rollback() {
   // SQLite ends the transaction by itself after some errors (SQLITE_FULL,
   // SQLITE_IOERR, SQLITE_BUSY); then there is nothing left to roll back.
   if (database == nullptr || !database->InTransaction()) return;
-  Status rolled_back = database->Execute("ROLLBACK", fmt::format("{}: rollback", what_));
-  if (!rolled_back.ok()) {
-    spdlog::error("{} (retried at the next transaction)", rolled_back.error().message());
+  Status rolled_back = database->Execute(savepoint_ ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK",
+                                         fmt::format("{}: rollback", what_));
+  if (rolled_back.ok()) return;
+  if (savepoint_) {
+    // The unit's work must not be committed with the group: end the group's
+    // transaction, which fails the group (CommitGroup) and stores none of it.
+    spdlog::error("{} (the group it belongs to is rolled back)", rolled_back.error().message());
+    if (database->InTransaction()) (void)database->Execute("ROLLBACK", "group rollback");
+    return;
   }
+  spdlog::error("{} (retried at the next transaction)", rolled_back.error().message());
 }
 
 }  // namespace atmhealth::platform

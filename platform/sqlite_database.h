@@ -113,6 +113,17 @@ class SqliteDatabase {
   // itself after some errors, e.g. SQLITE_FULL).
   bool InTransaction() const;
 
+  // Group commit: one transaction around several units of work. Between
+  // BeginGroup and CommitGroup every SqliteTransaction is a savepoint inside
+  // the group's transaction, so a unit that fails takes back only its own
+  // work, and nothing of the group is durable before CommitGroup returns OK
+  // (one fsync for all of them). A failure that made SQLite end the group's
+  // transaction by itself (SQLITE_FULL, an I/O error) fails every later unit
+  // and CommitGroup: nothing of the group is stored.
+  Status BeginGroup(std::string_view what);
+  Status CommitGroup();
+  bool InGroup() const { return group_open_; }
+
   const std::string& path() const { return path_; }
 
  private:
@@ -134,11 +145,14 @@ class SqliteDatabase {
 
   std::string path_;
   std::unique_ptr<sqlite3, Closer> connection_;
+  bool group_open_ = false;
 };
 
 // BEGIN IMMEDIATE ... COMMIT. Taking the write lock at BEGIN means a busy
 // database is reported before any work is done, never halfway. Destroyed
-// without a successful Commit, it rolls back.
+// without a successful Commit, it rolls back. Inside a group
+// (SqliteDatabase::BeginGroup) it is a savepoint of the group's transaction:
+// Commit releases it, durable only with the group.
 class SqliteTransaction {
  public:
   // `what` names the work in the messages of Begin, Commit and rollback.
@@ -152,12 +166,14 @@ class SqliteTransaction {
   Status Commit();
 
  private:
-  SqliteTransaction(SqliteDatabase& database, std::string_view what)
-      : database_(&database), what_(what) {}
+  friend class SqliteDatabase;  // rolls back what a failed group left open
+  SqliteTransaction(SqliteDatabase& database, std::string_view what, bool savepoint)
+      : database_(&database), what_(what), savepoint_(savepoint) {}
   void Rollback();
 
   SqliteDatabase* database_;  // null once committed, rolled back or moved from
   std::string what_;
+  bool savepoint_;  // a savepoint inside a group, not a transaction of its own
 };
 
 }  // namespace atmhealth::platform

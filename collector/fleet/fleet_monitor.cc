@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "collector/fleet/fleet_json.h"
@@ -157,6 +158,12 @@ FleetMonitor::FleetMonitor(Options options, std::unique_ptr<FleetStore> store,
                          .Help("Events deleted by retention ([retention] events)")
                          .Register(registry)
                          .Add({})),
+      purged_heartbeats_(prometheus::BuildCounter()
+                             .Name("atmhealth_collector_purged_heartbeats_total")
+                             .Help("Heartbeat history rows deleted by retention ([retention] "
+                                   "events)")
+                             .Register(registry)
+                             .Add({})),
       purge_failures_(prometheus::BuildCounter()
                           .Name("atmhealth_collector_purge_failures_total")
                           .Help("Retention deletes that failed (retried at the next pass)")
@@ -219,25 +226,29 @@ asio::awaitable<void> FleetMonitor::PurgeLoop() {
     const std::int64_t before =
         platform::UnixNanos(clock_.WallNow()) -
         std::chrono::duration_cast<std::chrono::nanoseconds>(retention.events).count();
-    std::int64_t pass = 0;
+    FleetStore::Purged pass;
     for (;;) {
-      Result<std::int64_t> deleted = store_->PurgeEvents(before, retention.batch_rows);
+      Result<FleetStore::Purged> deleted = store_->Purge(before, retention.batch_rows);
       if (!deleted) {
         purge_failures_.Increment();
-        spdlog::warn("retention: events not purged, trying again in {} ms: {}",
-                     retention.interval.count(), deleted.error().message());
+        spdlog::warn("retention: not purged, trying again in {} ms: {}", retention.interval.count(),
+                     deleted.error().message());
         break;
       }
-      pass += *deleted;
-      purged_events_.Increment(static_cast<double>(*deleted));
-      if (*deleted < retention.batch_rows || stopped()) break;
+      pass.events += deleted->events;
+      pass.heartbeats += deleted->heartbeats;
+      purged_events_.Increment(static_cast<double>(deleted->events));
+      purged_heartbeats_.Increment(static_cast<double>(deleted->heartbeats));
+      if (std::max(deleted->events, deleted->heartbeats) < retention.batch_rows || stopped()) break;
       purge_timer_.expires_after(retention.pause);
       co_await purge_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
     }
-    if (pass > 0) {
-      spdlog::info("retention: purged {} events received before {} (older than {} s)", pass,
-                   Rfc3339(before), retention.events.count() / 1000);
+    if (pass.events > 0 || pass.heartbeats > 0) {
+      spdlog::info(
+          "retention: purged {} events and {} heartbeat history rows received before {} (older "
+          "than {} s)",
+          pass.events, pass.heartbeats, Rfc3339(before), retention.events.count() / 1000);
     }
   }
 }

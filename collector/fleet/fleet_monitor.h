@@ -5,9 +5,9 @@
 // handlers read the latest FleetView without waiting for anything, and run
 // their history queries on the monitor's thread through Query().
 //
-// Retention: every `retention.interval` it deletes the events older than
-// `retention.events`, in transactions of at most `retention.batch_rows`
-// rows with a pause between them, so the ingest writer never waits behind a
+// Retention: every `retention.interval` it deletes the events and the
+// heartbeat history older than `retention.events`, in transactions of at most
+// `retention.batch_rows` rows with a pause between them, so the ingest writer never waits behind a
 // long delete; the event behind each alert's current state stays.
 //
 // If the store cannot be read, the last rows read are judged again at the new
@@ -143,6 +143,7 @@ class FleetMonitor {
   prometheus::Counter& evaluation_failures_;
   prometheus::Gauge& database_bytes_;
   prometheus::Counter& purged_events_;
+  prometheus::Counter& purged_heartbeats_;
   prometheus::Counter& purge_failures_;
   std::map<std::map<std::string, std::string>, bool> alert_series_;  // series seen, to zero them
 };

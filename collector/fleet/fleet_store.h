@@ -74,11 +74,15 @@ class FleetStore {
   // transaction.
   virtual Status SaveIncidents(const std::vector<const Incident*>& changed,
                                const std::vector<std::int64_t>& removed) = 0;
-  // Deletes at most `max_rows` events received before `received_before_unix_ns`,
-  // oldest first, in one transaction, except the latest event of every alert
-  // (what the device's current state shows). Returns how many it deleted.
-  virtual Result<std::int64_t> PurgeEvents(std::int64_t received_before_unix_ns,
-                                           std::int64_t max_rows) = 0;
+  // Deletes, oldest first, at most `max_rows` events received before
+  // `received_before_unix_ns` (except the latest event of every alert: what
+  // the device's current state shows) and at most `max_rows` rows of the
+  // heartbeat history from before then. Returns how many of each it deleted.
+  struct Purged {
+    std::int64_t events = 0;
+    std::int64_t heartbeats = 0;
+  };
+  virtual Result<Purged> Purge(std::int64_t received_before_unix_ns, std::int64_t max_rows) = 0;
   // Bytes of the database file and its write-ahead log.
   virtual Result<std::int64_t> DatabaseBytes() = 0;
 };

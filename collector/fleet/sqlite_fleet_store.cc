@@ -144,6 +144,12 @@ DELETE FROM events WHERE rowid IN (
   LIMIT ?2)
 )sql";
 
+constexpr const char* kPurgeHeartbeatHistory = R"sql(
+DELETE FROM heartbeat_history WHERE (device_id, received_unix_ns) IN (
+  SELECT device_id, received_unix_ns FROM heartbeat_history WHERE received_unix_ns < ?1
+  ORDER BY received_unix_ns LIMIT ?2)
+)sql";
+
 constexpr const char* kDeleteIncident = "DELETE FROM incidents WHERE incident_id = ?1";
 
 json DevicesJson(const Incident& incident) {
@@ -253,6 +259,7 @@ class SqliteFleetStore final : public FleetStore {
              Named{&writer_, &upsert_incident_, kUpsertIncident},
              Named{&writer_, &delete_incident_, kDeleteIncident},
              Named{&writer_, &purge_events_, kPurgeEvents},
+             Named{&writer_, &purge_heartbeat_history_, kPurgeHeartbeatHistory},
          }) {
       Result<platform::SqliteStatement> statement =
           named.database->Prepare(named.sql, "prepare fleet query");
@@ -320,13 +327,24 @@ class SqliteFleetStore final : public FleetStore {
     return incidents;
   }
 
-  Result<std::int64_t> PurgeEvents(std::int64_t received_before_unix_ns,
-                                   std::int64_t max_rows) override {
-    platform::SqliteQuery query(writer_, purge_events_);
-    query.BindInt64(1, received_before_unix_ns).BindInt64(2, max_rows);
-    Result<bool> row = query.Step("purge events");
-    if (!row) return row.error();
-    return static_cast<std::int64_t>(writer_.ChangedRows());
+  Result<Purged> Purge(std::int64_t received_before_unix_ns, std::int64_t max_rows) override {
+    // Two short transactions of their own, so the ingest writer waits for
+    // neither for long.
+    auto purge = [&](platform::SqliteStatement& statement,
+                     std::string_view what) -> Result<std::int64_t> {
+      platform::SqliteQuery query(writer_, statement);
+      query.BindInt64(1, received_before_unix_ns).BindInt64(2, max_rows);
+      if (Status run = query.Run(what); !run) return run.error();
+      return static_cast<std::int64_t>(writer_.ChangedRows());
+    };
+    Purged purged;
+    Result<std::int64_t> events = purge(purge_events_, "purge events");
+    if (!events) return events.error();
+    purged.events = *events;
+    Result<std::int64_t> heartbeats = purge(purge_heartbeat_history_, "purge heartbeat history");
+    if (!heartbeats) return heartbeats.error();
+    purged.heartbeats = *heartbeats;
+    return purged;
   }
 
   Result<std::int64_t> NextIncidentId() override {
@@ -466,6 +484,7 @@ class SqliteFleetStore final : public FleetStore {
   platform::SqliteStatement upsert_incident_;
   platform::SqliteStatement delete_incident_;
   platform::SqliteStatement purge_events_;
+  platform::SqliteStatement purge_heartbeat_history_;
 };
 
 }  // namespace

@@ -74,14 +74,23 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
                              .Help("Store calls waiting for the store thread now")
                              .Register(registry)
                              .Add({})),
-      store_call_seconds_(
+      store_commit_seconds_(
           prometheus::BuildHistogram()
-              .Name("atmhealth_collector_store_call_seconds")
-              .Help("Time one store call took on the store thread, seconds")
+              .Name("atmhealth_collector_store_commit_seconds")
+              .Help("Time one group commit took on the store thread (its calls and the commit "
+                    "that makes them durable), seconds")
               .Register(registry)
               .Add({},
                    prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
                                                            0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10})),
+      store_commit_calls_(
+          prometheus::BuildHistogram()
+              .Name("atmhealth_collector_store_commit_calls")
+              .Help("Store calls (batches, heartbeats, Hellos of all sessions) made durable by one "
+                    "group commit")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                                               512, 1024})),
       ingest_seconds_(
           prometheus::BuildHistogram()
               .Name("atmhealth_collector_ingest_seconds")
@@ -192,7 +201,10 @@ void IngestMetrics::CountTlsReload(bool ok) {
 void IngestMetrics::SetStoreQueueDepth(std::size_t calls) {
   store_queue_depth_.Set(static_cast<double>(calls));
 }
-void IngestMetrics::ObserveStoreCall(double seconds) { store_call_seconds_.Observe(seconds); }
+void IngestMetrics::ObserveStoreGroup(double seconds, std::size_t calls) {
+  store_commit_seconds_.Observe(seconds);
+  store_commit_calls_.Observe(static_cast<double>(calls));
+}
 void IngestMetrics::CountStoreCallSkipped() { store_calls_skipped_.Increment(); }
 void IngestMetrics::ObserveIngest(double seconds) { ingest_seconds_.Observe(seconds); }
 

@@ -75,7 +75,8 @@ class IngestMetrics {
   // The store thread's queue: calls waiting now, how long each call took
   // (seconds), and calls skipped because their caller had given up.
   void SetStoreQueueDepth(std::size_t calls);
-  void ObserveStoreCall(double seconds);
+  // One group commit on the store thread: its calls and their commit.
+  void ObserveStoreGroup(double seconds, std::size_t calls);
   void CountStoreCallSkipped();
   // One event batch from its frame read off the connection to its Ack
   // handed back (validation, store queue, store, commit), seconds.
@@ -108,7 +109,8 @@ class IngestMetrics {
   prometheus::Family<prometheus::Counter>& tls_reloads_;
   prometheus::Counter& refused_store_busy_;
   prometheus::Gauge& store_queue_depth_;
-  prometheus::Histogram& store_call_seconds_;
+  prometheus::Histogram& store_commit_seconds_;
+  prometheus::Histogram& store_commit_calls_;
   prometheus::Histogram& ingest_seconds_;
   prometheus::Counter& store_calls_skipped_;
   prometheus::Counter& handshakes_abandoned_;

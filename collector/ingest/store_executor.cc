@@ -1,6 +1,8 @@
 #include "collector/ingest/store_executor.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 namespace atmhealth::collector {
 namespace {
@@ -60,7 +62,7 @@ asio::awaitable<Result<std::uint64_t>> StoreExecutor::RecordHello(
       [hello = std::move(hello), peer = std::move(peer), now_unix_ns](CollectorStore& store) {
         return store.RecordHello(hello, peer, now_unix_ns);
       },
-      timeout);
+      1, timeout);
 }
 
 asio::awaitable<Result<StoredBatch>> StoreExecutor::StoreEvents(std::string device_id,
@@ -68,12 +70,13 @@ asio::awaitable<Result<StoredBatch>> StoreExecutor::StoreEvents(std::string devi
                                                                 std::vector<v1::Event> events,
                                                                 std::int64_t now_unix_ns,
                                                                 std::chrono::milliseconds timeout) {
+  const std::size_t weight = std::max<std::size_t>(events.size(), 1);
   return Call<Result<StoredBatch>>(
       [device_id = std::move(device_id), buffer_id = std::move(buffer_id),
        events = std::move(events), now_unix_ns](CollectorStore& store) {
         return store.StoreEvents(device_id, buffer_id, events, now_unix_ns);
       },
-      timeout);
+      weight, timeout);
 }
 
 asio::awaitable<Status> StoreExecutor::RecordHeartbeat(std::string device_id,
@@ -85,7 +88,71 @@ asio::awaitable<Status> StoreExecutor::RecordHeartbeat(std::string device_id,
        now_unix_ns](CollectorStore& store) {
         return store.RecordHeartbeat(device_id, heartbeat, now_unix_ns);
       },
-      timeout);
+      1, timeout);
+}
+
+void StoreExecutor::Enqueue(std::unique_ptr<QueuedCall> call) {
+  std::lock_guard lock(mutex_);
+  calls_.push_back(std::move(call));
+  if (std::exchange(drain_posted_, true)) return;
+  asio::post(thread_, [this] { Drain(); });
+}
+
+void StoreExecutor::Drain() {
+  std::vector<std::unique_ptr<QueuedCall>> group;
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t events = 0;
+    while (!calls_.empty()) {
+      const std::size_t next = calls_.front()->events();
+      if (!group.empty() && events + next > options_.max_group_events) break;
+      events += next;
+      group.push_back(std::move(calls_.front()));
+      calls_.pop_front();
+    }
+  }
+  // Calls whose callers were answered with the timeout are skipped, never
+  // run late behind the others.
+  std::erase_if(group, [this](const std::unique_ptr<QueuedCall>& call) {
+    const bool abandoned = call->Abandoned();
+    Dequeued(abandoned);
+    return abandoned;
+  });
+
+  if (!group.empty()) {
+    const auto start = Clock::now();
+    running_since_ns_ = start.time_since_epoch().count();
+    // `failed`: the group's own failure, which every call shares (nothing
+    // of the group is stored). `disk`: what the group tells about the disk,
+    // for WriteHealth(); nothing when its calls were only refused for their
+    // input.
+    Status failed = store_->BeginGroup();
+    std::optional<Status> disk;
+    if (failed.ok()) {
+      for (const auto& call : group) {
+        Status ran = call->Run(*store_);
+        if (ran.ok()) {
+          if (!disk) disk = OkStatus();
+        } else if (IsWriteFailure(ran.error().code())) {
+          disk = ran;
+        }
+      }
+      failed = store_->CommitGroup();
+    }
+    if (!failed.ok()) disk = failed;
+    Finished(Clock::now() - start, group.size(), disk);
+    for (const auto& call : group) {
+      if (!failed.ok()) call->Fail(failed.error());
+      call->Complete();
+    }
+  }
+
+  std::lock_guard lock(mutex_);
+  if (calls_.empty()) {
+    drain_posted_ = false;
+    return;
+  }
+  asio::post(thread_, [this] { Drain(); });
 }
 
 std::chrono::nanoseconds StoreExecutor::EstimatedWait() const {
@@ -142,23 +209,26 @@ void StoreExecutor::Dequeued(bool skipped) {
   if (skipped) metrics_->CountStoreCallSkipped();
 }
 
-void StoreExecutor::Finished(Clock::duration took, const Status& status) {
+void StoreExecutor::Finished(Clock::duration took, std::size_t calls,
+                             const std::optional<Status>& disk) {
   running_since_ns_ = 0;
   const auto took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  const auto per_call_ns = took_ns / static_cast<std::int64_t>(std::max<std::size_t>(calls, 1));
   const std::int64_t mean = mean_call_ns_.load();
   mean_call_ns_ = mean == 0
-                      ? took_ns
-                      : static_cast<std::int64_t>(kMeanWeight * static_cast<double>(took_ns) +
+                      ? per_call_ns
+                      : static_cast<std::int64_t>(kMeanWeight * static_cast<double>(per_call_ns) +
                                                   (1 - kMeanWeight) * static_cast<double>(mean));
-  if (metrics_ != nullptr) metrics_->ObserveStoreCall(std::chrono::duration<double>(took).count());
+  if (metrics_ != nullptr)
+    metrics_->ObserveStoreGroup(std::chrono::duration<double>(took).count(), calls);
   // Every call writes (the Hello updates the device, a heartbeat its state),
-  // so each one tells whether the store can write now.
-  // A refused input (kInvalidArgument, ...) says nothing about the disk.
+  // so each group tells whether the store can write now.
+  if (!disk) return;
   std::lock_guard lock(mutex_);
-  if (status.ok()) {
+  if (disk->ok()) {
     write_failure_.reset();
-  } else if (IsWriteFailure(status.error().code())) {
-    write_failure_ = status.error().message();
+  } else {
+    write_failure_ = disk->error().message();
   }
 }
 

@@ -3,6 +3,14 @@
 // store call happens on that one thread, which is what CollectorStore's "not
 // thread-safe" contract asks for; calls run in the order they were made.
 //
+// Group commit: the calls of all sessions that queued up while the store
+// thread was busy run together in one group (CollectorStore::BeginGroup ..
+// CommitGroup), one fsync for all of them, and each caller resumes only once
+// the group's commit is durable, so an Ack never runs ahead of the disk. A
+// call arriving while the store thread is idle runs at once, alone: there
+// is no fixed delay waiting for a group to fill. A group holds at most
+// Options::max_group_events events (Hellos and heartbeats count one).
+//
 // Back-pressure: the queue of calls waiting for the store thread is bounded
 // (Options::max_queued_calls). A call made while it is full fails at once
 // with kUnavailable instead of waiting behind the others. A new session asks
@@ -19,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +52,9 @@ class StoreExecutor {
     // A call running longer than this makes WriteHealth() fail: a disk that
     // hangs is as unwritable as a full one.
     std::chrono::milliseconds stalled_after{5000};
+    // Events stored in one group commit at most (a single larger batch
+    // still runs, alone); bounds the transaction and its write-ahead log.
+    std::size_t max_group_events = 10'000;
   };
 
   // What AdmitSession() decided.
@@ -108,18 +120,50 @@ class StoreExecutor {
   void Join();
 
  private:
-  // Runs `work(store)` on the store thread and completes the awaiting
-  // coroutine on its own executor with the result, or with a timeout error
-  // when `timeout` passes first. `work` must own what it uses: after a
-  // timeout the caller's frame may be gone while `work` still runs. The
-  // caller's executor is kept busy (outstanding work) until the store
-  // returned, so its io_context does not run out of work meanwhile.
-  template <typename R, typename Work>
-  asio::awaitable<R> Call(Work work, std::chrono::milliseconds timeout);
+  // A call waiting for the store thread, its result type erased.
+  class QueuedCall {
+   public:
+    explicit QueuedCall(std::size_t events) : events_(events) {}
+    virtual ~QueuedCall() = default;
+    // Its caller was already answered with the timeout: skip it.
+    virtual bool Abandoned() const = 0;
+    // Runs it on the store thread inside the open group and keeps its
+    // result; returns the result's status.
+    virtual Status Run(CollectorStore& store) = 0;
+    // Replaces a successful result with the group's failure: its work was
+    // not made durable.
+    virtual void Fail(const Error& error) = 0;
+    // Hands the result to the caller on the caller's executor.
+    virtual void Complete() = 0;
+    std::size_t events() const { return events_; }
 
-  // Bookkeeping of the store thread around one call.
+   private:
+    std::size_t events_;
+  };
+  template <typename R, typename Work, typename Pending, typename Busy>
+  class TypedCall;
+
+  // Runs `work(store)` on the store thread in the next group and completes
+  // the awaiting coroutine on its own executor with the result once the
+  // group committed, or with a timeout error when `timeout` passes first.
+  // `work` must own what it uses: after a timeout the caller's frame may be
+  // gone while `work` still runs. The caller's executor is kept busy
+  // (outstanding work) until the store returned, so its io_context does not
+  // run out of work meanwhile. `events` is the call's weight in a group.
+  template <typename R, typename Work>
+  asio::awaitable<R> Call(Work work, std::size_t events, std::chrono::milliseconds timeout);
+
+  // Queues a call and makes sure a drain of the queue is on its way.
+  void Enqueue(std::unique_ptr<QueuedCall> call);
+  // On the store thread: runs the calls queued now as one group, completes
+  // them after its commit, and posts itself again while calls are left.
+  void Drain();
+
+  // Bookkeeping of the store thread around one group.
   void Dequeued(bool skipped);
-  void Finished(std::chrono::steady_clock::duration took, const Status& status);
+  // `disk`: what the group told about the disk, if anything.
+  void Finished(std::chrono::steady_clock::duration took, std::size_t calls,
+                const std::optional<Status>& disk);
   // Queued calls times the mean call duration.
   std::chrono::nanoseconds EstimatedWait() const;
 
@@ -127,23 +171,52 @@ class StoreExecutor {
   const Options options_;
   IngestMetrics* const metrics_;
   std::atomic<std::size_t> queued_{0};
-  // Mean duration of a store call (exponentially weighted), nanoseconds;
-  // 0 until the first call ended.
+  // Mean duration of a store call (exponentially weighted; a group's time
+  // shared by its calls), nanoseconds; 0 until the first group ended.
   std::atomic<std::int64_t> mean_call_ns_{0};
-  // When the running call started (steady clock, nanoseconds); 0 when none runs.
+  // When the running group started (steady clock, nanoseconds); 0 when none runs.
   std::atomic<std::int64_t> running_since_ns_{0};
 
   mutable std::mutex mutex_;  // guards the members below
   std::optional<std::string> write_failure_;
   // The next time slot handed to a refused session as its retry hint.
   std::chrono::steady_clock::time_point next_retry_slot_{};
+  std::deque<std::unique_ptr<QueuedCall>> calls_;  // waiting for the next group
+  bool drain_posted_ = false;                      // a Drain is queued or running
 
   asio::thread_pool thread_{1};
 };
 
+template <typename R, typename Work, typename Pending, typename Busy>
+class StoreExecutor::TypedCall final : public QueuedCall {
+ public:
+  TypedCall(Work work, std::size_t events, std::shared_ptr<Pending> pending, Busy busy)
+      : QueuedCall(events), work_(std::move(work)), pending_(std::move(pending)), busy_(busy) {}
+  bool Abandoned() const override { return pending_->abandoned; }
+  Status Run(CollectorStore& store) override {
+    result_.emplace(work_(store));
+    return result_->ok() ? OkStatus() : Status(result_->error());
+  }
+  void Fail(const Error& error) override {
+    if (!result_ || result_->ok()) result_.emplace(error);
+  }
+  void Complete() override {
+    asio::post(busy_, [pending = pending_, result = std::move(*result_)]() mutable {
+      pending->Complete(std::move(result));
+    });
+  }
+
+ private:
+  Work work_;
+  std::shared_ptr<Pending> pending_;
+  Busy busy_;
+  std::optional<R> result_;
+};
+
 template <typename R, typename Work>
-asio::awaitable<R> StoreExecutor::Call(Work work, std::chrono::milliseconds timeout) {
-  auto initiate = [this, timeout](auto handler, Work queued) {
+asio::awaitable<R> StoreExecutor::Call(Work work, std::size_t events,
+                                       std::chrono::milliseconds timeout) {
+  auto initiate = [this, events, timeout](auto handler, Work queued) {
     using Handler = decltype(handler);
     // Whichever comes first, the store's result or the deadline, completes
     // the handler; both run on the caller's executor, so they never race.
@@ -181,23 +254,9 @@ asio::awaitable<R> StoreExecutor::Call(Work work, std::chrono::milliseconds time
       pending->Complete(R(Error(ErrorCode::kTimeout, "the store did not answer within " +
                                                          std::to_string(timeout.count()) + " ms")));
     });
-    asio::post(thread_, [this, queued = std::move(queued), pending,
-                         busy = asio::prefer(resume_on,
-                                             asio::execution::outstanding_work.tracked)]() mutable {
-      if (pending->abandoned) {  // its caller was answered with the timeout
-        Dequeued(/*skipped=*/true);
-        return;
-      }
-      Dequeued(/*skipped=*/false);
-      const auto start = std::chrono::steady_clock::now();
-      running_since_ns_ = start.time_since_epoch().count();
-      R result = queued(*store_);
-      Finished(std::chrono::steady_clock::now() - start,
-               result.ok() ? OkStatus() : Status(result.error()));
-      asio::post(busy, [pending, result = std::move(result)]() mutable {
-        pending->Complete(std::move(result));
-      });
-    });
+    auto busy = asio::prefer(resume_on, asio::execution::outstanding_work.tracked);
+    Enqueue(std::make_unique<TypedCall<R, Work, Pending, decltype(busy)>>(
+        std::move(queued), events, std::move(pending), std::move(busy)));
   };
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
       std::move(initiate), asio::use_awaitable, std::move(work));

@@ -210,12 +210,35 @@ Status MigrateToVersion4(platform::SqliteDatabase& database) {
   return database.Execute(kVersion4, "migrate schema to version 4 (heartbeat feed)");
 }
 
+// Version 5: the heartbeat history, one row per device at most every
+// [store] heartbeat_history (the latest heartbeat stays in `heartbeats`):
+// a fleet's load and backlog over time without a row per heartbeat.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE heartbeat_history (
+  device_id                  TEXT    NOT NULL REFERENCES devices (device_id),
+  received_unix_ns           INTEGER NOT NULL,
+  services_json              TEXT    NOT NULL,
+  backlog_events             INTEGER NOT NULL,
+  buffer_bytes               INTEGER NOT NULL,
+  oldest_undelivered_age_ms  INTEGER NOT NULL,
+  dropped_events_total       INTEGER NOT NULL,
+  buffer_degraded            INTEGER NOT NULL CHECK (buffer_degraded IN (0, 1)),
+  feed_json                  TEXT    NOT NULL,
+  PRIMARY KEY (device_id, received_unix_ns)
+) WITHOUT ROWID;
+CREATE INDEX heartbeat_history_by_time ON heartbeat_history (received_unix_ns);
+)sql";
+
+Status MigrateToVersion5(platform::SqliteDatabase& database) {
+  return database.Execute(kVersion5, "migrate schema to version 5 (heartbeat history)");
+}
+
 using MigrationStep = Status (*)(platform::SqliteDatabase&);
 
 // kSteps[n] takes a database from version n to n + 1. Append new steps; never
 // change a released one: it has already run on databases in the field.
 constexpr MigrationStep kSteps[] = {&CreateVersion1, &CreateVersion2, &MigrateToVersion3,
-                                    &MigrateToVersion4};
+                                    &MigrateToVersion4, &MigrateToVersion5};
 static_assert(std::size(kSteps) == kCollectorSchemaVersion);
 
 }  // namespace

@@ -9,7 +9,7 @@
 namespace atmhealth::collector {
 
 // The schema version this build writes.
-inline constexpr int kCollectorSchemaVersion = 4;
+inline constexpr int kCollectorSchemaVersion = 5;
 
 // Brings the database to kCollectorSchemaVersion, one step per version, each
 // step and its new user_version in one transaction: a crash between steps

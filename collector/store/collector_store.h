@@ -4,6 +4,7 @@
 #ifndef ATMHEALTH_COLLECTOR_STORE_COLLECTOR_STORE_H_
 #define ATMHEALTH_COLLECTOR_STORE_COLLECTOR_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,8 +66,11 @@ class CollectorStore {
   virtual ~CollectorStore() = default;
 
   // Opens or creates a SQLite database at `path` (WAL, synchronous=FULL so an
-  // acknowledged event survives power loss), migrating its schema.
-  static Result<std::unique_ptr<CollectorStore>> OpenSqlite(const std::string& path);
+  // acknowledged event survives power loss), migrating its schema. A device's
+  // heartbeat goes into the history when its last one there is older than
+  // `heartbeat_history` (0: no history; [store] heartbeat_history).
+  static Result<std::unique_ptr<CollectorStore>> OpenSqlite(
+      const std::string& path, std::chrono::milliseconds heartbeat_history = {});
 
   // Records a device saying Hello: creates it or updates its site, kind,
   // agent version, peer address and current buffer (hello.buffer_id), and
@@ -86,6 +90,15 @@ class CollectorStore {
   // last-seen time.
   virtual Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
                                  std::int64_t now_unix_ns) = 0;
+
+  // Group commit: the calls made between BeginGroup and CommitGroup share
+  // one durable commit. Each call still succeeds or fails as a whole on its
+  // own (a refused batch takes back only its own work), but nothing of the
+  // group is durable before CommitGroup returns OK; when it fails, nothing
+  // of the group is stored. A store without groups commits every call by
+  // itself, as these defaults say.
+  virtual Status BeginGroup() { return OkStatus(); }
+  virtual Status CommitGroup() { return OkStatus(); }
 };
 
 }  // namespace atmhealth::collector

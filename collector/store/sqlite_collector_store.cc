@@ -210,6 +210,21 @@ INSERT OR REPLACE INTO heartbeats (
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 )sql";
 
+// A row of history when the device has none within the resolution (?2 the
+// time now, ?3 the resolution), copied from the heartbeat just recorded.
+constexpr const char* kKeepHeartbeatHistory = R"sql(
+INSERT INTO heartbeat_history (
+  device_id, received_unix_ns, services_json, backlog_events, buffer_bytes,
+  oldest_undelivered_age_ms, dropped_events_total, buffer_degraded, feed_json)
+SELECT device_id, received_unix_ns, services_json, backlog_events, buffer_bytes,
+       oldest_undelivered_age_ms, dropped_events_total, buffer_degraded, feed_json
+FROM heartbeats
+WHERE device_id = ?1
+  AND NOT EXISTS (SELECT 1 FROM heartbeat_history
+                  WHERE device_id = ?1 AND received_unix_ns > ?2 - ?3)
+ON CONFLICT DO NOTHING
+)sql";
+
 constexpr const char* kUpsertService = R"sql(
 INSERT INTO device_services (device_id, service, state, reason, since_unix_ns, updated_unix_ns)
 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
@@ -230,9 +245,11 @@ WHERE device_id = ?1 AND service NOT IN (SELECT value FROM json_each(?2))
 
 }  // namespace
 
-Result<std::unique_ptr<CollectorStore>> CollectorStore::OpenSqlite(const std::string& path) {
-  Result<std::unique_ptr<SqliteCollectorStore>> store =
-      SqliteCollectorStore::Open(path, SqliteCollectorStoreOptions{});
+Result<std::unique_ptr<CollectorStore>> CollectorStore::OpenSqlite(
+    const std::string& path, std::chrono::milliseconds heartbeat_history) {
+  SqliteCollectorStoreOptions options;
+  options.heartbeat_history = heartbeat_history;
+  Result<std::unique_ptr<SqliteCollectorStore>> store = SqliteCollectorStore::Open(path, options);
   if (!store.ok()) return store.error();
   return std::unique_ptr<CollectorStore>(std::move(store).value());
 }
@@ -244,6 +261,8 @@ Result<std::unique_ptr<SqliteCollectorStore>> SqliteCollectorStore::Open(
   if (!database.ok()) return database.error();
   std::unique_ptr<SqliteCollectorStore> store(
       new SqliteCollectorStore(std::move(database).value()));
+  store->heartbeat_history_ns_ =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options.heartbeat_history).count();
   platform::SqliteDatabase& db = store->database_;
 
   // WAL is a property of the file and is set outside any transaction; an
@@ -291,6 +310,7 @@ Status SqliteCollectorStore::PrepareStatements() {
            Named{&insert_event_, kInsertEvent, "prepare event insert"},
            Named{&upsert_alert_, kUpsertAlert, "prepare alert upsert"},
            Named{&replace_heartbeat_, kReplaceHeartbeat, "prepare heartbeat replace"},
+           Named{&keep_heartbeat_history_, kKeepHeartbeatHistory, "prepare heartbeat history"},
            Named{&upsert_service_, kUpsertService, "prepare service upsert"},
            Named{&delete_unreported_services_, kDeleteUnreportedServices, "prepare service delete"},
        }) {
@@ -300,6 +320,10 @@ Status SqliteCollectorStore::PrepareStatements() {
   }
   return OkStatus();
 }
+
+Status SqliteCollectorStore::BeginGroup() { return database_.BeginGroup("group commit"); }
+
+Status SqliteCollectorStore::CommitGroup() { return database_.CommitGroup(); }
 
 Result<std::uint64_t> SqliteCollectorStore::RecordHello(const v1::Hello& hello,
                                                         std::string_view peer,
@@ -531,6 +555,11 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
         .BindText(16, health.has_feed() ? FeedJson(health.feed()) : std::string());
     Status replaced = query.Run(what);
     if (!replaced.ok()) return replaced;
+  }
+  if (heartbeat_history_ns_ > 0) {
+    platform::SqliteQuery query(database_, keep_heartbeat_history_);
+    query.BindText(1, device_id).BindInt64(2, now_unix_ns).BindInt64(3, heartbeat_history_ns_);
+    if (Status kept = query.Run(what); !kept.ok()) return kept;
   }
   for (const v1::ServiceStatus& status : heartbeat.services()) {
     platform::SqliteQuery query(database_, upsert_service_);

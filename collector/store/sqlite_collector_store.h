@@ -25,10 +25,14 @@ struct SqliteCollectorStoreOptions {
   // bytes; after a checkpoint the write-ahead log is truncated back to this,
   // so one burst does not keep its disk space forever.
   std::int64_t wal_size_limit_bytes = 64 * 1024 * 1024;
+  // A heartbeat is kept in heartbeat_history when the device's last row
+  // there is older than this; 0: no history (the latest is always kept).
+  std::chrono::milliseconds heartbeat_history{0};
 };
 
 // Every method runs in one transaction and returns only once it is durable
-// (WAL, synchronous=FULL) or rolled back. Not thread-safe, like CollectorStore.
+// (WAL, synchronous=FULL) or rolled back; inside a group, durable with the
+// group's commit. Not thread-safe, like CollectorStore.
 //
 // A device and its buffer exist from their first Hello on: StoreEvents and
 // RecordHeartbeat for a device (or buffer) that never said Hello fail with
@@ -47,11 +51,16 @@ class SqliteCollectorStore final : public CollectorStore {
                                   const std::vector<v1::Event>& events,
                                   std::int64_t now_unix_ns) override;
   // Replaces the device's heartbeat row and its device_services rows with
-  // what this heartbeat reports; a service's since_unix_ns changes only when
-  // its state does. kInvalidArgument when a service or its state is
+  // what this heartbeat reports, and keeps a heartbeat_history row when the
+  // device has none within the history's resolution; a service's
+  // since_unix_ns changes only when its state does. kInvalidArgument when a service or its state is
   // unspecified.
   Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
                          std::int64_t now_unix_ns) override;
+  // One transaction (BEGIN IMMEDIATE ... COMMIT) around the group; each
+  // call in it is a savepoint.
+  Status BeginGroup() override;
+  Status CommitGroup() override;
 
  private:
   explicit SqliteCollectorStore(platform::SqliteDatabase database)
@@ -63,6 +72,7 @@ class SqliteCollectorStore final : public CollectorStore {
 
   // Declared first so that it is destroyed last, after the statements.
   platform::SqliteDatabase database_;
+  std::int64_t heartbeat_history_ns_ = 0;  // SqliteCollectorStoreOptions::heartbeat_history
   platform::SqliteStatement upsert_device_;
   platform::SqliteStatement upsert_buffer_;
   platform::SqliteStatement set_device_seq_;
@@ -73,6 +83,7 @@ class SqliteCollectorStore final : public CollectorStore {
   platform::SqliteStatement insert_event_;
   platform::SqliteStatement upsert_alert_;
   platform::SqliteStatement replace_heartbeat_;
+  platform::SqliteStatement keep_heartbeat_history_;
   platform::SqliteStatement upsert_service_;
   platform::SqliteStatement delete_unreported_services_;
 };

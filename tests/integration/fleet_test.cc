@@ -331,6 +331,7 @@ TEST_F(FleetTest, FsaReportCountsAPeriodsIncidentsByCategoryInTheApiAndOnTheComm
 // services, the event behind the alert) survives the purge.
 TEST_F(FleetTest, RetentionPurgesOldEventsUnderIngestAndKeepsEachDevicesLatestState) {
   auto collector = StartCollector(
+      "[store]\nheartbeat_history = \"100ms\"\n\n"
       "[fleet]\nevaluate_interval = \"100ms\"\n\n"
       "[retention]\nevents = \"1s\"\ninterval = \"200ms\"\nbatch_rows = 50\n");
   ASSERT_NE(collector->http_port(), 0);
@@ -361,6 +362,10 @@ TEST_F(FleetTest, RetentionPurgesOldEventsUnderIngestAndKeepsEachDevicesLatestSt
       seconds(15)))
       << collector->Metric("atmhealth_collector_purged_events_total");
   EXPECT_EQ(collector->Metric("atmhealth_collector_purge_failures_total"), 0);
+  // The heartbeat history of three seconds ago goes too; the latest stays.
+  EXPECT_TRUE(
+      WaitFor([&] { return collector->Metric("atmhealth_collector_purged_heartbeats_total") >= 1; },
+              seconds(15)));
   std::this_thread::sleep_for(milliseconds(500));  // a few more passes find nothing
   EXPECT_EQ(collector->Metric("atmhealth_collector_purged_events_total"), purgeable);
 

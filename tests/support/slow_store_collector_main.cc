@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   collector::ConfigureLogging(config->log.level);
-  auto store = collector::CollectorStore::OpenSqlite(config->store.path);
+  auto store =
+      collector::CollectorStore::OpenSqlite(config->store.path, config->store.heartbeat_history);
   if (!store) {
     spdlog::critical("cannot start: {}", store.error().message());
     return 1;

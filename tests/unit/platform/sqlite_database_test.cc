@@ -218,6 +218,56 @@ TEST_F(SqliteDatabaseTest, FailedCommitRollsBack) {
   EXPECT_EQ(Int64Of(*database, "SELECT count(*) FROM events"), 0);
 }
 
+// Group commit: units of work inside a group are savepoints; a unit that
+// fails takes back only its own rows, and nothing is visible to another
+// connection (nothing is durable) before the group commits.
+TEST_F(SqliteDatabaseTest, GroupCommitsItsUnitsTogetherAndAFailedUnitTakesBackOnlyItsOwnWork) {
+  Result<SqliteDatabase> database = Open();
+  ASSERT_TRUE(database.ok()) << database.error().message();
+  Result<std::string> mode = database->QueryText("PRAGMA journal_mode = WAL", "set journal_mode");
+  ASSERT_TRUE(mode.ok() && *mode == "wal");
+  ASSERT_TRUE(database->Execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", "create"));
+  Result<SqliteDatabase> reader = Open();
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+
+  ASSERT_TRUE(database->BeginGroup("group"));
+  EXPECT_TRUE(database->InGroup());
+  for (int id : {1, 2, 3}) {
+    Result<SqliteTransaction> unit = SqliteTransaction::Begin(*database, "unit");
+    ASSERT_TRUE(unit.ok()) << unit.error().message();
+    ASSERT_TRUE(database->Execute("INSERT INTO t VALUES (" + std::to_string(id) + ")", "insert"));
+    if (id != 2) {  // unit 2 ends uncommitted: rolled back
+      ASSERT_TRUE(unit->Commit());
+    }
+  }
+  {
+    // A unit that fails halfway: its first row goes with it.
+    Result<SqliteTransaction> unit = SqliteTransaction::Begin(*database, "unit");
+    ASSERT_TRUE(unit.ok()) << unit.error().message();
+    ASSERT_TRUE(database->Execute("INSERT INTO t VALUES (4)", "insert"));
+    EXPECT_FALSE(database->Execute("INSERT INTO t VALUES (1)", "insert duplicate").ok());
+  }
+  EXPECT_TRUE(database->InTransaction()) << "the group's transaction outlives its units";
+  EXPECT_EQ(Int64Of(*reader, "SELECT count(*) FROM t"), 0)
+      << "nothing is durable before the commit";
+
+  ASSERT_TRUE(database->CommitGroup());
+  EXPECT_FALSE(database->InGroup());
+  EXPECT_FALSE(database->InTransaction());
+  Result<std::string> ids =
+      reader->QueryText("SELECT group_concat(id) FROM (SELECT id FROM t ORDER BY id)", "ids");
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  EXPECT_EQ(*ids, "1,3") << "unit 2 and the failed unit 4 were taken back";
+}
+
+TEST_F(SqliteDatabaseTest, CommitGroupWithoutAGroupIsAnInternalError) {
+  Result<SqliteDatabase> database = Open();
+  ASSERT_TRUE(database.ok()) << database.error().message();
+  Status committed = database->CommitGroup();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().code(), ErrorCode::kInternal);
+}
+
 // A reused statement stepped part way must not keep its read snapshot once
 // the query's scope ends: the snapshot would keep the WAL from being
 // checkpointed, so it would grow without bound.
@@ -279,6 +329,52 @@ TEST_F(SqliteDatabaseDiskFullTest, FullDiskIsNoSpaceNamingTheFileAndStep) {
   ASSERT_FALSE(full.ok()) << "64 KiB never filled up";
   EXPECT_EQ(full.error().code(), ErrorCode::kNoSpace) << full.error().message();
   EXPECT_THAT(full.error().message(), HasSubstr(path + ": insert"));
+}
+
+// A disk that fills up inside a group never leaves half of a unit behind:
+// either SQLite ended the group's transaction (then the commit fails and
+// nothing of the group is stored) or only the failed unit is taken back.
+TEST_F(SqliteDatabaseDiskFullTest, FullDiskInAGroupStoresWholeUnitsOrNothing) {
+  const std::string path = (mount_point_ / "group.db").string();
+  Result<SqliteDatabase> database = SqliteDatabase::Open(path, kNoWait);
+  ASSERT_TRUE(database.ok()) << database.error().message();
+  ASSERT_TRUE(database->Execute("CREATE TABLE t (unit INTEGER, b BLOB)", "create"));
+  Result<SqliteStatement> insert = database->Prepare("INSERT INTO t VALUES (?1, ?2)", "prepare");
+  ASSERT_TRUE(insert.ok()) << insert.error().message();
+  const std::string blob(4096, 'x');
+  auto run_unit = [&](int unit, int rows) -> Status {
+    Result<SqliteTransaction> transaction = SqliteTransaction::Begin(*database, "unit");
+    if (!transaction.ok()) return transaction.error();
+    for (int i = 0; i < rows; ++i) {
+      SqliteQuery query(*database, *insert);
+      if (Status inserted = query.BindInt64(1, unit).BindBlob(2, blob).Run("insert"); !inserted) {
+        return inserted;
+      }
+    }
+    return transaction->Commit();
+  };
+
+  ASSERT_TRUE(database->BeginGroup("group"));
+  ASSERT_TRUE(run_unit(1, 1));
+  Status full = run_unit(2, 1000);
+  ASSERT_FALSE(full.ok()) << "64 KiB never filled up";
+  EXPECT_EQ(full.error().code(), ErrorCode::kNoSpace) << full.error().message();
+  Status after = run_unit(3, 1);
+  Status committed = database->CommitGroup();
+  EXPECT_FALSE(database->InTransaction());
+
+  Result<std::string> units = database->QueryText(
+      "SELECT coalesce(group_concat(unit), '') FROM (SELECT DISTINCT unit FROM t ORDER BY unit)",
+      "units");
+  ASSERT_TRUE(units.ok()) << units.error().message();
+  if (committed.ok()) {
+    EXPECT_TRUE(after.ok()) << after.error().message();
+    EXPECT_EQ(*units, "1,3") << "only the failed unit was taken back";
+    EXPECT_EQ(Int64Of(*database, "SELECT count(*) FROM t WHERE unit = 2"), 0);
+  } else {
+    EXPECT_EQ(*units, "") << committed.error().message();
+    EXPECT_FALSE(after.ok()) << "a unit after the group's transaction ended is refused";
+  }
 }
 
 }  // namespace

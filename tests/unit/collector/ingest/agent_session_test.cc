@@ -500,9 +500,55 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
   store_state_->Release();
   for (auto& agent : agents) ExpectAck(agent->Read(), 1);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_queue_depth", {}, 0));
-  EXPECT_GE(Metric("atmhealth_collector_store_call_seconds"), 6);
+  // Three Hellos and the held batch commit one by one; the two batches that
+  // queued behind the held one commit together, in one group.
+  EXPECT_EQ(Metric("atmhealth_collector_store_commit_seconds"), 5);
   EXPECT_EQ(Metric("atmhealth_collector_ingest_seconds"), 3);  // one per acknowledged batch
   ASSERT_NE(ConnectedAgent("atm-0004"), nullptr) << "admitted once the queue drained";
+}
+
+TEST_F(IngestTest, BatchesOfSessionsQueuedBehindACommitShareTheNextAndAreAckedOnlyIfItCommits) {
+  StartListener();
+  std::vector<std::unique_ptr<AgentClient>> agents;
+  for (const char* device : {"atm-0001", "atm-0002", "atm-0003", "atm-0004"}) {
+    agents.push_back(ConnectedAgent(device));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  store_state_->Hold();  // a commit in flight
+  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agents[3]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 3));
+  // The group of the three waiting batches fails at its commit: the disk
+  // lost them, so none of the three may be acknowledged.
+  store_state_->FailNextGroupCommit(Error(ErrorCode::kIo, "collector.db: disk I/O error"));
+  store_state_->Release();
+
+  ExpectAck(agents[0]->Read(), 2);
+  for (std::size_t i = 1; i < agents.size(); ++i) {
+    ExpectRefusal(agents[i]->Read(), v1::Refusal::REASON_STORE_UNAVAILABLE);
+    ExpectClosed(*agents[i]);
+  }
+  const std::vector<int> groups = store_state_->GroupSizes();
+  ASSERT_GE(groups.size(), 2u);
+  EXPECT_EQ(groups.back(), 3) << "the three batches that waited went into one commit";
+  EXPECT_EQ(groups[groups.size() - 2], 1) << "the batch alone at an idle store went at once";
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0001"), (std::vector<std::uint64_t>{1, 2}));
+  for (const char* lost : {"atm-0002", "atm-0003", "atm-0004"}) {
+    EXPECT_TRUE(store_state_->StoredSeqs(lost).empty()) << lost;
+  }
+  EXPECT_FALSE(store_->WriteHealth().ok()) << "a failed commit says the store cannot write";
+
+  // The agents come back and send again: stored and acknowledged once.
+  for (std::size_t i = 1; i < agents.size(); ++i) {
+    agents[i] = ConnectedAgent("atm-000" + std::to_string(i + 1));
+    ASSERT_NE(agents[i], nullptr);
+    ASSERT_TRUE(agents[i]->Send(TestBatch(1, 2)).ok());
+    ExpectAck(agents[i]->Read(), 2);
+  }
+  EXPECT_TRUE(store_->WriteHealth().ok());
 }
 
 TEST_F(IngestTest, StoreCallThatTimedOutInTheQueueIsSkippedNotRunLate) {

@@ -53,6 +53,8 @@ port = 9100
 path = "/var/lib/atmhealth/collector.db"
 timeout = "2s"
 max_queued_calls = 50
+max_group_events = 500
+heartbeat_history = "1m"
 
 [log]
 level = "debug"
@@ -71,6 +73,8 @@ level = "debug"
   EXPECT_EQ(config->store.path, "/var/lib/atmhealth/collector.db");
   EXPECT_EQ(config->store.timeout, 2s);
   EXPECT_EQ(config->store.max_queued_calls, 50u);
+  EXPECT_EQ(config->store.max_group_events, 500u);
+  EXPECT_EQ(config->store.heartbeat_history, 1min);
   EXPECT_EQ(config->log.level, "debug");
 }
 

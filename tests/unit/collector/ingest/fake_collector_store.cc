@@ -32,6 +32,16 @@ void FakeCollectorStore::State::FailWith(Error error) {
   failure_ = std::move(error);
 }
 
+void FakeCollectorStore::State::FailNextGroupCommit(Error error) {
+  std::lock_guard lock(mutex_);
+  next_group_failure_ = std::move(error);
+}
+
+std::vector<int> FakeCollectorStore::State::GroupSizes() const {
+  std::lock_guard lock(mutex_);
+  return group_sizes_;
+}
+
 std::vector<std::uint64_t> FakeCollectorStore::State::StoredSeqs(
     const std::string& device_id) const {
   std::lock_guard lock(mutex_);
@@ -79,6 +89,7 @@ Result<std::uint64_t> FakeCollectorStore::RecordHello(const v1::Hello& hello, st
                                                       std::int64_t /*now_unix_ns*/) {
   std::lock_guard lock(state_->mutex_);
   state_->store_thread_ = std::this_thread::get_id();
+  ++state_->group_calls_;
   if (state_->failure_) return *state_->failure_;
   state_->hellos_.push_back(hello);
   state_->hello_peers_.emplace_back(peer);
@@ -96,6 +107,7 @@ Result<StoredBatch> FakeCollectorStore::StoreEvents(std::string_view device_id,
     state_->changed_.notify_all();
     state_->changed_.wait(lock, [this] { return !state_->hold_; });
   }
+  ++state_->group_calls_;
   if (state_->failure_) return *state_->failure_;
   const std::string device(device_id);
   StoredBatch stored;
@@ -112,9 +124,26 @@ Status FakeCollectorStore::RecordHeartbeat(std::string_view device_id,
                                            std::int64_t /*now_unix_ns*/) {
   std::lock_guard lock(state_->mutex_);
   state_->store_thread_ = std::this_thread::get_id();
+  ++state_->group_calls_;
   if (state_->failure_) return *state_->failure_;
   state_->heartbeats_[std::string(device_id)].push_back(heartbeat);
   return OkStatus();
+}
+
+Status FakeCollectorStore::BeginGroup() {
+  std::lock_guard lock(state_->mutex_);
+  state_->events_before_group_ = state_->events_;
+  state_->group_calls_ = 0;
+  state_->group_failure_ = std::exchange(state_->next_group_failure_, std::nullopt);
+  return OkStatus();
+}
+
+Status FakeCollectorStore::CommitGroup() {
+  std::lock_guard lock(state_->mutex_);
+  state_->group_sizes_.push_back(state_->group_calls_);
+  if (!state_->group_failure_) return OkStatus();
+  state_->events_ = std::move(state_->events_before_group_);
+  return *std::exchange(state_->group_failure_, std::nullopt);
 }
 
 }  // namespace atmhealth::collector::testing

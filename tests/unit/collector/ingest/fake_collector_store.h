@@ -34,6 +34,11 @@ class FakeCollectorStore : public CollectorStore {
     bool WaitUntilHeld(std::chrono::milliseconds timeout);
     // Every store call fails with `error` from now on.
     void FailWith(Error error);
+    // The next group to begin fails at its commit with `error`, and what its
+    // calls stored is taken back.
+    void FailNextGroupCommit(Error error);
+    // Calls of each group committed or failed so far, in order.
+    std::vector<int> GroupSizes() const;
 
     std::vector<std::uint64_t> StoredSeqs(const std::string& device_id) const;
     std::vector<v1::Hello> Hellos() const;
@@ -56,7 +61,14 @@ class FakeCollectorStore : public CollectorStore {
     int held_calls_ = 0;
     int store_events_returned_ = 0;
     std::optional<Error> failure_;
+    std::optional<Error> next_group_failure_;
     std::optional<std::thread::id> store_thread_;
+    // The open group: the events before it (restored when its commit
+    // fails), its calls, and the failure it will meet.
+    std::map<std::string, std::map<std::uint64_t, v1::Event>> events_before_group_;
+    int group_calls_ = 0;
+    std::optional<Error> group_failure_;
+    std::vector<int> group_sizes_;
   };
 
   explicit FakeCollectorStore(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -69,6 +81,8 @@ class FakeCollectorStore : public CollectorStore {
                                   std::int64_t now_unix_ns) override;
   Status RecordHeartbeat(std::string_view device_id, const v1::Heartbeat& heartbeat,
                          std::int64_t now_unix_ns) override;
+  Status BeginGroup() override;
+  Status CommitGroup() override;
 
  private:
   std::shared_ptr<State> state_;

@@ -235,6 +235,51 @@ TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
   EXPECT_EQ(alert["updated_unix_ns"], Integer(kReceivedAt1));
 }
 
+TEST_F(SqliteCollectorStoreTest,
+       GroupStoresTheCallsOfSeveralDevicesInOneCommitAndARefusedOneAlone) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->RecordHello(SampleHello("atm-tokyo-0413", "site-shinjuku"), "10.20.30.41:1",
+                                kReceivedAt1)
+                  .ok());
+  PlainSql sql(path_);
+
+  ASSERT_TRUE(store->BeginGroup());
+  Result<StoredBatch> first =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt2);
+  ASSERT_TRUE(first.ok()) << ErrorText(first);
+  EXPECT_EQ(first->last_stored_seq, 3u);
+  Result<StoredBatch> ghost =
+      store->StoreEvents("atm-ghost-0001", "", SampleBatch(1, 2), kReceivedAt2);
+  ASSERT_FALSE(ghost.ok());
+  EXPECT_EQ(ghost.error().code(), ErrorCode::kNotFound);
+  Result<StoredBatch> second =
+      store->StoreEvents("atm-tokyo-0413", "", SampleBatch(1, 2), kReceivedAt2);
+  ASSERT_TRUE(second.ok()) << ErrorText(second);
+  v1::Heartbeat heartbeat;
+  *heartbeat.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
+  heartbeat.set_interval_ms(10000);
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0413", heartbeat, kReceivedAt2));
+  // Resent inside the same group: seen as stored, kept once.
+  Result<StoredBatch> resent =
+      store->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt2);
+  ASSERT_TRUE(resent.ok()) << ErrorText(resent);
+  EXPECT_EQ(resent->duplicates, 3u);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(0))
+      << "another connection sees nothing before the group commits";
+
+  ASSERT_TRUE(store->CommitGroup());
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events WHERE device_id = 'atm-ghost-0001'"),
+            Integer(0));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats WHERE device_id = 'atm-tokyo-0413'"),
+            Integer(1));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices WHERE device_id = 'atm-tokyo-0412'"),
+            Integer(3));
+}
+
 TEST_F(SqliteCollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
@@ -295,6 +340,52 @@ TEST_F(SqliteCollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
                       "(SELECT device_id, count(*) AS n FROM events GROUP BY device_id "
                       " ORDER BY device_id)"),
             Text("atm-osaka-0007=3,atm-tokyo-0412=5"));
+}
+
+TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryKeepsOneHeartbeatPerDeviceAtItsResolution) {
+  constexpr std::int64_t kMinute = 60'000'000'000;
+  Result<std::unique_ptr<CollectorStore>> opened =
+      CollectorStore::OpenSqlite(path_.string(), std::chrono::minutes(5));
+  ASSERT_TRUE(opened.ok()) << ErrorText(opened);
+  std::unique_ptr<CollectorStore> store = std::move(opened).value();
+  for (const char* device : {"atm-tokyo-0412", "atm-tokyo-0413"}) {
+    ASSERT_TRUE(
+        store->RecordHello(SampleHello(device, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1).ok());
+  }
+  v1::Heartbeat heartbeat;
+  *heartbeat.add_services() =
+      Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, "");
+  heartbeat.set_interval_ms(10000);
+  // One device every 10 s for 12 minutes, the other once.
+  for (std::int64_t at = kReceivedAt1; at <= kReceivedAt1 + 12 * kMinute; at += kMinute / 6) {
+    heartbeat.mutable_health()->set_backlog_events(static_cast<std::uint64_t>(at - kReceivedAt1));
+    ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, at));
+  }
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0413", heartbeat, kReceivedAt1));
+
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeat_history WHERE device_id = 'atm-tokyo-0412'"),
+            Integer(3))
+      << "73 heartbeats over 12 minutes at a 5-minute resolution: at 0, 5 and 10 minutes";
+  EXPECT_EQ(sql.Value("SELECT min(received_unix_ns) FROM heartbeat_history"),
+            Integer(kReceivedAt1));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeat_history WHERE device_id = 'atm-tokyo-0413'"),
+            Integer(1));
+  EXPECT_EQ(sql.Value("SELECT backlog_events FROM heartbeats WHERE device_id = 'atm-tokyo-0412'"),
+            Integer(12 * kMinute))
+      << "the latest heartbeat is always kept";
+}
+
+TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryOfZeroKeepsNoHistory) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  v1::Heartbeat heartbeat;
+  heartbeat.set_interval_ms(10000);
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt1));
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt2));
+  PlainSql sql(path_);
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeat_history"), Integer(0));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(1));
 }
 
 TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges) {
