@@ -357,8 +357,18 @@ int Daemon::Run() {
     watchdog->Watch("store", store_->executor());
     for (const ScheduledWatcher& scheduled : watchers_) {
       for (WatcherThread& thread : scheduled.watcher->Threads()) {
-        watchdog->Watch(fmt::format("{} {}", scheduled.watcher->name(), thread.name),
-                        std::move(thread.executor));
+        const std::string name = fmt::format("{} {}", scheduled.watcher->name(), thread.name);
+        if (2 * thread.longest_task >= *interval) {
+          // A run that legitimately lasts its whole limit would stop the
+          // pings and systemd would restart the agent.
+          spdlog::warn(
+              "{} may be busy for {} at once, which is not under half the service's "
+              "WatchdogSec ({}): raise WatchdogSec or lower its time limit",
+              name, platform::FormatDuration(thread.longest_task),
+              platform::FormatDuration(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
+        }
+        watchdog->Watch(name, std::move(thread.executor));
       }
     }
     asio::co_spawn(io_, watchdog->Run(), asio::detached);

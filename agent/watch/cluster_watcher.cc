@@ -328,7 +328,7 @@ std::vector<RuleDefinition> ClusterWatcher::Rules() const {
 
 std::vector<WatcherThread> ClusterWatcher::Threads() const {
   if (!poller_) return {};
-  return {WatcherThread{"crm_mon", poller_->executor()}};
+  return {WatcherThread{"crm_mon", poller_->executor(), config_.pacemaker->command.time_limit}};
 }
 
 }  // namespace atmhealth::agent

@@ -6,6 +6,7 @@
 #ifndef ATMHEALTH_AGENT_WATCH_WATCHER_H_
 #define ATMHEALTH_AGENT_WATCH_WATCHER_H_
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ namespace atmhealth::agent {
 struct WatcherThread {
   std::string name;  // "crm_mon"
   asio::any_io_executor executor;
+  // The longest the thread may legitimately be busy at once (a command's
+  // time limit): the watchdog's period must be longer.
+  std::chrono::milliseconds longest_task{0};
 };
 
 class Watcher {

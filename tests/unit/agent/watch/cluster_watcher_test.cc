@@ -319,6 +319,8 @@ TEST_F(ClusterWatcherTest, CrmMonOutputSwitchedDrivesTheClusterState) {
   const std::vector<WatcherThread> threads = watcher.Threads();
   ASSERT_EQ(threads.size(), 1u);
   EXPECT_EQ(threads[0].name, "crm_mon");
+  // The watchdog is told how long a run may keep the thread busy.
+  EXPECT_EQ(threads[0].longest_task, seconds(10));
 }
 
 TEST_F(ClusterWatcherTest, HangingCrmMonNeverHoldsTheSampleAndIsKilledAtItsLimit) {
@@ -431,7 +433,14 @@ preferred_node = "atm-srv-a"
   EXPECT_EQ((*config)->pacemaker->command.time_limit, seconds(4));
   EXPECT_EQ((*config)->pacemaker->command.output_limit, 256u * 1024);
   EXPECT_EQ((*config)->pacemaker->preferred_node, "atm-srv-a");
-  EXPECT_FALSE((*config)->Describe().empty());
+  // What --check-config says the agent would watch.
+  EXPECT_THAT((*config)->Describe(),
+              ::testing::ElementsAre(
+                  "cluster vrrp VI_1: role backup, state file /run/keepalived/VI_1.state",
+                  "cluster vrrp VI_2: role either, data file /tmp/keepalived.data",
+                  "cluster pacemaker pacemaker: crm_mon --as-xml on its own thread, time limit "
+                  "4s, output limit 262144 bytes, preferred node atm-srv-a",
+                  ::testing::StartsWith("cluster: every 5s; degraded warning, ")));
 
   auto defaults = Parse("[cluster]\n[cluster.pacemaker]\n");
   ASSERT_TRUE(defaults.ok()) << defaults.error().message();
