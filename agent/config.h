@@ -24,6 +24,7 @@ struct DeviceConfig {
   v1::DeviceKind kind = v1::DEVICE_KIND_BRANCH_SERVER;
   // [device] services: what customers can do at this device.
   std::vector<v1::CustomerService> services;
+  friend bool operator==(const DeviceConfig&, const DeviceConfig&) = default;
 };
 
 struct StoreConfig {
@@ -35,6 +36,7 @@ struct StoreConfig {
   // refuses writes, bytes; whichever of this and max_pending_events is
   // reached first bounds the wait.
   std::uint64_t max_pending_bytes = 8ull * 1024 * 1024;
+  friend bool operator==(const StoreConfig&, const StoreConfig&) = default;
 };
 
 // A collector's address: a host name or an IP address, and a port 1..65535.
@@ -62,6 +64,7 @@ struct UplinkConfig {
   std::size_t batch_events = 256;                       // [uplink] batch_events
   std::size_t window_batches = 4;             // [uplink] window_batches: unacked batches in flight
   std::size_t max_frame_bytes = 1024 * 1024;  // [uplink] max_frame_bytes
+  friend bool operator==(const UplinkConfig&, const UplinkConfig&) = default;
 };
 
 // The settings of one watcher, parsed from its own section by its kind
@@ -102,6 +105,7 @@ struct ControlConfig {
   std::uint32_t socket_mode = 0660;  // [control] socket_mode: octal permission bits
   std::string socket_group;          // [control] socket_group; empty: the agent's own group
   std::size_t max_clients = 4;       // [control] max_clients: connections served at once
+  friend bool operator==(const ControlConfig&, const ControlConfig&) = default;
 };
 
 struct LogConfig {
@@ -111,6 +115,7 @@ struct LogConfig {
   std::string file;
   std::uint64_t max_file_bytes = 10 * 1024 * 1024;  // bytes per file before it rotates
   std::size_t max_files = 5;                        // rotated files kept
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 struct AgentConfig {

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <future>
 #include <optional>
 
 #include "agent/agent_notice.h"
+#include "agent/config_reload.h"
 #include "agent/control/drill.h"
 #include "agent/rules/service_status.h"
 #include "agent/store/corrupt_buffer.h"
@@ -34,8 +36,9 @@ Daemon::Daemon(AgentConfig config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() { sampler_.join(); }
 
-Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
+Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, ConfigLoader reload) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(config)));
+  daemon->reload_ = std::move(reload);
   const AgentConfig& c = daemon->config_;
 
   const std::filesystem::path store_dir = std::filesystem::path(c.store.path).parent_path();
@@ -59,23 +62,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   daemon->store_->set_commit_delay(c.store.commit_interval);
 
   daemon->baseline_store_ = std::make_unique<StoreThreadBaseline>(*daemon->store_);
-  const WatcherContext context{c.device, platform::Clock::Real(), daemon->baseline_store_.get()};
-  for (const WatcherConfig& watcher_config : c.watchers) {
-    auto watcher = CreateWatcher(watcher_config, context);
-    if (!watcher.ok()) return watcher.error();
-    // A rule without its FSA category is refused here, before the agent runs.
-    std::vector<v1::Event> retired;
-    const Status declared = daemon->rules_.Declare((*watcher)->name(), (*watcher)->Rules(),
-                                                   platform::Clock::Real(), retired);
-    if (!declared.ok()) {
-      return Error(declared.error().code(),
-                   fmt::format("watcher {}: {}", (*watcher)->name(), declared.error().message()));
-    }
-    daemon->watchers_.push_back(ScheduledWatcher{
-        std::move(watcher).value(), watcher_config.settings->interval,
-        std::make_unique<asio::steady_timer>(daemon->sampler_.get_executor()),
-        control::WatcherActivity{watcher_config.name, watcher_config.settings->interval}});
-  }
+  auto watchers = daemon->BuildWatchers(c.watchers);
+  if (!watchers.ok()) return watchers.error();
+  daemon->watchers_ = std::move(watchers).value();
+  daemon->watcher_configs_ = c.watchers;
+  // A rule without its FSA category is refused here, before the agent runs.
+  std::vector<v1::Event> declared;
+  if (Status s = daemon->DeclareRules(daemon->watchers_, declared); !s.ok()) return s.error();
 
   v1::DeviceIdentity device;
   device.set_device_id(c.device.id);
@@ -107,6 +100,137 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config) {
   if (!closed.empty()) daemon->store_->Append(std::move(closed));
   daemon->services_ = ServiceStatuses(daemon->rules_, c.device.services);
   return daemon;
+}
+
+Result<std::vector<Daemon::ScheduledWatcher>> Daemon::BuildWatchers(
+    const std::vector<WatcherConfig>& configs) {
+  const WatcherContext context{config_.device, platform::Clock::Real(), baseline_store_.get()};
+  std::vector<ScheduledWatcher> built;
+  for (const WatcherConfig& watcher_config : configs) {
+    auto watcher = CreateWatcher(watcher_config, context);
+    if (!watcher.ok()) return watcher.error();
+    built.push_back(ScheduledWatcher{
+        std::move(watcher).value(), watcher_config.settings->interval,
+        std::make_unique<asio::steady_timer>(sampler_.get_executor()),
+        control::WatcherActivity{watcher_config.name, watcher_config.settings->interval}});
+  }
+  return built;
+}
+
+Status Daemon::DeclareRules(const std::vector<ScheduledWatcher>& watchers,
+                            std::vector<v1::Event>& events) {
+  for (const ScheduledWatcher& scheduled : watchers) {
+    const Watcher& watcher = *scheduled.watcher;
+    const Status declared =
+        rules_.Declare(watcher.name(), watcher.Rules(), platform::Clock::Real(), events);
+    if (!declared.ok()) {
+      return Error(declared.error().code(),
+                   fmt::format("watcher {}: {}", watcher.name(), declared.error().message()));
+    }
+  }
+  return OkStatus();
+}
+
+Status Daemon::ReplaceWatchers(const std::vector<WatcherConfig>& configs) {
+  if (!sampling_) return Error(ErrorCode::kUnavailable, "the agent is stopping");
+  // The running set goes first: a watcher may hold what its successor needs
+  // (the throughput watcher's feed sockets). Pending samples of the old set
+  // are dropped by their generation.
+  ++watcher_generation_;
+  for (ScheduledWatcher& old : watchers_) old.timer->cancel();
+  watchers_.clear();
+  Status outcome = OkStatus();
+  auto built = BuildWatchers(configs);
+  if (built.ok()) {
+    // Watchers no longer configured: their rules go, a firing alert
+    // resolves ("no longer watched"). The others declare their rules at
+    // their first sample, at once: a rule declared again keeps its state
+    // under its new spec. (Some watchers know their subjects only once they
+    // sampled, so their rules are not declared before.)
+    std::vector<v1::Event> events;
+    for (const WatcherConfig& old : watcher_configs_) {
+      const bool stays = std::any_of(configs.begin(), configs.end(),
+                                     [&](const WatcherConfig& c) { return c.name == old.name; });
+      if (stays) continue;
+      if (const Status retired = rules_.Declare(old.name, {}, platform::Clock::Real(), events);
+          !retired.ok()) {
+        spdlog::error("watcher {}: {}", old.name, retired.error().message());
+      }
+    }
+    Publish(std::move(events));
+    watcher_configs_ = configs;
+  } else {
+    // The running configuration's watchers again, from their settings.
+    outcome = built.error();
+    built = BuildWatchers(watcher_configs_);
+    if (!built.ok()) {
+      spdlog::critical("reload: the running watchers could not be built again either: {}",
+                       built.error().message());
+      return outcome;
+    }
+  }
+  watchers_ = std::move(built).value();
+  for (ScheduledWatcher& scheduled : watchers_) {
+    ScheduleSample(scheduled, std::chrono::milliseconds(0));
+  }
+  return outcome;
+}
+
+void Daemon::RefuseReload(const std::string& reason) {
+  ++reloads_.refused;
+  reloads_.last_refusal = reason;
+  reloads_.last_unix_ns = platform::UnixNanos(std::chrono::system_clock::now());
+  spdlog::error("reload refused, the running configuration stays: {}", reason);
+  store_->Append({AgentNotice(platform::Clock::Real(), v1::SEVERITY_WARNING,
+                              v1::FAILURE_CATEGORY_PROGRAM_UPDATE, "config_reload",
+                              "configuration reload refused: " + reason)});
+}
+
+asio::awaitable<void> Daemon::Reload() {
+  if (!reload_) {
+    spdlog::warn(
+        "reload: SIGHUP ignored: the agent runs on its built-in defaults, there is no "
+        "configuration file to read again");
+    co_return;
+  }
+  if (reloading_) {
+    spdlog::warn("reload: SIGHUP ignored: a reload is in progress");
+    co_return;
+  }
+  reloading_ = true;
+  Result<AgentConfig> loaded = reload_();
+  if (!loaded.ok()) {
+    RefuseReload(loaded.error().message());
+    reloading_ = false;
+    co_return;
+  }
+  auto on_sampler = [this, &loaded]() -> asio::awaitable<Status> {
+    co_return ReplaceWatchers(loaded->watchers);
+  };
+  const Status replaced =
+      co_await asio::co_spawn(sampler_.get_executor(), on_sampler(), asio::use_awaitable);
+  if (!replaced.ok()) {
+    RefuseReload(fmt::format("{}: {}", loaded->source, replaced.error().message()));
+    reloading_ = false;
+    co_return;
+  }
+  for (const std::string& settings : SettingsNeedingRestart(config_, *loaded)) {
+    spdlog::warn("reload: {} changed in {}: needs a restart, not applied", settings,
+                 loaded->source);
+  }
+  if (loaded->log.level != config_.log.level) {
+    spdlog::set_level(spdlog::level::from_str(loaded->log.level));
+    config_.log.level = loaded->log.level;
+  }
+  ++reloads_.applied;
+  reloads_.last_unix_ns = platform::UnixNanos(std::chrono::system_clock::now());
+  std::string names;
+  for (const WatcherConfig& watcher : loaded->watchers) {
+    names += (names.empty() ? "" : ", ") + watcher.name;
+  }
+  spdlog::info("reload: {} applied: watchers {}; [log] level {}", loaded->source,
+               names.empty() ? "none" : names, config_.log.level);
+  reloading_ = false;
 }
 
 std::vector<v1::ServiceStatus> Daemon::CurrentServices() const {
@@ -159,12 +283,14 @@ void Daemon::SampleOnce(ScheduledWatcher& scheduled) {
 void Daemon::ScheduleSample(ScheduledWatcher& scheduled, std::chrono::milliseconds delay) {
   if (!sampling_) return;
   scheduled.timer->expires_after(delay);
-  scheduled.timer->async_wait([this, &scheduled](boost::system::error_code ec) {
-    // A wait that completed just before the cancel still sees sampling_.
-    if (ec || !sampling_) return;
-    SampleOnce(scheduled);
-    ScheduleSample(scheduled, scheduled.interval);
-  });
+  scheduled.timer->async_wait(
+      [this, &scheduled, generation = watcher_generation_](boost::system::error_code ec) {
+        // A wait that completed just before the cancel still sees sampling_,
+        // and one of a watcher set a reload replaced its generation.
+        if (ec || !sampling_ || generation != watcher_generation_) return;
+        SampleOnce(scheduled);
+        ScheduleSample(scheduled, scheduled.interval);
+      });
 }
 
 void Daemon::ScheduleTick() {
@@ -220,6 +346,7 @@ asio::awaitable<nlohmann::json> Daemon::StatusAnswer() {
   answer["buffer"] = control::BufferStatus(config_.store.path, stats);
   answer["degraded"] = control::DegradedReasons(link, stats);
   if (control_) answer["control"] = control::ControlStatus(control_->counters());
+  answer["config_reload"] = control::ReloadStatus(reloads_);
   co_return answer;
 }
 
@@ -326,9 +453,22 @@ int Daemon::Run() {
     ScheduleTick();
   });
 
+  // SIGHUP: the configuration read again (agent/config_reload.h).
+  asio::signal_set hangup(io_, SIGHUP);
+  std::function<void()> await_hangup = [this, &hangup, &await_hangup] {
+    hangup.async_wait([this, &await_hangup](boost::system::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("atmhealthd: SIGHUP received, reading the configuration again");
+      asio::co_spawn(io_, Reload(), asio::detached);
+      await_hangup();
+    });
+  };
+  await_hangup();
+
   asio::signal_set signals(io_, SIGTERM, SIGINT);
-  signals.async_wait([this](boost::system::error_code ec, int signal) {
+  signals.async_wait([this, &hangup](boost::system::error_code ec, int signal) {
     if (ec) return;
+    hangup.cancel();
     spdlog::info("atmhealthd: {} received, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     platform::NotifyStopping();
     // Stop sampling first so that no event is produced after the final commit.

@@ -6,12 +6,15 @@
 //                    store thread
 //   store thread:    group commit into SQLite; the uplink reads from it
 //   main thread:     the uplink session, signals, service-manager notices,
-//                    the control socket (status gathered from each thread)
+//                    the control socket (status gathered from each thread),
+//                    SIGHUP's reload (agent/config_reload.h)
 #ifndef ATMHEALTH_AGENT_DAEMON_H_
 #define ATMHEALTH_AGENT_DAEMON_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "agent/config.h"
@@ -26,9 +29,14 @@ namespace atmhealth::agent {
 
 class Daemon {
  public:
+  // Reads the configuration again for SIGHUP, as it was read at start
+  // (the same file, the same command-line overrides).
+  using ConfigLoader = std::function<Result<AgentConfig>()>;
+
   // Opens the event buffer (creating its directory) and builds every stage.
-  // Fails with a message naming what could not be set up.
-  static Result<std::unique_ptr<Daemon>> Create(AgentConfig config);
+  // Fails with a message naming what could not be set up. Without `reload`
+  // (the built-in defaults) SIGHUP is logged and ignored.
+  static Result<std::unique_ptr<Daemon>> Create(AgentConfig config, ConfigLoader reload = {});
   ~Daemon();
 
   // Runs until SIGTERM or SIGINT, then stops cleanly: sampling stops, every
@@ -46,6 +54,22 @@ class Daemon {
     control::WatcherActivity activity;
   };
 
+  // Builds every configured watcher through the registry, or fails with
+  // the first that cannot be built.
+  Result<std::vector<ScheduledWatcher>> BuildWatchers(const std::vector<WatcherConfig>& configs);
+  // Declares each watcher's rules (RuleSet::Declare); the first refusal
+  // names the watcher. Sampler thread, once running.
+  Status DeclareRules(const std::vector<ScheduledWatcher>& watchers,
+                      std::vector<v1::Event>& events);
+  // SIGHUP: reads the configuration again and applies what applies live
+  // (agent/config_reload.h). Main thread.
+  asio::awaitable<void> Reload();
+  // Replaces the watcher set with `configs` and starts sampling it; when
+  // one cannot be built, the running set is built again from its settings
+  // and the error returned. Sampler thread.
+  Status ReplaceWatchers(const std::vector<WatcherConfig>& configs);
+  // A reload refused: logged once with its reason, counted, recorded.
+  void RefuseReload(const std::string& reason);
   void ScheduleSample(ScheduledWatcher& scheduled, std::chrono::milliseconds delay);
   void SampleOnce(ScheduledWatcher& scheduled);
   void ScheduleTick();
@@ -66,6 +90,7 @@ class Daemon {
   asio::awaitable<nlohmann::json> AwaitAck(std::uint64_t seq, std::chrono::milliseconds timeout);
 
   AgentConfig config_;
+  ConfigLoader reload_;
   asio::io_context io_;
   RuleSet rules_;  // sampler thread only, once running
   std::unique_ptr<StoreThread> store_;
@@ -74,11 +99,18 @@ class Daemon {
   asio::thread_pool sampler_{1};
   asio::steady_timer tick_timer_{sampler_.get_executor()};
   // After sampler_: their timers go before the pool does.
-  std::vector<ScheduledWatcher> watchers_;           // sampler thread only, once running
-  bool sampling_ = true;                             // sampler thread only; false once stopping
+  std::vector<ScheduledWatcher> watchers_;      // sampler thread only, once running
+  std::vector<WatcherConfig> watcher_configs_;  // sampler thread only: what watchers_ runs
+  bool sampling_ = true;                        // sampler thread only; false once stopping
+  // Sampler thread only: a sample scheduled for a watcher set that a reload
+  // has since replaced is dropped.
+  std::uint64_t watcher_generation_ = 0;
   control::ActiveAlerts active_alerts_;              // sampler thread only, once running
   std::unique_ptr<control::ControlServer> control_;  // main thread
   bool drilling_ = false;                            // main thread: one drill at a time
+  // Main thread: SIGHUP reloads, one at a time.
+  bool reloading_ = false;
+  control::ReloadCounters reloads_;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
   mutable std::mutex services_mutex_;
   std::vector<v1::ServiceStatus> services_;  // guarded by services_mutex_

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "agent/config.h"
 #include "agent/config_check.h"
@@ -65,16 +66,22 @@ int main(int argc, char** argv) {
     return kExitConfigError;
   }
   agent::AgentConfig config = std::move(loaded).value();
+  std::optional<platform::HostPort> collector_endpoint;
   if (!collector.empty()) {
     auto endpoint = platform::ParseHostPort(collector);
     if (!endpoint.ok()) {
       std::cerr << "atmhealthd: --collector: " << endpoint.error().message() << "\n";
       return kExitConfigError;
     }
-    config.uplink.collectors = {*endpoint};
+    collector_endpoint = *endpoint;
   }
-  if (!store_path.empty()) config.store.path = store_path;
-  if (!log_level.empty()) config.log.level = log_level;
+  // The flags replace the file's values at start and at every reload.
+  auto apply_flags = [collector_endpoint, store_path, log_level](agent::AgentConfig& c) {
+    if (collector_endpoint) c.uplink.collectors = {*collector_endpoint};
+    if (!store_path.empty()) c.store.path = store_path;
+    if (!log_level.empty()) c.log.level = log_level;
+  };
+  apply_flags(config);
 
   const auto level = spdlog::level::from_str(config.log.level);
   if (level == spdlog::level::off && config.log.level != "off") {
@@ -100,7 +107,16 @@ int main(int argc, char** argv) {
     std::cerr << "atmhealthd: cannot start: [log] " << logging.error().message() << "\n";
     return 1;
   }
-  auto daemon = agent::Daemon::Create(std::move(config));
+  // SIGHUP reads the file again; on the built-in defaults there is none.
+  agent::Daemon::ConfigLoader reload;
+  if (!config_path.empty()) {
+    reload = [config_path, apply_flags]() -> Result<agent::AgentConfig> {
+      Result<agent::AgentConfig> reloaded = agent::LoadAgentConfig(config_path);
+      if (reloaded.ok()) apply_flags(*reloaded);
+      return reloaded;
+    };
+  }
+  auto daemon = agent::Daemon::Create(std::move(config), std::move(reload));
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.error().message());
     return 1;

@@ -27,6 +27,7 @@ Result<std::uint64_t> ParseByteSize(std::string_view text);
 struct HostPort {
   std::string host;  // a name or an IP address; IPv6 without its brackets
   std::uint16_t port = 0;
+  friend bool operator==(const HostPort&, const HostPort&) = default;
 };
 
 // Port 0 means "any free port" to a listener and nothing to a peer.

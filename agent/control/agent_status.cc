@@ -131,4 +131,11 @@ std::vector<std::string> DegradedReasons(const UplinkLink& link, const EventStor
   return reasons;
 }
 
+nlohmann::json ReloadStatus(const ReloadCounters& counters) {
+  nlohmann::json reload = {{"applied", counters.applied}, {"refused", counters.refused}};
+  if (!counters.last_refusal.empty()) reload["last_refusal"] = counters.last_refusal;
+  if (counters.last_unix_ns != 0) reload["last_unix_ns"] = counters.last_unix_ns;
+  return reload;
+}
+
 }  // namespace atmhealth::agent::control

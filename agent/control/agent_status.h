@@ -50,6 +50,14 @@ struct WatcherActivity {
   std::size_t last_measurements = 0;     // measurements of the last sample
 };
 
+// SIGHUP reloads of the configuration since start. Main thread only.
+struct ReloadCounters {
+  std::uint64_t applied = 0;
+  std::uint64_t refused = 0;      // the file had a problem; the running configuration stayed
+  std::string last_refusal;       // its reason, with file:line
+  std::int64_t last_unix_ns = 0;  // the last reload, applied or refused
+};
+
 // {"watchers": [...], "alerts": [...], "services": [...]}
 nlohmann::json SamplerStatus(const std::vector<WatcherActivity>& watchers, const RuleSet& rules,
                              const ActiveAlerts& alerts,
@@ -59,6 +67,8 @@ nlohmann::json BufferStatus(const std::string& path, const EventStoreStats& stat
 // The "uplink" object: the link, and the backlog from the buffer's stats.
 nlohmann::json LinkStatus(const UplinkLink& link, const UplinkCounters& counters,
                           const EventStoreStats& stats);
+// The "config_reload" object.
+nlohmann::json ReloadStatus(const ReloadCounters& counters);
 // The "control" object.
 nlohmann::json ControlStatus(const ControlCounters& counters);
 // Why the agent is degraded, one phrase each; empty when it is not.
