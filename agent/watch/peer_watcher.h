@@ -65,6 +65,9 @@ class PeerWatcher final : public Watcher {
   std::string_view name() const override { return "peer"; }
   void Sample(std::vector<Measurement>& out) override;
   std::vector<RuleDefinition> Rules() const override;
+  // The socket's thread, "peer", for the daemon's watchdog: a hung I/O
+  // thread stops the heartbeats, so it must get the agent restarted.
+  std::vector<WatcherThread> Threads() const override { return {WatcherThread{"peer", executor_}}; }
 
   // The subject of the refused-packets alert.
   static std::string RefusedSubject(std::string_view peer_device) {
@@ -94,6 +97,7 @@ class PeerWatcher final : public Watcher {
   std::optional<RedundancyState> logged_state_;  // the pair's state last logged
   std::uint16_t port_ = 0;
   asio::io_context io_{1};
+  asio::any_io_executor executor_{io_.get_executor()};
   std::shared_ptr<Link> link_;
   std::thread thread_;
 };

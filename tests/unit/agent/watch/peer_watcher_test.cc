@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -438,6 +439,15 @@ TEST_F(PeerWatcherTest, TwoAgentsAreRedundantAndTheSurvivorOfOneLosesItsStandby)
                                platform::Clock::Real());
   ASSERT_TRUE(b.ok()) << b.error().message();
   EXPECT_EQ((*a)->port(), port_a);
+  // Its I/O thread is there for the daemon's watchdog, and it runs.
+  const auto threads = (*a)->Threads();
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads[0].name, "peer");
+  std::promise<std::thread::id> ran;
+  asio::post(threads[0].executor, [&ran] { ran.set_value(std::this_thread::get_id()); });
+  auto ran_on = ran.get_future();
+  ASSERT_EQ(ran_on.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_NE(ran_on.get(), std::this_thread::get_id());
   ASSERT_TRUE(Reaches(**a, "atm-b", RedundancyState::kRedundant));
   ASSERT_TRUE(Reaches(**b, "atm-a", RedundancyState::kRedundant));
 
