@@ -274,10 +274,10 @@ Status SqliteDatabase::BeginGroup(std::string_view what) {
   if (group_open_) {
     return Error(ErrorCode::kInternal, fmt::format("{}: {}: a group is already open", path_, what));
   }
-  // A rollback that failed earlier left a transaction open; end it first.
-  if (InTransaction()) SqliteTransaction(*this, what, false).Rollback();
-  Status begun = Execute("BEGIN IMMEDIATE", fmt::format("{}: begin", what));
-  if (!begun.ok()) return begun;
+  // Begun as any transaction; from here the group owns it, not the object.
+  Result<SqliteTransaction> begun = SqliteTransaction::Begin(*this, what);
+  if (!begun.ok()) return begun.error();
+  begun->database_ = nullptr;
   group_open_ = true;
   return OkStatus();
 }
