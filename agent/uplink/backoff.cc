@@ -23,4 +23,12 @@ std::chrono::milliseconds Backoff::NotBefore(std::chrono::milliseconds hint) {
   return std::chrono::milliseconds(jitter(random_));
 }
 
+std::chrono::milliseconds Backoff::AfterSession(bool healthy,
+                                                std::chrono::milliseconds retry_after) {
+  if (healthy) Reset();
+  const std::chrono::milliseconds delay = Next();
+  if (retry_after <= std::chrono::milliseconds::zero()) return delay;
+  return std::max(delay, NotBefore(retry_after));
+}
+
 }  // namespace atmhealth::agent

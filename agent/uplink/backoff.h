@@ -22,6 +22,12 @@ class Backoff {
   std::chrono::milliseconds NotBefore(std::chrono::milliseconds hint);
   // After a session that got through the handshake.
   void Reset() { attempt_ = 0; }
+  // The wait before the next attempt once a session (or an attempt to open
+  // one) ended: the backoff starts over after a healthy session, and a
+  // collector's retry hint (`retry_after`, zero when none) is never
+  // undercut, spread as NotBefore() says. The one rule for atmhealthd's
+  // uplink and for tools that reconnect as it does.
+  std::chrono::milliseconds AfterSession(bool healthy, std::chrono::milliseconds retry_after);
   int attempt() const { return attempt_; }
 
  private:

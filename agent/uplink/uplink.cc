@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <utility>
 
 #include "platform/clock.h"
 #include "proto/frame_stream.h"
@@ -103,18 +104,11 @@ asio::awaitable<void> Uplink::Run() {
     const CollectorEndpoint& endpoint = config_.collectors[index % config_.collectors.size()];
     const bool healthy = co_await RunSession(endpoint);
     if (stopping_) break;
-    if (healthy) {
-      backoff_.Reset();
-    } else {
-      ++index;  // fail over to the next collector
-    }
-    auto delay = backoff_.Next();
-    if (retry_after_ > std::chrono::milliseconds::zero()) {
-      // The collector said when it will have room: never sooner, and spread
-      // out so that a fleet refused together does not return together.
-      delay = std::max(delay, backoff_.NotBefore(retry_after_));
-      retry_after_ = std::chrono::milliseconds::zero();
-    }
+    if (!healthy) ++index;  // fail over to the next collector
+    // A collector that said when it will have room is never called sooner,
+    // and a fleet refused together comes back spread out.
+    const auto delay =
+        backoff_.AfterSession(healthy, std::exchange(retry_after_, std::chrono::milliseconds{}));
     spdlog::debug("uplink: next attempt in {} ms", delay.count());
     retry_.expires_after(delay);
     boost::system::error_code ec;

@@ -21,11 +21,15 @@
 // connects the way the agents' jittered reconnect backoff does; without it
 // every agent connects at once, the worst case after a collector restart.
 // A Refusal with a retry hint (an overloaded collector) is honoured like
-// atmhealthd does: the agent connects again after hint x [1, 1.5]; the
-// report counts the connection attempts. With --reconnect a connect or TLS
-// handshake that fails or takes longer than atmhealthd's connect_timeout
-// (5 s) is tried again after atmhealthd's backoff (0.5 s doubling to 30 s,
-// jittered), until --duration-limit: what a fleet does after a collector
+// atmhealthd does: the agent connects again after hint x [1, 1.5] (or its
+// backoff, if longer); the report counts the connection attempts. With
+// --reconnect every agent reconnects as atmhealthd does, with its backoff
+// (agent/uplink/backoff.h: 0.5 s doubling to 30 s, jittered, from the start
+// again after a session that got an Ack) and its [uplink] defaults: a TCP
+// connect or TLS handshake not done within connect_timeout (5 s), a Welcome
+// or an Ack not come within io_timeout (15 s), a close or a refusal — each
+// ends the session and the agent tries again, resending what was not
+// acknowledged, until --duration-limit: what a fleet does after a collector
 // restart.
 //
 // With --tls-ca and --tls-ca-key every agent speaks mutual TLS 1.3, as
@@ -76,8 +80,10 @@ constexpr int kExitUsage = 2;
 // run first.
 constexpr std::chrono::milliseconds kReplyTimeout{30'000};
 // With --reconnect, as atmhealthd's [uplink] defaults: connect_timeout (TCP
-// connect and TLS handshake) and the reconnect backoff.
+// connect and TLS handshake), io_timeout (the wait for a Welcome or an Ack)
+// and the reconnect backoff.
 constexpr std::chrono::milliseconds kAgentConnectTimeout{5'000};
+constexpr std::chrono::milliseconds kAgentIoTimeout{15'000};
 constexpr std::chrono::milliseconds kAgentBackoffInitial{500};
 constexpr std::chrono::milliseconds kAgentBackoffMax{30'000};
 
@@ -96,7 +102,7 @@ struct SwarmOptions {
   std::string tls_ca;                      // CA certificate (PEM): TLS when set
   std::string tls_ca_key;                  // its private key, to mint device certificates
   std::string tls_server_name;             // name the collector's certificate must carry
-  bool reconnect = false;                  // retry failed connects as atmhealthd does
+  bool reconnect = false;                  // reconnect after any failure as atmhealthd does
 };
 
 // Device certificates signed in memory by a CA: one key pair shared by all
@@ -287,9 +293,17 @@ class Swarm {
         static_cast<unsigned long long>(refusals_with_hint_),
         static_cast<unsigned long long>(connects_retried_),
         static_cast<unsigned long long>(most_attempts_));
-    std::printf("all welcomed      %.3f s after the start (%llu Welcomes)\n",
+    std::printf("all welcomed      %.3f s after the start (%llu Welcomes, %d agents)\n",
                 std::chrono::duration<double>(last_welcome_ - start_).count(),
-                static_cast<unsigned long long>(handshake_latency_.count()));
+                static_cast<unsigned long long>(handshake_latency_.count()), welcomed_agents_);
+    std::printf("all finished      %.3f s after the start\n",
+                finished_agents_ == 0
+                    ? 0.0
+                    : std::chrono::duration<double>(last_finished_ - start_).count());
+    for (const auto& [why, count] : sessions_retried_) {
+      std::printf("  reconnected %llu x after: %s\n", static_cast<unsigned long long>(count),
+                  why.c_str());
+    }
     std::printf("swarm CPU         %.2f s (this process, user + system)\n",
                 ProcessCpuSeconds() - cpu_at_start_);
     std::printf("errors            %llu\n", static_cast<unsigned long long>(error_total));
@@ -307,6 +321,14 @@ class Swarm {
     std::uint64_t last_seq = 0;  // highest sequence in the batch
   };
 
+  // What an agent has left to send, across its sessions: a reconnect
+  // resends what was not acknowledged.
+  struct Progress {
+    bool welcomed = false;         // a first Welcome set end_seq
+    std::uint64_t end_seq = 0;     // one past the last event to send
+    std::uint64_t heartbeats = 0;  // heartbeats not yet acknowledged
+  };
+
   asio::awaitable<void> RunAgent(int index) {
     bool go = true;
     if (options_.connect_spread_ms > 0) {
@@ -314,40 +336,46 @@ class Swarm {
                                            index / options_.agents);
     }
     if (!go) ++errors_[stop_reason_];
-    // Connects again after a Refusal with a retry hint, as atmhealthd does:
-    // never sooner than the hint, spread over half the hint again.
+    // Between attempts the agent waits as atmhealthd does: its backoff, and
+    // never less than a Refusal's retry hint.
     std::uint64_t attempts = 0;
     agent::Backoff backoff(kAgentBackoffInitial, kAgentBackoffMax, random_());
+    Progress progress;
+    progress.heartbeats = options_.heartbeats_per_agent;
     while (go) {
       ++attempts;
       ++connection_attempts_;
-      std::string connect_failure;
-      std::shared_ptr<wire::FrameStream> stream = co_await Connect(index, connect_failure);
+      std::string failure;
+      bool healthy = false;  // the session got an Ack
+      std::uint32_t retry_after_ms = 0;
+      std::shared_ptr<wire::FrameStream> stream = co_await Connect(index, failure);
       if (stream == nullptr) {
-        if (connect_failure.empty()) break;  // stopped; counted
-        if (!options_.reconnect || stopping_) {
-          ++errors_[connect_failure];
+        if (failure.empty()) break;  // stopped; counted
+        if (options_.reconnect && !stopping_) ++connects_retried_;
+      } else {
+        failure =
+            co_await Converse(*stream, index, Clock::now(), progress, retry_after_ms, healthy);
+        stream->Close();
+        if (failure.empty()) {
+          ++finished_agents_;
+          last_finished_ = Clock::now();
           break;
         }
-        ++connects_retried_;
-        go = co_await WaitUntil(Clock::now() + backoff.Next());
-        if (!go) ++errors_[stop_reason_];
-        continue;
       }
-      std::uint32_t retry_after_ms = 0;
-      const std::string failure = co_await Converse(*stream, index, Clock::now(), retry_after_ms);
-      stream->Close();
-      if (failure.empty()) {
-        ++finished_agents_;
+      if (stopping_) {
+        ++errors_[stop_reason_];
         break;
       }
-      if (retry_after_ms == 0 || stopping_) {
-        ++errors_[stopping_ ? stop_reason_ : failure];
+      if (retry_after_ms > 0) ++refusals_with_hint_;
+      if (!options_.reconnect && retry_after_ms == 0) {
+        ++errors_[failure];
         break;
       }
-      ++refusals_with_hint_;
-      std::uniform_int_distribution<std::uint64_t> jitter(retry_after_ms, retry_after_ms * 3 / 2);
-      go = co_await WaitUntil(Clock::now() + std::chrono::milliseconds(jitter(random_)));
+      if (options_.reconnect && stream != nullptr && retry_after_ms == 0) {
+        ++sessions_retried_[failure];
+      }
+      go = co_await WaitUntil(
+          Clock::now() + backoff.AfterSession(healthy, std::chrono::milliseconds(retry_after_ms)));
       if (!go) ++errors_[stop_reason_];
     }
     most_attempts_ = std::max(most_attempts_, attempts);
@@ -363,16 +391,32 @@ class Swarm {
     asio::ip::tcp::socket socket(io_);
     connecting_.insert(&socket);  // Stop() closes it if the connect hangs
     boost::system::error_code ec;
+    // With --reconnect the connect gives up after connect_timeout, as
+    // atmhealthd's does. `done` tells a deadline handler that was already
+    // queued when the connect ended to leave the socket alone.
+    asio::steady_timer deadline(io_);
+    auto done = std::make_shared<bool>(false);
+    if (options_.reconnect) {
+      deadline.expires_after(kAgentConnectTimeout);
+      deadline.async_wait([&socket, done](const boost::system::error_code& expired) {
+        if (expired || *done) return;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      });
+    }
     if (!stopping_) {
       co_await socket.async_connect(target_, asio::redirect_error(asio::use_awaitable, ec));
     }
+    *done = true;
+    deadline.cancel();
     connecting_.erase(&socket);
     if (stopping_) {
       ++errors_[stop_reason_];
       co_return nullptr;
     }
     if (ec) {
-      failure = "connect: " + ec.message();
+      failure = ec == asio::error::operation_aborted ? std::string("connect: timed out")
+                                                     : "connect: " + ec.message();
       co_return nullptr;
     }
     const auto connected = Clock::now();
@@ -397,12 +441,13 @@ class Swarm {
     co_return stream;
   }
 
-  // The session of one agent; "" when every frame was acknowledged, else
-  // what went wrong.
-  // A Refusal with a retry hint sets `retry_after_ms`.
+  // One session of an agent; "" when every frame was acknowledged, else
+  // what went wrong. It sends what `progress` has left and takes off what
+  // was acknowledged. A Refusal with a retry hint sets `retry_after_ms`; an
+  // Ack sets `healthy`.
   asio::awaitable<std::string> Converse(wire::FrameStream& stream, int index,
-                                        Clock::time_point connected,
-                                        std::uint32_t& retry_after_ms) {
+                                        Clock::time_point connected, Progress& progress,
+                                        std::uint32_t& retry_after_ms, bool& healthy) {
     v1::AgentMessage hello;
     v1::Hello& fields = *hello.mutable_hello();
     fields.mutable_device()->set_device_id(DeviceId(index));
@@ -410,7 +455,7 @@ class Swarm {
     fields.mutable_device()->set_kind(v1::DEVICE_KIND_ATM);
     fields.set_protocol_version(v1::PROTOCOL_VERSION_1);
     fields.set_agent_version("agent-swarm");
-    fields.set_welcome_timeout_ms(static_cast<std::uint32_t>(kReplyTimeout.count()));
+    fields.set_welcome_timeout_ms(static_cast<std::uint32_t>(ReplyTimeout().count()));
     if (wire::FrameStatus sent = stream.Send(hello); !sent.ok()) {
       co_return "send Hello: " + std::string(wire::FrameFaultName(sent.fault));
     }
@@ -424,8 +469,13 @@ class Swarm {
     handshake_latency_.Record(last_welcome_ - connected);
 
     std::uint64_t next_seq = reply.welcome().last_stored_seq() + 1;
-    const std::uint64_t end_seq = next_seq + options_.events_per_agent;  // exclusive
-    std::uint64_t heartbeats_left = options_.heartbeats_per_agent;
+    if (!progress.welcomed) {
+      progress.welcomed = true;
+      ++welcomed_agents_;
+      progress.end_seq = next_seq + options_.events_per_agent;
+    }
+    const std::uint64_t end_seq = progress.end_seq;       // exclusive
+    std::uint64_t heartbeats_left = progress.heartbeats;  // to send in this session
     v1::AgentMessage batch = RealisticBatch(next_seq, options_.batch);
     v1::AgentMessage heartbeat;
     *heartbeat.mutable_heartbeat() = RealisticHeartbeat();
@@ -464,6 +514,8 @@ class Swarm {
       if (in_flight.empty()) break;
 
       if (std::string failure = co_await ReadReply(stream, reply, "Ack"); !failure.empty()) {
+        // A store that cannot take the frame now refuses it with a hint.
+        if (reply.has_refusal()) retry_after_ms = reply.refusal().retry_after_ms();
         co_return failure;
       }
       if (!reply.has_ack()) co_return "the reply to a frame is not an Ack";
@@ -472,6 +524,8 @@ class Swarm {
       if (done.events > 0 && reply.ack().seq() < done.last_seq) {
         co_return "an Ack below the batch it answers";
       }
+      healthy = true;
+      if (done.events == 0) --progress.heartbeats;
       last_ack_ = Clock::now();
       latency_.Record(last_ack_ - done.sent);
       if (done.events > 0) {
@@ -510,7 +564,7 @@ class Swarm {
   asio::awaitable<std::string> ReadReply(wire::FrameStream& stream, v1::CollectorMessage& reply,
                                          std::string_view waiting_for) {
     reply.Clear();
-    const wire::FrameStatus status = co_await stream.Read(reply, kReplyTimeout);
+    const wire::FrameStatus status = co_await stream.Read(reply, ReplyTimeout());
     if (!status.ok()) {
       co_return "waiting for " + std::string(waiting_for) + ": " +
           wire::FrameFaultName(status.fault);
@@ -537,6 +591,11 @@ class Swarm {
     deadline_.cancel();
   }
 
+  // How long an agent waits for a Welcome or an Ack.
+  std::chrono::milliseconds ReplyTimeout() const {
+    return options_.reconnect ? kAgentIoTimeout : kReplyTimeout;
+  }
+
   std::string DeviceId(int index) const {
     char number[16];
     std::snprintf(number, sizeof number, "%05d", index + 1);
@@ -553,6 +612,8 @@ class Swarm {
   Clock::time_point last_ack_;
   int running_agents_ = 0;
   int finished_agents_ = 0;
+  int welcomed_agents_ = 0;  // agents that got at least one Welcome
+  Clock::time_point last_finished_;
   bool stopping_ = false;
   std::string stop_reason_;
   std::unordered_set<asio::ip::tcp::socket*> connecting_;
@@ -571,8 +632,11 @@ class Swarm {
   std::uint64_t connection_attempts_ = 0;
   std::uint64_t refusals_with_hint_ = 0;  // Refusals that said when to come back
   std::uint64_t connects_retried_ = 0;    // failed connects tried again (--reconnect)
-  std::uint64_t most_attempts_ = 0;       // connection attempts of the unluckiest agent
-  std::mt19937_64 random_{20260101};      // retry jitter
+  // Sessions that ended without a retry hint and were tried again
+  // (--reconnect), by what ended them.
+  std::map<std::string, std::uint64_t> sessions_retried_;
+  std::uint64_t most_attempts_ = 0;   // connection attempts of the unluckiest agent
+  std::mt19937_64 random_{20260101};  // seeds of the agents' backoffs
 };
 
 // "127.0.0.1:7411" or "[::1]:7411", a loopback address only: the swarm is a
@@ -707,9 +771,12 @@ int main(int argc, char** argv) {
                  "address")
       ->type_name("NAME");
   app.add_flag("--reconnect", options.reconnect,
-               "a connect or TLS handshake that fails or takes longer than atmhealthd's "
-               "connect_timeout (5 s) is tried again after atmhealthd's backoff (0.5 s doubling "
-               "to 30 s, jittered), until --duration-limit; without it, it is an error");
+               "reconnect as atmhealthd does: a connect or TLS handshake not done within its "
+               "connect_timeout (5 s), a Welcome or Ack not come within its io_timeout (15 s), "
+               "a close or a refusal ends the session, and the agent tries again after "
+               "atmhealthd's backoff (0.5 s doubling to 30 s, jittered; never before a retry "
+               "hint), resending what was not acknowledged, until --duration-limit; without "
+               "it, only a refusal with a retry hint is tried again");
   CLI11_PARSE(app, argc, argv);
   if (options.tls_ca.empty() != options.tls_ca_key.empty()) {
     std::fprintf(stderr, "atmhealth-agent-swarm: --tls-ca and --tls-ca-key go together\n");

@@ -108,5 +108,29 @@ TEST(BackoffTest, DifferentSeedsDoNotReconnectInStep) {
   EXPECT_NE(delays_a, delays_b);
 }
 
+// What the uplink (and the swarm that reconnects like it) waits after a
+// session: the backoff goes on after a failed one, starts over after a
+// healthy one, and a retry hint is never undercut.
+TEST(BackoffTest, AfterSessionGrowsOnFailureStartsOverWhenHealthyAndHonoursAHint) {
+  Backoff backoff(kInitial, kMax, 11);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::int64_t delay = backoff.AfterSession(false, milliseconds{0}).count();
+    EXPECT_GE(delay, Ceiling(attempt) / 2) << "attempt " << attempt;
+    EXPECT_LE(delay, Ceiling(attempt)) << "attempt " << attempt;
+  }
+  const std::int64_t after_healthy = backoff.AfterSession(true, milliseconds{0}).count();
+  EXPECT_GE(after_healthy, kInitial.count() / 2);
+  EXPECT_LE(after_healthy, kInitial.count());
+  EXPECT_EQ(backoff.attempt(), 1);
+
+  const std::int64_t hinted = backoff.AfterSession(false, milliseconds(10'000)).count();
+  EXPECT_GE(hinted, 10'000);
+  EXPECT_LE(hinted, 15'000);
+  EXPECT_EQ(backoff.attempt(), 2) << "a refused attempt still counts";
+  // A hint shorter than the backoff does not shorten it.
+  for (int i = 0; i < 10; ++i) (void)backoff.Next();
+  EXPECT_GE(backoff.AfterSession(false, milliseconds(1)).count(), kMax.count() / 2);
+}
+
 }  // namespace
 }  // namespace atmhealth::agent
