@@ -14,6 +14,15 @@
 #   scripts/measure-footprint.sh [--build DIR] [--idle SECONDS] [--max-sessions N]
 #       [--agents N] [--events-per-agent N] [--batch N] [--window N] [--heartbeats N]
 #       [--pace-ms N] [--connect-spread-ms N]
+#   scripts/measure-footprint.sh --peers [--build DIR] [--agent FILE] [--idle SECONDS]
+#
+# With --peers it starts, next to the agent, its peers installed on this
+# machine (prometheus-node-exporter, zabbix_agent2, collectd with its default
+# configuration and with only the df plugin, monit; scripts/footprint-peers.sh
+# says how to install them), measures all of them over the same idle window
+# and prints one table (RSS, PSS and private memory from smaps_rollup,
+# threads, CPU per minute), then stops; no swarm. --agent measures another
+# atmhealthd binary than DIR's (one linked differently, an installed one).
 #
 # The swarm flags are atmhealth-agent-swarm's (see its --help); --max-sessions
 # is the collector's listen.max_sessions (default: the swarm's agents plus
@@ -36,6 +45,8 @@ window=4
 heartbeats=0
 pace_ms=0
 connect_spread_ms=0
+peers=no
+agentd=
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,6 +60,8 @@ while [ $# -gt 0 ]; do
     --pace-ms) pace_ms=$2; shift 2 ;;
     --connect-spread-ms) connect_spread_ms=$2; shift 2 ;;
     --max-sessions) max_sessions=$2; shift 2 ;;
+    --peers) peers=yes; shift ;;
+    --agent) agentd=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "measure-footprint: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -59,7 +72,7 @@ for n in "$idle" "$agents" "$events_per_agent" "$batch" "$window" "$heartbeats" 
 done
 max_sessions=${max_sessions:-$((agents + 1))}
 
-agentd=$build/agent/atmhealthd
+agentd=${agentd:-$build/agent/atmhealthd}
 collectord=$build/collector/atmhealth-collector
 swarm=$build/tests/bench/atmhealth-agent-swarm
 for program in "$agentd" "$collectord" "$swarm"; do
@@ -176,6 +189,11 @@ if ! wait_for 30 heard_from_agent; then
 fi
 
 ticks_per_s=$(getconf CLK_TCK)
+if [ "$peers" = yes ]; then
+  # shellcheck source=scripts/footprint-peers.sh
+  . scripts/footprint-peers.sh
+  start_peers
+fi
 echo "measure-footprint: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # Both stores commit with fsync, so the disk's synchronous-write latency sets
 # their pace: measure it where the databases are.
@@ -183,6 +201,13 @@ sync_write_s=$( { dd if=/dev/zero of="$work/sync-probe" bs=4k count=200 oflag=ds
 rm -f "$work/sync-probe"
 echo "disk: $(awk -v s="$sync_write_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
 echo "agent watching $watched, storage interval 10s, heartbeat 10s; measuring ${idle}s of idle watching"
+if [ "$peers" = yes ]; then
+  peer_ticks_before=()
+  for pid in "${peer_pids[@]}"; do
+    case "$pid" in *[!0-9]*) peer_ticks_before+=(0) ;; *) peer_ticks_before+=("$(cpu_ticks "$pid")") ;; esac
+  done
+  scrape_node_exporter
+fi
 cpu_before=$(cpu_ticks "$agent")
 ns_before=$(cpu_ns_live_threads "$agent")
 sleep "$idle"
@@ -201,6 +226,17 @@ echo "  open fds         $(fd_count "$agent")"
 echo "  CPU time         ${cpu_ms} ms in ${idle} s ($(awk -v ms="$cpu_ms" -v s="$idle" 'BEGIN { printf "%.3f", ms / (s * 10) }') % of one core; counted in clock ticks of $((1000 / ticks_per_s)) ms)"
 echo "                   ${live_ms} ms on CPU by its long-lived threads (schedstat, ns; without the short-lived probe threads)"
 echo "  event buffer     $(sizes "$work/agent/events.db" "$work/agent/events.db-wal" "$work/agent/events.db-shm")"
+
+if [ "$peers" = yes ]; then
+  echo
+  echo "side by side, idle, the same ${idle}s (memory from /proc/PID/smaps_rollup; CPU from /proc/PID/stat)"
+  printf '  %-18s %9s %9s %9s %8s %12s\n' "" RSS PSS private threads "CPU/minute"
+  footprint_row atmhealthd "$agent" "$cpu_before"
+  for i in "${!peer_pids[@]}"; do
+    footprint_row "${peer_names[$i]}" "${peer_pids[$i]}" "${peer_ticks_before[$i]}"
+  done
+  exit 0
+fi
 
 echo
 echo "atmhealth-collector (one agent connected, before the swarm)"
