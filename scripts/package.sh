@@ -39,6 +39,15 @@ for deb in "$agent_deb" "$collector_deb"; do
   echo "package.sh: $(basename "$deb"): $(stat -c %s "$deb") bytes," \
     "$(dpkg-deb -f "$deb" Installed-Size) KiB installed"
 done
+# The binaries' debug information, split off into <package>-dbgsym: one
+# file per build id of the stripped binaries.
+for deb in "$agent_deb" "$collector_deb"; do
+  package=$(dpkg-deb -f "$deb" Package)
+  ddeb=$(ls "$out/$package-dbgsym_"*.ddeb 2>/dev/null) || fail "no $package-dbgsym package"
+  ids=$(dpkg-deb -f "$ddeb" Build-Ids)
+  [ -n "$ids" ] || fail "$(basename "$ddeb") names no build id"
+  echo "package.sh: $(basename "$ddeb"): $(stat -c %s "$ddeb") bytes, build ids $ids"
+done
 
 # Info tags are shown too; lintian's note that it runs as root is not.
 lint=0
