@@ -27,6 +27,8 @@
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/ingest/store_executor.h"
 #include "collector/ingest/tls_credentials.h"
+#include "collector/store/pg_change_listener.h"
+#include "collector/store/pg_collector_store.h"
 #include "platform/asio.h"
 #include "platform/clock.h"
 #include "platform/log_text.h"
@@ -52,6 +54,24 @@ std::string DefaultCollectorId() {
   std::string host = asio::ip::host_name(ec);
   if (ec || host.empty()) host = "collector";
   return fmt::format("{}:{}", host, ProcessId());
+}
+
+// The [store] connection settings of a PostgreSQL store; every connection
+// (ingest, fleet) is made with them. A statement never runs longer than a
+// store call may wait.
+PgConnectionOptions PgOptions(const CollectorConfig::Store& store) {
+  PgConnectionOptions options;
+  options.url = store.url;
+  options.connect_timeout = store.connect_timeout;
+  options.reconnect_interval = store.reconnect_interval;
+  options.statement_timeout = store.timeout;
+  return options;
+}
+
+// What the log's "ready" line says the store is.
+std::string DescribeStore(const CollectorConfig::Store& store) {
+  if (store.backend == "postgresql") return "postgresql " + RedactedUrl(store.url);
+  return store.path;
 }
 
 Status WriteReadyFile(const std::filesystem::path& path, std::uint16_t agent_port,
@@ -124,6 +144,8 @@ struct Collector::Parts {
   // One per [alertmanager] url; fed by the fleet monitor, so built before it.
   std::vector<std::unique_ptr<AlertmanagerForwarder>> alertmanagers;
   std::unique_ptr<fleet::FleetMonitor> fleet_monitor;
+  // PostgreSQL: wakes the fleet monitor when any collector moved an alert.
+  std::unique_ptr<PgChangeListener> changes;
   std::unique_ptr<AgentListener> listener;
   std::unique_ptr<HttpServer> http;
   // Under systemd's WatchdogSec=; runs on `control`.
@@ -186,7 +208,10 @@ void Collector::Parts::AwaitHangup() {
 
 Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config) {
   Result<std::unique_ptr<CollectorStore>> store =
-      CollectorStore::OpenSqlite(config.store.path, config.store.heartbeat_history);
+      config.store.backend == "postgresql"
+          ? PgCollectorStore::Open(
+                PgCollectorStoreOptions{PgOptions(config.store), config.store.heartbeat_history})
+          : CollectorStore::OpenSqlite(config.store.path, config.store.heartbeat_history);
   if (!store && store.error().code() == ErrorCode::kCorrupt) {
     // Never "repaired" by starting over: the file may be the only copy.
     return Error(ErrorCode::kCorrupt,
@@ -251,10 +276,20 @@ Status Collector::AttachFleet() {
     events->Publish(event, data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     for (const auto& alertmanager : *alertmanagers) alertmanager->Offer(event, data);
   };
+  Result<std::unique_ptr<fleet::FleetStore>> fleet_store =
+      config.store.backend == "postgresql"
+          ? fleet::FleetStore::OpenPostgres(PgOptions(config.store))
+          : fleet::FleetStore::OpenSqlite(config.store.path, std::chrono::milliseconds(5000));
+  if (!fleet_store) return fleet_store.error();
   Result<std::unique_ptr<fleet::FleetMonitor>> opened = fleet::FleetMonitor::Open(
-      config.store.path, std::move(monitor), parts.registry, platform::Clock::Real());
+      std::move(*fleet_store), std::move(monitor), parts.registry, platform::Clock::Real());
   if (!opened) return opened.error();
   parts.fleet_monitor = std::move(*opened);
+  if (config.store.backend == "postgresql") {
+    parts.changes = std::make_unique<PgChangeListener>(
+        PgOptions(config.store),
+        [monitor = parts.fleet_monitor.get()] { monitor->EvaluateSoon(); });
+  }
 
   FleetRouteOptions routes;
   routes.feed.nearest = config.api.feed_nearest;
@@ -356,7 +391,7 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
   }
   spdlog::info("atmhealth-collector {} ready: agents on {}:{}, HTTP on {}:{}, store {}",
                CollectorVersion(), parts.config.listen.address, agent_port(),
-               parts.config.http.address, http_port(), parts.config.store.path);
+               parts.config.http.address, http_port(), DescribeStore(parts.config.store));
   if (auto interval = platform::WatchdogInterval()) {
     // Pings while a network thread (the one running the watchdog), the
     // store thread and the fleet monitor's thread all answer: a hung fsync
@@ -375,6 +410,7 @@ Status Collector::Run(const std::filesystem::path& ready_file) {
   for (int i = 1; i < kNetworkThreads; ++i) threads.emplace_back([&parts] { parts.io.run(); });
   parts.io.run();
   for (std::thread& thread : threads) thread.join();
+  parts.changes.reset();
   if (parts.fleet_monitor) parts.fleet_monitor->Stop();
   parts.store->Join();
   spdlog::info("stopped");

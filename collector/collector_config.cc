@@ -222,7 +222,7 @@ Status ReadHttp(const TableReader& reader, const toml::table& table, CollectorCo
 
 Status ReadStore(const TableReader& reader, const toml::table& table,
                  CollectorConfig::Store& store) {
-  return reader.Visit(
+  Status visited = reader.Visit(
       table,
       {
           {"path",
@@ -258,7 +258,50 @@ Status ReadStore(const TableReader& reader, const toml::table& table,
              return Assign(reader.Integer(node, "max_group_events", 1, 1'000'000),
                            store.max_group_events);
            }},
+          {"backend",
+           [&](const toml::node& node) -> Status {
+             if (Status read = Assign(reader.String(node, "backend"), store.backend); !read) {
+               return read;
+             }
+             if (store.backend != "sqlite" && store.backend != "postgresql") {
+               return reader.Fail(
+                   node.source(), "backend",
+                   fmt::format("\"{}\" is not \"sqlite\" or \"postgresql\"", store.backend));
+             }
+             return OkStatus();
+           }},
+          {"url",
+           [&](const toml::node& node) -> Status {
+             if (Status read = Assign(reader.String(node, "url"), store.url); !read) return read;
+             if (store.url.empty()) return reader.Fail(node.source(), "url", "is empty");
+             return OkStatus();
+           }},
+          {"connect_timeout",
+           [&](const toml::node& node) -> Status {
+             return Assign(
+                 reader.Duration(node, "connect_timeout", milliseconds(1000), kMaxStoreTimeout),
+                 store.connect_timeout);
+           }},
+          {"reconnect_interval",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Duration(node, "reconnect_interval", milliseconds(100),
+                                           milliseconds(60'000)),
+                           store.reconnect_interval);
+           }},
       });
+  if (!visited) return visited;
+  if (store.backend == "postgresql" && store.url.empty()) {
+    return reader.Fail(table.source(), "url",
+                       "backend = \"postgresql\" needs the database's connection string, e.g. "
+                       "url = \"postgresql://atmhealth@db.example/atmhealth\"");
+  }
+  if (store.backend == "sqlite" && !store.url.empty()) {
+    const toml::node* url = table.get("url");
+    return reader.Fail(url->source(), "url",
+                       "is for backend = \"postgresql\"; this [store] uses the SQLite file at "
+                       "path");
+  }
+  return OkStatus();
 }
 
 Status ReadLog(const TableReader& reader, const toml::table& table, CollectorConfig::Log& log) {

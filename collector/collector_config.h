@@ -74,6 +74,18 @@ struct CollectorConfig {
     // A device's heartbeat is kept in the history when its last one there
     // is older than this (the latest is always kept); 0: no history.
     std::chrono::milliseconds heartbeat_history{std::chrono::minutes(5)};
+    // "sqlite": the file at `path`; "postgresql": the database at `url`,
+    // which several collectors may share (docs/collector-postgresql.md).
+    std::string backend = "sqlite";
+    // libpq connection string, "postgresql://user@host:5432/atmhealth" or
+    // "host=... dbname=..."; a password is better in ~/.pgpass or
+    // PGPASSFILE than here. Required with backend = "postgresql".
+    std::string url;
+    // One attempt to connect at most (whole seconds); then the store is
+    // unavailable and agents are refused with a retry hint.
+    std::chrono::milliseconds connect_timeout{5'000};
+    // After the database was lost, attempts to connect again this far apart.
+    std::chrono::milliseconds reconnect_interval{1'000};
   };
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off

@@ -9,6 +9,8 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpugixml-dev libhowardhinnant-date-dev tzdata
+  # the collector's PostgreSQL store; its tests start a real server (initdb, pg_ctl)
+  libpqxx-dev postgresql
   # atmhealthctl export's .tar.gz bundle
   libarchive-dev
   # network namespaces and veth pairs for the link-group test

@@ -84,6 +84,16 @@ Result<std::unique_ptr<FleetMonitor>> FleetMonitor::Open(const std::string& data
                                                          Options options,
                                                          prometheus::Registry& registry,
                                                          const platform::Clock& clock) {
+  Result<std::unique_ptr<FleetStore>> store =
+      FleetStore::OpenSqlite(database_path, std::chrono::milliseconds(5000));
+  if (!store) return store.error();
+  return Open(std::move(*store), std::move(options), registry, clock);
+}
+
+Result<std::unique_ptr<FleetMonitor>> FleetMonitor::Open(std::unique_ptr<FleetStore> store,
+                                                         Options options,
+                                                         prometheus::Registry& registry,
+                                                         const platform::Clock& clock) {
   std::shared_ptr<const SiteRegistry> sites = std::make_shared<const SiteRegistry>();
   if (!options.sites_file.empty()) {
     Result<SiteRegistry> loaded = SiteRegistry::Load(options.sites_file);
@@ -91,17 +101,14 @@ Result<std::unique_ptr<FleetMonitor>> FleetMonitor::Open(const std::string& data
     spdlog::info("{}: {} sites", options.sites_file.string(), loaded->sites().size());
     sites = std::make_shared<const SiteRegistry>(std::move(*loaded));
   }
-  Result<std::unique_ptr<FleetStore>> store =
-      FleetStore::OpenSqlite(database_path, std::chrono::milliseconds(5000));
-  if (!store) return store.error();
-  Result<std::vector<Incident>> open = (*store)->ReadIncidents(IncidentQuery{
+  Result<std::vector<Incident>> open = store->ReadIncidents(IncidentQuery{
       .open_only = true, .category = {}, .device_id = {}, .since_unix_ns = 0, .limit = 1 << 30});
   if (!open) return open.error();
-  Result<std::int64_t> next_id = (*store)->NextIncidentId();
+  Result<std::int64_t> next_id = store->NextIncidentId();
   if (!next_id) return next_id.error();
 
   std::unique_ptr<FleetMonitor> monitor(
-      new FleetMonitor(std::move(options), std::move(*store), registry, clock));
+      new FleetMonitor(std::move(options), std::move(store), registry, clock));
   monitor->sites_ = std::move(sites);
   monitor->tracker_.Restore(std::move(*open), *next_id);
   monitor->Evaluate();
@@ -202,15 +209,38 @@ bool FleetMonitor::stopped() const {
   return stopped_;
 }
 
+// Early evaluations (EvaluateSoon) come at most this often: a fleet whose
+// alerts move all the time is evaluated five times a second, not once per
+// alert.
+constexpr std::chrono::milliseconds kMinEarlyEvaluationGap{200};
+
 asio::awaitable<void> FleetMonitor::Loop() {
   for (;;) {
     if (stopped()) co_return;
     timer_.expires_after(options_.interval);
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted) co_return;
+    if (stopped()) co_return;
+    if (ec == asio::error::operation_aborted) {
+      // Woken by EvaluateSoon(): at most five evaluations a second.
+      const auto due = last_evaluation_ + kMinEarlyEvaluationGap;
+      if (std::chrono::steady_clock::now() < due) {
+        holding_off_ = true;
+        timer_.expires_at(due);
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        holding_off_ = false;
+        if (stopped()) co_return;
+      }
+    }
+    last_evaluation_ = std::chrono::steady_clock::now();
     Evaluate();
   }
+}
+
+void FleetMonitor::EvaluateSoon() {
+  asio::post(thread_.get_executor(), [this] {
+    if (!holding_off_) timer_.cancel();
+  });
 }
 
 // Runs on the monitor thread beside Loop(): a batch at a time, so that

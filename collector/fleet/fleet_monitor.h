@@ -82,6 +82,10 @@ class FleetMonitor {
   static Result<std::unique_ptr<FleetMonitor>> Open(const std::string& database_path,
                                                     Options options, prometheus::Registry& registry,
                                                     const platform::Clock& clock);
+  // The same on a store opened by the caller (PostgreSQL).
+  static Result<std::unique_ptr<FleetMonitor>> Open(std::unique_ptr<FleetStore> store,
+                                                    Options options, prometheus::Registry& registry,
+                                                    const platform::Clock& clock);
   ~FleetMonitor();  // Stop()s
   FleetMonitor(const FleetMonitor&) = delete;
   FleetMonitor& operator=(const FleetMonitor&) = delete;
@@ -93,6 +97,11 @@ class FleetMonitor {
 
   // The monitor thread's executor, for proving it alive (platform/watchdog.h).
   asio::any_io_executor executor() { return thread_.get_executor(); }
+
+  // Evaluates as soon as it may instead of at the next interval: the store
+  // changed (another collector's NOTIFY). Early evaluations come at most
+  // five times a second, however often this is called. Thread-safe.
+  void EvaluateSoon();
 
   // The latest view. Thread-safe, never waits for the store.
   std::shared_ptr<const FleetView> Current() const;
@@ -130,6 +139,9 @@ class FleetMonitor {
   asio::steady_timer timer_;
   asio::steady_timer purge_timer_;
   bool stopped_ = false;  // guarded by mutex_
+  // When the last evaluation started; on the monitor thread only.
+  std::chrono::steady_clock::time_point last_evaluation_{};
+  bool holding_off_ = false;  // an early evaluation waits for its turn; monitor thread
 
   mutable std::mutex mutex_;  // guards current_ and stopped_
   std::shared_ptr<const FleetView> current_;

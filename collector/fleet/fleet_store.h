@@ -19,6 +19,10 @@
 #include "collector/fleet/incident_tracker.h"
 #include "platform/status.h"
 
+namespace atmhealth::collector {
+struct PgConnectionOptions;  // collector/store/pg_connection.h
+}  // namespace atmhealth::collector
+
 namespace atmhealth::collector::fleet {
 
 struct IncidentQuery {
@@ -62,6 +66,10 @@ class FleetStore {
   static Result<std::unique_ptr<FleetStore>> OpenSqliteReadOnly(
       const std::string& path, std::chrono::milliseconds busy_timeout);
 
+  // Connects to the collector's PostgreSQL database (migrating its schema
+  // if the ingest store has not yet) with a connection of its own.
+  static Result<std::unique_ptr<FleetStore>> OpenPostgres(const PgConnectionOptions& options);
+
   // Every device with its latest heartbeat, services and firing alerts.
   virtual Result<std::vector<StoredDevice>> ReadDevices() = 0;
   // The latest `limit` alert events of a device, newest first.
@@ -83,7 +91,8 @@ class FleetStore {
     std::int64_t heartbeats = 0;
   };
   virtual Result<Purged> Purge(std::int64_t received_before_unix_ns, std::int64_t max_rows) = 0;
-  // Bytes of the database file and its write-ahead log.
+  // Bytes of the database file and its write-ahead log (PostgreSQL: of the
+  // whole database).
   virtual Result<std::int64_t> DatabaseBytes() = 0;
 };
 

@@ -6,82 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "collector/fleet/fleet_rows.h"
 #include "collector/fleet/fleet_store.h"
 #include "collector/store/collector_schema.h"
 #include "platform/sqlite_database.h"
 
 namespace atmhealth::collector::fleet {
 namespace {
-
-using nlohmann::json;
-
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> items;
-  while (!text.empty()) {
-    const std::size_t comma = text.find(',');
-    if (comma != 0) items.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return items;
-}
-
-std::string JoinList(const std::set<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) {
-    if (!text.empty()) text += ',';
-    text += item;
-  }
-  return text;
-}
-
-json Optional(const std::optional<std::int64_t>& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
-std::optional<std::int64_t> OptionalFrom(const json& value) {
-  if (value.is_null()) return std::nullopt;
-  return value.get<std::int64_t>();
-}
-
-std::string Dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// heartbeats.feed_json as the collector's store wrote it; '' (no feed) and
-// text that is not such an object (a hand-edited row) are no feed.
-std::optional<StoredFeed> ParseFeed(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  const json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) return std::nullopt;
-  const auto number = [](const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_number() ? found->get<double>() : 0.0;
-  };
-  const auto count = [](const json& value) {
-    return value.is_number_integer() ? value.get<std::int64_t>() : 0;
-  };
-  StoredFeed feed;
-  feed.lines_total = count(parsed.value("lines_total", json()));
-  feed.bad_lines_total = count(parsed.value("bad_lines_total", json()));
-  feed.excess_type_lines_total = count(parsed.value("excess_type_lines_total", json()));
-  const json reasons = parsed.value("bad_lines", json::object());
-  if (reasons.is_object()) {
-    for (const auto& [reason, lines] : reasons.items()) feed.bad_lines[reason] = count(lines);
-  }
-  feed.tps = number(parsed, "tps");
-  feed.error_ratio = number(parsed, "error_ratio");
-  feed.p99_ms = number(parsed, "p99_ms");
-  const json types = parsed.value("types", json::array());
-  for (const json& type : types.is_array() ? types : json::array()) {
-    if (!type.is_object()) continue;
-    const json name = type.value("type", json());
-    feed.types.push_back(StoredTypeLoad{name.is_string() ? name.get<std::string>() : std::string(),
-                                        number(type, "tps"), number(type, "error_ratio"),
-                                        number(type, "p99_ms")});
-  }
-  return feed;
-}
 
 constexpr const char* kReadDevices = R"sql(
 SELECT d.device_id, d.site_id, d.kind, d.agent_version, d.first_seen_unix_ns,
@@ -151,93 +82,6 @@ DELETE FROM heartbeat_history WHERE (device_id, received_unix_ns) IN (
 )sql";
 
 constexpr const char* kDeleteIncident = "DELETE FROM incidents WHERE incident_id = ?1";
-
-json DevicesJson(const Incident& incident) {
-  json devices = json::array();
-  for (const IncidentDevice& device : incident.devices) {
-    devices.push_back({{"device_id", device.device_id},
-                       {"site_id", device.site_id},
-                       {"joined_unix_ns", device.joined_unix_ns},
-                       {"recovered_unix_ns", Optional(device.recovered_unix_ns)}});
-  }
-  return devices;
-}
-
-json ServicesJson(const Incident& incident) {
-  json services = json::array();
-  for (const IncidentService& service : incident.services) {
-    services.push_back({{"service", service.service},
-                        {"first_lost_unix_ns", service.first_lost_unix_ns},
-                        {"lost_since_unix_ns", Optional(service.lost_since_unix_ns)},
-                        {"restored_unix_ns", Optional(service.restored_unix_ns)},
-                        {"devices_lost", service.devices_lost},
-                        {"tolerance_ms", Optional(service.tolerance_ms)}});
-  }
-  return services;
-}
-
-json ToleranceJson(const Incident& incident) {
-  json alerts = json::array();
-  for (const ToleranceAlert& alert : incident.tolerance_alerts) {
-    alerts.push_back({{"service", alert.service},
-                      {"percent", alert.percent},
-                      {"outage_since_unix_ns", alert.outage_since_unix_ns},
-                      {"tolerance_ms", alert.tolerance_ms},
-                      {"raised_unix_ns", alert.raised_unix_ns},
-                      {"resolved_unix_ns", Optional(alert.resolved_unix_ns)}});
-  }
-  return alerts;
-}
-
-// The JSON columns are written by this file only; a row that does not read
-// back is reported, not trusted.
-Result<Incident> IncidentFromRow(const platform::SqliteQuery& row, const std::string& path) {
-  Incident incident;
-  incident.id = row.ColumnInt64(0);
-  incident.scope = row.ColumnText(1);
-  incident.site_id = row.ColumnText(2);
-  incident.started_unix_ns = row.ColumnInt64(3);
-  if (!row.ColumnIsNull(4)) incident.ended_unix_ns = row.ColumnInt64(4);
-  for (std::string& category : SplitList(row.ColumnText(5))) {
-    incident.categories.insert(std::move(category));
-  }
-  incident.updated_unix_ns = row.ColumnInt64(10);
-  try {
-    for (const json& device : json::parse(row.ColumnText(6))) {
-      incident.devices.push_back(IncidentDevice{device.at("device_id").get<std::string>(),
-                                                device.at("site_id").get<std::string>(),
-                                                device.at("joined_unix_ns").get<std::int64_t>(),
-                                                OptionalFrom(device.at("recovered_unix_ns"))});
-    }
-    for (const json& service : json::parse(row.ColumnText(7))) {
-      IncidentService entry;
-      entry.service = service.at("service").get<std::string>();
-      entry.first_lost_unix_ns = service.at("first_lost_unix_ns").get<std::int64_t>();
-      entry.lost_since_unix_ns = OptionalFrom(service.at("lost_since_unix_ns"));
-      entry.restored_unix_ns = OptionalFrom(service.at("restored_unix_ns"));
-      entry.devices_lost = service.at("devices_lost").get<std::int64_t>();
-      entry.tolerance_ms = OptionalFrom(service.at("tolerance_ms"));
-      incident.services.push_back(std::move(entry));
-    }
-    for (const json& alert : json::parse(row.ColumnText(8))) {
-      ToleranceAlert entry;
-      entry.service = alert.at("service").get<std::string>();
-      entry.percent = alert.at("percent").get<int>();
-      entry.outage_since_unix_ns = alert.at("outage_since_unix_ns").get<std::int64_t>();
-      entry.tolerance_ms = alert.at("tolerance_ms").get<std::int64_t>();
-      entry.raised_unix_ns = alert.at("raised_unix_ns").get<std::int64_t>();
-      entry.resolved_unix_ns = OptionalFrom(alert.at("resolved_unix_ns"));
-      incident.tolerance_alerts.push_back(std::move(entry));
-    }
-    for (const json& key : json::parse(row.ColumnText(9))) {
-      incident.alert_keys.insert(key.get<std::string>());
-    }
-  } catch (const json::exception& error) {
-    return Error(ErrorCode::kCorrupt, fmt::format("{}: incident {}: stored JSON does not read: {}",
-                                                  path, incident.id, error.what()));
-  }
-  return incident;
-}
 
 class SqliteFleetStore final : public FleetStore {
  public:
@@ -320,7 +164,19 @@ class SqliteFleetStore final : public FleetStore {
       Result<bool> row = query.Step("read incidents");
       if (!row) return row.error();
       if (!*row) break;
-      Result<Incident> incident = IncidentFromRow(query, reader_.path());
+      IncidentColumns columns;
+      columns.id = query.ColumnInt64(0);
+      columns.scope = query.ColumnText(1);
+      columns.site_id = query.ColumnText(2);
+      columns.started_unix_ns = query.ColumnInt64(3);
+      if (!query.ColumnIsNull(4)) columns.ended_unix_ns = query.ColumnInt64(4);
+      columns.categories = query.ColumnText(5);
+      columns.devices_json = query.ColumnText(6);
+      columns.services_json = query.ColumnText(7);
+      columns.tolerance_alerts_json = query.ColumnText(8);
+      columns.alert_keys_json = query.ColumnText(9);
+      columns.updated_unix_ns = query.ColumnInt64(10);
+      Result<Incident> incident = IncidentFrom(columns, reader_.path());
       if (!incident) return incident.error();
       incidents.push_back(std::move(*incident));
     }
@@ -365,24 +221,22 @@ class SqliteFleetStore final : public FleetStore {
       query.BindInt64(1, id);
       if (Status run = query.Run(fmt::format("delete merged incident {}", id)); !run) return run;
     }
-    json keys = json::array();
     for (const Incident* incident : changed) {
-      keys = json::array();
-      for (const std::string& key : incident->alert_keys) keys.push_back(key);
+      const IncidentColumns row = ColumnsOf(*incident);
       platform::SqliteQuery query(writer_, upsert_incident_);
-      query.BindInt64(1, incident->id)
-          .BindText(2, incident->scope)
-          .BindText(3, incident->site_id)
-          .BindInt64(4, incident->started_unix_ns);
-      if (incident->ended_unix_ns) query.BindInt64(5, *incident->ended_unix_ns);
-      query.BindText(6, JoinList(incident->categories))
-          .BindInt64(7, static_cast<std::int64_t>(incident->devices.size()))
-          .BindText(8, Dump(DevicesJson(*incident)))
-          .BindText(9, Dump(ServicesJson(*incident)))
-          .BindText(10, Dump(ToleranceJson(*incident)))
-          .BindText(11, Dump(keys))
-          .BindInt64(12, incident->updated_unix_ns);
-      if (Status run = query.Run(fmt::format("save incident {}", incident->id)); !run) return run;
+      query.BindInt64(1, row.id)
+          .BindText(2, row.scope)
+          .BindText(3, row.site_id)
+          .BindInt64(4, row.started_unix_ns);
+      if (row.ended_unix_ns) query.BindInt64(5, *row.ended_unix_ns);
+      query.BindText(6, row.categories)
+          .BindInt64(7, row.device_count)
+          .BindText(8, row.devices_json)
+          .BindText(9, row.services_json)
+          .BindText(10, row.tolerance_alerts_json)
+          .BindText(11, row.alert_keys_json)
+          .BindInt64(12, row.updated_unix_ns);
+      if (Status run = query.Run(fmt::format("save incident {}", row.id)); !run) return run;
     }
     return transaction->Commit();
   }

@@ -2,105 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
 #include "collector/store/collector_schema.h"
+#include "collector/store/store_rows.h"
 #include "proto/names.h"
 
 namespace atmhealth::collector {
 namespace {
-
-// SQLite integers are signed 64-bit.
-constexpr std::uint64_t kMaxSqliteInteger = std::numeric_limits<std::int64_t>::max();
-constexpr std::size_t kMaxIdLength = 64;
-constexpr std::size_t kMaxQuotedLength = 64;
-
-// An agent's counter as a SQLite integer. Counters are never near 2^63; one
-// that is gets stored as the largest integer rather than as a negative one.
-std::int64_t Saturated(std::uint64_t value) {
-  return static_cast<std::int64_t>(std::min(value, kMaxSqliteInteger));
-}
-
-// The device id rule of device.proto: 1..64 characters of [A-Za-z0-9._-].
-bool IsValidDeviceId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
-// Text from the network, made safe for one log line: quoted, at most 64
-// bytes, control characters, quotes and backslashes escaped.
-std::string Quoted(std::string_view text) {
-  std::string quoted = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMaxQuotedLength; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      quoted += fmt::format("\\x{:02x}", c);
-    } else {
-      quoted += static_cast<char>(c);
-    }
-  }
-  if (text.size() > kMaxQuotedLength) quoted += "...";
-  quoted += '"';
-  return quoted;
-}
-
-// "withdrawal,deposit": readable in SQL, and matched with
-// ',' || impact_unavailable || ',' LIKE '%,withdrawal,%'.
-std::string ServiceList(const google::protobuf::RepeatedField<int>& services) {
-  std::string list;
-  for (int service : services) {
-    if (!list.empty()) list += ',';
-    list += wire::ShortName(static_cast<v1::CustomerService>(service));
-  }
-  return list;
-}
-
-// Text that went through JSON must never throw on bytes that are not UTF-8:
-// they become U+FFFD in the JSON column; the raw payload keeps them.
-template <typename Json>
-std::string Dump(const Json& json) {
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-// The transaction feed of a heartbeat, for feed_json: SQL reads the load of
-// the fleet with feed_json ->> '$.tps'.
-std::string FeedJson(const v1::FeedHealth& feed) {
-  nlohmann::ordered_json json = nlohmann::ordered_json::object();
-  json["lines_total"] = feed.lines_total();
-  json["bad_lines_total"] = feed.bad_lines_total();
-  nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
-  for (const v1::FeedBadLines& bad : feed.bad_lines()) reasons[bad.reason()] = bad.count();
-  json["bad_lines"] = std::move(reasons);
-  json["excess_type_lines_total"] = feed.excess_type_lines_total();
-  json["tps"] = feed.tps();
-  json["error_ratio"] = feed.error_ratio();
-  json["p99_ms"] = feed.p99_ms();
-  nlohmann::ordered_json types = nlohmann::ordered_json::array();
-  for (const v1::FeedTypeThroughput& type : feed.types()) {
-    types.push_back({{"type", type.type()},
-                     {"tps", type.tps()},
-                     {"error_ratio", type.error_ratio()},
-                     {"p99_ms", type.p99_ms()}});
-  }
-  json["types"] = std::move(types);
-  return Dump(json);
-}
-
-// The diagnostic snapshot as one JSON object, key to value, in the agent's
-// order, so that SQL reads a value with context_json ->> '$."statvfs.f_bavail"'.
-// A key sent twice keeps its last value.
-std::string ContextJson(const v1::Event& event) {
-  nlohmann::ordered_json context = nlohmann::ordered_json::object();
-  for (const v1::ContextEntry& entry : event.context()) context[entry.key()] = entry.value();
-  return Dump(context);
-}
 
 // Steps a statement that returns at most one row of one integer (a RETURNING
 // clause), through to its end. nullopt when it returned no row.
@@ -329,12 +239,7 @@ Result<std::uint64_t> SqliteCollectorStore::RecordHello(const v1::Hello& hello,
                                                         std::string_view peer,
                                                         std::int64_t now_unix_ns) {
   const v1::DeviceIdentity& device = hello.device();
-  if (!IsValidDeviceId(device.device_id())) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{}: Hello from {}: device.device_id {} is not 1..64 characters of "
-                             "[A-Za-z0-9._-]",
-                             database_.path(), Quoted(peer), Quoted(device.device_id())));
-  }
+  if (Status valid = CheckHelloDevice(hello, peer, database_.path()); !valid) return valid.error();
   const std::string what = fmt::format("Hello of {}", Quoted(device.device_id()));
   Result<platform::SqliteTransaction> transaction =
       platform::SqliteTransaction::Begin(database_, what);
@@ -383,13 +288,8 @@ Result<StoredBatch> SqliteCollectorStore::StoreEvents(std::string_view device_id
                                                       std::int64_t now_unix_ns) {
   const std::string what =
       fmt::format("store batch of {} buffer {}", Quoted(device_id), Quoted(buffer_id));
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const std::uint64_t seq = events[i].seq();
-    if (seq == 0 || seq > kMaxSqliteInteger) {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}: {}: events[{}]: seq {} is outside 1..{}; nothing stored",
-                               database_.path(), what, i, seq, kMaxSqliteInteger));
-    }
+  if (Status valid = CheckBatchSequences(events, database_.path(), what); !valid) {
+    return valid.error();
   }
 
   Result<platform::SqliteTransaction> transaction =
@@ -441,14 +341,8 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
                                                std::string_view buffer_id, const v1::Event& event,
                                                std::int64_t now_unix_ns) {
   const auto seq = static_cast<std::int64_t>(event.seq());
-  std::string payload;
-  if (!event.SerializeToString(&payload)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{}: store batch of {}: seq {}: event does not serialize",
-                             database_.path(), Quoted(device_id), seq));
-  }
-  const std::string state = wire::ShortName(event.state());
-  const std::string severity = wire::ShortName(event.severity());
+  Result<EventColumns> columns = ColumnsOf(event, database_.path(), device_id);
+  if (!columns.ok()) return columns.error();
   {
     platform::SqliteQuery query(database_, insert_event_);
     query.BindText(1, device_id)
@@ -457,20 +351,20 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
         .BindInt64(4, event.wall_time_unix_ns())
         .BindInt64(5, event.monotonic_ns())
         .BindText(6, event.boot_id())
-        .BindText(7, severity)
-        .BindText(8, wire::ShortName(event.kind()))
-        .BindText(9, state)
+        .BindText(7, columns->severity)
+        .BindText(8, columns->kind)
+        .BindText(9, columns->state)
         .BindText(10, event.subject())
         .BindText(11, event.alert_key())
         .BindDouble(12, event.value())
         .BindDouble(13, event.threshold())
-        .BindText(14, wire::ShortName(event.unit()))
-        .BindText(15, wire::ShortName(event.category()))
-        .BindText(16, ServiceList(event.impact().unavailable()))
-        .BindText(17, ServiceList(event.impact().degraded()))
+        .BindText(14, columns->unit)
+        .BindText(15, columns->category)
+        .BindText(16, columns->impact_unavailable)
+        .BindText(17, columns->impact_degraded)
         .BindText(18, event.summary())
-        .BindText(19, ContextJson(event))
-        .BindBlob(20, payload)
+        .BindText(19, columns->context_json)
+        .BindBlob(20, columns->payload)
         .BindText(21, buffer_id);
     Status inserted =
         query.Run(fmt::format("store batch of {}: insert seq {}", Quoted(device_id), seq));
@@ -478,16 +372,12 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
   }
   // Stored by an earlier batch: exactly once, so nothing else changes either.
   if (database_.ChangedRows() == 0) return false;
-  // Only firing and resolved events move an alert; notices have no state.
-  if (event.alert_key().empty() ||
-      (event.state() != v1::ALERT_STATE_FIRING && event.state() != v1::ALERT_STATE_RESOLVED)) {
-    return true;
-  }
+  if (!columns->moves_alert) return true;
   platform::SqliteQuery query(database_, upsert_alert_);
   query.BindText(1, device_id)
       .BindText(2, event.alert_key())
-      .BindText(3, state)
-      .BindText(4, severity)
+      .BindText(3, columns->state)
+      .BindText(4, columns->severity)
       .BindInt64(5, seq)
       .BindInt64(6, event.wall_time_unix_ns())
       .BindInt64(7, now_unix_ns)
@@ -502,23 +392,8 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
                                              const v1::Heartbeat& heartbeat,
                                              std::int64_t now_unix_ns) {
   const std::string what = fmt::format("heartbeat of {}", Quoted(device_id));
-  nlohmann::json services = nlohmann::json::array();
-  nlohmann::json reported = nlohmann::json::array();
-  for (int i = 0; i < heartbeat.services_size(); ++i) {
-    const v1::ServiceStatus& status = heartbeat.services(i);
-    if (status.service() == v1::CUSTOMER_SERVICE_UNSPECIFIED ||
-        status.state() == v1::SERVICE_STATE_UNSPECIFIED) {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("{}: {}: services[{}]: service and state must be specified; "
-                               "nothing recorded",
-                               database_.path(), what, i));
-    }
-    const std::string service = wire::ShortName(status.service());
-    services.push_back({{"service", service},
-                        {"state", wire::ShortName(status.state())},
-                        {"reason", status.reason()}});
-    reported.push_back(service);
-  }
+  Result<HeartbeatColumns> columns = ColumnsOf(heartbeat, database_.path(), what);
+  if (!columns.ok()) return columns.error();
 
   Result<platform::SqliteTransaction> transaction =
       platform::SqliteTransaction::Begin(database_, what);
@@ -540,7 +415,7 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
     query.BindText(1, device_id)
         .BindInt64(2, now_unix_ns)
         .BindInt64(3, heartbeat.interval_ms())
-        .BindText(4, Dump(services))
+        .BindText(4, columns->services_json)
         .BindInt64(5, Saturated(health.backlog_events()))
         .BindInt64(6, Saturated(health.buffer_bytes()))
         .BindInt64(7, Saturated(health.buffer_limit_bytes()))
@@ -552,7 +427,7 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
         .BindInt64(13, health.monotonic_ns())
         .BindInt64(14, health.uptime_s())
         .BindInt64(15, Saturated(health.set_aside_events_total()))
-        .BindText(16, health.has_feed() ? FeedJson(health.feed()) : std::string());
+        .BindText(16, columns->feed_json);
     Status replaced = query.Run(what);
     if (!replaced.ok()) return replaced;
   }
@@ -573,7 +448,7 @@ Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,
   }
   {
     platform::SqliteQuery query(database_, delete_unreported_services_);
-    query.BindText(1, device_id).BindText(2, Dump(reported));
+    query.BindText(1, device_id).BindText(2, columns->reported_services_json);
     Status deleted = query.Run(what);
     if (!deleted.ok()) return deleted;
   }

@@ -105,7 +105,9 @@ std::string AgentConfigToml(const AgentOptions& o) {
        << "path = \"" << o.store.string() << "\"\n"
        << "commit_interval = \"50ms\"\n\n"
        << "[uplink]\n"
-       << "collectors = [\"127.0.0.1:" << o.collector_port << "\"]\n"
+       << "collectors = [\"127.0.0.1:" << o.collector_port << "\"";
+  for (const std::uint16_t port : o.more_collector_ports) toml << ", \"127.0.0.1:" << port << "\"";
+  toml << "]\n"
        << o.transport << "heartbeat_interval = \"" << o.heartbeat_interval << "\"\n"
        << "backoff_initial = \"100ms\"\n"
        << "backoff_max = \"500ms\"\n"

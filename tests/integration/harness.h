@@ -60,6 +60,9 @@ struct AgentOptions {
   std::string device_id = "atm-it-01";
   std::string site_id = "test-site";
   std::uint16_t collector_port = 0;
+  // Further collectors of [uplink] collectors, after collector_port: the
+  // agent fails over to them in order.
+  std::vector<std::uint16_t> more_collector_ports;
   std::filesystem::path watched;  // filesystem to watch
   std::filesystem::path store;    // event buffer file
   std::string sample_interval = "100ms";

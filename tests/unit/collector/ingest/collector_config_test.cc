@@ -351,5 +351,32 @@ TEST(CollectorConfig, FleetAndApiMistakesNameTheLine) {
             "collector.toml:3: api.token[0].sha256: is missing");
 }
 
+TEST(CollectorConfig, StoreOnPostgresqlNeedsItsUrlAndBoundsItsConnection) {
+  Result<CollectorConfig> config = ParseCollectorConfig(
+      "[listen]\nplaintext = true\n[store]\nbackend = \"postgresql\"\n"
+      "url = \"postgresql://atmhealth@db.example/atmhealth\"\nconnect_timeout = \"3s\"\n"
+      "reconnect_interval = \"500ms\"\n",
+      "collector.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  EXPECT_EQ(config->store.backend, "postgresql");
+  EXPECT_EQ(config->store.url, "postgresql://atmhealth@db.example/atmhealth");
+  EXPECT_EQ(config->store.connect_timeout, 3s);
+  EXPECT_EQ(config->store.reconnect_interval, 500ms);
+  EXPECT_EQ(DefaultCollectorConfig().store.backend, "sqlite");
+
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\nbackend = \"mysql\"\n"),
+            "collector.toml:4: store.backend: \"mysql\" is not \"sqlite\" or \"postgresql\"");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n\n[store]\nbackend = \"postgresql\"\n"),
+            "collector.toml:4: store.url: backend = \"postgresql\" needs the database's "
+            "connection string, e.g. url = \"postgresql://atmhealth@db.example/atmhealth\"");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\nurl = \"host=db\"\n"),
+            "collector.toml:4: store.url: is for backend = \"postgresql\"; this [store] uses the "
+            "SQLite file at path");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\nbackend = \"postgresql\"\nurl = \"\"\n"),
+            "collector.toml:5: store.url: is empty");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\nconnect_timeout = \"10ms\"\n"),
+            "collector.toml:4: store.connect_timeout: \"10ms\" is out of range (1000ms..60000ms)");
+}
+
 }  // namespace
 }  // namespace atmhealth::collector

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <pqxx/pqxx>
+
 namespace atmhealth::testing {
 
 PlainSql::PlainSql(const std::filesystem::path& database) {
@@ -14,9 +16,61 @@ PlainSql::PlainSql(const std::filesystem::path& database) {
   sqlite3_busy_timeout(connection_, 2000);
 }
 
-PlainSql::~PlainSql() { sqlite3_close_v2(connection_); }
+PlainSql::PlainSql(const Postgres& database) {
+  try {
+    postgres_ = std::make_unique<pqxx::connection>(database.url);
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << "connect " << database.url << ": " << error.what();
+  }
+}
+
+PlainSql::~PlainSql() {
+  if (connection_ != nullptr) sqlite3_close_v2(connection_);
+}
+
+std::vector<SqlRow> PlainSql::PostgresRows(const std::string& sql) {
+  // Type oids of pg_type.
+  constexpr pqxx::oid kInt8 = 20, kInt2 = 21, kInt4 = 23, kFloat4 = 700, kFloat8 = 701,
+                      kNumeric = 1700, kBytea = 17;
+  std::vector<SqlRow> rows;
+  if (postgres_ == nullptr) return rows;
+  try {
+    pqxx::nontransaction work(*postgres_);
+    for (const pqxx::row& result : work.exec(sql)) {
+      SqlRow row;
+      for (const pqxx::field& field : result) {
+        SqlValue value;
+        const pqxx::oid type = field.type();
+        if (field.is_null()) {
+          value = nullptr;
+        } else if (type == kInt8 || type == kInt2 || type == kInt4) {
+          value = field.as<std::int64_t>();
+        } else if (type == kFloat4 || type == kFloat8) {
+          value = field.as<double>();
+        } else if (type == kNumeric) {
+          const std::string text = field.as<std::string>();
+          if (text.find_first_of(".eE") == std::string::npos) {
+            value = field.as<std::int64_t>();
+          } else {
+            value = field.as<double>();
+          }
+        } else if (type == kBytea) {
+          value = pqxx::binarystring(field).str();
+        } else {
+          value = field.as<std::string>();
+        }
+        row[field.name()] = std::move(value);
+      }
+      rows.push_back(std::move(row));
+    }
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << sql << ": " << error.what();
+  }
+  return rows;
+}
 
 std::vector<SqlRow> PlainSql::Rows(const std::string& sql) {
+  if (postgres_ != nullptr || connection_ == nullptr) return PostgresRows(sql);
   std::vector<SqlRow> rows;
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(connection_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
@@ -75,6 +129,10 @@ SqlValue PlainSql::Value(const std::string& sql) {
 }
 
 void PlainSql::Execute(const std::string& sql) {
+  if (postgres_ != nullptr) {
+    PostgresRows(sql);
+    return;
+  }
   char* message = nullptr;
   if (sqlite3_exec(connection_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     ADD_FAILURE() << sql << ": " << (message != nullptr ? message : "?");

@@ -1,5 +1,3 @@
-#include "collector/store/sqlite_collector_store.h"
-
 #include <gmock/gmock.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -10,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/store/collector_schema.h"
+#include "collector/store/sqlite_collector_store.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/store/plain_sql.h"
 #include "tests/unit/collector/store/sample_messages.h"
+#include "tests/unit/collector/store/store_under_test.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -84,30 +84,60 @@ WHERE received_unix_ns >= 1700000000000000000
 ORDER BY received_unix_ns;
 )sql";
 
+// The store `opened`, or null (failing the test); with `device_id`, after
+// its Hello at site-shinjuku.
+std::unique_ptr<CollectorStore> Opened(Result<std::unique_ptr<CollectorStore>> opened,
+                                       const std::string& device_id = "") {
+  EXPECT_TRUE(opened.ok()) << ErrorText(opened);
+  if (!opened.ok()) return nullptr;
+  std::unique_ptr<CollectorStore> store = std::move(opened).value();
+  if (device_id.empty()) return store;
+  Result<std::uint64_t> hello = store->RecordHello(SampleHello(device_id, "site-shinjuku"),
+                                                   "10.20.30.40:51234", kReceivedAt1);
+  EXPECT_TRUE(hello.ok()) << ErrorText(hello);
+  return store;
+}
+
 class SqliteCollectorStoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<CollectorStore> OpenStore() {
-    Result<std::unique_ptr<CollectorStore>> store = CollectorStore::OpenSqlite(path_.string());
-    EXPECT_TRUE(store.ok()) << ErrorText(store);
-    if (!store.ok()) return nullptr;
-    return std::move(store).value();
+    return Opened(CollectorStore::OpenSqlite(path_.string()));
   }
-
-  // Opens the store and says Hello for `device_id` at site-shinjuku.
   std::unique_ptr<CollectorStore> OpenStoreWithDevice(const std::string& device_id) {
-    std::unique_ptr<CollectorStore> store = OpenStore();
-    if (store == nullptr) return nullptr;
-    Result<std::uint64_t> hello = store->RecordHello(SampleHello(device_id, "site-shinjuku"),
-                                                     "10.20.30.40:51234", kReceivedAt1);
-    EXPECT_TRUE(hello.ok()) << ErrorText(hello);
-    return store;
+    return Opened(CollectorStore::OpenSqlite(path_.string()), device_id);
   }
 
   atmhealth::testing::ScratchDir scratch_;
   std::filesystem::path path_ = scratch_ / "collector.db";
 };
 
-TEST_F(SqliteCollectorStoreTest, HelloCreatesTheDeviceThenUpdatesIt) {
+// The contract of every CollectorStore, run against each backend: SQLite in
+// a scratch file, PostgreSQL in a schema of its own on the tests' server.
+class CollectorStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<CollectorStore> OpenStore() { return Opened(backend_->Open({})); }
+  std::unique_ptr<CollectorStore> OpenStoreWithDevice(const std::string& device_id) {
+    return Opened(backend_->Open({}), device_id);
+  }
+
+  // An operator's connection to the same database (after the store made it).
+  PlainSql& Sql() {
+    if (sql_ == nullptr) sql_ = backend_->Sql();
+    return *sql_;
+  }
+  // What the store's messages name the database by.
+  std::string Where() const { return backend_->Where(); }
+
+  std::unique_ptr<atmhealth::testing::StoreUnderTest> backend_ =
+      atmhealth::testing::StoreUnderTest::Make(GetParam());
+  std::unique_ptr<PlainSql> sql_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, CollectorStoreTest,
+                         ::testing::Values(std::string("sqlite"), std::string("postgresql")),
+                         [](const auto& backend) { return backend.param; });
+
+TEST_P(CollectorStoreTest, HelloCreatesTheDeviceThenUpdatesIt) {
   std::unique_ptr<CollectorStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
 
@@ -116,7 +146,7 @@ TEST_F(SqliteCollectorStoreTest, HelloCreatesTheDeviceThenUpdatesIt) {
   ASSERT_TRUE(first.ok()) << ErrorText(first);
   EXPECT_EQ(*first, 0u);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   SqlRow created = sql.Row("SELECT * FROM devices WHERE device_id = 'atm-tokyo-0412'");
   EXPECT_EQ(created["site_id"], Text("site-shinjuku"));
   EXPECT_EQ(created["kind"], Text("atm"));
@@ -207,7 +237,7 @@ TEST_F(SqliteCollectorStoreTest, BatchIsStoredWithEveryFieldReadableBySql) {
             Integer(1));
 }
 
-TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
+TEST_P(CollectorStoreTest, ResentBatchStoresEachEventOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
@@ -223,7 +253,7 @@ TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
   ASSERT_TRUE(second.ok()) << ErrorText(second);
   EXPECT_EQ(second->last_stored_seq, 5u);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events WHERE received_unix_ns = " +
                       std::to_string(kReceivedAt1) + " AND summary <> 'changed on the way'"),
@@ -235,15 +265,14 @@ TEST_F(SqliteCollectorStoreTest, ResentBatchStoresEachEventOnce) {
   EXPECT_EQ(alert["updated_unix_ns"], Integer(kReceivedAt1));
 }
 
-TEST_F(SqliteCollectorStoreTest,
-       GroupStoresTheCallsOfSeveralDevicesInOneCommitAndARefusedOneAlone) {
+TEST_P(CollectorStoreTest, GroupStoresTheCallsOfSeveralDevicesInOneCommitAndARefusedOneAlone) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
                   ->RecordHello(SampleHello("atm-tokyo-0413", "site-shinjuku"), "10.20.30.41:1",
                                 kReceivedAt1)
                   .ok());
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
 
   ASSERT_TRUE(store->BeginGroup());
   Result<StoredBatch> first =
@@ -280,7 +309,7 @@ TEST_F(SqliteCollectorStoreTest,
             Integer(3));
 }
 
-TEST_F(SqliteCollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
+TEST_P(CollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
@@ -298,15 +327,17 @@ TEST_F(SqliteCollectorStoreTest, OverlappingBatchesStoreEachSeqOnce) {
   ASSERT_TRUE(stale.ok()) << ErrorText(stale);
   EXPECT_EQ(stale->last_stored_seq, 8u);
 
-  PlainSql sql(path_);
-  EXPECT_EQ(sql.Value("SELECT group_concat(seq) FROM (SELECT seq FROM events ORDER BY seq)"),
-            Text("1,2,3,4,5,6,7,8"));
+  PlainSql& sql = Sql();
+  std::vector<SqlValue> seqs;
+  for (SqlRow& row : sql.Rows("SELECT seq FROM events ORDER BY seq")) seqs.push_back(row["seq"]);
+  EXPECT_EQ(seqs, (std::vector<SqlValue>{Integer(1), Integer(2), Integer(3), Integer(4), Integer(5),
+                                         Integer(6), Integer(7), Integer(8)}));
   EXPECT_EQ(sql.Value("SELECT received_unix_ns FROM events WHERE seq = 4"), Integer(kReceivedAt1));
   EXPECT_EQ(sql.Value("SELECT received_unix_ns FROM events WHERE seq = 6"), Integer(kReceivedAt2));
   EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(8));
 }
 
-TEST_F(SqliteCollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
+TEST_P(CollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   Result<std::uint64_t> hello = store->RecordHello(SampleHello("atm-osaka-0007", "site-umeda"),
@@ -335,17 +366,19 @@ TEST_F(SqliteCollectorStoreTest, SequencesOfTwoDevicesAreIndependent) {
   EXPECT_EQ(*tokyo_hello, 5u);
   EXPECT_EQ(*osaka_hello, 3u);
 
-  PlainSql sql(path_);
-  EXPECT_EQ(sql.Value("SELECT group_concat(device_id || '=' || n) FROM "
-                      "(SELECT device_id, count(*) AS n FROM events GROUP BY device_id "
-                      " ORDER BY device_id)"),
-            Text("atm-osaka-0007=3,atm-tokyo-0412=5"));
+  PlainSql& sql = Sql();
+  std::vector<SqlRow> counts =
+      sql.Rows("SELECT device_id, count(*) AS n FROM events GROUP BY device_id ORDER BY device_id");
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0]["device_id"], Text("atm-osaka-0007"));
+  EXPECT_EQ(counts[0]["n"], Integer(3));
+  EXPECT_EQ(counts[1]["device_id"], Text("atm-tokyo-0412"));
+  EXPECT_EQ(counts[1]["n"], Integer(5));
 }
 
-TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryKeepsOneHeartbeatPerDeviceAtItsResolution) {
+TEST_P(CollectorStoreTest, HeartbeatHistoryKeepsOneHeartbeatPerDeviceAtItsResolution) {
   constexpr std::int64_t kMinute = 60'000'000'000;
-  Result<std::unique_ptr<CollectorStore>> opened =
-      CollectorStore::OpenSqlite(path_.string(), std::chrono::minutes(5));
+  Result<std::unique_ptr<CollectorStore>> opened = backend_->Open(std::chrono::minutes(5));
   ASSERT_TRUE(opened.ok()) << ErrorText(opened);
   std::unique_ptr<CollectorStore> store = std::move(opened).value();
   for (const char* device : {"atm-tokyo-0412", "atm-tokyo-0413"}) {
@@ -363,7 +396,7 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryKeepsOneHeartbeatPerDeviceAtIts
   }
   ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0413", heartbeat, kReceivedAt1));
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeat_history WHERE device_id = 'atm-tokyo-0412'"),
             Integer(3))
       << "73 heartbeats over 12 minutes at a 5-minute resolution: at 0, 5 and 10 minutes";
@@ -376,19 +409,19 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryKeepsOneHeartbeatPerDeviceAtIts
       << "the latest heartbeat is always kept";
 }
 
-TEST_F(SqliteCollectorStoreTest, HeartbeatHistoryOfZeroKeepsNoHistory) {
+TEST_P(CollectorStoreTest, HeartbeatHistoryOfZeroKeepsNoHistory) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   v1::Heartbeat heartbeat;
   heartbeat.set_interval_ms(10000);
   ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt1));
   ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat, kReceivedAt2));
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeat_history"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(1));
 }
 
-TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges) {
+TEST_P(CollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
@@ -403,7 +436,7 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges)
   Status first = store->RecordHeartbeat("atm-tokyo-0412", all_in_service, kReceivedAt1);
   ASSERT_TRUE(first.ok()) << ErrorText(first);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services WHERE since_unix_ns = " +
                       std::to_string(kReceivedAt1) + " AND state = 'in_service'"),
             Integer(3));
@@ -484,7 +517,7 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatKeepsServiceSinceUntilTheStateChanges)
   EXPECT_EQ(at_site["next_heartbeat_due_unix_ns"], Integer(kReceivedAt3 + 15'000'000'000));
 }
 
-TEST_F(SqliteCollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
+TEST_P(CollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(
@@ -521,7 +554,7 @@ TEST_F(SqliteCollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
                                 kReceivedAt1)
                   .ok());
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   std::vector<SqlRow> firing = sql.Rows(kFiringAlertsOfSite);
   ASSERT_EQ(firing.size(), 2u);
   EXPECT_EQ(firing[0]["device_id"], Text("atm-tokyo-0412"));
@@ -609,7 +642,7 @@ TEST_F(SqliteCollectorStoreTest, ReopeningKeepsEverything) {
   EXPECT_EQ(sql.Value("PRAGMA integrity_check"), Text("ok"));
 }
 
-TEST_F(SqliteCollectorStoreTest, DeviceThatNeverSaidHelloIsNotFoundAndNothingIsStored) {
+TEST_P(CollectorStoreTest, DeviceThatNeverSaidHelloIsNotFoundAndNothingIsStored) {
   std::unique_ptr<CollectorStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
 
@@ -618,18 +651,18 @@ TEST_F(SqliteCollectorStoreTest, DeviceThatNeverSaidHelloIsNotFoundAndNothingIsS
   ASSERT_FALSE(stored.ok());
   EXPECT_EQ(stored.error().code(), ErrorCode::kNotFound);
   EXPECT_THAT(stored.error().message(), HasSubstr("\"atm-ghost-0001\""));
-  EXPECT_THAT(stored.error().message(), HasSubstr(path_.string()));
+  EXPECT_THAT(stored.error().message(), HasSubstr(Where()));
 
   Status heartbeat = store->RecordHeartbeat("atm-ghost-0001", v1::Heartbeat(), kReceivedAt1);
   ASSERT_FALSE(heartbeat.ok());
   EXPECT_EQ(heartbeat.error().code(), ErrorCode::kNotFound);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(0));
 }
 
-TEST_F(SqliteCollectorStoreTest, BatchWithAnImpossibleSeqStoresNothing) {
+TEST_P(CollectorStoreTest, BatchWithAnImpossibleSeqStoresNothing) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
 
@@ -646,7 +679,7 @@ TEST_F(SqliteCollectorStoreTest, BatchWithAnImpossibleSeqStoresNothing) {
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.error().code(), ErrorCode::kInvalidArgument);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), Integer(0));
 }
@@ -742,7 +775,7 @@ TEST_F(SqliteCollectorStoreTest, MissingDirectoryIsNotFound) {
   EXPECT_THAT(store.error().message(), HasSubstr(path));
 }
 
-TEST_F(SqliteCollectorStoreTest, HelloWithABadDeviceIdIsRefused) {
+TEST_P(CollectorStoreTest, HelloWithABadDeviceIdIsRefused) {
   std::unique_ptr<CollectorStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
   for (const std::string& bad : {std::string(), std::string("atm 1'; DROP TABLE devices;--"),
@@ -754,11 +787,11 @@ TEST_F(SqliteCollectorStoreTest, HelloWithABadDeviceIdIsRefused) {
     EXPECT_THAT(hello.error().message(), HasSubstr("device_id"));
     EXPECT_EQ(hello.error().message().find('\n'), std::string::npos);
   }
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM devices"), Integer(0));
 }
 
-TEST_F(SqliteCollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
+TEST_P(CollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   v1::Heartbeat heartbeat;
@@ -770,7 +803,7 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
   ASSERT_FALSE(recorded.ok());
   EXPECT_EQ(recorded.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_THAT(recorded.error().message(), HasSubstr("services[1]"));
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM heartbeats"), Integer(0));
 }
@@ -778,7 +811,7 @@ TEST_F(SqliteCollectorStoreTest, HeartbeatWithAnUnspecifiedServiceIsRefused) {
 // Regression: a device's recreated buffer started again at seq 1, and the
 // collector, keyed on (device, seq), took its events for duplicates. Each
 // buffer keeps its own sequence now.
-TEST_F(SqliteCollectorStoreTest, RecreatedBufferOfADeviceIsStoredBesideTheOldOne) {
+TEST_P(CollectorStoreTest, RecreatedBufferOfADeviceIsStoredBesideTheOldOne) {
   std::unique_ptr<CollectorStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
   v1::Hello old_buffer = SampleHello("atm-tokyo-0412", "site-shinjuku");
@@ -800,7 +833,7 @@ TEST_F(SqliteCollectorStoreTest, RecreatedBufferOfADeviceIsStoredBesideTheOldOne
   EXPECT_EQ(stored->duplicates, 0u);
   EXPECT_EQ(stored->last_stored_seq, 3u);
 
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(8));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM buffers WHERE device_id = 'atm-tokyo-0412'"),
             Integer(2));
@@ -817,7 +850,7 @@ TEST_F(SqliteCollectorStoreTest, RecreatedBufferOfADeviceIsStoredBesideTheOldOne
 
 // Regression: a late event filling a gap was stored but counted as a
 // duplicate, and gaps were neither logged nor counted.
-TEST_F(SqliteCollectorStoreTest, GapsAreReportedAndALateEventFillingOneCountsAsStored) {
+TEST_P(CollectorStoreTest, GapsAreReportedAndALateEventFillingOneCountsAsStored) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
   std::vector<v1::Event> with_gaps = SampleBatch(1, 2);
@@ -841,7 +874,7 @@ TEST_F(SqliteCollectorStoreTest, GapsAreReportedAndALateEventFillingOneCountsAsS
   EXPECT_EQ(second->duplicates, 1u);
   EXPECT_EQ(second->gap_ranges, 0u);
   EXPECT_EQ(second->last_stored_seq, 9u);
-  PlainSql sql(path_);
+  PlainSql& sql = Sql();
   EXPECT_EQ(sql.Value("SELECT gap_events FROM buffers"), Integer(4));
 }
 
