@@ -26,3 +26,22 @@ endif()
 if(ATMHEALTH_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
+
+# Libraries atmhealthd links statically (cmake/AgentFootprint.cmake). The
+# agent is the only program on an ATM that maps protobuf, so a shared copy
+# costs it every page it touches, spread over the whole library; the archive
+# brings only the objects it uses, and --gc-sections drops the rest
+# (BENCHMARKS.md §5). OpenSSL and SQLite stay shared so that Debian's
+# security updates reach the agent without a rebuild. Project libraries link
+# these names; a program with the target property ATMHEALTH_STATIC_DEPS set
+# (atmhealthd) gets the archive, every other one the shared library, so
+# nothing else changes.
+find_package(ZLIB REQUIRED)
+function(atmhealth_static_choice name shared archive)
+  find_library(ATMHEALTH_STATIC_${name} NAMES ${archive} REQUIRED)
+  add_library(${name} INTERFACE)
+  target_link_libraries(${name} INTERFACE
+    "$<IF:$<BOOL:$<TARGET_PROPERTY:ATMHEALTH_STATIC_DEPS>>,${ATMHEALTH_STATIC_${name}};${ARGN},${shared}>")
+endfunction()
+atmhealth_static_choice(atmhealth_dep_protobuf protobuf::libprotobuf libprotobuf.a
+  ZLIB::ZLIB Threads::Threads)

@@ -69,6 +69,7 @@ asio::awaitable<void> AgentSession::Run(HandshakeGate::Slot handshake_slot) {
   handshake_slot_ = std::move(handshake_slot);
   services_.metrics.CountSessionStarted();
   co_await Converse();
+  starting_.Release();  // a session that ended makes no more calls
   // A Refusal under way closes the stream once it left (or its drain
   // deadline passed); closing here would cut it off.
   if (!closing_) stream_->Close();
@@ -245,8 +246,10 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
   }
   device_id_ = hello.device().device_id();
   const std::chrono::milliseconds welcome_wait = WelcomeWait(hello, settings_.store_timeout);
-  if (const StoreExecutor::Admission admission = services_.store.AdmitSession(welcome_wait);
-      !admission.admitted) {
+  if (StoreExecutor::Admission admission = services_.store.AdmitSession(welcome_wait);
+      admission.admitted) {
+    starting_ = std::move(admission.starting);
+  } else {
     services_.metrics.CountSessionRefused(SessionRefusal::kStoreBusy);
     // A fleet reconnecting at once is turned away by the thousand: log each
     // at debug, and a summary at most every kBusyLogInterval.
@@ -326,6 +329,7 @@ asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
 
   // The store tells what each event was: stored now, a resend (after a
   // reconnect or a lost Ack) or a late one filling a gap.
+  starting_.Release();  // this call now counts as queued
   Result<StoredBatch> stored = co_await services_.store.StoreEvents(
       device_id_, buffer_id_, std::move(events), NowUnixNanos(), settings_.store_timeout);
   if (!stored) {
@@ -368,6 +372,7 @@ asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
                     valid.error().message());
     co_return false;
   }
+  starting_.Release();  // this call now counts as queued
   Status recorded = co_await services_.store.RecordHeartbeat(
       device_id_, std::move(heartbeat), NowUnixNanos(), settings_.store_timeout);
   if (!recorded) {

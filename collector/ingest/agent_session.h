@@ -145,6 +145,8 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   const SessionSettings settings_;
   const SessionServices services_;
   HandshakeGate::Slot handshake_slot_;
+  // Held from admission until the first batch or heartbeat reaches the store.
+  StoreExecutor::StartingSession starting_;
 
   std::string device_id_;              // empty until a valid Hello arrived
   std::string buffer_id_;              // the agent's buffer, from its Hello

@@ -14,8 +14,6 @@ using Clock = std::chrono::steady_clock;
 // queue estimate that far out is a guess).
 constexpr std::chrono::milliseconds kMinRetryAfter{1000};
 constexpr std::chrono::milliseconds kMaxRetryAfter{300'000};
-// Weight of the newest call in the mean call duration.
-constexpr double kMeanWeight = 0.05;
 // Store calls a refused session will make when it comes back: its Hello and
 // its first heartbeat or batch. Spaces the retry slots.
 constexpr std::int64_t kCallsPerReturningSession = 2;
@@ -122,6 +120,7 @@ void StoreExecutor::Drain() {
   if (!group.empty()) {
     const auto start = Clock::now();
     running_since_ns_ = start.time_since_epoch().count();
+    running_calls_ = group.size();
     // `failed`: the group's own failure, which every call shares (nothing
     // of the group is stored). `disk`: what the group tells about the disk,
     // for WriteHealth(); nothing when its calls were only refused for their
@@ -155,36 +154,48 @@ void StoreExecutor::Drain() {
   asio::post(thread_, [this] { Drain(); });
 }
 
-std::chrono::nanoseconds StoreExecutor::EstimatedWait() const {
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(queued_.load()) * mean_call_ns_.load());
+std::chrono::nanoseconds StoreExecutor::EstimatedWaitLocked(std::size_t calls) const {
+  return cost_.Drain(calls, options_.max_group_events);
 }
 
 StoreExecutor::Admission StoreExecutor::AdmitSession(std::chrono::milliseconds wait) {
-  const std::size_t depth = queued_.load();
-  const std::chrono::nanoseconds expected = EstimatedWait();
+  const std::size_t ahead = CallsAhead();
+  const std::size_t half = options_.max_queued_calls / 2;
+  std::lock_guard lock(mutex_);
+  const std::chrono::nanoseconds expected = EstimatedWaitLocked(ahead);
   Admission admission;
-  if (depth < options_.max_queued_calls / 2 && expected < wait) return admission;
+  if (ahead < half && expected < wait) {
+    ++starting_;
+    admission.starting = StartingSession(this);
+    return admission;
+  }
 
   admission.admitted = false;
   admission.reason =
-      depth >= options_.max_queued_calls / 2
-          ? "the store queue holds " + std::to_string(depth) + " calls, half of its " +
-                std::to_string(options_.max_queued_calls)
-          : "the " + std::to_string(depth) + " queued store calls take about " +
+      ahead >= half
+          ? "the store has " + std::to_string(ahead) +
+                " calls queued, running or coming, half of its " +
+                std::to_string(options_.max_queued_calls) + " queued at most"
+          : "the " + std::to_string(ahead) + " store calls queued, running or coming take about " +
                 std::to_string(std::chrono::ceil<std::chrono::milliseconds>(expected).count()) +
                 " ms, the session may wait " + std::to_string(wait.count()) + " ms";
-  // Hand out slots one after another, each as long as the store takes for
-  // a returning session, starting when the queue has drained.
-  const auto slot = std::chrono::nanoseconds(kCallsPerReturningSession *
-                                             std::max<std::int64_t>(mean_call_ns_.load(), 1));
+  // Hand out slots one after another, starting when the calls ahead are
+  // done, each as long as the store takes for a returning session's calls
+  // when it runs them in groups as large as admission lets the queue grow.
+  const std::size_t group = std::max<std::size_t>(std::min(half, options_.max_group_events), 1);
+  const auto slot =
+      std::max(std::chrono::nanoseconds{1}, kCallsPerReturningSession * cost_.PerCall(group));
   const auto now = Clock::now();
-  std::lock_guard lock(mutex_);
   next_retry_slot_ = std::max(next_retry_slot_, now + expected) + slot;
   admission.retry_after = ClampRetry(next_retry_slot_ - now);
   return admission;
 }
 
-std::chrono::milliseconds StoreExecutor::RetryHint() const { return ClampRetry(EstimatedWait()); }
+std::chrono::milliseconds StoreExecutor::RetryHint() const {
+  const std::size_t ahead = CallsAhead();
+  std::lock_guard lock(mutex_);
+  return ClampRetry(EstimatedWaitLocked(ahead));
+}
 
 Status StoreExecutor::WriteHealth() const {
   if (const std::int64_t since = running_since_ns_.load(); since != 0) {
@@ -212,19 +223,14 @@ void StoreExecutor::Dequeued(bool skipped) {
 void StoreExecutor::Finished(Clock::duration took, std::size_t calls,
                              const std::optional<Status>& disk) {
   running_since_ns_ = 0;
-  const auto took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
-  const auto per_call_ns = took_ns / static_cast<std::int64_t>(std::max<std::size_t>(calls, 1));
-  const std::int64_t mean = mean_call_ns_.load();
-  mean_call_ns_ = mean == 0
-                      ? per_call_ns
-                      : static_cast<std::int64_t>(kMeanWeight * static_cast<double>(per_call_ns) +
-                                                  (1 - kMeanWeight) * static_cast<double>(mean));
+  running_calls_ = 0;
   if (metrics_ != nullptr)
     metrics_->ObserveStoreGroup(std::chrono::duration<double>(took).count(), calls);
+  std::lock_guard lock(mutex_);
+  cost_.Observe(calls, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
   // Every call writes (the Hello updates the device, a heartbeat its state),
   // so each group tells whether the store can write now.
   if (!disk) return;
-  std::lock_guard lock(mutex_);
   if (disk->ok()) {
     write_failure_.reset();
   } else {

@@ -15,11 +15,17 @@
 // (Options::max_queued_calls). A call made while it is full fails at once
 // with kUnavailable instead of waiting behind the others. A new session asks
 // AdmitSession() first: it is turned away (the agent gets REASON_OVERLOADED
-// with a retry hint) while the calls already queued would take longer than
-// the session may wait, or fill half the queue, so the sessions already open
-// keep the store for their batches and heartbeats. A call whose caller gave
-// up (its timeout passed) is skipped when the store thread reaches it, never
-// run late behind the others.
+// with a retry hint) while the calls ahead of it would take longer than the
+// session may wait, or fill half the queue, so the sessions already open
+// keep the store for their batches and heartbeats. Ahead of it are the calls
+// queued, those of the group running now, and one for every session
+// admitted that has not made its first call after its Hello yet: an agent
+// sends its heartbeat and backlog as soon as it has its Welcome, and a burst
+// of Hellos let in while the queue looked short turned into a burst of
+// batches that overflowed it. How long calls take is learnt from the groups that ran
+// (GroupCommitCost: a fixed part per commit, a part per call). A call whose
+// caller gave up (its timeout passed) is skipped when the store thread
+// reaches it, never run late behind the others.
 #ifndef ATMHEALTH_COLLECTOR_INGEST_STORE_EXECUTOR_H_
 #define ATMHEALTH_COLLECTOR_INGEST_STORE_EXECUTOR_H_
 
@@ -36,6 +42,7 @@
 #include <vector>
 
 #include "atmhealth/v1/session.pb.h"
+#include "collector/ingest/group_commit_cost.h"
 #include "collector/ingest/ingest_metrics.h"
 #include "collector/store/collector_store.h"
 #include "platform/asio.h"
@@ -57,9 +64,39 @@ class StoreExecutor {
     std::size_t max_group_events = 10'000;
   };
 
+  // An admitted session's next call, counted ahead of new sessions until
+  // the session makes it (Release() just before its first call after the
+  // Hello) or ends. Move-only; the executor must outlive it.
+  class StartingSession {
+   public:
+    StartingSession() = default;
+    StartingSession(StartingSession&& other) noexcept
+        : executor_(std::exchange(other.executor_, nullptr)) {}
+    StartingSession& operator=(StartingSession&& other) noexcept {
+      if (this != &other) {
+        Release();
+        executor_ = std::exchange(other.executor_, nullptr);
+      }
+      return *this;
+    }
+    StartingSession(const StartingSession&) = delete;
+    StartingSession& operator=(const StartingSession&) = delete;
+    ~StartingSession() { Release(); }
+    void Release() {
+      if (executor_ != nullptr) --std::exchange(executor_, nullptr)->starting_;
+    }
+
+   private:
+    friend class StoreExecutor;
+    explicit StartingSession(StoreExecutor* executor) : executor_(executor) {}
+    StoreExecutor* executor_ = nullptr;
+  };
+
   // What AdmitSession() decided.
   struct Admission {
     bool admitted = true;
+    // When admitted: held by the session until its first call after Hello.
+    StartingSession starting;
     // When admitted is false: how long the agent should wait before it
     // tries again, milliseconds. Each refused session gets a later time slot
     // of the store, so a fleet turned away together comes back spread out.
@@ -164,21 +201,29 @@ class StoreExecutor {
   // `disk`: what the group told about the disk, if anything.
   void Finished(std::chrono::steady_clock::duration took, std::size_t calls,
                 const std::optional<Status>& disk);
-  // Queued calls times the mean call duration.
-  std::chrono::nanoseconds EstimatedWait() const;
+  // Calls ahead of a new session: queued, in the group running now, and
+  // the next one of each session still starting.
+  std::size_t CallsAhead() const {
+    return queued_.load() + running_calls_.load() + starting_.load();
+  }
+  // How long the store takes for `calls` calls, by what its groups cost.
+  // Needs mutex_.
+  std::chrono::nanoseconds EstimatedWaitLocked(std::size_t calls) const;
 
   std::unique_ptr<CollectorStore> store_;  // used on the store thread only
   const Options options_;
   IngestMetrics* const metrics_;
   std::atomic<std::size_t> queued_{0};
-  // Mean duration of a store call (exponentially weighted; a group's time
-  // shared by its calls), nanoseconds; 0 until the first group ended.
-  std::atomic<std::int64_t> mean_call_ns_{0};
+  // Calls of the group running now; 0 when none runs.
+  std::atomic<std::size_t> running_calls_{0};
+  // Sessions admitted that have not made their first call after Hello.
+  std::atomic<std::size_t> starting_{0};
   // When the running group started (steady clock, nanoseconds); 0 when none runs.
   std::atomic<std::int64_t> running_since_ns_{0};
 
   mutable std::mutex mutex_;  // guards the members below
   std::optional<std::string> write_failure_;
+  GroupCommitCost cost_;  // learnt from the groups that ran
   // The next time slot handed to a refused session as its retry hint.
   std::chrono::steady_clock::time_point next_retry_slot_{};
   std::deque<std::unique_ptr<QueuedCall>> calls_;  // waiting for the next group

@@ -1,12 +1,12 @@
 // The journal half of platform/log_output.h.
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <string>
 
+#include "platform/linux/systemd_library_linux.h"
 #include "platform/log_output.h"
 #include "platform/os_error.h"
 
@@ -18,7 +18,10 @@ Status SendToJournal(const std::vector<std::string>& fields) {
     parts[i].iov_base = const_cast<char*>(fields[i].data());
     parts[i].iov_len = fields[i].size();
   }
-  const int sent = sd_journal_sendv(parts.data(), static_cast<int>(parts.size()));
+  const SystemdLibrary* systemd = Systemd();
+  if (systemd == nullptr)
+    return Error(ErrorCode::kUnavailable, "libsystemd.so.0 could not be loaded");
+  const int sent = systemd->journal_sendv(parts.data(), static_cast<int>(parts.size()));
   if (sent < 0) return ErrorFromErrno(-sent, "sending to the journal");
   return OkStatus();
 }

@@ -126,6 +126,28 @@ class IngestTest : public ::testing::Test {
     return agent;
   }
 
+  // Welcomed, and past its first heartbeat, as atmhealthd is right after
+  // its Welcome: no longer counted ahead of new sessions as a call to come.
+  std::unique_ptr<AgentClient> EstablishedAgent(const std::string& device_id) {
+    auto agent = ConnectedAgent(device_id);
+    if (agent == nullptr) return nullptr;
+    EXPECT_TRUE(agent->Send(TestHeartbeat()).ok());
+    const AgentClient::Received ack = agent->Read();
+    EXPECT_TRUE(ack.ok() && ack.message.has_ack()) << ack.message.DebugString();
+    return agent;
+  }
+
+  // A new session for `device_id` is turned away at its Hello: told to
+  // come back later (at least a second), and closed.
+  void ExpectNewSessionRefusedAsOverloaded(const std::string& device_id) {
+    auto late = Connect();
+    ASSERT_NE(late, nullptr);
+    const AgentClient::Received refusal = late->Handshake(TestHello(device_id));
+    ExpectRefusal(refusal, v1::Refusal::REASON_OVERLOADED);
+    EXPECT_GE(refusal.message.refusal().retry_after_ms(), 1000u);
+    ExpectClosed(*late);
+  }
+
   double Metric(const std::string& name, const std::map<std::string, std::string>& labels = {}) {
     return MetricValue(registry_, name, labels);
   }
@@ -476,7 +498,7 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
   StartListener();
   std::vector<std::unique_ptr<AgentClient>> agents;
   for (const char* device : {"atm-0001", "atm-0002", "atm-0003"}) {
-    agents.push_back(ConnectedAgent(device));
+    agents.push_back(EstablishedAgent(device));
     ASSERT_NE(agents.back(), nullptr);
   }
   store_state_->Hold();  // a disk that syncs slowly
@@ -487,12 +509,7 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
   ASSERT_TRUE(QueueReaches(*store_, 2));  // half of max_queued_calls
   EXPECT_EQ(Metric("atmhealth_collector_store_queue_depth"), 2);
 
-  auto late = Connect();
-  ASSERT_NE(late, nullptr);
-  const AgentClient::Received refusal = late->Handshake(TestHello("atm-0004"));
-  ExpectRefusal(refusal, v1::Refusal::REASON_OVERLOADED);
-  EXPECT_GE(refusal.message.refusal().retry_after_ms(), 1000u);
-  ExpectClosed(*late);
+  ExpectNewSessionRefusedAsOverloaded("atm-0004");
   EXPECT_EQ(Metric("atmhealth_collector_sessions_refused_total", {{"reason", "store_busy"}}), 1);
   EXPECT_TRUE(store_state_->Hellos().size() == 3) << "a refused Hello never reaches the store";
 
@@ -500,11 +517,70 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
   store_state_->Release();
   for (auto& agent : agents) ExpectAck(agent->Read(), 1);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_store_queue_depth", {}, 0));
-  // Three Hellos and the held batch commit one by one; the two batches that
-  // queued behind the held one commit together, in one group.
-  EXPECT_EQ(Metric("atmhealth_collector_store_commit_seconds"), 5);
+  // Three Hellos, three heartbeats and the held batch commit one by one; the
+  // two batches that queued behind the held one commit together, in one group.
+  EXPECT_EQ(Metric("atmhealth_collector_store_commit_seconds"), 8);
   EXPECT_EQ(Metric("atmhealth_collector_ingest_seconds"), 3);  // one per acknowledged batch
   ASSERT_NE(ConnectedAgent("atm-0004"), nullptr) << "admitted once the queue drained";
+}
+
+// Admission looked only at the calls waiting in the queue, not at the group
+// the store thread was running: while a fleet's first 500 Hellos were being
+// committed the queue looked empty, the next 500 were let in, and the
+// batches of the sessions just welcomed then found the queue full and were
+// refused REASON_STORE_UNAVAILABLE.
+TEST_F(IngestTest, NewSessionsCountTheGroupRunningNowNotOnlyTheQueuedCalls) {
+  store_options_.max_queued_calls = 2;  // new sessions wait once one call is ahead
+  StartListener();
+  auto open = EstablishedAgent("atm-0001");
+  ASSERT_NE(open, nullptr);
+  store_state_->Hold();  // a commit in flight
+  ASSERT_TRUE(open->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  EXPECT_EQ(store_->queued_calls(), 0u) << "the batch runs; nothing waits";
+
+  ExpectNewSessionRefusedAsOverloaded("atm-0002");
+  EXPECT_EQ(store_state_->Hellos().size(), 1u) << "a refused Hello never reaches the store";
+
+  store_state_->Release();
+  ExpectAck(open->Read(), 1);
+  ASSERT_NE(ConnectedAgent("atm-0002"), nullptr) << "admitted once the group committed";
+}
+
+// The same burst, one step later: the Hellos of a fleet were committed and
+// the queue was empty again while the agents, just welcomed, had not yet
+// sent the heartbeats and batches that would fill it; the next burst of
+// Hellos was let in, and the calls of both overflowed the queue.
+TEST_F(IngestTest, SessionsJustWelcomedCountAsTheCallTheyAreAboutToMake) {
+  store_options_.max_queued_calls = 4;  // new sessions wait once two calls are ahead
+  StartListener();
+  auto first = ConnectedAgent("atm-0001");
+  auto second = ConnectedAgent("atm-0002");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(store_->queued_calls(), 0u) << "the Hellos are committed; nothing waits";
+
+  ExpectNewSessionRefusedAsOverloaded("atm-0003");
+
+  // Their first calls are made: they count as queued calls, then are done.
+  ASSERT_TRUE(first->Send(TestHeartbeat()).ok());
+  ExpectAck(first->Read(), 0);
+  ASSERT_TRUE(second->Send(TestBatch(1, 1)).ok());
+  ExpectAck(second->Read(), 1);
+  auto third_again = ConnectedAgent("atm-0003");
+  ASSERT_NE(third_again, nullptr) << "admitted once they made their calls";
+  auto fourth = ConnectedAgent("atm-0004");
+  ASSERT_NE(fourth, nullptr);
+  ExpectNewSessionRefusedAsOverloaded("atm-0005");
+
+  // A session that ends before its first call stops counting too.
+  fourth.reset();
+  EXPECT_TRUE(atmhealth::testing::WaitFor(
+      [&] {
+        auto again = Connect();
+        return again != nullptr && again->Handshake(TestHello("atm-0005")).message.has_welcome();
+      },
+      5s));
 }
 
 TEST_F(IngestTest, BatchesOfSessionsQueuedBehindACommitShareTheNextAndAreAckedOnlyIfItCommits) {
@@ -580,7 +656,7 @@ TEST_F(IngestTest, AFullStoreQueueRefusesACallAtOnceInsteadOfQueueingIt) {
   StartListener();
   std::vector<std::unique_ptr<AgentClient>> agents;
   for (const char* device : {"atm-0001", "atm-0002", "atm-0003", "atm-0004"}) {
-    agents.push_back(ConnectedAgent(device));
+    agents.push_back(EstablishedAgent(device));
     ASSERT_NE(agents.back(), nullptr);
   }
   store_state_->Hold();
