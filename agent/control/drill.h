@@ -17,6 +17,7 @@
 
 #include "agent/rules/rule.h"
 #include "agent/watch/measurement.h"
+#include "proto/drill_mark.h"
 
 namespace atmhealth::agent::control {
 
@@ -27,8 +28,8 @@ enum class DrillKind { kStorage, kRedundancy, kThroughput };
 std::optional<DrillKind> ParseDrillKind(std::string_view name);
 std::string_view DrillKindName(DrillKind kind);
 
-inline constexpr std::string_view kDrillContextKey = "drill";
-inline constexpr std::string_view kDrillSummaryPrefix = "[DRILL] ";
+using wire::kDrillContextKey;
+using wire::kDrillSummaryPrefix;
 
 // The owner of drill rules in the RuleSet: one drill at a time.
 inline constexpr std::string_view kDrillOwner = "drill";

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "proto/drill_mark.h"
+
 namespace atmhealth::collector::fleet {
 namespace {
 
@@ -96,7 +98,8 @@ json DeviceJson(const DeviceView& device, std::int64_t incident_id) {
                       {"unit", alert.unit},
                       {"impact_unavailable", Strings(alert.impact_unavailable)},
                       {"impact_degraded", Strings(alert.impact_degraded)},
-                      {"firing_since", Rfc3339(alert.since_wall_time_unix_ns)}});
+                      {"firing_since", Rfc3339(alert.since_wall_time_unix_ns)},
+                      {"drill", alert.drill()}});
   }
   json heartbeat = nullptr;
   if (stored.heartbeat) {
@@ -271,6 +274,7 @@ json AlertEventJson(const AlertEvent& event) {
           {"value", Number(event.value)},
           {"threshold", Number(event.threshold)},
           {"unit", event.unit},
+          {"drill", wire::IsDrillSummary(event.summary)},
           {"context", context}};
 }
 

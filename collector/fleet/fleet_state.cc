@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "proto/drill_mark.h"
+
 namespace atmhealth::collector::fleet {
 namespace {
 
@@ -67,11 +69,14 @@ std::optional<DeviceState> ParseDeviceState(std::string_view name) {
   return std::nullopt;
 }
 
+bool StoredAlert::drill() const { return wire::IsDrillSummary(summary); }
+
 bool DeviceView::impaired() const {
   if (pending) return false;
   if (state != DeviceState::kInService) return true;
-  return std::any_of(stored.firing.begin(), stored.firing.end(),
-                     [](const StoredAlert& alert) { return alert.severity == "critical"; });
+  return std::any_of(stored.firing.begin(), stored.firing.end(), [](const StoredAlert& alert) {
+    return alert.severity == "critical" && !alert.drill();
+  });
 }
 
 std::optional<std::int64_t> DeviceView::impaired_since_unix_ns() const {

@@ -38,6 +38,10 @@ struct StoredService {
 };
 
 struct StoredAlert {
+  // An operator's drill (proto/drill_mark.h), not a failure: it takes no
+  // device out of service and opens no incident.
+  bool drill() const;
+
   std::string alert_key;
   std::string kind;
   std::string severity;

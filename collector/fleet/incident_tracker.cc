@@ -34,7 +34,7 @@ std::optional<T> EarliestOf(const std::optional<T>& a, const std::optional<T>& b
 bool NoteCauses(Incident& incident, const DeviceView& device) {
   bool changed = false;
   for (const StoredAlert& alert : device.stored.firing) {
-    if (alert.severity == "info") continue;
+    if (alert.severity == "info" || alert.drill()) continue;
     changed |= incident.alert_keys.insert(alert.alert_key).second;
     changed |= incident.categories.insert(alert.category).second;
   }

@@ -74,6 +74,32 @@ TEST(IncidentTrackerTest, DeviceLosingAServiceOpensAnIncidentThatEndsWhenItRetur
   EXPECT_EQ(tracker.IncidentOf("atm-1"), 0);
 }
 
+// A drill (atmhealthctl drill) proves the response works; it is no outage:
+// a critical drill alert neither impairs its device nor opens an incident,
+// while the same alert without the drill mark does both.
+TEST(IncidentTrackerTest, ACriticalDrillAlertOpensNoIncidentButTheSameRealAlertDoes) {
+  IncidentTracker tracker(Rules());
+  Fleet fleet;
+  StoredAlert alert;
+  alert.alert_key = "storage:drill-20261130T0900Z";
+  alert.kind = "storage";
+  alert.severity = "critical";
+  alert.category = "daily_operation_storage";
+  alert.summary = "[DRILL] storage drill-20261130T0900Z is 99% full";
+  alert.since_wall_time_unix_ns = kT0 + kSecond;
+  fleet.Add("atm-1", "a").firing.push_back(alert);
+  EXPECT_TRUE(alert.drill());
+  EXPECT_FALSE(fleet.At(kT0 + 2 * kSecond).devices[0].impaired());
+  EXPECT_TRUE(tracker.Update(fleet.At(kT0 + 2 * kSecond)).changed.empty());
+  EXPECT_TRUE(Open(tracker).empty());
+
+  fleet["atm-1"].firing[0].summary = "storage /var is 99% full";
+  EXPECT_TRUE(fleet.At(kT0 + 3 * kSecond).devices[0].impaired());
+  tracker.Update(fleet.At(kT0 + 3 * kSecond));
+  ASSERT_EQ(Open(tracker).size(), 1u);
+  EXPECT_EQ(Open(tracker)[0]->categories.count("daily_operation_storage"), 1u);
+}
+
 TEST(IncidentTrackerTest, ToleranceAlertsRiseAtHalfAndFullAndResolveWithTheService) {
   IncidentTracker tracker(Rules());
   Fleet fleet;
