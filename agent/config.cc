@@ -306,6 +306,7 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   for (std::string_view watcher : WatcherSections()) sections.push_back(watcher);
   sections.push_back("log");
   sections.push_back("control");
+  sections.push_back("diagnostics");
   bool go_on =
       note(top.CheckKeys(sections, true)) &&
       read_section(top, "device", [&](const Section& s) { return ReadDevice(s, config.device); }) &&
@@ -322,6 +323,8 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
   if (go_on) {
     read_section(top, "log", [&](const Section& s) { return ReadLog(s, config.log); });
     read_section(top, "control", [&](const Section& s) { return ReadControl(s, config.control); });
+    read_section(top, "diagnostics",
+                 [&](const Section& s) { return ReadDiagnostics(s, config.diagnostics); });
   }
   if (noted.empty()) return config;
   if (problems != nullptr) problems->insert(problems->end(), noted.begin(), noted.end());

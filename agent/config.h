@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/diagnostics/diagnostics_config.h"
 #include "atmhealth/v1/device.pb.h"
 #include "atmhealth/v1/event.pb.h"
 #include "platform/config_values.h"
@@ -125,6 +126,7 @@ struct AgentConfig {
   UplinkConfig uplink;
   LogConfig log;
   ControlConfig control;
+  DiagnosticsConfig diagnostics;
   // Every watcher whose section turns it on, in registry order.
   std::vector<WatcherConfig> watchers;
 

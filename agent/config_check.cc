@@ -45,6 +45,7 @@ ConfigCheck CheckAgentConfig(const AgentConfig& config) {
   for (const auto& watcher : config.watchers) {
     for (const std::string& line : watcher.settings->Describe()) out.push_back(line);
   }
+  for (const std::string& line : config.diagnostics.Describe()) out.push_back(line);
   if (!check.ok()) out.front() = fmt::format("{}: invalid", config.source);
   return check;
 }

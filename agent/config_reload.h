@@ -9,6 +9,7 @@
 //     rules declared again, so an alert whose rule stays keeps its state
 //     under the new thresholds and an alert whose watcher or subject went
 //     away resolves ("no longer watched");
+//   - [diagnostics]: snapshots queued from then on use it;
 //   - [log] level.
 // Needing a restart (logged as "needs a restart", not applied):
 //   - [device]: the identity the collector knows the device by (and its

@@ -62,6 +62,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, ConfigLoader 
   daemon->store_->set_commit_delay(c.store.commit_interval);
 
   daemon->baseline_store_ = std::make_unique<StoreThreadBaseline>(*daemon->store_);
+  daemon->snapshotter_ = std::make_unique<Snapshotter>(
+      c.diagnostics,
+      [store = daemon->store_.get()](v1::Event snapshot) { store->Append({std::move(snapshot)}); },
+      platform::Clock::Real());
   auto watchers = daemon->BuildWatchers(c.watchers);
   if (!watchers.ok()) return watchers.error();
   daemon->watchers_ = std::move(watchers).value();
@@ -93,8 +97,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(AgentConfig config, ConfigLoader 
   auto firing = daemon->store_->RunNow([](EventStore& s) { return s.FiringAlerts(); });
   if (!firing.ok()) return firing.error();
   std::vector<v1::Event> closed = daemon->rules_.Restore(*firing, platform::Clock::Real());
-  if (!firing->empty())
-    spdlog::info("{} alerts were firing when the agent last ran", firing->size());
+  if (const auto count = std::count_if(
+          firing->begin(), firing->end(),
+          [](const v1::Event& event) { return event.state() == v1::ALERT_STATE_FIRING; });
+      count > 0) {
+    spdlog::info("{} alerts were firing when the agent last ran", count);
+  }
   for (const auto& event : *firing) daemon->active_alerts_.Observe(event);
   for (const auto& event : closed) daemon->active_alerts_.Observe(event);
   if (!closed.empty()) daemon->store_->Append(std::move(closed));
@@ -218,6 +226,7 @@ asio::awaitable<void> Daemon::Reload() {
     spdlog::warn("reload: {} changed in {}: needs a restart, not applied", settings,
                  loaded->source);
   }
+  snapshotter_->Configure(loaded->diagnostics);
   if (loaded->log.level != config_.log.level) {
     spdlog::set_level(spdlog::level::from_str(loaded->log.level));
     config_.log.level = loaded->log.level;
@@ -228,7 +237,7 @@ asio::awaitable<void> Daemon::Reload() {
   for (const WatcherConfig& watcher : loaded->watchers) {
     names += (names.empty() ? "" : ", ") + watcher.name;
   }
-  spdlog::info("reload: {} applied: watchers {}; [log] level {}", loaded->source,
+  spdlog::info("reload: {} applied: watchers {}; [diagnostics]; [log] level {}", loaded->source,
                names.empty() ? "none" : names, config_.log.level);
   reloading_ = false;
 }
@@ -253,7 +262,15 @@ void Daemon::Publish(std::vector<v1::Event> events) {
         event.severity() == v1::SEVERITY_CRITICAL ? spdlog::level::err : spdlog::level::warn, "{}",
         event.summary());
   }
-  if (!events.empty()) store_->Append(std::move(events));
+  if (events.empty()) return;
+  std::vector<v1::Event> firing;
+  for (const v1::Event& event : events) {
+    if (event.state() == v1::ALERT_STATE_FIRING) firing.push_back(event);
+  }
+  store_->Append(std::move(events));
+  // Queued after the alerts' own append: a snapshot never reaches the
+  // buffer before its alert.
+  for (v1::Event& event : firing) snapshotter_->Take(std::move(event));
 }
 
 void Daemon::SampleOnce(ScheduledWatcher& scheduled) {
@@ -347,6 +364,7 @@ asio::awaitable<nlohmann::json> Daemon::StatusAnswer() {
   answer["degraded"] = control::DegradedReasons(link, stats);
   if (control_) answer["control"] = control::ControlStatus(control_->counters());
   answer["config_reload"] = control::ReloadStatus(reloads_);
+  answer["diagnostics"] = control::DiagnosticsStatus(snapshotter_->counters());
   co_return answer;
 }
 
@@ -495,6 +513,16 @@ int Daemon::Run() {
                      [] { platform::NotifyWatchdog(); });
     watchdog->Watch("sampler", sampler_.get_executor());
     watchdog->Watch("store", store_->executor());
+    watchdog->Watch("diagnostics", snapshotter_->executor());
+    if (2 * snapshotter_->LongestSnapshot() >= *interval) {
+      spdlog::warn(
+          "a diagnostic snapshot may take {} (its walk and every command at its time limit), "
+          "which is not under half the service's WatchdogSec ({}): raise WatchdogSec or lower "
+          "[diagnostics] limits",
+          platform::FormatDuration(snapshotter_->LongestSnapshot()),
+          platform::FormatDuration(
+              std::chrono::duration_cast<std::chrono::milliseconds>(*interval)));
+    }
     for (const ScheduledWatcher& scheduled : watchers_) {
       for (WatcherThread& thread : scheduled.watcher->Threads()) {
         const std::string name = fmt::format("{} {}", scheduled.watcher->name(), thread.name);
@@ -518,6 +546,8 @@ int Daemon::Run() {
 
   io_.run();
 
+  // A snapshot being taken still reaches the final commit.
+  snapshotter_->Stop();
   const Status committed = store_->CommitNow();
   const EventStoreStats stats = store_->RunNow([](EventStore& store) { return store.Stats(); });
   if (!committed.ok()) {

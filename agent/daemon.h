@@ -4,6 +4,8 @@
 //                    measurements are evaluated at once; every rule is also
 //                    evaluated on time (kRuleTick); new events go to the
 //                    store thread
+//   snapshot thread: the diagnostic snapshot of each firing alert, sent
+//                    after it to the store (the alert never waits for it)
 //   store thread:    group commit into SQLite; the uplink reads from it
 //   main thread:     the uplink session, signals, service-manager notices,
 //                    the control socket (status gathered from each thread),
@@ -20,6 +22,7 @@
 #include "agent/config.h"
 #include "agent/control/agent_status.h"
 #include "agent/control/control_server.h"
+#include "agent/diagnostics/snapshotter.h"
 #include "agent/rules/rule_set.h"
 #include "agent/store_thread.h"
 #include "agent/uplink/uplink.h"
@@ -96,6 +99,8 @@ class Daemon {
   std::unique_ptr<StoreThread> store_;
   std::unique_ptr<StoreThreadBaseline> baseline_store_;  // the store's, for the watchers
   std::unique_ptr<Uplink> uplink_;
+  // Evidence for each firing alert, taken off the sampler (diagnostics/).
+  std::unique_ptr<Snapshotter> snapshotter_;
   asio::thread_pool sampler_{1};
   asio::steady_timer tick_timer_{sampler_.get_executor()};
   // After sampler_: their timers go before the pool does.

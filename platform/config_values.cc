@@ -147,4 +147,13 @@ std::string FormatDuration(std::chrono::milliseconds duration) {
   return fmt::format("{}ms", ms);
 }
 
+std::string FormatBytes(std::uint64_t bytes) {
+  constexpr double kKiB = 1024.0;
+  if (bytes >= 1024ull * 1024 * 1024)
+    return fmt::format("{:.1f} GiB", bytes / (kKiB * kKiB * kKiB));
+  if (bytes >= 1024ull * 1024) return fmt::format("{:.1f} MiB", bytes / (kKiB * kKiB));
+  if (bytes >= 1024) return fmt::format("{:.1f} KiB", bytes / kKiB);
+  return fmt::format("{} B", bytes);
+}
+
 }  // namespace atmhealth::platform

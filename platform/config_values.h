@@ -23,6 +23,8 @@ std::string FormatDuration(std::chrono::milliseconds duration);
 // "64MiB", "512KiB", "1GiB", "1000B" or "1000" → bytes. Units are powers of
 // 1024; "MB" is refused rather than guessed.
 Result<std::uint64_t> ParseByteSize(std::string_view text);
+// For people rather than config files: "1.9 GiB", "512.0 KiB", "12 B".
+std::string FormatBytes(std::uint64_t bytes);
 
 struct HostPort {
   std::string host;  // a name or an IP address; IPv6 without its brackets

@@ -1,7 +1,9 @@
 #include "platform/text_input.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -23,6 +25,27 @@ Result<std::string> ReadTextFile(const std::string& path, std::size_t max_bytes)
     }
     text.append(buffer, got);
   }
+  if (in.bad()) return ErrorFromErrno(errno != 0 ? errno : EIO, "read \"" + path + "\"");
+  return text;
+}
+
+Result<std::string> ReadFileTail(const std::string& path, std::size_t max_bytes) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error) return ErrorFromErrno(error.value(), "stat \"" + path + "\"");
+  if (!std::filesystem::is_regular_file(status)) {
+    return Error(ErrorCode::kInvalidArgument, "\"" + path + "\": not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return ErrorFromErrno(errno, "open \"" + path + "\"");
+  const std::streamoff size = in.tellg();
+  const std::streamoff start =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(max_bytes));
+  in.seekg(start);
+  std::string text(static_cast<std::size_t>(size - start), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  // A file that shrank meanwhile (rotated) gives what was there.
+  text.resize(static_cast<std::size_t>(in.gcount()));
   if (in.bad()) return ErrorFromErrno(errno != 0 ? errno : EIO, "read \"" + path + "\"");
   return text;
 }

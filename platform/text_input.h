@@ -20,6 +20,11 @@ namespace atmhealth::platform {
 // /sys files (which report size 0) work.
 Result<std::string> ReadTextFile(const std::string& path, std::size_t max_bytes);
 
+// The last `max_bytes` (at most) of a regular file: the end of a log. A
+// FIFO, device or directory is refused (kInvalidArgument) rather than read,
+// so a misnamed path never blocks the reader.
+Result<std::string> ReadFileTail(const std::string& path, std::size_t max_bytes);
+
 // Walks the lines of a text, numbered from 1. A "\r\n" ending loses its '\r';
 // a last line without '\n' still counts.
 class TextLines {

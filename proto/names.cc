@@ -64,6 +64,9 @@ std::optional<v1::Severity> ParseSeverity(std::string_view name) {
 std::optional<v1::FailureCategory> ParseFailureCategory(std::string_view name) {
   return ParseAs<v1::FailureCategory>(v1::FailureCategory_descriptor(), name);
 }
+std::optional<v1::AlertKind> ParseAlertKind(std::string_view name) {
+  return ParseAs<v1::AlertKind>(v1::AlertKind_descriptor(), name);
+}
 
 std::string ShortNames(const pb::EnumDescriptor* descriptor) {
   std::string out;

@@ -27,6 +27,7 @@ std::optional<v1::CustomerService> ParseCustomerService(std::string_view name);
 std::optional<v1::DeviceKind> ParseDeviceKind(std::string_view name);
 std::optional<v1::Severity> ParseSeverity(std::string_view name);
 std::optional<v1::FailureCategory> ParseFailureCategory(std::string_view name);
+std::optional<v1::AlertKind> ParseAlertKind(std::string_view name);
 
 // Every valid short name of an enum, comma-separated, for error messages.
 std::string ShortNames(const google::protobuf::EnumDescriptor* descriptor);

@@ -138,4 +138,11 @@ nlohmann::json ReloadStatus(const ReloadCounters& counters) {
   return reload;
 }
 
+nlohmann::json DiagnosticsStatus(const Snapshotter::Counters& counters) {
+  nlohmann::json diagnostics = {
+      {"taken", counters.taken}, {"skipped", counters.skipped}, {"pending", counters.pending}};
+  if (counters.last_unix_ns != 0) diagnostics["last_unix_ns"] = counters.last_unix_ns;
+  return diagnostics;
+}
+
 }  // namespace atmhealth::agent::control

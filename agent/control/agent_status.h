@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/control/control_server.h"
+#include "agent/diagnostics/snapshotter.h"
 #include "agent/rules/rule_set.h"
 #include "agent/store/event_store.h"
 #include "agent/uplink/uplink.h"
@@ -69,6 +70,8 @@ nlohmann::json LinkStatus(const UplinkLink& link, const UplinkCounters& counters
                           const EventStoreStats& stats);
 // The "config_reload" object.
 nlohmann::json ReloadStatus(const ReloadCounters& counters);
+// The "diagnostics" object: snapshots taken, skipped, pending.
+nlohmann::json DiagnosticsStatus(const Snapshotter::Counters& counters);
 // The "control" object.
 nlohmann::json ControlStatus(const ControlCounters& counters);
 // Why the agent is degraded, one phrase each; empty when it is not.

@@ -1,5 +1,5 @@
 // The rule model: a watcher reports measurements, a rule turns those of one
-// subject into alert events. There are two kinds of rule and one lifecycle:
+// subject into alert events. There are three kinds of rule and one lifecycle:
 //
 //   ThresholdRule  a number against warning and critical levels, with
 //                  hysteresis and a "for" duration (percent used, hours
@@ -7,15 +7,17 @@
 //   StateRule      a RedundancyState (redundant, degraded, failed over,
 //                  split brain, down), each state with its own severity and
 //                  customer impact from the config
+//   ChangeRule     a fingerprint of content (a file's SHA-256): each change
+//                  is a notice, nothing fires or resolves
 //
-// Both are evaluated when a measurement arrives (Evaluate) and on time (Tick):
+// All are evaluated when a measurement arrives (Evaluate) and on time (Tick):
 // a level that has held for its "for" duration fires without waiting for the
 // next measurement, and a subject that stopped reporting goes stale after
 // Staleness::after and then keeps, resolves or fires its alert as configured.
 //
 // An event is emitted only when an alert fires, changes severity (or state),
-// or resolves. Every event carries kind, subject, value, threshold, unit, the
-// FSA category and the customer impact.
+// or resolves, or a change rule's content changes. Every event carries kind, subject, value,
+// threshold, unit, the FSA category and the customer impact.
 #ifndef ATMHEALTH_AGENT_RULES_RULE_H_
 #define ATMHEALTH_AGENT_RULES_RULE_H_
 
@@ -103,11 +105,21 @@ struct StateSpec {
   }
 };
 
+// What a change of a watched thing's content means (ChangeRule).
+struct ChangeSpec {
+  // The FSA category is required, as for ThresholdSpec.
+  explicit ChangeSpec(v1::FailureCategory category_) : category(category_) {}
+
+  v1::FailureCategory category;
+  v1::Severity severity = v1::SEVERITY_WARNING;  // of the notice of a change
+  Staleness staleness;                           // never stale: nothing to resolve
+};
+
 // One rule a watcher declares: the alert of one kind and subject.
 struct RuleDefinition {
   v1::AlertKind kind = v1::ALERT_KIND_UNSPECIFIED;
   std::string subject;
-  std::variant<ThresholdSpec, StateSpec> spec;
+  std::variant<ThresholdSpec, StateSpec, ChangeSpec> spec;
 };
 
 // The state of one alert (one kind and subject). Not thread-safe.

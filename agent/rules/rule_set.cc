@@ -57,19 +57,30 @@ Status RuleSet::Set(RuleDefinition definition, std::string_view owner) {
     } else if (auto* rule = dynamic_cast<ThresholdRule*>(existing->second.get())) {
       rule->set_spec(std::move(*threshold));
     } else {
-      return Error(ErrorCode::kInvalidArgument, "rule " + key + " is a state rule already");
+      return Error(ErrorCode::kInvalidArgument, "rule " + key + " is not a threshold rule");
     }
-  } else {
-    auto& state = std::get<StateSpec>(definition.spec);
+  } else if (auto* state = std::get_if<StateSpec>(&definition.spec)) {
     if (existing == rules_.end()) {
       existing = rules_
                      .emplace(key, std::make_unique<StateRule>(definition.kind, definition.subject,
-                                                               std::move(state)))
+                                                               std::move(*state)))
                      .first;
     } else if (auto* rule = dynamic_cast<StateRule*>(existing->second.get())) {
-      rule->set_spec(std::move(state));
+      rule->set_spec(std::move(*state));
     } else {
-      return Error(ErrorCode::kInvalidArgument, "rule " + key + " is a threshold rule already");
+      return Error(ErrorCode::kInvalidArgument, "rule " + key + " is not a state rule");
+    }
+  } else {
+    auto& change = std::get<ChangeSpec>(definition.spec);
+    if (existing == rules_.end()) {
+      existing = rules_
+                     .emplace(key, std::make_unique<ChangeRule>(definition.kind, definition.subject,
+                                                                std::move(change)))
+                     .first;
+    } else if (auto* rule = dynamic_cast<ChangeRule*>(existing->second.get())) {
+      rule->set_spec(std::move(change));
+    } else {
+      return Error(ErrorCode::kInvalidArgument, "rule " + key + " is not a change rule");
     }
   }
   existing->second->owner_ = std::string(owner);
@@ -117,7 +128,8 @@ std::vector<v1::Event> RuleSet::Restore(const std::vector<v1::Event>& firing,
       rule->second->Restore(event);
       continue;
     }
-    closed.push_back(Closed(event, clock));
+    // A change rule's latest notice has nothing to close.
+    if (event.state() == v1::ALERT_STATE_FIRING) closed.push_back(Closed(event, clock));
   }
   return closed;
 }

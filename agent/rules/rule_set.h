@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/rules/change_rule.h"
 #include "agent/rules/rule.h"
 #include "agent/rules/state_rule.h"
 #include "agent/rules/threshold_rule.h"

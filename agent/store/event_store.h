@@ -114,6 +114,9 @@ class EventStore : public ThroughputBaselineStore {
   // committed events, in seq order: a restarted agent starts its rules from
   // these, so an alert that fired before a crash resolves once its condition
   // clears. Kept apart from the events, so eviction does not forget them.
+  // With them, the latest config_change notice of every watched file: its
+  // fingerprint is what the file's change rule compares with after a
+  // restart.
   virtual Result<std::vector<v1::Event>> FiringAlerts() = 0;
 
   virtual EventStoreStats Stats() const = 0;

@@ -958,12 +958,16 @@ std::uint64_t SqliteEventStore::pending_events() const {
 
 Status SqliteEventStore::TrackFiringAlert(const PendingEvent& event) {
   if (event.alert_key.empty()) return OkStatus();
-  if (event.state == v1::ALERT_STATE_FIRING || event.state == v1::ALERT_STATE_RESOLVED) {
+  // A watched file's latest change notice holds its change rule's state (the
+  // fingerprint): kept like a firing alert, so a restart compares with it.
+  const bool change =
+      event.state == v1::ALERT_STATE_NOTICE && event.kind == v1::ALERT_KIND_CONFIG_CHANGE;
+  if (event.state == v1::ALERT_STATE_FIRING || event.state == v1::ALERT_STATE_RESOLVED || change) {
     platform::SqliteQuery query(database_, upsert_latest_transition_);
     query.BindText(1, event.alert_key).BindInt64(2, AsInt64(event.seq));
     if (Status s = query.Run("commit: latest transition"); !s.ok()) return s;
   }
-  if (event.state == v1::ALERT_STATE_FIRING) {
+  if (event.state == v1::ALERT_STATE_FIRING || change) {
     platform::SqliteQuery query(database_, upsert_firing_alert_);
     query.BindText(1, event.alert_key).BindInt64(2, AsInt64(event.seq)).BindBlob(3, event.payload);
     return query.Run("commit: firing alert");

@@ -57,6 +57,9 @@ struct Measurement {
   // For a state rule: what `value` is when the subject is redundant (members
   // of an array, links of a group), in `unit`; the event's threshold.
   double expected = 0;
+  // For a change rule: what identifies the content ("sha256:<hex>",
+  // "missing"). Other rules ignore it.
+  std::string fingerprint;
 };
 
 }  // namespace atmhealth::agent

@@ -6,6 +6,7 @@
 
 #include "agent/watch/bonding_watcher.h"
 #include "agent/watch/cluster_watcher.h"
+#include "agent/watch/file_change_watcher.h"
 #include "agent/watch/link_group_watcher.h"
 #include "agent/watch/peer_watcher.h"
 #include "agent/watch/raid_watcher.h"
@@ -18,7 +19,7 @@ const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(), ThroughputWatcher::Kind(), RaidWatcher::Kind(),
       BondingWatcher::Kind(), LinkGroupWatcher::Kind(),  PeerWatcher::Kind(),
-      ClusterWatcher::Kind(),
+      ClusterWatcher::Kind(), FileChangeWatcher::Kind(),
   };
   return kinds;
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -168,6 +169,104 @@ TEST_F(StorageIntegrationTest, AWatchedFilesystemUnmountedIsAnAlertAndMountedAga
   ASSERT_TRUE(resolved);
   EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(alert->at("seq")));
   EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+// The evidence follows the alert: the firing event is stored at once, and
+// the snapshot (the largest directories, a configured command and file)
+// reaches the collector as a notice of the same alert right behind it,
+// while a command that hangs is killed at its limit and said so.
+TEST_F(StorageIntegrationTest, AFiringAlertCarriesItsDiagnosticSnapshotToTheCollector) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  {
+    std::ofstream log(scratch_ / "app.txt");
+    for (int i = 1; i <= 200; ++i) log << "dispense " << i << " ok\n";
+  }
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentOptions options = Agent(collector.agent_port(), fs.path());
+  options.extra =
+      "[diagnostics]\nwalk_time_limit = \"2s\"\n"
+      "[[diagnostics.command]]\nname = \"uname\"\ncommand = [\"uname\", \"-s\"]\n"
+      "[[diagnostics.command]]\nname = \"hung\"\n"
+      "command = [\"/bin/sleep\", \"30\"]\ntime_limit = \"500ms\"\n"
+      "[[diagnostics.file]]\nname = \"app\"\npath = \"" +
+      (scratch_ / "app.txt").string() + "\"\n";
+  AgentProcess agent(scratch_ / "agent", options);
+  ASSERT_TRUE(WaitFor([&] { return Connected(collector.db()); }, seconds(20)));
+
+  std::filesystem::create_directories(fs / "ej");
+  ASSERT_GE(FillFile(fs / "ej/journal.dat", 4 * kMiB * 95 / 100), 4 * kMiB * 85 / 100);
+  const std::string key = "storage:" + fs.path().string();
+  const auto firing = AwaitEvent(collector.db(), "alert_key = '" + key + "' AND state = 'firing'");
+  ASSERT_TRUE(firing);
+  const auto snapshot =
+      AwaitEvent(collector.db(),
+                 "alert_key = '" + key + "' AND state = 'notice' AND seq > " + firing->at("seq"));
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(snapshot->at("kind"), "storage");
+  EXPECT_EQ(snapshot->at("category"), "daily_operation_storage");
+  const auto context = nlohmann::json::parse(snapshot->at("context_json"));
+  EXPECT_EQ(context.value("fired_at_unix_ns", ""), firing->at("wall_time_unix_ns"));
+  EXPECT_NE(context.value("top_directories", "").find((fs / "ej").string()), std::string::npos)
+      << context.dump();
+  EXPECT_EQ(context.value("command.uname", ""), "Linux\n");
+  EXPECT_EQ(
+      context.value("command.hung", "").rfind("killed (SIGKILL) at its time limit of 500 ms", 0),
+      0u)
+      << context.dump();
+  const std::string app = context.value("file.app", "");
+  EXPECT_EQ(app.substr(app.size() - 17), "\ndispense 200 ok\n") << app;
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+// A watched configuration file that changes is a program-update notice
+// with the old and new SHA-256 at the collector, and so is a change made
+// while the agent was stopped, once it runs again.
+TEST_F(StorageIntegrationTest, AWatchedFileThatChangesIsAProgramUpdateNoticeAcrossARestart) {
+  const std::filesystem::path app = scratch_ / "app.conf";
+  std::ofstream(app) << "dispense_limit = 50\n";
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentOptions options = Agent(collector.agent_port(), scratch_.path());
+  options.extra = "[file_changes]\ninterval = \"200ms\"\npaths = [\"" + app.string() + "\"]\n";
+  const std::string key = "alert_key = 'config_change:" + app.string() + "'";
+  auto fingerprint = [](const Row& row) {
+    return nlohmann::json::parse(row.at("context_json")).value("fingerprint", "");
+  };
+  auto previous = [](const Row& row) {
+    return nlohmann::json::parse(row.at("context_json")).value("previous_fingerprint", "");
+  };
+  std::string second;
+  {
+    AgentProcess agent(scratch_ / "agent", options);
+    const auto watching = AwaitEvent(collector.db(), key + " AND severity = 'info'");
+    ASSERT_TRUE(watching);
+    EXPECT_EQ(watching->at("state"), "notice");
+    EXPECT_EQ(watching->at("category"), "program_update");
+    const std::string first = fingerprint(*watching);
+    EXPECT_EQ(first.rfind("sha256:", 0), 0u) << first;
+
+    std::ofstream(app) << "dispense_limit = 500\n";
+    const auto changed = AwaitEvent(collector.db(), key + " AND severity = 'warning'");
+    ASSERT_TRUE(changed);
+    EXPECT_EQ(previous(*changed), first);
+    second = fingerprint(*changed);
+    EXPECT_NE(second, first);
+    EXPECT_EQ(agent.process().Stop(), 0);
+  }
+  std::ofstream(app) << "dispense_limit = 5000\n";
+  AgentProcess restarted(scratch_ / "agent", options);
+  const auto after = AwaitEvent(collector.db(), key +
+                                                    " AND severity = 'warning' AND context_json "
+                                                    "LIKE '%previous_fingerprint\":\"" +
+                                                    second + "%'");
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(CollectorEvents(collector.db(), "atm-it-01", key + " AND severity = 'info'").size() ==
+              1u);  // no second "watching": the restart compared with the last fingerprint
+  EXPECT_EQ(restarted.process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
 }
 

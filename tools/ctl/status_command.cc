@@ -49,12 +49,6 @@ std::string TimeAndAge(std::int64_t unix_ns, std::int64_t now_ns, const char* su
       FormatAge(std::chrono::nanoseconds(std::max<std::int64_t>(0, now_ns - unix_ns))), suffix);
 }
 
-std::string Bytes(std::uint64_t bytes) {
-  if (bytes >= 1024 * 1024) return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0));
-  if (bytes >= 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
-  return fmt::format("{} B", bytes);
-}
-
 struct Painter {
   bool colour;
   std::string operator()(const std::string& text, const char* code) const {
@@ -209,8 +203,9 @@ void WriteStatus(std::ostream& out, const Json& status, bool colour) {
   const bool buffer_degraded = buffer.value("degraded", false);
   out << "\nBUFFER\n";
   rows = {{"path", Text(buffer, "path")},
-          {"used", fmt::format("{} of {} ({:.1f} %)", Bytes(stored), Bytes(limit),
-                               limit == 0 ? 0.0 : 100.0 * stored / limit)},
+          {"used",
+           fmt::format("{} of {} ({:.1f} %)", platform::FormatBytes(stored),
+                       platform::FormatBytes(limit), limit == 0 ? 0.0 : 100.0 * stored / limit)},
           {"seq", fmt::format("last {}, committed {}, delivered {}",
                               buffer.value("last_seq", std::uint64_t{0}),
                               buffer.value("committed_seq", std::uint64_t{0}),
@@ -228,6 +223,14 @@ void WriteStatus(std::ostream& out, const Json& status, bool colour) {
                        control.value("requests", std::uint64_t{0}),
                        control.value("bad_requests", std::uint64_t{0}),
                        control.value("refused", std::uint64_t{0}));
+  }
+  if (status.contains("diagnostics")) {
+    const Json& diagnostics = status["diagnostics"];
+    out << fmt::format(
+        "diagnostic snapshots: {} taken, {} skipped (too many at once), {} pending\n",
+        diagnostics.value("taken", std::uint64_t{0}),
+        diagnostics.value("skipped", std::uint64_t{0}),
+        diagnostics.value("pending", std::uint64_t{0}));
   }
 }
 

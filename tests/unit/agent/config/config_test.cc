@@ -12,6 +12,7 @@
 
 #include "agent/watch/bonding_config.h"
 #include "agent/watch/cluster_config.h"
+#include "agent/watch/file_change_config.h"
 #include "agent/watch/link_group_config.h"
 #include "agent/watch/raid_config.h"
 #include "agent/watch/storage_config.h"
@@ -288,11 +289,14 @@ plaintext = true
 // The [cluster] section of the example is commented out (a device without
 // keepalived or pacemaker must not alert about them); uncommented, it is
 // valid and says what it shows.
-TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
+// The example's commented-out section that starts with `marker` ("#[cluster]"),
+// uncommented, after the smallest valid config.
+std::string UncommentedExample(const std::string& marker) {
   std::ifstream in(ATMHEALTH_EXAMPLE_CONFIG);
   std::string example((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto begin = example.find("\n#[cluster]\n");
-  ASSERT_NE(begin, std::string::npos);
+  const auto begin = example.find("\n" + marker + "\n");
+  EXPECT_NE(begin, std::string::npos) << marker;
+  if (begin == std::string::npos) return {};
   const auto end = example.find("\n[", begin);
   std::string text = Lines(kUplink) + "[device]\nid = \"atm-01\"\nsite = \"s\"\n";
   std::istringstream block(example.substr(begin, end - begin));
@@ -301,6 +305,11 @@ TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
     if (line.size() > 1 && line[0] == '#' && line[1] != ' ') line.erase(0, 1);
     text += line + "\n";
   }
+  return text;
+}
+
+TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
+  const std::string text = UncommentedExample("#[cluster]");
   auto config = ParseAgentConfig(text, kSource);
   ASSERT_TRUE(config.ok()) << config.error().message() << "\n" << text;
   const ClusterConfig& cluster = *config->Watcher<ClusterConfig>("cluster");
@@ -315,6 +324,33 @@ TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
   EXPECT_EQ(cluster.pacemaker->command.time_limit, milliseconds(10000));
   EXPECT_EQ(cluster.pacemaker->command.output_limit, 1024u * 1024);
   EXPECT_EQ(cluster.pacemaker->preferred_node, "atm-srv-a");
+}
+
+TEST(ParseAgentConfig, PackagedExampleFileChangesSectionIsValidOnceUncommented) {
+  const std::string text = UncommentedExample("#[file_changes]");
+  auto config = ParseAgentConfig(text, kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message() << "\n" << text;
+  const FileChangeConfig& files = *config->Watcher<FileChangeConfig>("file_changes");
+  EXPECT_EQ(files.interval, milliseconds(60000));
+  EXPECT_THAT(files.paths, ElementsAre("/etc/atm/app.conf", "/opt/atm/bin/atmapp"));
+  EXPECT_EQ(files.max_file_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(files.change.severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ(files.change.category, v1::FAILURE_CATEGORY_PROGRAM_UPDATE);
+  EXPECT_THAT(files.Describe(), ElementsAre(HasSubstr("2 file(s) every 1m, a change is a "
+                                                      "warning notice (program update)")));
+}
+
+TEST(ParseAgentConfig, PackagedExampleDiagnosticsSectionIsValidOnceUncommented) {
+  const std::string text = UncommentedExample("#[diagnostics]");
+  auto config = ParseAgentConfig(text, kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message() << "\n" << text;
+  const DiagnosticsConfig& diagnostics = config->diagnostics;
+  EXPECT_EQ(diagnostics.max_pending, 4u);
+  ASSERT_EQ(diagnostics.commands.size(), 1u);
+  EXPECT_THAT(diagnostics.commands[0].command.argv, ElementsAre("dmesg", "--level=err,warn"));
+  EXPECT_TRUE(diagnostics.commands[0].AppliesTo(v1::ALERT_KIND_LINK_GROUP));
+  ASSERT_EQ(diagnostics.files.size(), 1u);
+  EXPECT_EQ(diagnostics.files[0].path, "/var/log/atm/app.log");
 }
 
 // Bonds and link groups both raise alerts of kind link_group with their
@@ -359,12 +395,14 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, cluster, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, file_changes, log, control, "
+       "diagnostics)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, cluster, log, control)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, file_changes, log, control, "
+       "diagnostics)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",
@@ -802,6 +840,58 @@ max_file_bytes = "1KiB"
 max_files = 0
 )",
        "atmhealthd.toml:2: log.max_files: must be between 1 and 100, not 0"},
+      {"diagnostic command given as a shell line", R"(
+[diagnostics]
+[[diagnostics.command]]
+name = "dmesg"
+command = ["dmesg | tail"]
+)",
+       "atmhealthd.toml:4: diagnostics.command[0].command: \"dmesg | tail\" is one word of argv, "
+       "not a shell line: write each argument as its own string"},
+      {"diagnostic command for an unknown alert kind", R"(
+[[diagnostics.command]]
+name = "dmesg"
+command = ["dmesg"]
+kinds = ["disk"]
+)",
+       "atmhealthd.toml:4: diagnostics.command[0].kinds: unknown alert kind \"disk\" (valid: "
+       "storage, inodes, storage_forecast, raid, link_group, peer, cluster, "
+       "throughput_capacity, latency, error_ratio, stall, config_change, agent_health, drill, "
+       "surge)"},
+      {"two diagnostic files of one name", R"(
+[[diagnostics.file]]
+name = "app"
+path = "/var/log/app.log"
+
+[[diagnostics.file]]
+name = "app"
+path = "/var/log/app.1"
+)",
+       "atmhealthd.toml:6: diagnostics.file[1].name: \"app\" is the name of another "
+       "[[diagnostics.file]]"},
+      {"relative diagnostic file", R"(
+[[diagnostics.file]]
+name = "app"
+path = "app.log"
+)",
+       "atmhealthd.toml:3: diagnostics.file[0].path: must be an absolute path, not \"app.log\""},
+      {"relative watched file", R"(
+[file_changes]
+paths = ["/etc/atm/app.conf", "app.conf"]
+)",
+       "atmhealthd.toml:2: file_changes.paths: must be absolute paths, not \"app.conf\""},
+      {"file change recorded as nothing", R"(
+[file_changes]
+paths = ["/etc/atm/app.conf"]
+severity = "none"
+)",
+       "atmhealthd.toml:3: file_changes.severity: a change is always recorded: info, warning or "
+       "critical, not none"},
+      {"directory walk without a time limit", R"(
+[diagnostics]
+walk_time_limit = "0s"
+)",
+       "atmhealthd.toml:2: diagnostics.walk_time_limit: must be longer than zero"},
   };
   for (const ErrorCase& error_case : cases) {
     SCOPED_TRACE(error_case.what);
@@ -809,6 +899,49 @@ max_files = 0
     if (error_case.append_uplink) text += kUplink;
     EXPECT_EQ(ErrorOf(text), error_case.expected);
   }
+}
+
+TEST(ParseAgentConfig, DiagnosticsAreOnByDefaultAndTakeCommandsAndFiles) {
+  auto defaults = ParseAgentConfig(kUplink, kSource);
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_TRUE(defaults->diagnostics.enabled);
+  EXPECT_EQ(defaults->diagnostics.top_directories, 5u);
+  EXPECT_TRUE(defaults->diagnostics.commands.empty());
+
+  auto config = ParseAgentConfig(std::string(kUplink) + R"(
+[diagnostics]
+max_pending = 2
+top_directories = 3
+walk_time_limit = "2s"
+
+[[diagnostics.command]]
+name = "dmesg"
+command = ["dmesg", "--level=err,warn"]
+time_limit = "3s"
+kinds = ["raid", "storage"]
+
+[[diagnostics.file]]
+name = "app"
+path = "/var/log/atm/app.log"
+)",
+                                 kSource);
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  const DiagnosticsConfig& diagnostics = config->diagnostics;
+  EXPECT_EQ(diagnostics.max_pending, 2u);
+  ASSERT_EQ(diagnostics.commands.size(), 1u);
+  EXPECT_THAT(diagnostics.commands[0].command.argv, ElementsAre("dmesg", "--level=err,warn"));
+  EXPECT_EQ(diagnostics.commands[0].command.time_limit, milliseconds(3000));
+  EXPECT_TRUE(diagnostics.commands[0].AppliesTo(v1::ALERT_KIND_RAID));
+  EXPECT_FALSE(diagnostics.commands[0].AppliesTo(v1::ALERT_KIND_PEER));
+  ASSERT_EQ(diagnostics.files.size(), 1u);
+  EXPECT_TRUE(diagnostics.files[0].AppliesTo(v1::ALERT_KIND_PEER));  // no kinds: every alert
+  EXPECT_EQ(diagnostics.LongestSnapshot(), milliseconds(5000));      // the walk and the command
+  EXPECT_THAT(
+      diagnostics.Describe(),
+      ElementsAre(HasSubstr("the 3 largest directories"),
+                  "diagnostics: command dmesg: dmesg --level=err,warn (time limit 3s) for "
+                  "raid, storage alerts",
+                  "diagnostics: file app: the end of /var/log/atm/app.log for every alert"));
 }
 
 TEST(ParseAgentConfig, ControlSocketIsOnBesideTheBufferUnlessConfigured) {

@@ -138,7 +138,7 @@ TEST(RuleSet, AKeyKeepsItsKindOfRule) {
   const Status status = rules.Set(v1::ALERT_KIND_RAID, "md0",
                                   StateSpec(v1::FAILURE_CATEGORY_DAILY_OPERATION_REDUNDANCY));
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().message(), HasSubstr("raid:md0 is a threshold rule already"));
+  EXPECT_THAT(status.error().message(), HasSubstr("raid:md0 is not a state rule"));
 }
 
 TEST(RuleSet, DeclareRetiresWhatAWatcherNoLongerWatchesAndLeavesOthersAlone) {

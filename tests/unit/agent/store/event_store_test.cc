@@ -55,6 +55,43 @@ TEST_F(EventStoreTest, SequenceStartsAtOneAndContinuesAcrossReopen) {
   EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(1, 2, 3, 4));
 }
 
+// What a restarted agent starts its rules from: the latest firing event of
+// each alert still firing, and the latest change notice of each watched
+// file (its fingerprint), whatever was delivered or evicted since.
+TEST_F(EventStoreTest, FiringAlertsAndTheLatestFileChangeNoticeSurviveReopening) {
+  auto change = [](const std::string& fingerprint) {
+    v1::Event notice = MakeEvent(v1::SEVERITY_WARNING, "/etc/atm/app.conf");
+    notice.set_kind(v1::ALERT_KIND_CONFIG_CHANGE);
+    notice.set_state(v1::ALERT_STATE_NOTICE);
+    notice.set_alert_key("config_change:/etc/atm/app.conf");
+    v1::ContextEntry* entry = notice.add_context();
+    entry->set_key("fingerprint");
+    entry->set_value(fingerprint);
+    return notice;
+  };
+  {
+    auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+    ASSERT_NE(store, nullptr);
+    store->Append(MakeEvent(v1::SEVERITY_WARNING, "/var"));
+    store->Append(change("sha256:aaaa"));
+    v1::Event resolved = MakeEvent(v1::SEVERITY_WARNING, "/data");
+    store->Append(resolved);
+    resolved.set_state(v1::ALERT_STATE_RESOLVED);
+    store->Append(resolved);
+    store->Append(change("sha256:bbbb"));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->MarkDelivered(5).ok());
+  }
+  auto store = OpenOrFail(OptionsAt(db_path()), clock_);
+  ASSERT_NE(store, nullptr);
+  auto latest = store->FiringAlerts();
+  ASSERT_TRUE(latest.ok()) << latest.error().message();
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ((*latest)[0].alert_key(), "storage:/var");
+  EXPECT_EQ((*latest)[1].alert_key(), "config_change:/etc/atm/app.conf");
+  EXPECT_EQ((*latest)[1].context(0).value(), "sha256:bbbb");
+}
+
 TEST_F(EventStoreTest, SequenceNeverGoesBackAfterEveryRowIsDeleted) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
