@@ -221,9 +221,8 @@ Result<ClusterStatus> ParseCrmMonXml(std::string_view xml, std::string_view sour
   return status;
 }
 
-Result<ClusterStatus> RunCrmMon(CommandSpec command) {
-  command.stderr_handling = CommandSpec::Stderr::kDiscarded;  // warnings would break the XML
-  auto outcome = RunCommand(command);
+Result<ClusterStatus> ReadCrmMonRun(const CommandSpec& command,
+                                    const Result<CommandOutcome>& outcome) {
   if (!outcome.ok()) return outcome.error();
   const std::string& program = command.argv.front();
   if (outcome->killed_at_time_limit) {
@@ -239,6 +238,11 @@ Result<ClusterStatus> RunCrmMon(CommandSpec command) {
                  status.error().message() + " (" + outcome->Describe(command) + ")");
   }
   return status;
+}
+
+Result<ClusterStatus> RunCrmMon(CommandSpec command) {
+  command.stderr_handling = CommandSpec::Stderr::kDiscarded;  // warnings would break the XML
+  return ReadCrmMonRun(command, RunCommand(command));
 }
 
 }  // namespace atmhealth::platform

@@ -86,6 +86,12 @@ Result<ClusterStatus> ParseCrmMonXml(std::string_view xml, std::string_view sour
 // well-formed XML is a status: `result_code` carries what crm_mon said.
 Result<ClusterStatus> RunCrmMon(CommandSpec command);
 
+// What RunCrmMon makes of one run of `command` that has already ended (run
+// elsewhere: the cluster watcher runs crm_mon on a thread of its own), with
+// the same errors.
+Result<ClusterStatus> ReadCrmMonRun(const CommandSpec& command,
+                                    const Result<CommandOutcome>& outcome);
+
 }  // namespace atmhealth::platform
 
 #endif  // ATMHEALTH_PLATFORM_PACEMAKER_H_

@@ -34,6 +34,11 @@ std::string Counts(const Measurement& measurement) {
   return fmt::format(" ({:g} of {:g})", measurement.value, measurement.expected);
 }
 
+// ": <detail>" when the measurement has one.
+std::string Detail(const Measurement& measurement) {
+  return measurement.detail.empty() ? "" : ": " + measurement.detail;
+}
+
 std::string_view ContextValue(const v1::Event& event, std::string_view key) {
   for (const v1::ContextEntry& entry : event.context()) {
     if (entry.key() == key) return entry.value();
@@ -71,8 +76,9 @@ v1::Event StateRule::Fire(RedundancyState state, const Measurement& measurement,
   std::vector<std::pair<std::string, std::string>> context;
   context.emplace_back("state", std::string(RedundancyStateName(state)));
   context.insert(context.end(), measurement.context.begin(), measurement.context.end());
-  const std::string summary = fmt::format("{} {}: {}{}{}", wire::ShortName(kind_), subject_,
-                                          Meaning(state), Counts(measurement), note);
+  const std::string summary =
+      fmt::format("{} {}: {}{}{}{}", wire::ShortName(kind_), subject_, Meaning(state),
+                  Counts(measurement), Detail(measurement), note);
   return MakeEvent(v1::ALERT_STATE_FIRING, outcome.severity, measurement.value,
                    measurement.expected, measurement.unit, &outcome.impact, summary, context,
                    wall_now, monotonic_now);
@@ -93,9 +99,10 @@ std::optional<v1::Event> StateRule::OnMeasurement(
     std::vector<std::pair<std::string, std::string>> context;
     context.emplace_back("state", std::string(RedundancyStateName(state)));
     context.insert(context.end(), measurement.context.begin(), measurement.context.end());
-    const std::string summary = fmt::format(
-        "{} {}: {}{}, resolved (was {}, {})", wire::ShortName(kind_), subject_,
-        RedundancyStateName(state), Counts(measurement), was_state, wire::ShortName(was));
+    const std::string summary =
+        fmt::format("{} {}: {}{}, resolved (was {}, {}){}", wire::ShortName(kind_), subject_,
+                    RedundancyStateName(state), Counts(measurement), was_state,
+                    wire::ShortName(was), Detail(measurement));
     return MakeEvent(v1::ALERT_STATE_RESOLVED, was, measurement.value, measurement.expected,
                      measurement.unit, nullptr, summary, context, wall_now, monotonic_now);
   }

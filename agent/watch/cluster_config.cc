@@ -86,6 +86,9 @@ Status ReadVrrp(const ConfigSection& section, ClusterConfig& config) {
     const std::string_view file_key = table.Has("state_file") ? "state_file" : "data_file";
     std::string& file = table.Has("state_file") ? vrrp.state_file : vrrp.data_file;
     ATMHEALTH_RETURN_IF_ERROR(ReadRoot(table, file_key, file));
+    config.named_subjects.push_back(
+        {v1::ALERT_KIND_CLUSTER, vrrp.instance,
+         table.WhereAt(*table.Get("instance"), table.PathOf("instance"))});
     config.vrrp.push_back(std::move(vrrp));
   }
   return OkStatus();
@@ -110,6 +113,10 @@ Status ReadPacemaker(const ConfigSection& section, ClusterConfig& config) {
   }
   ATMHEALTH_RETURN_IF_ERROR(ReadCommand(table, pacemaker.command));
   ATMHEALTH_RETURN_IF_ERROR(table.ReadString("preferred_node", pacemaker.preferred_node));
+  config.named_subjects.push_back(
+      {v1::ALERT_KIND_CLUSTER, pacemaker.name,
+       table.Has("name") ? table.WhereAt(*table.Get("name"), table.PathOf("name"))
+                         : fmt::format("{}:{}: {}", table.source(), table.line(), table.path())});
   config.pacemaker = std::move(pacemaker);
   return OkStatus();
 }

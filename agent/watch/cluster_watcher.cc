@@ -65,7 +65,9 @@ ClusterWatcher::ClusterWatcher(const ClusterConfig& config) : config_(config) {
   }
   if (config_.pacemaker) {
     crm_mon_source_ = std::make_unique<SourceHealth>("cluster", "crm_mon");
-    poller_ = std::make_unique<CrmMonPoller>(config_.pacemaker->command, config_.interval);
+    platform::CommandSpec command = config_.pacemaker->command;
+    command.stderr_handling = platform::CommandSpec::Stderr::kDiscarded;  // keeps the XML whole
+    poller_ = std::make_unique<CommandPoller>(std::move(command), config_.interval);
   }
 }
 
@@ -289,13 +291,15 @@ Measurement ClusterWatcher::MeasureCluster(const std::string& subject,
 }
 
 void ClusterWatcher::SamplePacemaker(std::vector<Measurement>& out) {
-  std::optional<CrmMonPoller::Run> run = poller_->Latest();
+  std::optional<CommandPoller::Run> run = poller_->Latest();
   // Nothing new: the cluster keeps its state until the next run ends (a
   // run that hangs ends at its time limit).
   if (!run || run->number == last_run_) return;
   last_run_ = run->number;
-  if (!run->status.ok()) {
-    Measurement failed = crm_mon_source_->Failed(run->status.error());
+  const Result<platform::ClusterStatus> status =
+      platform::ReadCrmMonRun(poller_->command(), run->outcome);
+  if (!status.ok()) {
+    Measurement failed = crm_mon_source_->Failed(status.error());
     failed.context.emplace_back("timeouts", std::to_string(run->timeouts));
     out.push_back(std::move(failed));
     return;
@@ -304,7 +308,7 @@ void ClusterWatcher::SamplePacemaker(std::vector<Measurement>& out) {
   worked.context.emplace_back("timeouts", std::to_string(run->timeouts));
   out.push_back(std::move(worked));
   out.push_back(
-      MeasureCluster(config_.pacemaker->name, *run->status, config_.pacemaker->preferred_node));
+      MeasureCluster(config_.pacemaker->name, *status, config_.pacemaker->preferred_node));
 }
 
 void ClusterWatcher::Sample(std::vector<Measurement>& out) {

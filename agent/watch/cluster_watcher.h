@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "agent/watch/cluster_config.h"
-#include "agent/watch/crm_mon_poller.h"
+#include "agent/watch/command_poller.h"
 #include "agent/watch/redundancy_rule.h"
 #include "agent/watch/watcher.h"
 #include "agent/watch/watcher_registry.h"
@@ -39,7 +39,7 @@ namespace atmhealth::agent {
 //     parsed (the error names file and line); the instance keeps its state.
 //
 //   for [cluster.pacemaker], when a crm_mon run finished since the last
-//   sample (crm_mon runs on a thread of its own: CrmMonPoller):
+//   sample (crm_mon runs on a thread of its own: CommandPoller):
 //   ALERT_KIND_CLUSTER <name>  member nodes online, expected = members; state
 //     (the first that holds):
 //     down         crm_mon cannot reach the cluster ("Not connected"), or no
@@ -87,8 +87,8 @@ class ClusterWatcher final : public Watcher {
   ClusterConfig config_;
   std::map<std::string, SourceHealth> sources_;  // keepalived's files, by path
   std::unique_ptr<SourceHealth> crm_mon_source_;
-  std::unique_ptr<CrmMonPoller> poller_;
-  std::uint64_t last_run_ = 0;  // the crm_mon run sampled last
+  std::unique_ptr<CommandPoller> poller_;  // runs crm_mon
+  std::uint64_t last_run_ = 0;             // the crm_mon run sampled last
 };
 
 }  // namespace atmhealth::agent

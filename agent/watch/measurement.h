@@ -60,6 +60,9 @@ struct Measurement {
   // For a change rule: what identifies the content ("sha256:<hex>",
   // "missing"). Other rules ignore it.
   std::string fingerprint;
+  // For a state rule: one short line it adds to the summary of the event it
+  // makes (a command check's first line of output). Empty: none.
+  std::string detail;
 };
 
 }  // namespace atmhealth::agent

@@ -168,6 +168,9 @@ Result<std::shared_ptr<const PeerConfig>> ReadPeerConfig(
     return section.Fail("peer_device",
                         fmt::format("\"{}\" is this device's own id; name the other node", device));
   }
+  config->named_subjects.push_back(
+      {v1::ALERT_KIND_PEER, config->peer_device,
+       section.WhereAt(*section.Get("peer_device"), section.PathOf("peer_device"))});
 
   if (!section.Has("role")) {
     return section.Fail("role", "required: \"active\" or \"standby\", this node's role by design");

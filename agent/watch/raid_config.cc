@@ -31,6 +31,10 @@ Result<std::shared_ptr<const RaidConfig>> ReadRaidConfig(
           fmt::format("{}[{}]", section.PathOf("arrays"), i),
           fmt::format("must be an array name like \"md0\", not \"{}\"", config->arrays[i]));
     }
+    const toml::node& name = *section.Get("arrays")->as_array()->get(i);
+    config->named_subjects.push_back(
+        {v1::ALERT_KIND_RAID, config->arrays[i],
+         section.WhereAt(name, fmt::format("{}[{}]", section.PathOf("arrays"), i))});
   }
   ATMHEALTH_RETURN_IF_ERROR(ReadRedundancyRule(section, offered, config->states));
   return std::shared_ptr<const RaidConfig>(std::move(config));

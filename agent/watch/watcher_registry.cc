@@ -6,6 +6,7 @@
 
 #include "agent/watch/bonding_watcher.h"
 #include "agent/watch/cluster_watcher.h"
+#include "agent/watch/command_watcher.h"
 #include "agent/watch/file_change_watcher.h"
 #include "agent/watch/link_group_watcher.h"
 #include "agent/watch/peer_watcher.h"
@@ -19,7 +20,7 @@ const std::vector<WatcherKind>& WatcherKinds() {
   static const std::vector<WatcherKind> kinds = {
       StorageWatcher::Kind(), ThroughputWatcher::Kind(), RaidWatcher::Kind(),
       BondingWatcher::Kind(), LinkGroupWatcher::Kind(),  PeerWatcher::Kind(),
-      ClusterWatcher::Kind(), FileChangeWatcher::Kind(),
+      ClusterWatcher::Kind(), CommandWatcher::Kind(),    FileChangeWatcher::Kind(),
   };
   return kinds;
 }

@@ -7,13 +7,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tests/integration/harness.h"
-#include "tests/support/fake_crm_mon.h"
+#include "tests/support/fake_command.h"
 #include "tests/support/sqlite_reader.h"
 #include "tests/support/test_paths.h"
 
@@ -63,7 +64,58 @@ class RedundancyIntegrationTest : public ::testing::Test {
     std::filesystem::rename(next, target);
   }
 
+  // Starts an agent watching md0 and the `section` whose command hangs:
+  // the RAID array degrading is seen at once while the command runs, then
+  // `probe` fires saying the command was killed at its time limit
+  // (`limit`, "6000 ms"); after `answer` makes it answer, `probe` resolves.
+  void ExpectHungCommandKilledWhileRaidGoesOn(const FakeCommand& command,
+                                              const std::string& section,
+                                              const std::string& probe_subject,
+                                              const std::string& limit,
+                                              const std::function<void()>& answer) {
+    command.Hang();
+    const std::filesystem::path proc = scratch_ / "proc";
+    std::filesystem::create_directories(proc);
+    Switch("mdstat/clean_with_spare.txt", proc / "mdstat");
+    CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+    ASSERT_NE(collector.agent_port(), 0);
+    db_ = collector.db();
+    AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[raid]
+interval = "100ms"
+proc_root = ")" + proc.string() + R"("
+arrays = ["md0"]
+)" + section));
+    ASSERT_TRUE(AwaitHeartbeat(collector));
+    ASSERT_TRUE(WaitFor([&] { return command.runs() >= 1; }, seconds(10)));
+
+    Switch("mdstat/degraded_failed.txt", proc / "mdstat");
+    const auto raid = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'firing'");
+    ASSERT_TRUE(raid);
+    const auto probe = AwaitEvent(collector.db(), "kind = 'agent_health' AND subject = '" +
+                                                      probe_subject + "' AND state = 'firing'");
+    ASSERT_TRUE(probe);
+    // The RAID alert came while the command was still running, before it
+    // was killed at its limit.
+    EXPECT_LT(std::stoll(raid->at("seq")), std::stoll(probe->at("seq")));
+    const auto context = nlohmann::json::parse(probe->at("context_json"));
+    EXPECT_NE(context.value("error", "").find("killed (SIGKILL) at its time limit of " + limit),
+              std::string::npos)
+        << context.dump();
+    EXPECT_EQ(context.value("timeouts", ""), "1");
+    EXPECT_EQ(probe->at("severity"), "critical");
+
+    answer();
+    const auto answered =
+        AwaitEvent(collector.db(), "kind = 'agent_health' AND subject = '" + probe_subject +
+                                       "' AND state = 'resolved'");
+    ASSERT_TRUE(answered);
+    EXPECT_EQ(agent.process().Stop(), 0);
+    EXPECT_EQ(collector.process().Stop(), 0);
+  }
+
   ScratchDir scratch_;
+  std::filesystem::path db_;  // the collector's database, while a helper runs
 };
 
 TEST_F(RedundancyIntegrationTest, RaidDegradedThenRecoveringThenCleanIsRaisedAndResolved) {
@@ -262,52 +314,82 @@ preferred_node = "atm-srv-a"
 
 TEST_F(RedundancyIntegrationTest, CrmMonThatHangsIsKilledAtItsLimitWhileOtherWatchersGoOn) {
   FakeCrmMon crm_mon(scratch_ / "bin", "result_two_nodes_healthy.xml");
-  crm_mon.Hang();
-  const std::filesystem::path proc = scratch_ / "proc";
-  std::filesystem::create_directories(proc);
-  Switch("mdstat/clean_with_spare.txt", proc / "mdstat");
-  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
-  ASSERT_NE(collector.agent_port(), 0);
-  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
-[raid]
-interval = "100ms"
-proc_root = ")" + proc.string() + R"("
-arrays = ["md0"]
+  ExpectHungCommandKilledWhileRaidGoesOn(crm_mon, R"(
 [cluster]
 interval = "100ms"
 [cluster.pacemaker]
 command = [")" + crm_mon.program().string() + R"("]
 time_limit = "6s"
+)",
+                                         "probe:crm_mon", "6000 ms",
+                                         [&] { crm_mon.Show("result_two_nodes_healthy.xml"); });
+}
+
+TEST_F(RedundancyIntegrationTest, CommandCheckExitingTwoFiresWithItsFirstLineAndZeroResolves) {
+  FakeCommand check(scratch_ / "bin", "check_megaraid");
+  check.Answer(0, "OK: vd0 optimal, 2 of 2 disks online\n");
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[command]
+interval = "100ms"
+[command.states]
+down = { severity = "critical", unavailable = ["withdrawal"] }
+[[command.check]]
+name = "megaraid"
+kind = "raid"
+command = [")" + check.program().string() + R"(", "-b"]
+time_limit = "5s"
 )"));
   ASSERT_TRUE(AwaitHeartbeat(collector));
-  ASSERT_TRUE(WaitFor([&] { return crm_mon.runs() >= 1; }, seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return check.runs() >= 1; }, seconds(10)));
 
-  // crm_mon hangs: the RAID array degrading is still seen at once.
-  Switch("mdstat/degraded_failed.txt", proc / "mdstat");
-  const auto raid = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'firing'");
-  ASSERT_TRUE(raid);
-  const auto probe = AwaitEvent(collector.db(),
-                                "kind = 'agent_health' AND subject = 'probe:crm_mon' AND "
-                                "state = 'firing'");
-  ASSERT_TRUE(probe);
-  // The RAID alert came while crm_mon was still running, before it was
-  // killed at its limit.
-  EXPECT_LT(std::stoll(raid->at("seq")), std::stoll(probe->at("seq")));
-  const auto context = nlohmann::json::parse(probe->at("context_json"));
-  EXPECT_NE(context.value("error", "").find("killed (SIGKILL) at its time limit of 6000 ms"),
+  check.Answer(2, "CRITICAL: vd0 offline, 0 of 2 disks online\nslot 0: failed\n");
+  const auto down = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'firing'");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->at("subject"), "megaraid");
+  EXPECT_EQ(down->at("severity"), "critical");
+  EXPECT_EQ(down->at("category"), "daily_operation_redundancy");
+  EXPECT_EQ(down->at("impact_unavailable"), "withdrawal");
+  EXPECT_EQ(std::stod(down->at("value")), 2);
+  EXPECT_NE(down->at("summary").find("CRITICAL: vd0 offline, 0 of 2 disks online"),
             std::string::npos)
-      << context.dump();
-  EXPECT_EQ(context.value("timeouts", ""), "1");
-  EXPECT_EQ(probe->at("severity"), "critical");
+      << down->at("summary");
+  const auto context = nlohmann::json::parse(down->at("context_json"));
+  EXPECT_EQ(context.value("state", ""), "down");
+  EXPECT_EQ(context.value("exit_status", ""), "2");
+  EXPECT_EQ(context.value("output", ""), "CRITICAL: vd0 offline, 0 of 2 disks online");
 
-  // crm_mon answers again: the probe alert resolves.
-  crm_mon.Show("result_two_nodes_healthy.xml");
-  const auto answered = AwaitEvent(collector.db(),
-                                   "kind = 'agent_health' AND subject = 'probe:crm_mon' AND "
-                                   "state = 'resolved'");
-  ASSERT_TRUE(answered);
+  check.Answer(0, "OK: vd0 optimal, 2 of 2 disks online\n");
+  const auto resolved = AwaitEvent(collector.db(), "kind = 'raid' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(down->at("seq")));
+  EXPECT_NE(resolved->at("summary").find("OK: vd0 optimal"), std::string::npos)
+      << resolved->at("summary");
   EXPECT_EQ(agent.process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(RedundancyIntegrationTest, CommandCheckThatHangsIsKilledAtItsLimitWhileOtherWatchersGoOn) {
+  FakeCommand check(scratch_ / "bin", "check_multipath");
+  ExpectHungCommandKilledWhileRaidGoesOn(
+      check,
+      R"(
+[command]
+interval = "100ms"
+[[command.check]]
+name = "san-paths"
+kind = "link_group"
+command = [")" +
+          check.program().string() + R"("]
+time_limit = "4s"
+)",
+      "probe:command:san-paths", "4000 ms", [&] {
+        // Until it answers, the check's own alert never fired: it keeps
+        // its state.
+        EXPECT_EQ(CollectorEvents(db_, "atm-it-01", "kind = 'link_group'").size(), 0u);
+        check.Answer(0, "OK: 4 of 4 paths active\n");
+      });
 }
 
 TEST_F(RedundancyIntegrationTest, KeepalivedBackupTakingOverIsFailedOverAndResolved) {

@@ -395,14 +395,14 @@ TEST(ParseAgentConfig, EveryErrorNamesSourceLineAndKey) {
 interval = "10s"
 )",
        "atmhealthd.toml:1: storge: unknown section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, cluster, file_changes, log, control, "
-       "diagnostics)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, command, file_changes, log, "
+       "control, diagnostics)"},
       {"key outside any section", R"(
 id = "atm-01"
 )",
        "atmhealthd.toml:1: id: key outside any section (valid sections: device, store, uplink, "
-       "storage, throughput, raid, bonding, links, peer, cluster, file_changes, log, control, "
-       "diagnostics)"},
+       "storage, throughput, raid, bonding, links, peer, cluster, command, file_changes, log, "
+       "control, diagnostics)"},
       {"section written as a key", R"(
 device = "atm-01"
 )",

@@ -14,7 +14,7 @@
 #include "agent/rules/rule_set.h"
 #include "platform/pacemaker.h"
 #include "platform/text_input.h"
-#include "tests/support/fake_crm_mon.h"
+#include "tests/support/fake_command.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/rules/fake_clock.h"

@@ -1,15 +1,15 @@
-#include "agent/watch/crm_mon_poller.h"
+#include "agent/watch/command_poller.h"
 
 #include <future>
 
 namespace atmhealth::agent {
 
-CrmMonPoller::CrmMonPoller(platform::CommandSpec command, std::chrono::milliseconds interval)
+CommandPoller::CommandPoller(platform::CommandSpec command, std::chrono::milliseconds interval)
     : command_(std::move(command)), interval_(interval) {
   asio::post(pool_, [this] { RunOnce(); });
 }
 
-CrmMonPoller::~CrmMonPoller() {
+CommandPoller::~CommandPoller() {
   std::promise<void> stopped;
   asio::post(pool_, [this, &stopped] {
     stopping_ = true;
@@ -20,12 +20,12 @@ CrmMonPoller::~CrmMonPoller() {
   pool_.join();
 }
 
-std::optional<CrmMonPoller::Run> CrmMonPoller::Latest() const {
+std::optional<CommandPoller::Run> CommandPoller::Latest() const {
   std::lock_guard lock(mutex_);
   return latest_;
 }
 
-void CrmMonPoller::Schedule(std::chrono::milliseconds delay) {
+void CommandPoller::Schedule(std::chrono::milliseconds delay) {
   if (stopping_) return;
   timer_.expires_after(delay);
   timer_.async_wait([this](boost::system::error_code ec) {
@@ -34,14 +34,11 @@ void CrmMonPoller::Schedule(std::chrono::milliseconds delay) {
   });
 }
 
-void CrmMonPoller::RunOnce() {
+void CommandPoller::RunOnce() {
   if (stopping_) return;
-  const auto started = std::chrono::steady_clock::now();
   Run run;
-  run.status = platform::RunCrmMon(command_);
-  run.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started);
-  if (!run.status.ok() && run.status.error().code() == ErrorCode::kTimeout) ++timeouts_;
+  run.outcome = platform::RunCommand(command_);
+  if (run.outcome.ok() && run.outcome->killed_at_time_limit) ++timeouts_;
   run.number = ++runs_;
   run.timeouts = timeouts_;
   {

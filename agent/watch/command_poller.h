@@ -1,8 +1,10 @@
-// Runs crm_mon on a thread of its own, so that a command that hangs (a
-// cluster stack stuck on a lost node, a fencing in progress) never holds
-// the sampler: the cluster watcher samples the latest finished run.
-#ifndef ATMHEALTH_AGENT_WATCH_CRM_MON_POLLER_H_
-#define ATMHEALTH_AGENT_WATCH_CRM_MON_POLLER_H_
+// Runs one command again and again on a thread of its own, so that a command
+// that hangs (a cluster stack stuck on a lost node, a RAID controller's CLI
+// waiting on its firmware) never holds the sampler: the watcher samples the
+// latest finished run. The cluster watcher's crm_mon and each check of the
+// command watcher run this way.
+#ifndef ATMHEALTH_AGENT_WATCH_COMMAND_POLLER_H_
+#define ATMHEALTH_AGENT_WATCH_COMMAND_POLLER_H_
 
 #include <chrono>
 #include <cstdint>
@@ -11,30 +13,30 @@
 
 #include "platform/asio.h"
 #include "platform/command_runner.h"
-#include "platform/pacemaker.h"
 #include "platform/status.h"
 
 namespace atmhealth::agent {
 
-class CrmMonPoller {
+class CommandPoller {
  public:
-  // One finished run of crm_mon.
+  // One finished run of the command.
   struct Run {
-    Result<platform::ClusterStatus> status = platform::ClusterStatus{};
+    // What RunCommand returned: an error when it could not start.
+    Result<platform::CommandOutcome> outcome = platform::CommandOutcome{};
     std::uint64_t number = 0;    // 1 for the first run, then counting up
     std::uint64_t timeouts = 0;  // runs killed at their time limit so far
-    std::chrono::milliseconds elapsed{0};
   };
 
   // Runs `command` at once and then `interval` after each run ends, each
   // run bounded by the command's time limit.
-  CrmMonPoller(platform::CommandSpec command, std::chrono::milliseconds interval);
+  CommandPoller(platform::CommandSpec command, std::chrono::milliseconds interval);
   // Stops polling; waits for a run in progress, which ends at its time
   // limit at the latest.
-  ~CrmMonPoller();
-  CrmMonPoller(const CrmMonPoller&) = delete;
-  CrmMonPoller& operator=(const CrmMonPoller&) = delete;
+  ~CommandPoller();
+  CommandPoller(const CommandPoller&) = delete;
+  CommandPoller& operator=(const CommandPoller&) = delete;
 
+  const platform::CommandSpec& command() const { return command_; }
   // The latest finished run; nullopt until the first one ends. Thread-safe.
   std::optional<Run> Latest() const;
   // The poller's thread, for the watchdog to prove alive: it is busy for at
@@ -58,4 +60,4 @@ class CrmMonPoller {
 
 }  // namespace atmhealth::agent
 
-#endif  // ATMHEALTH_AGENT_WATCH_CRM_MON_POLLER_H_
+#endif  // ATMHEALTH_AGENT_WATCH_COMMAND_POLLER_H_
