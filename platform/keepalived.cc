@@ -104,6 +104,69 @@ Result<std::optional<VrrpNotice>> ParseVrrpNoticeLine(std::string_view line,
   return std::optional<VrrpNotice>(std::move(notice));
 }
 
+void VrrpNoticeStream::Feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const std::size_t newline = bytes.find('\n');
+    const std::string_view piece = bytes.substr(0, newline);
+    if (!skipping_long_) {
+      if (partial_.size() + piece.size() > kMaxLineBytes) {
+        skipping_long_ = true;
+        partial_.clear();
+      } else {
+        partial_.append(piece);
+      }
+    }
+    if (newline == std::string_view::npos) return;
+    bytes.remove_prefix(newline + 1);
+    ++lines_;
+    if (skipping_long_) {
+      skipping_long_ = false;
+      Malformed(BadLine(source_, static_cast<int>(lines_),
+                        "line longer than " + std::to_string(kMaxLineBytes) + " bytes"));
+      continue;
+    }
+    TakeLine(partial_);
+    partial_.clear();
+  }
+}
+
+void VrrpNoticeStream::WriterGone() {
+  if (partial_.empty() && !skipping_long_) return;
+  ++lines_;
+  Malformed(BadLine(source_, static_cast<int>(lines_),
+                    "the writer went away in the middle of the line " + QuoteForError(partial_)));
+  partial_.clear();
+  skipping_long_ = false;
+}
+
+void VrrpNoticeStream::TakeLine(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  auto notice = ParseVrrpNoticeLine(line, source_, static_cast<int>(lines_));
+  if (!notice.ok()) {
+    Malformed(notice.error());
+    return;
+  }
+  if (!notice->has_value() || (*notice)->group) return;  // not an instance's state
+  VrrpNotice& latest = **notice;
+  const auto known = instances_.find(latest.name);
+  if (known == instances_.end() && instances_.size() >= kMaxInstances) {
+    Malformed(BadLine(source_, static_cast<int>(lines_),
+                      "instance " + QuoteForError(latest.name) + " is one more than the " +
+                          std::to_string(kMaxInstances) + " kept"));
+    return;
+  }
+  if (known == instances_.end()) {
+    instances_.emplace(latest.name, std::move(latest));
+  } else {
+    known->second = std::move(latest);
+  }
+}
+
+void VrrpNoticeStream::Malformed(Error error) {
+  ++malformed_;
+  last_error_ = std::move(error);
+}
+
 Result<VrrpNotice> ParseVrrpStateFile(std::string_view text, std::string_view instance,
                                       std::string_view source) {
   std::optional<std::string_view> last;

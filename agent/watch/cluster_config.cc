@@ -23,8 +23,10 @@ std::vector<std::string> ClusterConfig::Describe() const {
   for (const VrrpInstanceConfig& vrrp_instance : vrrp) {
     lines.push_back(fmt::format(
         "cluster vrrp {}: role {}, {} {}", vrrp_instance.instance, VrrpRoleName(vrrp_instance.role),
-        vrrp_instance.state_file.empty() ? "data file" : "state file",
-        vrrp_instance.state_file.empty() ? vrrp_instance.data_file : vrrp_instance.state_file));
+        !vrrp_instance.state_file.empty()  ? "state file"
+        : !vrrp_instance.data_file.empty() ? "data file"
+                                           : "notify FIFO read on its own thread",
+        vrrp_instance.source()));
   }
   if (pacemaker) {
     lines.push_back(fmt::format(
@@ -52,7 +54,7 @@ Status ReadVrrp(const ConfigSection& section, ClusterConfig& config) {
     const ConfigSection table(section.source(), *array.get(i)->as_table(),
                               fmt::format("{}[{}]", section.PathOf("vrrp"), i), section.line());
     ATMHEALTH_RETURN_IF_ERROR(
-        table.CheckKeys({"instance", "role", "state_file", "data_file"}, false));
+        table.CheckKeys({"instance", "role", "state_file", "data_file", "fifo"}, false));
     VrrpInstanceConfig vrrp;
     vrrp.line = table.line();
     if (!table.Has("instance")) {
@@ -78,13 +80,21 @@ Status ReadVrrp(const ConfigSection& section, ClusterConfig& config) {
       return table.Fail(
           "role", fmt::format("must be \"master\", \"backup\" or \"either\", not \"{}\"", role));
     }
-    if (table.Has("state_file") == table.Has("data_file")) {
-      return table.Fail(table.Has("state_file") ? "data_file" : "state_file",
-                        "give exactly one of state_file (written by a notify script) and "
-                        "data_file (keepalived's SIGUSR1 dump)");
+    const int sources =
+        int{table.Has("state_file")} + int{table.Has("data_file")} + int{table.Has("fifo")};
+    if (sources != 1) {
+      return table.Fail(sources == 0        ? "state_file"
+                        : table.Has("fifo") ? "fifo"
+                                            : "data_file",
+                        "give exactly one of state_file (written by a notify script), data_file "
+                        "(keepalived's SIGUSR1 dump) and fifo (keepalived's vrrp_notify_fifo)");
     }
-    const std::string_view file_key = table.Has("state_file") ? "state_file" : "data_file";
-    std::string& file = table.Has("state_file") ? vrrp.state_file : vrrp.data_file;
+    const std::string_view file_key = table.Has("state_file")  ? "state_file"
+                                      : table.Has("data_file") ? "data_file"
+                                                               : "fifo";
+    std::string& file = table.Has("state_file")  ? vrrp.state_file
+                        : table.Has("data_file") ? vrrp.data_file
+                                                 : vrrp.fifo;
     ATMHEALTH_RETURN_IF_ERROR(ReadRoot(table, file_key, file));
     config.named_subjects.push_back(
         {v1::ALERT_KIND_CLUSTER, vrrp.instance,

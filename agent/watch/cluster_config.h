@@ -26,13 +26,20 @@ enum class VrrpRole {
 const char* VrrpRoleName(VrrpRole role);
 
 // [[cluster.vrrp]]: one keepalived VRRP instance, read from the file a
-// notify script writes (state_file) or keepalived's data dump (data_file).
+// notify script writes (state_file), keepalived's data dump (data_file) or
+// keepalived's notify FIFO (fifo). Exactly one of the three is set.
 struct VrrpInstanceConfig {
   std::string instance;  // instance: "VI_1", the alert's subject
   VrrpRole role = VrrpRole::kEither;
   std::string state_file;  // state_file: a notify script's state file
   std::string data_file;   // data_file: keepalived's SIGUSR1 dump
+  std::string fifo;        // fifo: keepalived's vrrp_notify_fifo (or notify_fifo)
   std::uint32_t line = 0;  // where the table starts, for messages
+
+  // The file or FIFO it is read from.
+  const std::string& source() const {
+    return !state_file.empty() ? state_file : !data_file.empty() ? data_file : fifo;
+  }
 };
 
 // [cluster.pacemaker]: the pacemaker cluster, from crm_mon's XML.

@@ -61,7 +61,10 @@ WatcherKind ClusterWatcher::Kind() {
 
 ClusterWatcher::ClusterWatcher(const ClusterConfig& config) : config_(config) {
   for (const VrrpInstanceConfig& vrrp : config_.vrrp) {
-    Source(vrrp.state_file.empty() ? vrrp.data_file : vrrp.state_file);
+    Source(vrrp.source());
+    if (!vrrp.fifo.empty() && fifos_.count(vrrp.fifo) == 0) {
+      fifos_.emplace(vrrp.fifo, std::make_unique<VrrpFifoReader>(vrrp.fifo, config_.interval));
+    }
   }
   if (config_.pacemaker) {
     crm_mon_source_ = std::make_unique<SourceHealth>("cluster", "crm_mon");
@@ -115,12 +118,42 @@ SourceHealth& ClusterWatcher::Source(const std::string& file) {
   return it->second;
 }
 
+std::map<std::string, VrrpFifoReader::View> ClusterWatcher::SampleFifos(
+    std::vector<Measurement>& out) {
+  std::map<std::string, VrrpFifoReader::View> views;
+  for (const auto& [path, reader] : fifos_) {
+    VrrpFifoReader::View view = reader->Latest();
+    SourceHealth& source = Source(path);
+    if (view.open_error) {
+      out.push_back(source.Failed(*view.open_error));
+    } else {
+      Measurement worked = source.Worked();
+      worked.context.emplace_back("lines", std::to_string(view.lines));
+      worked.context.emplace_back("malformed_lines", std::to_string(view.malformed));
+      if (view.last_malformed) {
+        worked.context.emplace_back("last_malformed", view.last_malformed->message());
+      }
+      out.push_back(std::move(worked));
+    }
+    // Logged when more arrived, not at every sample: the count says how many.
+    std::uint64_t& logged = malformed_logged_[path];
+    if (view.malformed > logged && view.last_malformed) {
+      spdlog::warn("cluster: {} malformed lines from keepalived so far, the latest: {}",
+                   view.malformed, view.last_malformed->message());
+      logged = view.malformed;
+    }
+    views.emplace(path, std::move(view));
+  }
+  return views;
+}
+
 void ClusterWatcher::SampleVrrp(std::vector<Measurement>& out) {
+  const std::map<std::string, VrrpFifoReader::View> fifos = SampleFifos(out);
   // A data file lists every instance: read once per sample, whichever
   // instances it serves.
   std::map<std::string, Result<std::vector<platform::VrrpInstanceData>>> dumps;
   for (const VrrpInstanceConfig& vrrp : config_.vrrp) {
-    if (vrrp.state_file.empty() && dumps.count(vrrp.data_file) == 0) {
+    if (!vrrp.data_file.empty() && dumps.count(vrrp.data_file) == 0) {
       auto text = platform::ReadTextFile(vrrp.data_file, kMaxDataFileBytes);
       auto instances = text.ok() ? platform::ParseKeepalivedData(*text, vrrp.data_file)
                                  : Result<std::vector<platform::VrrpInstanceData>>(text.error());
@@ -130,6 +163,15 @@ void ClusterWatcher::SampleVrrp(std::vector<Measurement>& out) {
     }
   }
   for (const VrrpInstanceConfig& vrrp : config_.vrrp) {
+    if (!vrrp.fifo.empty()) {
+      const VrrpFifoReader::View& view = fifos.at(vrrp.fifo);
+      const auto latest = view.instances.find(vrrp.instance);
+      if (latest == view.instances.end()) continue;  // keepalived said nothing of it yet
+      Measurement m = MeasureVrrp(vrrp, latest->second.state, latest->second.priority);
+      m.context.emplace_back("fifo", vrrp.fifo);
+      out.push_back(std::move(m));
+      continue;
+    }
     if (!vrrp.state_file.empty()) {
       auto notice = platform::ReadVrrpStateFile(vrrp.state_file, vrrp.instance);
       if (notice.ok() && notice->name != vrrp.instance) {
@@ -331,8 +373,15 @@ std::vector<RuleDefinition> ClusterWatcher::Rules() const {
 }
 
 std::vector<WatcherThread> ClusterWatcher::Threads() const {
-  if (!poller_) return {};
-  return {WatcherThread{"crm_mon", poller_->executor(), config_.pacemaker->command.time_limit}};
+  std::vector<WatcherThread> threads;
+  if (poller_) {
+    threads.push_back(
+        WatcherThread{"crm_mon", poller_->executor(), config_.pacemaker->command.time_limit});
+  }
+  for (const auto& [path, reader] : fifos_) {
+    threads.push_back(WatcherThread{"keepalived fifo " + path, reader->executor()});
+  }
+  return threads;
 }
 
 }  // namespace atmhealth::agent

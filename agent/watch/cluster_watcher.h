@@ -14,6 +14,7 @@
 #include "agent/watch/cluster_config.h"
 #include "agent/watch/command_poller.h"
 #include "agent/watch/redundancy_rule.h"
+#include "agent/watch/vrrp_fifo_reader.h"
 #include "agent/watch/watcher.h"
 #include "agent/watch/watcher_registry.h"
 #include "platform/keepalived.h"
@@ -35,8 +36,13 @@ namespace atmhealth::agent {
 //     down         the data file has no such instance.
 //     Context: source, vrrp_state, role, priority, reason, file (and from a
 //     data file: wanted_state, interface, effective_priority).
+//     From the notify FIFO (read on a thread of its own: VrrpFifoReader) an
+//     instance has its latest state keepalived wrote since the agent
+//     started, none before its first line.
 //   ALERT_KIND_AGENT_HEALTH probe:<file>  1 while the file cannot be read or
-//     parsed (the error names file and line); the instance keeps its state.
+//     parsed, or the FIFO cannot be opened (the error names file and line);
+//     the instance keeps its state. A FIFO's probe counts its lines and
+//     malformed lines (malformed_lines, last_malformed naming FIFO and line).
 //
 //   for [cluster.pacemaker], when a crm_mon run finished since the last
 //   sample (crm_mon runs on a thread of its own: CommandPoller):
@@ -81,11 +87,16 @@ class ClusterWatcher final : public Watcher {
 
  private:
   void SampleVrrp(std::vector<Measurement>& out);
+  // Reads each FIFO's latest view once, with its probe measurement.
+  std::map<std::string, VrrpFifoReader::View> SampleFifos(std::vector<Measurement>& out);
   SourceHealth& Source(const std::string& file);
   void SamplePacemaker(std::vector<Measurement>& out);
 
   ClusterConfig config_;
   std::map<std::string, SourceHealth> sources_;  // keepalived's files, by path
+  // keepalived's notify FIFOs, by path, and the malformed lines logged so far.
+  std::map<std::string, std::unique_ptr<VrrpFifoReader>> fifos_;
+  std::map<std::string, std::uint64_t> malformed_logged_;
   std::unique_ptr<SourceHealth> crm_mon_source_;
   std::unique_ptr<CommandPoller> poller_;  // runs crm_mon
   std::uint64_t last_run_ = 0;             // the crm_mon run sampled last

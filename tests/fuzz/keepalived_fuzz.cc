@@ -1,6 +1,7 @@
-// Arbitrary text as keepalived's notify FIFO (line by line), a notify
-// script's state file and keepalived's data dump. Never a crash; errors name
-// their line.
+// Arbitrary text as keepalived's notify FIFO (line by line, and as a stream
+// in reads of every size), a notify script's state file and keepalived's
+// data dump. Never a crash; errors name their line; the stream stays within
+// its bounds.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -20,6 +21,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();
     }
   }
+  // The stream, in reads whose sizes the input's first byte chooses.
+  VrrpNoticeStream stream("fifo");
+  const std::size_t step = size == 0 ? 1 : 1 + data[0] % 64;
+  for (std::size_t at = 0; at < text.size(); at += step) stream.Feed(text.substr(at, step));
+  stream.WriterGone();
+  if (stream.instances().size() > VrrpNoticeStream::kMaxInstances) std::abort();
+  if (stream.malformed() > stream.lines()) std::abort();
+  if (stream.last_error() && stream.last_error()->message().rfind("fifo:", 0) != 0) std::abort();
+  for (const auto& [name, notice] : stream.instances()) {
+    if (name != notice.name || notice.group) std::abort();
+  }
+
   const auto state = ParseVrrpStateFile(text, "VI_1", "state");
   if (!state.ok() && state.error().message().rfind("state", 0) != 0) std::abort();
   const auto dump = ParseKeepalivedData(text, "data");

@@ -15,6 +15,7 @@
 
 #include "tests/integration/harness.h"
 #include "tests/support/fake_command.h"
+#include "tests/support/fake_keepalived_fifo.h"
 #include "tests/support/sqlite_reader.h"
 #include "tests/support/test_paths.h"
 
@@ -424,6 +425,57 @@ state_file = ")" + (run / "VI_1.state").string() + R"("
   Switch("keepalived/backup_word.state", run / "VI_1.state");
   const auto resolved = AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'resolved'");
   ASSERT_TRUE(resolved);
+  EXPECT_EQ(agent.process().Stop(), 0);
+  EXPECT_EQ(collector.process().Stop(), 0);
+}
+
+TEST_F(RedundancyIntegrationTest,
+       KeepalivedNotifyFifoMasterThenFaultThenBackupIsRaisedAndResolved) {
+  const std::filesystem::path fifo = scratch_ / "run" / "vrrp.fifo";
+  std::filesystem::create_directories(fifo.parent_path());
+  FakeKeepalivedFifo keepalived(fifo);
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" BACKUP 100\n"));
+  CollectorProcess collector(scratch_ / "collector", scratch_ / "collector" / "collector.db");
+  ASSERT_NE(collector.agent_port(), 0);
+  AgentProcess agent(scratch_ / "agent", Agent(collector.agent_port(), R"(
+[cluster]
+interval = "100ms"
+[cluster.states]
+failed_over = { severity = "critical", degraded = ["withdrawal"] }
+degraded = { severity = "warning" }
+[[cluster.vrrp]]
+instance = "VI_1"
+role = "backup"
+fifo = ")" + fifo.string() + R"("
+)"));
+  ASSERT_TRUE(AwaitHeartbeat(collector));
+
+  // The backup node takes over the address.
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" MASTER 100\n"));
+  const auto failed_over =
+      AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'firing' AND severity = 'critical'");
+  ASSERT_TRUE(failed_over);
+  EXPECT_EQ(failed_over->at("subject"), "VI_1");
+  EXPECT_EQ(failed_over->at("impact_degraded"), "withdrawal");
+  const auto context = nlohmann::json::parse(failed_over->at("context_json"));
+  EXPECT_EQ(context.value("state", ""), "failed_over");
+  EXPECT_EQ(context.value("vrrp_state", ""), "MASTER");
+  EXPECT_EQ(context.value("fifo", ""), fifo.string());
+
+  // keepalived restarts, makes its FIFO anew and comes up in FAULT: the
+  // agent reads the new FIFO.
+  keepalived.Restart();
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" FAULT 0\n"));
+  const auto fault =
+      AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'firing' AND severity = 'warning'");
+  ASSERT_TRUE(fault);
+  EXPECT_EQ(nlohmann::json::parse(fault->at("context_json")).value("state", ""), "degraded");
+
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" BACKUP 100\n"));
+  const auto resolved = AwaitEvent(collector.db(), "kind = 'cluster' AND state = 'resolved'");
+  ASSERT_TRUE(resolved);
+  EXPECT_GT(std::stoll(resolved->at("seq")), std::stoll(fault->at("seq")));
+  EXPECT_EQ(nlohmann::json::parse(resolved->at("context_json")).value("vrrp_state", ""), "BACKUP");
   EXPECT_EQ(agent.process().Stop(), 0);
   EXPECT_EQ(collector.process().Stop(), 0);
 }

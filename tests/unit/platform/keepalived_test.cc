@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "platform/text_input.h"
 #include "tests/support/error_matchers.h"
 #include "tests/support/process.h"
@@ -71,6 +74,101 @@ TEST(ParseVrrpNoticeLine, BadLinesNameTheLine) {
   ExpectBad("INSTANCE \"VI_1\" MASTER 256", "priority \"256\"");
   ExpectBad("INSTANCE \"VI_1\" MASTER 100 extra", "not \"INSTANCE");
   ExpectBad("   ", "empty line");
+}
+
+// --- the notify FIFO as a stream -------------------------------------------
+
+std::map<std::string, VrrpState> StatesOf(const VrrpNoticeStream& stream) {
+  std::map<std::string, VrrpState> states;
+  for (const auto& [name, notice] : stream.instances()) states[name] = notice.state;
+  return states;
+}
+
+TEST(VrrpNoticeStream, KeepsTheLatestStateOfEachInstanceOfARealFifo) {
+  VrrpNoticeStream stream("/run/keepalived/vrrp.fifo");
+  stream.Feed(Text("notify_fifo.txt"));
+  EXPECT_EQ(stream.lines(), 9u);
+  EXPECT_EQ(stream.malformed(), 0u);
+  EXPECT_FALSE(stream.last_error().has_value());
+  // The sync group, the MASTER_RX_LOWER_PRI event and the LVS lines are
+  // not instance states.
+  const std::map<std::string, VrrpState> expected = {
+      {"VI_1", VrrpState::kMaster}, {"VI_2", VrrpState::kDeleted}, {"VI 3", VrrpState::kStop}};
+  EXPECT_EQ(StatesOf(stream), expected);
+  EXPECT_EQ(stream.instances().at("VI_1").priority, 100);
+}
+
+TEST(VrrpNoticeStream, LinesSplitAcrossReadsAreJoined) {
+  const std::string text = Text("notify_fifo.txt");
+  VrrpNoticeStream whole("fifo");
+  whole.Feed(text);
+  VrrpNoticeStream bytewise("fifo");
+  for (char c : text) bytewise.Feed(std::string_view(&c, 1));
+  EXPECT_EQ(StatesOf(bytewise), StatesOf(whole));
+  EXPECT_EQ(bytewise.lines(), whole.lines());
+  // A line is taken only once its newline arrives.
+  VrrpNoticeStream partial("fifo");
+  partial.Feed("INSTANCE \"VI_1\" MAS");
+  EXPECT_TRUE(partial.instances().empty());
+  partial.Feed("TER 100\r\n");
+  EXPECT_EQ(StatesOf(partial).at("VI_1"), VrrpState::kMaster);
+}
+
+TEST(VrrpNoticeStream, MalformedLinesAreCountedNamedAndSkipped) {
+  VrrpNoticeStream stream("/run/keepalived/vrrp.fifo");
+  stream.Feed(Text("notify_fifo_malformed.txt"));
+  EXPECT_EQ(stream.lines(), 9u);
+  EXPECT_EQ(stream.malformed(), 5u);
+  ASSERT_TRUE(stream.last_error().has_value());
+  EXPECT_THAT(
+      stream.last_error()->message(),
+      StartsWith("/run/keepalived/vrrp.fifo:9: not \"INSTANCE <name> <state> [priority]\""));
+  // The good lines around them count.
+  const std::map<std::string, VrrpState> expected = {{"VI_1", VrrpState::kMaster},
+                                                     {"VI_2", VrrpState::kBackup}};
+  EXPECT_EQ(StatesOf(stream), expected);
+
+  stream.Feed("INSTANCE \"VI_2\" master 90\n");
+  EXPECT_EQ(stream.malformed(), 6u);
+  EXPECT_THAT(stream.last_error()->message(),
+              StartsWith("/run/keepalived/vrrp.fifo:10: state \"master\""));
+}
+
+TEST(VrrpNoticeStream, OverlongLineIsMalformedAndTheNextOneCounts) {
+  VrrpNoticeStream stream("fifo");
+  stream.Feed("INSTANCE \"" + std::string(3000, 'x'));
+  stream.Feed(std::string(3000, 'y') + "\" MASTER 100\nINSTANCE \"VI_1\" FAULT 0\n");
+  EXPECT_EQ(stream.lines(), 2u);
+  EXPECT_EQ(stream.malformed(), 1u);
+  EXPECT_THAT(stream.last_error()->message(), StartsWith("fifo:1: line longer than 1024 bytes"));
+  EXPECT_EQ(StatesOf(stream), (std::map<std::string, VrrpState>{{"VI_1", VrrpState::kFault}}));
+}
+
+TEST(VrrpNoticeStream, WriterGoneInTheMiddleOfALineIsMalformed) {
+  VrrpNoticeStream stream("fifo");
+  stream.Feed("INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MAS");
+  stream.WriterGone();
+  EXPECT_EQ(stream.malformed(), 1u);
+  EXPECT_THAT(stream.last_error()->message(),
+              StartsWith("fifo:2: the writer went away in the middle of the line"));
+  // The next writer starts a fresh line.
+  stream.Feed("INSTANCE \"VI_1\" MASTER 100\n");
+  EXPECT_EQ(StatesOf(stream).at("VI_1"), VrrpState::kMaster);
+  stream.WriterGone();
+  EXPECT_EQ(stream.malformed(), 1u);
+}
+
+TEST(VrrpNoticeStream, InstancesBeyondTheBoundAreMalformed) {
+  VrrpNoticeStream stream("fifo");
+  for (std::size_t i = 0; i <= VrrpNoticeStream::kMaxInstances; ++i) {
+    stream.Feed("INSTANCE \"VI_" + std::to_string(i) + "\" BACKUP 100\n");
+  }
+  EXPECT_EQ(stream.instances().size(), VrrpNoticeStream::kMaxInstances);
+  EXPECT_EQ(stream.malformed(), 1u);
+  EXPECT_THAT(stream.last_error()->message(), HasSubstr("one more than the 256 kept"));
+  // A known instance still changes.
+  stream.Feed("INSTANCE \"VI_0\" MASTER 100\n");
+  EXPECT_EQ(StatesOf(stream).at("VI_0"), VrrpState::kMaster);
 }
 
 TEST(ParseVrrpStateFile, NotifyArgumentsOrALoneStateWord) {

@@ -315,10 +315,11 @@ TEST(ParseAgentConfig, PackagedExampleClusterSectionIsValidOnceUncommented) {
   const ClusterConfig& cluster = *config->Watcher<ClusterConfig>("cluster");
   EXPECT_EQ(cluster.interval, milliseconds(10000));
   EXPECT_EQ(cluster.states.outcome(RedundancyState::kSplitBrain).impact.unavailable.size(), 3u);
-  ASSERT_EQ(cluster.vrrp.size(), 1u);
+  ASSERT_EQ(cluster.vrrp.size(), 2u);
   EXPECT_EQ(cluster.vrrp[0].instance, "VI_1");
   EXPECT_EQ(cluster.vrrp[0].role, VrrpRole::kMaster);
   EXPECT_EQ(cluster.vrrp[0].state_file, "/run/keepalived/VI_1.state");
+  EXPECT_EQ(cluster.vrrp[1].fifo, "/run/keepalived/vrrp_notify.fifo");
   ASSERT_TRUE(cluster.pacemaker);
   EXPECT_THAT(cluster.pacemaker->command.argv, ElementsAre("crm_mon", "--output-as=xml"));
   EXPECT_EQ(cluster.pacemaker->command.time_limit, milliseconds(10000));

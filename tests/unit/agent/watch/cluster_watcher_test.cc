@@ -15,6 +15,7 @@
 #include "platform/pacemaker.h"
 #include "platform/text_input.h"
 #include "tests/support/fake_command.h"
+#include "tests/support/fake_keepalived_fifo.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/rules/fake_clock.h"
@@ -237,6 +238,77 @@ TEST_F(ClusterWatcherTest, StateFileSwitchedFromBackupToMasterFailsOverABackupNo
               HasSubstr(vrrp.state_file));
 }
 
+// keepalived's notify FIFO, written as keepalived writes it: read on the
+// reader's own thread, the latest line of each instance is its state.
+TEST_F(ClusterWatcherTest, NotifyFifoLinesDriveTheStateAcrossAWriterThatRestarts) {
+  ClusterConfig config;
+  config.interval = milliseconds(100);
+  VrrpInstanceConfig vi1 = Vrrp(VrrpRole::kBackup, "VI_1");
+  vi1.fifo = (scratch_ / "vrrp.fifo").string();
+  VrrpInstanceConfig vi2 = Vrrp(VrrpRole::kMaster, "VI_2");
+  vi2.fifo = vi1.fifo;
+  config.vrrp = {vi1, vi2};
+  const std::string probe = "agent_health:probe:" + vi1.fifo;
+
+  // No FIFO yet (keepalived not started): the probe says so, nothing blocks.
+  ClusterWatcher watcher(config);
+  std::map<std::string, Measurement> sample;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        sample = SampleOnce(watcher);
+        return sample[probe].value == 1;
+      },
+      seconds(10)));
+  EXPECT_EQ(ContextOf(sample[probe])["error_code"], ErrorCodeName(ErrorCode::kNotFound));
+  EXPECT_EQ(sample.count("cluster:VI_1"), 0u);
+  // One reader thread for both instances, proven alive by the watchdog.
+  const std::vector<WatcherThread> threads = watcher.Threads();
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads[0].name, "keepalived fifo " + vi1.fifo);
+
+  testing::FakeKeepalivedFifo keepalived(vi1.fifo);
+  auto await = [&](const std::string& key, RedundancyState wanted) {
+    Measurement found;
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          auto next = SampleOnce(watcher);
+          if (next.count(key) == 0) return false;
+          found = next[key];
+          return found.state == wanted;
+        },
+        seconds(10)))
+        << key << " " << RedundancyStateName(wanted);
+    return found;
+  };
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_2\" MASTER 150\n"));
+  await("cluster:VI_1", RedundancyState::kRedundant);
+  await("cluster:VI_2", RedundancyState::kRedundant);
+
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" MASTER 100\n"));
+  const Measurement took_over = await("cluster:VI_1", RedundancyState::kFailedOver);
+  EXPECT_EQ(ContextOf(took_over)["vrrp_state"], "MASTER");
+  EXPECT_EQ(ContextOf(took_over)["fifo"], vi1.fifo);
+
+  // keepalived restarts and makes the FIFO anew: read again from the new one.
+  keepalived.Restart();
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return keepalived.Write("INSTANCE \"VI_2\" FAULT 0\n") &&
+               SampleOnce(watcher)["cluster:VI_2"].state == RedundancyState::kDegraded;
+      },
+      seconds(10)));
+
+  // A malformed line is counted and named; the lines after it count.
+  ASSERT_TRUE(keepalived.Write("INSTANCE \"VI_1\" master 100\nINSTANCE \"VI_1\" BACKUP 100\n"));
+  await("cluster:VI_1", RedundancyState::kRedundant);
+  sample = SampleOnce(watcher);
+  EXPECT_EQ(sample[probe].value, 0);
+  auto context = ContextOf(sample[probe]);
+  EXPECT_EQ(context["malformed_lines"], "1");
+  EXPECT_THAT(context["last_malformed"], HasSubstr(vi1.fifo + ":"));
+  EXPECT_THAT(context["last_malformed"], HasSubstr("state \"master\" is not a VRRP state"));
+}
+
 TEST_F(ClusterWatcherTest, DataFileGivesEveryInstanceOneProbeAndAMissingInstanceIsDown) {
   ClusterConfig config;
   const std::string data = (scratch_ / "keepalived.data").string();
@@ -451,6 +523,40 @@ preferred_node = "atm-srv-a"
   auto off = Parse("[raid]\n");
   ASSERT_TRUE(off.ok());
   EXPECT_EQ(*off, nullptr);
+}
+
+TEST(ClusterConfig, NotifyFifoIsTheThirdSourceOfAnInstance) {
+  auto config = Parse(R"([cluster]
+[[cluster.vrrp]]
+instance = "VI_1"
+role = "master"
+fifo = "/run/keepalived/vrrp.fifo"
+)");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  ASSERT_EQ((*config)->vrrp.size(), 1u);
+  EXPECT_EQ((*config)->vrrp[0].fifo, "/run/keepalived/vrrp.fifo");
+  EXPECT_EQ((*config)->vrrp[0].source(), "/run/keepalived/vrrp.fifo");
+  EXPECT_EQ((*config)->Describe().front(),
+            "cluster vrrp VI_1: role master, notify FIFO read on its own thread "
+            "/run/keepalived/vrrp.fifo");
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[cluster]\n[[cluster.vrrp]]\ninstance = \"VI_1\"\nstate_file = \"/run/x\"\n"
+       "fifo = \"/run/y\"\n",
+       "atmhealthd.toml:5: cluster.vrrp[0].fifo: give exactly one of state_file (written by a "
+       "notify script), data_file (keepalived's SIGUSR1 dump) and fifo"},
+      {"[cluster]\n[[cluster.vrrp]]\ninstance = \"VI_1\"\n",
+       "atmhealthd.toml:2: cluster.vrrp[0].state_file: give exactly one of"},
+      {"[cluster]\n[[cluster.vrrp]]\ninstance = \"VI_1\"\nfifo = \"vrrp.fifo\"\n",
+       "atmhealthd.toml:4: cluster.vrrp[0].fifo: must be an absolute path, not \"vrrp.fifo\""},
+      {"[cluster]\n[[cluster.vrrp]]\ninstance = \"VI_1\"\nfifo = 3\n",
+       "atmhealthd.toml:4: cluster.vrrp[0].fifo: must be a string, not an integer"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto bad = Parse(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_THAT(bad.error().message(), HasSubstr(expected)) << text;
+  }
 }
 
 TEST(ClusterConfig, EveryErrorNamesFileLineAndKey) {
