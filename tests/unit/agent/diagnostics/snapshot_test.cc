@@ -121,7 +121,7 @@ TEST(TakeSnapshot, ACommandThatHangsIsKilledAtItsLimitAndSaysSo) {
   config.commands.push_back(
       Command("hang", {"/bin/sh", "-c", "echo started; exec sleep 30"}, 300ms));
   const v1::Event snapshot = TakeSnapshot(config, testing::TestEvent(0), platform::Clock::Real());
-  const std::string& hang = Context(snapshot).at("command.hang");
+  const std::string hang = Context(snapshot).at("command.hang");
   EXPECT_THAT(hang, StartsWith("killed (SIGKILL) at its time limit of 300 ms"));
   EXPECT_THAT(hang, EndsWith("started\n"));
 }
