@@ -143,9 +143,4 @@ v1::Event TakeSnapshot(const DiagnosticsConfig& config, const v1::Event& firing,
   return notice;
 }
 
-bool IsSnapshot(const v1::Event& event) {
-  return event.state() == v1::ALERT_STATE_NOTICE && !event.context().empty() &&
-         event.context(0).key() == kFiredAtKey;
-}
-
 }  // namespace atmhealth::agent

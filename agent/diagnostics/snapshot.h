@@ -24,9 +24,6 @@ namespace atmhealth::agent {
 v1::Event TakeSnapshot(const DiagnosticsConfig& config, const v1::Event& firing,
                        const platform::Clock& clock);
 
-// True for the notice TakeSnapshot makes.
-bool IsSnapshot(const v1::Event& event);
-
 }  // namespace atmhealth::agent
 
 #endif  // ATMHEALTH_AGENT_DIAGNOSTICS_SNAPSHOT_H_
