@@ -14,7 +14,7 @@
 #
 #   systemctl disable --now prometheus-node-exporter zabbix-agent2 collectd monit
 #
-# Uses from measure-footprint.sh: $work, the started array, wait_for.
+# Uses from measure-footprint.sh (and its scripts/measure-lib.sh): $work, the started array, wait_for.
 
 peer_names=()
 peer_pids=()

@@ -81,23 +81,10 @@ if ! command -v sqlite3 >/dev/null; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/atmhealth-drain.XXXXXX")
-started=()
-cleanup() {
-  local pid
-  for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${started[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=scripts/measure-lib.sh
+. scripts/measure-lib.sh
+measure_trap_cleanup
 
-status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 # Builtins only in the sampling loop (no subshell, no sleep process): on a
 # loaded machine every fork would stretch the interval.
 now_ns() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
@@ -110,18 +97,11 @@ kib() {
     if [ "$key" = "$2:" ]; then KIB=$value; return; fi
   done <"/proc/$1/status" 2>/dev/null
 }
-wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local limit=$(( $1 * 10 )); shift
-  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 # json_number JSON KEY: the first "KEY":N in JSON.
 json_number() { { echo "$1" | grep -o "\"$2\":[0-9]*" || true; } | head -n 1 | cut -d: -f2; }
 
 echo "measure-drain: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-sync_write_s=$( { dd if=/dev/zero of="$work/sync-probe" bs=4k count=200 oflag=dsync 2>&1 >/dev/null; } | awk '/copied/ { print $(NF-3) }')
-rm -f "$work/sync-probe"
-echo "disk: $(awk -v s="$sync_write_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
+echo "disk: $(sync_write_ms "$work") ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
 
 # --- 1. the backlog, the agent stopped ---------------------------------------
 mkdir -p "$work/agent"
@@ -141,7 +121,7 @@ started+=("$collector")
 if ! wait_for 20 test -s "$work/collector.ready.json"; then
   echo "measure-drain: the collector did not come up:" >&2; cat "$work/collector.log" >&2; exit 1
 fi
-agent_port=$(sed -n 's/.*"agent_port": *\([0-9]*\).*/\1/p' "$work/collector.ready.json")
+agent_port=$(ready_port "$work/collector.ready.json" agent_port)
 
 # --- 3. the agent -------------------------------------------------------------
 # No watcher of its own (all_mounts = false, nothing listed): the events sent

@@ -83,33 +83,17 @@ for program in "$agentd" "$collectord" "$swarm"; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/atmhealth-footprint.XXXXXX")
-started=()
+# shellcheck source=scripts/measure-lib.sh
+. scripts/measure-lib.sh
 mounted=no
-cleanup() {
-  local pid
-  for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${started[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "$mounted" = yes ]; then umount "$work/watched" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+measure_cleanup_more() { if [ "$mounted" = yes ]; then umount "$work/watched" || true; fi; }
+measure_trap_cleanup
 
 # --- helpers -----------------------------------------------------------------
-# status_field PID FIELD: the number of a "FIELD: N" line of /proc/PID/status (kB or a count).
-status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-# CPU time (user + system) of PID, in clock ticks. Fields 14 and 15 of
-# /proc/PID/stat, counted after the ")" that ends the command name.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # Nanoseconds on CPU of the threads PID has now (/proc/PID/task/*/schedstat):
 # finer than clock ticks, but blind to threads that already ended.
 cpu_ns_live_threads() { cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
-mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 # sizes FILE...: "name N bytes, ..." for each file that exists.
 sizes() {
   local f out=""
@@ -117,20 +101,6 @@ sizes() {
     [ -f "$f" ] && out="$out${out:+, }$(basename "$f") $(stat -c %s "$f") bytes"
   done
   echo "$out"
-}
-# metric NAME: one sample of the collector's /metrics, over bash's /dev/tcp.
-metric() {
-  local line
-  exec 3<>"/dev/tcp/127.0.0.1/$http_port"
-  printf 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
-  line=$(timeout 5 cat <&3 | tr -d '\r' | awk -v m="$1" '$1 == m { print $2 }')
-  exec 3<&-
-  echo "${line:-0}"
-}
-wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local limit=$(( $1 * 10 )); shift
-  for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.1; done
-  return 1
 }
 
 # --- collector ---------------------------------------------------------------
@@ -142,9 +112,8 @@ started+=("$collector")
 if ! wait_for 20 test -f "$work/collector.ready.json"; then
   echo "measure-footprint: the collector did not come up:" >&2; cat "$work/collector.log" >&2; exit 1
 fi
-ready=$(cat "$work/collector.ready.json")
-agent_port=$(echo "$ready" | sed -n 's/.*"agent_port": *\([0-9]*\).*/\1/p')
-http_port=$(echo "$ready" | sed -n 's/.*"http_port": *\([0-9]*\).*/\1/p')
+agent_port=$(ready_port "$work/collector.ready.json" agent_port)
+http_port=$(ready_port "$work/collector.ready.json" http_port)
 
 # --- agent -------------------------------------------------------------------
 mkdir -p "$work/watched" "$work/agent"
@@ -197,9 +166,7 @@ fi
 echo "measure-footprint: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # Both stores commit with fsync, so the disk's synchronous-write latency sets
 # their pace: measure it where the databases are.
-sync_write_s=$( { dd if=/dev/zero of="$work/sync-probe" bs=4k count=200 oflag=dsync 2>&1 >/dev/null; } | awk '/copied/ { print $(NF-3) }')
-rm -f "$work/sync-probe"
-echo "disk: $(awk -v s="$sync_write_s" 'BEGIN { printf "%.2f", s * 1000 / 200 }') ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
+echo "disk: $(sync_write_ms "$work") ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
 echo "agent watching $watched, storage interval 10s, heartbeat 10s; measuring ${idle}s of idle watching"
 if [ "$peers" = yes ]; then
   peer_ticks_before=()
