@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -311,6 +312,8 @@ Result<StoredBatch> SqliteCollectorStore::StoreEvents(std::string_view device_id
 
   StoredBatch stored;
   stored.last_stored_seq = static_cast<std::uint64_t>(**before);
+  insert_what_ = fmt::format("store batch of {}: insert seq ", Quoted(device_id));
+  alert_what_ = fmt::format("store batch of {}: update alert of seq ", Quoted(device_id));
   for (const v1::Event& event : events) {
     Result<bool> inserted = InsertEvent(device_id, buffer_id, event, now_unix_ns);
     if (!inserted.ok()) return inserted.error();
@@ -341,8 +344,10 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
                                                std::string_view buffer_id, const v1::Event& event,
                                                std::int64_t now_unix_ns) {
   const auto seq = static_cast<std::int64_t>(event.seq());
-  Result<EventColumns> columns = ColumnsOf(event, database_.path(), device_id);
-  if (!columns.ok()) return columns.error();
+  if (Status filled = FillColumns(event, database_.path(), device_id, columns_); !filled.ok()) {
+    return filled.error();
+  }
+  const EventColumns* columns = &columns_;
   {
     platform::SqliteQuery query(database_, insert_event_);
     query.BindText(1, device_id)
@@ -366,8 +371,7 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
         .BindText(19, columns->context_json)
         .BindBlob(20, columns->payload)
         .BindText(21, buffer_id);
-    Status inserted =
-        query.Run(fmt::format("store batch of {}: insert seq {}", Quoted(device_id), seq));
+    Status inserted = query.Run(EventWhat(insert_what_, seq));
     if (!inserted.ok()) return inserted.error();
   }
   // Stored by an earlier batch: exactly once, so nothing else changes either.
@@ -382,10 +386,15 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
       .BindInt64(6, event.wall_time_unix_ns())
       .BindInt64(7, now_unix_ns)
       .BindText(8, buffer_id);
-  Status upserted =
-      query.Run(fmt::format("store batch of {}: update alert of seq {}", Quoted(device_id), seq));
+  Status upserted = query.Run(EventWhat(alert_what_, seq));
   if (!upserted.ok()) return upserted.error();
   return true;
+}
+
+std::string_view SqliteCollectorStore::EventWhat(std::string_view prefix, std::int64_t seq) {
+  what_.assign(prefix);
+  fmt::format_to(std::back_inserter(what_), "{}", seq);
+  return what_;
 }
 
 Status SqliteCollectorStore::RecordHeartbeat(std::string_view device_id,

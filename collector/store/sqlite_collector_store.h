@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collector/store/collector_store.h"
+#include "collector/store/store_rows.h"
 #include "platform/sqlite_database.h"
 
 namespace atmhealth::collector {
@@ -66,9 +67,12 @@ class SqliteCollectorStore final : public CollectorStore {
   explicit SqliteCollectorStore(platform::SqliteDatabase database)
       : database_(std::move(database)) {}
   Status PrepareStatements();
-  // True if stored now, false if stored before.
+  // True if stored now, false if stored before. Needs insert_what_ and
+  // alert_what_ set for the batch.
   Result<bool> InsertEvent(std::string_view device_id, std::string_view buffer_id,
                            const v1::Event& event, std::int64_t now_unix_ns);
+  // `what_` made "<prefix><seq>" for the messages of one event's statement.
+  std::string_view EventWhat(std::string_view prefix, std::int64_t seq);
 
   // Declared first so that it is destroyed last, after the statements.
   platform::SqliteDatabase database_;
@@ -86,6 +90,12 @@ class SqliteCollectorStore final : public CollectorStore {
   platform::SqliteStatement keep_heartbeat_history_;
   platform::SqliteStatement upsert_service_;
   platform::SqliteStatement delete_unreported_services_;
+  // Reused for every event so that storing one allocates nothing once the
+  // strings have grown to the size of the events.
+  EventColumns columns_;
+  std::string what_;
+  std::string insert_what_;  // 'store batch of "<device>": insert seq ' of the batch
+  std::string alert_what_;   // 'store batch of "<device>": update alert of seq '
 };
 
 }  // namespace atmhealth::collector

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "proto/names.h"
 
@@ -22,15 +24,40 @@ bool IsValidDeviceId(std::string_view id) {
   });
 }
 
+// Short names of the values 0..kCachedValues-1 of one enum, made once:
+// wire::ShortName builds a new string per call, and every stored event needs
+// seven of them. Values beyond (none today) are named per call.
+constexpr int kCachedValues = 64;
+
+template <typename Enum>
+const std::string& CachedShortName(Enum value, std::string& scratch) {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    all.reserve(kCachedValues);
+    for (int i = 0; i < kCachedValues; ++i) all.push_back(wire::ShortName(static_cast<Enum>(i)));
+    return all;
+  }();
+  const auto index = static_cast<int>(value);
+  if (index >= 0 && index < kCachedValues) return names[static_cast<std::size_t>(index)];
+  scratch = wire::ShortName(value);
+  return scratch;
+}
+
+template <typename Enum>
+void AssignShortName(Enum value, std::string& out) {
+  std::string scratch;
+  out.assign(CachedShortName(value, scratch));
+}
+
 // "withdrawal,deposit": readable in SQL, and matched with
 // ',' || impact_unavailable || ',' LIKE '%,withdrawal,%'.
-std::string ServiceList(const google::protobuf::RepeatedField<int>& services) {
-  std::string list;
+void AssignServiceList(const google::protobuf::RepeatedField<int>& services, std::string& list) {
+  list.clear();
+  std::string scratch;
   for (int service : services) {
     if (!list.empty()) list += ',';
-    list += wire::ShortName(static_cast<v1::CustomerService>(service));
+    list += CachedShortName(static_cast<v1::CustomerService>(service), scratch);
   }
-  return list;
 }
 
 // Text that went through JSON must never throw on bytes that are not UTF-8:
@@ -64,13 +91,64 @@ std::string FeedJson(const v1::FeedHealth& feed) {
   return Dump(json);
 }
 
-// The diagnostic snapshot as one JSON object, key to value, in the agent's
-// order, so that SQL reads a value with context_json ->> '$."statvfs.f_bavail"'.
-// A key sent twice keeps its last value.
-std::string ContextJson(const v1::Event& event) {
+// The diagnostic snapshot as one JSON object through the JSON library: key
+// to value, in the agent's order; a key sent twice keeps its first place and
+// its last value. The exact form of the column; AppendContextJson must
+// write the same bytes.
+std::string ContextJsonDom(const v1::Event& event) {
   nlohmann::ordered_json context = nlohmann::ordered_json::object();
   for (const v1::ContextEntry& entry : event.context()) context[entry.key()] = entry.value();
   return Dump(context);
+}
+
+// Text the JSON library writes as it is between its quotes: printable ASCII
+// but for the quote and the backslash.
+bool IsPlainJsonText(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+}
+
+// Snapshots with more entries than this take the library's way: the check
+// for repeated keys below is quadratic.
+constexpr int kMaxDirectContextEntries = 64;
+
+// ContextJsonDom's bytes, written into `json` without building the object:
+// each key and value is appended between quotes as it is when it is plain
+// text (what agents send), else as the library writes that one string
+// (escapes, bytes that are not UTF-8). A snapshot with a repeated key, or
+// very many entries, is handed to ContextJsonDom whole.
+void AssignContextJson(const v1::Event& event, std::string& json) {
+  const auto& entries = event.context();
+  bool direct = entries.size() <= kMaxDirectContextEntries;
+  for (int i = 0; direct && i < entries.size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (entries[i].key() == entries[j].key()) {
+        direct = false;
+        break;
+      }
+    }
+  }
+  if (!direct) {
+    json = ContextJsonDom(event);
+    return;
+  }
+  auto append = [&json](const std::string& text) {
+    if (IsPlainJsonText(text)) {
+      json += '"';
+      json += text;
+      json += '"';
+    } else {
+      json += Dump(nlohmann::ordered_json(text));
+    }
+  };
+  json.assign(1, '{');
+  for (int i = 0; i < entries.size(); ++i) {
+    if (i > 0) json += ',';
+    append(entries[i].key());
+    json += ':';
+    append(entries[i].value());
+  }
+  json += '}';
 }
 
 }  // namespace
@@ -115,24 +193,33 @@ Status CheckBatchSequences(const std::vector<v1::Event>& events, std::string_vie
   return OkStatus();
 }
 
-Result<EventColumns> ColumnsOf(const v1::Event& event, std::string_view where,
-                               std::string_view device_id) {
-  EventColumns columns;
-  if (!event.SerializeToString(&columns.payload)) {
+Status FillColumns(const v1::Event& event, std::string_view where, std::string_view device_id,
+                   EventColumns& columns) {
+  columns.payload.clear();
+  if (!event.AppendToString(&columns.payload)) {
     return Error(ErrorCode::kInvalidArgument,
                  fmt::format("{}: store batch of {}: seq {}: event does not serialize", where,
                              Quoted(device_id), event.seq()));
   }
-  columns.severity = wire::ShortName(event.severity());
-  columns.kind = wire::ShortName(event.kind());
-  columns.state = wire::ShortName(event.state());
-  columns.unit = wire::ShortName(event.unit());
-  columns.category = wire::ShortName(event.category());
-  columns.impact_unavailable = ServiceList(event.impact().unavailable());
-  columns.impact_degraded = ServiceList(event.impact().degraded());
-  columns.context_json = ContextJson(event);
+  AssignShortName(event.severity(), columns.severity);
+  AssignShortName(event.kind(), columns.kind);
+  AssignShortName(event.state(), columns.state);
+  AssignShortName(event.unit(), columns.unit);
+  AssignShortName(event.category(), columns.category);
+  AssignServiceList(event.impact().unavailable(), columns.impact_unavailable);
+  AssignServiceList(event.impact().degraded(), columns.impact_degraded);
+  AssignContextJson(event, columns.context_json);
   columns.moves_alert = !event.alert_key().empty() && (event.state() == v1::ALERT_STATE_FIRING ||
                                                        event.state() == v1::ALERT_STATE_RESOLVED);
+  return OkStatus();
+}
+
+Result<EventColumns> ColumnsOf(const v1::Event& event, std::string_view where,
+                               std::string_view device_id) {
+  EventColumns columns;
+  if (Status filled = FillColumns(event, where, device_id, columns); !filled.ok()) {
+    return filled.error();
+  }
   return columns;
 }
 
@@ -149,9 +236,11 @@ Result<HeartbeatColumns> ColumnsOf(const v1::Heartbeat& heartbeat, std::string_v
                                "nothing recorded",
                                where, what, i));
     }
-    const std::string service = wire::ShortName(status.service());
+    std::string service_scratch;
+    std::string state_scratch;
+    const std::string& service = CachedShortName(status.service(), service_scratch);
     services.push_back({{"service", service},
-                        {"state", wire::ShortName(status.state())},
+                        {"state", CachedShortName(status.state(), state_scratch)},
                         {"reason", status.reason()}});
     reported.push_back(service);
   }

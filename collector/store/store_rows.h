@@ -58,6 +58,13 @@ struct EventColumns {
 Result<EventColumns> ColumnsOf(const v1::Event& event, std::string_view where,
                                std::string_view device_id);
 
+// The same columns written into `columns`, whose strings keep their
+// capacity: a store that reuses one EventColumns for every event of a batch
+// allocates nothing per event once the strings have grown. On error
+// `columns` holds no meaningful row.
+Status FillColumns(const v1::Event& event, std::string_view where, std::string_view device_id,
+                   EventColumns& columns);
+
 // A heartbeat's services as stored: services_json ([{service, state,
 // reason}]) and the short names it lists, as a JSON array.
 struct HeartbeatColumns {

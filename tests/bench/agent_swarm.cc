@@ -44,6 +44,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -53,6 +54,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -67,6 +69,7 @@
 #include "platform/status.h"
 #include "proto/frame_stream.h"
 #include "tests/bench/bench_events.h"
+#include "tests/bench/raw_ceiling.h"
 
 namespace atmhealth::bench {
 namespace {
@@ -103,6 +106,10 @@ struct SwarmOptions {
   std::string tls_ca_key;                  // its private key, to mint device certificates
   std::string tls_server_name;             // name the collector's certificate must carry
   bool reconnect = false;                  // reconnect after any failure as atmhealthd does
+  std::string raw_ceiling_dir;             // measure the raw ceiling there first; "": not
+  std::uint64_t raw_ceiling_rows = 200'000;
+  // rows per transaction of the raw ceiling: [store] max_group_events
+  std::uint64_t raw_ceiling_commit = 10'000;
 };
 
 // Device certificates signed in memory by a CA: one key pair shared by all
@@ -672,6 +679,40 @@ Result<asio::ip::tcp::endpoint> LoopbackEndpoint(std::string_view text) {
   return asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(std::stoul(port_text)));
 }
 
+// Measures and prints the raw ceiling (raw_ceiling.h) in a fresh file of
+// options.raw_ceiling_dir, with as many devices as agents; removes the file.
+// False when it failed (printed).
+bool PrintRawCeiling(const SwarmOptions& options) {
+  const std::filesystem::path path =
+      std::filesystem::path(options.raw_ceiling_dir) /
+      ("raw-ceiling-" + std::to_string(std::random_device()()) + ".db");
+  RawCeilingOptions raw;
+  raw.path = path.string();
+  raw.devices = options.agents;
+  raw.rows = options.raw_ceiling_rows;
+  raw.rows_per_commit = options.raw_ceiling_commit;
+  raw.rows_per_device_run = options.batch;
+  Result<RawCeiling> ceiling = MeasureRawCeiling(raw);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ignored;
+    std::filesystem::remove(path.string() + suffix, ignored);
+  }
+  if (!ceiling.ok()) {
+    std::fprintf(stderr, "atmhealth-agent-swarm: raw ceiling: %s\n",
+                 ceiling.error().message().c_str());
+    return false;
+  }
+  std::printf(
+      "raw ceiling       %llu rows in %.3f s = %.0f rows/s (%llu commits of %llu rows, %d "
+      "devices, %llu rows of a device at a time, the collector's schema in %s)\n",
+      static_cast<unsigned long long>(ceiling->rows), ceiling->seconds, ceiling->RowsPerSecond(),
+      static_cast<unsigned long long>(ceiling->commits),
+      static_cast<unsigned long long>(options.raw_ceiling_commit), options.agents,
+      static_cast<unsigned long long>(options.batch), options.raw_ceiling_dir.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
 }  // namespace
 }  // namespace atmhealth::bench
 
@@ -777,6 +818,25 @@ int main(int argc, char** argv) {
                "atmhealthd's backoff (0.5 s doubling to 30 s, jittered; never before a retry "
                "hint), resending what was not acknowledged, until --duration-limit; without "
                "it, only a refusal with a retry hint is tried again");
+  app.add_option("--raw-ceiling-dir", options.raw_ceiling_dir,
+                 "before the agents start, measure the raw ceiling on this disk: "
+                 "--raw-ceiling-rows rows shaped like the swarm's events inserted with one "
+                 "prepared statement into a fresh database with the collector's schema (WAL, "
+                 "synchronous=FULL), --batch rows of one device at a time, --raw-ceiling-commit "
+                 "rows per transaction; pass the directory of the collector's database. The file "
+                 "is removed afterwards")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--raw-ceiling-rows", options.raw_ceiling_rows, "rows the raw ceiling inserts")
+      ->type_name("N")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--raw-ceiling-commit", options.raw_ceiling_commit,
+                 "rows per transaction of the raw ceiling (the collector's [store] "
+                 "max_group_events by default)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (options.tls_ca.empty() != options.tls_ca_key.empty()) {
     std::fprintf(stderr, "atmhealth-agent-swarm: --tls-ca and --tls-ca-key go together\n");
@@ -793,6 +853,10 @@ int main(int argc, char** argv) {
   if (!target.ok()) {
     std::fprintf(stderr, "atmhealth-agent-swarm: %s\n", target.error().message().c_str());
     return atmhealth::bench::kExitUsage;
+  }
+  spdlog::set_level(spdlog::level::warn);  // the raw ceiling's schema migration
+  if (!options.raw_ceiling_dir.empty() && !atmhealth::bench::PrintRawCeiling(options)) {
+    return atmhealth::bench::kExitIncomplete;
   }
   atmhealth::asio::io_context io(1);
   atmhealth::bench::Swarm swarm(io, options, *target);

@@ -20,6 +20,7 @@
 #include "collector/store/collector_store.h"
 #include "platform/clock.h"
 #include "tests/bench/bench_events.h"
+#include "tests/bench/raw_ceiling.h"
 
 namespace atmhealth::bench {
 namespace {
@@ -90,6 +91,81 @@ BENCHMARK(BM_StoreEvents)
     ->Arg(256)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+// Group commit as the store thread runs it under load: `batches` batches of
+// 100 events from different devices in one group, one fsync for the group.
+// Beside BM_RawBatchedInsert with as many rows per commit, the difference is
+// what the store adds per event (columns, JSON, payload, alert upsert,
+// buffer bookkeeping) over SQLite alone.
+void BM_StoreEventsGrouped(benchmark::State& state) {
+  constexpr std::uint64_t kBatch = 100;
+  const auto batches = static_cast<int>(state.range(0));
+  ScratchDir dir;
+  std::unique_ptr<collector::CollectorStore> store = OpenStore(dir, state);
+  if (store == nullptr) return;
+  std::vector<std::uint64_t> next_seq(kDevices, 1);
+  std::vector<v1::Event> events;
+  for (std::uint64_t i = 0; i < kBatch; ++i) events.push_back(RealisticEvent(i + 1));
+  int device = 0;
+  for (auto _ : state) {
+    if (Status begun = store->BeginGroup(); !begun.ok()) {
+      state.SkipWithError(begun.error().message().c_str());
+      return;
+    }
+    for (int b = 0; b < batches; ++b) {
+      for (std::uint64_t i = 0; i < kBatch; ++i) events[i].set_seq(next_seq[device] + i);
+      Result<collector::StoredBatch> stored =
+          store->StoreEvents(DeviceId(device), "", events, NowUnixNanos());
+      if (!stored.ok()) {
+        state.SkipWithError(stored.error().message().c_str());
+        return;
+      }
+      next_seq[device] += kBatch;
+      device = (device + 1) % kDevices;
+    }
+    if (Status committed = store->CommitGroup(); !committed.ok()) {
+      state.SkipWithError(committed.error().message().c_str());
+      return;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batches * kBatch));
+}
+BENCHMARK(BM_StoreEventsGrouped)
+    ->ArgName("batches_of_100")
+    ->Arg(1)
+    ->Arg(10)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The raw ceiling (raw_ceiling.h): `rows` rows of the same shape per
+// transaction, prepared once, straight into the collector's schema; ten
+// transactions per iteration into a fresh file, timed without the setup.
+void BM_RawBatchedInsert(benchmark::State& state) {
+  const auto rows = static_cast<std::uint64_t>(state.range(0));
+  ScratchDir dir;
+  int file = 0;
+  for (auto _ : state) {
+    RawCeilingOptions options;
+    options.path = (dir / ("raw-" + std::to_string(file++) + ".db")).string();
+    options.devices = kDevices;
+    options.rows = rows * 10;
+    options.rows_per_commit = rows;
+    options.rows_per_device_run = 100;  // as BM_StoreEventsGrouped's batches
+    Result<RawCeiling> ceiling = MeasureRawCeiling(options);
+    if (!ceiling.ok()) {
+      state.SkipWithError(ceiling.error().message().c_str());
+      return;
+    }
+    state.SetIterationTime(ceiling->seconds);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * 10));
+}
+BENCHMARK(BM_RawBatchedInsert)
+    ->ArgName("rows_per_commit")
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
 
 // A known device connecting again, as every agent does after a collector
 // restart: one transaction per Hello.

@@ -30,8 +30,10 @@ done
 port=$(sed 's/.*"agent_port":\([0-9]*\).*/\1/' "$dir/ready.json")
 
 # Saturation with batches and heartbeats, then a paced run with spread
-# connects: the two ways BENCHMARKS.md drives it.
+# connects: the two ways BENCHMARKS.md drives it; the first with the raw
+# ceiling beside it.
 "$swarm" --collector "127.0.0.1:$port" --device-prefix smoke-a --agents 8 \
+  --raw-ceiling-dir "$dir" --raw-ceiling-rows 200 --raw-ceiling-commit 50 \
   --events-per-agent 50 --batch 4 --window 2 --heartbeats 3 --duration-limit 60
 "$swarm" --collector "127.0.0.1:$port" --device-prefix smoke-b --agents 4 \
   --events-per-agent 5 --batch 1 --window 1 --pace-ms 20 --connect-spread-ms 50 \
