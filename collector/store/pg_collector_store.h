@@ -6,7 +6,9 @@
 //
 // Exactly once per (device, buffer, seq) is the events table's primary key
 // (INSERT ... ON CONFLICT DO NOTHING), so it holds whichever collector
-// stores a batch, and when two store the same one at once. A batch locks its
+// stores a batch, and when two store the same one at once. A batch is a few
+// statements whatever its size (its rows go as arrays), a heartbeat and a
+// Hello one each: a statement is a round trip to the server. A batch locks its
 // buffer's row (SELECT ... FOR UPDATE) for its transaction, so the batches
 // of one buffer are stored one after another even from two collectors, and
 // what a batch counts as new, resent or late is exact.
@@ -65,12 +67,6 @@ class PgCollectorStore final : public CollectorStore {
   // takes back its own work only.
   template <typename T, typename Body>
   Result<T> InUnit(std::string_view what, Body body);
-  // True if stored now, false if stored before. Sets `alert_moved` when
-  // the event moved its alert.
-  Result<bool> InsertEvent(pqxx::transaction_base& unit, std::string_view device_id,
-                           std::string_view buffer_id, const v1::Event& event,
-                           std::int64_t now_unix_ns, bool& alert_moved);
-
   PgConnection connection_;
   std::int64_t heartbeat_history_ns_ = 0;
   // The open group's transaction; null outside a group, and after the

@@ -38,6 +38,16 @@ std::string ErrorText(const Result<T>& result) {
   return result.ok() ? "ok" : result.error().message();
 }
 
+// SampleEvent(seq) as an event of the alert `key`.
+v1::Event AlertEventOf(std::uint64_t seq, const std::string& key, v1::AlertState state,
+                       v1::Severity severity) {
+  v1::Event event = SampleEvent(seq);
+  event.set_alert_key(key);
+  event.set_state(state);
+  event.set_severity(severity);
+  return event;
+}
+
 // The operator queries of docs/collector-database.md, word for word, so that
 // the documentation cannot drift from what the schema answers (and how fast).
 constexpr const char* kLatestEventsOfDevice = R"sql(
@@ -525,32 +535,24 @@ TEST_P(CollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
   ASSERT_TRUE(
       store->RecordHello(SampleHello("atm-osaka-0007", "site-umeda"), "p", kReceivedAt1).ok());
 
-  auto alert_event = [](std::uint64_t seq, const std::string& key, v1::AlertState state,
-                        v1::Severity severity) {
-    v1::Event event = SampleEvent(seq);
-    event.set_alert_key(key);
-    event.set_state(state);
-    event.set_severity(severity);
-    return event;
-  };
   std::vector<v1::Event> tokyo = {
-      alert_event(1, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
-      alert_event(2, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL),
-      alert_event(3, "raid:md0", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
-      alert_event(4, "raid:md0", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
-      alert_event(5, "config_change:/etc/atm.conf", v1::ALERT_STATE_NOTICE, v1::SEVERITY_INFO),
+      AlertEventOf(1, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+      AlertEventOf(2, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL),
+      AlertEventOf(3, "raid:md0", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+      AlertEventOf(4, "raid:md0", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+      AlertEventOf(5, "config_change:/etc/atm.conf", v1::ALERT_STATE_NOTICE, v1::SEVERITY_INFO),
   };
   ASSERT_TRUE(store->StoreEvents("atm-tokyo-0412", "", tokyo, kReceivedAt1).ok());
   ASSERT_TRUE(store
                   ->StoreEvents("atm-tokyo-0413", "",
-                                {alert_event(1, "peer:standby", v1::ALERT_STATE_FIRING,
-                                             v1::SEVERITY_CRITICAL)},
+                                {AlertEventOf(1, "peer:standby", v1::ALERT_STATE_FIRING,
+                                              v1::SEVERITY_CRITICAL)},
                                 kReceivedAt1)
                   .ok());
   ASSERT_TRUE(store
                   ->StoreEvents("atm-osaka-0007", "",
-                                {alert_event(1, "storage:/var", v1::ALERT_STATE_FIRING,
-                                             v1::SEVERITY_CRITICAL)},
+                                {AlertEventOf(1, "storage:/var", v1::ALERT_STATE_FIRING,
+                                              v1::SEVERITY_CRITICAL)},
                                 kReceivedAt1)
                   .ok());
 
@@ -575,8 +577,8 @@ TEST_P(CollectorStoreTest, AlertsFollowFiringAndResolvedEvents) {
       store
           ->StoreEvents(
               "atm-tokyo-0412", "",
-              {alert_event(6, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
-               alert_event(7, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING)},
+              {AlertEventOf(6, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+               AlertEventOf(7, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING)},
               kReceivedAt2)
           .ok());
   SqlRow storage = sql.Row(
@@ -984,6 +986,145 @@ TEST_F(SqliteCollectorStoreTest, DatabaseOfSchemaVersion2IsMigratedKeepingItsEve
   EXPECT_EQ(sql.Value("PRAGMA user_version"), Integer(kCollectorSchemaVersion));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM incidents"), Integer(0));
   EXPECT_EQ(sql.Value("SELECT group_concat(buffer_id || ':' || seq) FROM events"), Text(":7,:8"));
+}
+
+// One batch that fires, resolves and fires again one alert (and moves a
+// second one between): the alert ends in the state of its last event, its
+// period starting at the last change of state, as if each event came alone.
+TEST_P(CollectorStoreTest, BatchHoldingFiringAndResolvedOfOneAlertEndsInItsLastState) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->StoreEvents("atm-tokyo-0412", "",
+                                {AlertEventOf(1, "storage:/var", v1::ALERT_STATE_FIRING,
+                                              v1::SEVERITY_WARNING)},
+                                kReceivedAt1)
+                  .ok());
+  Result<StoredBatch> batch = store->StoreEvents(
+      "atm-tokyo-0412", "",
+      {AlertEventOf(2, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL),
+       AlertEventOf(3, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+       AlertEventOf(4, "raid:md0", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+       AlertEventOf(5, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+       AlertEventOf(6, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL),
+       AlertEventOf(7, "raid:md0", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO)},
+      kReceivedAt2);
+  ASSERT_TRUE(batch.ok()) << ErrorText(batch);
+  EXPECT_EQ(batch->inserted, 6u);
+
+  PlainSql& sql = Sql();
+  SqlRow storage = sql.Row("SELECT * FROM alerts WHERE alert_key = 'storage:/var'");
+  EXPECT_EQ(storage["state"], Text("firing"));
+  EXPECT_EQ(storage["severity"], Text("critical"));
+  EXPECT_EQ(storage["since_seq"], Integer(5));
+  EXPECT_EQ(storage["since_wall_time_unix_ns"], Integer(SampleEvent(5).wall_time_unix_ns()));
+  EXPECT_EQ(storage["last_seq"], Integer(6));
+  EXPECT_EQ(storage["updated_unix_ns"], Integer(kReceivedAt2));
+  SqlRow raid = sql.Row("SELECT * FROM alerts WHERE alert_key = 'raid:md0'");
+  EXPECT_EQ(raid["state"], Text("resolved"));
+  EXPECT_EQ(raid["since_seq"], Integer(7));
+  EXPECT_EQ(raid["last_seq"], Integer(7));
+
+  // Firing all through the next batch: the period that began at 5 goes on.
+  ASSERT_TRUE(
+      store
+          ->StoreEvents(
+              "atm-tokyo-0412", "",
+              {AlertEventOf(8, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+               AlertEventOf(9, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL)},
+              kReceivedAt3)
+          .ok());
+  storage = sql.Row("SELECT * FROM alerts WHERE alert_key = 'storage:/var'");
+  EXPECT_EQ(storage["since_seq"], Integer(5));
+  EXPECT_EQ(storage["last_seq"], Integer(9));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(9));
+}
+
+// A late event (below the highest stored, filling a gap) moves its alert
+// no more inside a batch than alone: the alert keeps the newer state.
+TEST_P(CollectorStoreTest, LateEventInABatchDoesNotMoveItsAlertBack) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      store
+          ->StoreEvents(
+              "atm-tokyo-0412", "",
+              {AlertEventOf(1, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+               AlertEventOf(4, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_CRITICAL)},
+              kReceivedAt1)
+          .ok());
+  Result<StoredBatch> late = store->StoreEvents(
+      "atm-tokyo-0412", "",
+      {AlertEventOf(2, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO),
+       AlertEventOf(5, "storage:/var", v1::ALERT_STATE_FIRING, v1::SEVERITY_WARNING),
+       AlertEventOf(3, "storage:/var", v1::ALERT_STATE_RESOLVED, v1::SEVERITY_INFO)},
+      kReceivedAt2);
+  ASSERT_TRUE(late.ok()) << ErrorText(late);
+  EXPECT_EQ(late->inserted, 3u);
+  EXPECT_EQ(late->late, 2u);
+  EXPECT_EQ(late->last_stored_seq, 5u);
+
+  PlainSql& sql = Sql();
+  SqlRow storage = sql.Row("SELECT * FROM alerts WHERE alert_key = 'storage:/var'");
+  EXPECT_EQ(storage["state"], Text("firing"));
+  EXPECT_EQ(storage["severity"], Text("warning"));
+  EXPECT_EQ(storage["since_seq"], Integer(1));
+  EXPECT_EQ(storage["last_seq"], Integer(5));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
+}
+
+// An agent never sends one seq twice in a batch, but a batch that does
+// stores it once, counted once as a duplicate.
+TEST_P(CollectorStoreTest, BatchHoldingOneSeqTwiceStoresItOnce) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  std::vector<v1::Event> batch = SampleBatch(1, 3);
+  batch.insert(batch.begin() + 2, SampleEvent(2));
+  batch[2].set_summary("the second copy");
+  Result<StoredBatch> stored = store->StoreEvents("atm-tokyo-0412", "", batch, kReceivedAt1);
+  ASSERT_TRUE(stored.ok()) << ErrorText(stored);
+  EXPECT_EQ(stored->inserted, 3u);
+  EXPECT_EQ(stored->duplicates, 1u);
+  EXPECT_EQ(stored->last_stored_seq, 3u);
+  PlainSql& sql = Sql();
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(3));
+  EXPECT_EQ(sql.Value("SELECT summary FROM events WHERE seq = 2"), Text(SampleEvent(2).summary()));
+}
+
+// A heartbeat naming a service twice: its last entry is the service's
+// state, and when the entries disagree the state changed now.
+TEST_P(CollectorStoreTest, HeartbeatNamingAServiceTwiceKeepsItsLastEntry) {
+  std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
+  ASSERT_NE(store, nullptr);
+  auto heartbeat = [](std::vector<v1::ServiceStatus> services) {
+    v1::Heartbeat message;
+    for (v1::ServiceStatus& service : services) *message.add_services() = std::move(service);
+    message.set_interval_ms(10000);
+    return message;
+  };
+  const auto in_service = [](const std::string& reason) {
+    return Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_IN_SERVICE, reason);
+  };
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412", heartbeat({in_service("")}), kReceivedAt1));
+  ASSERT_TRUE(store->RecordHeartbeat(
+      "atm-tokyo-0412",
+      heartbeat(
+          {Service(v1::CUSTOMER_SERVICE_WITHDRAWAL, v1::SERVICE_STATE_OUT_OF_SERVICE, "raid:md0"),
+           in_service("second entry")}),
+      kReceivedAt2));
+  PlainSql& sql = Sql();
+  SqlRow withdrawal = sql.Row("SELECT * FROM device_services WHERE service = 'withdrawal'");
+  EXPECT_EQ(withdrawal["state"], Text("in_service"));
+  EXPECT_EQ(withdrawal["reason"], Text("second entry"));
+  EXPECT_EQ(withdrawal["since_unix_ns"], Integer(kReceivedAt2));
+
+  ASSERT_TRUE(store->RecordHeartbeat("atm-tokyo-0412",
+                                     heartbeat({in_service("a"), in_service("b")}), kReceivedAt3));
+  withdrawal = sql.Row("SELECT * FROM device_services WHERE service = 'withdrawal'");
+  EXPECT_EQ(withdrawal["reason"], Text("b"));
+  EXPECT_EQ(withdrawal["since_unix_ns"], Integer(kReceivedAt2));
+  EXPECT_EQ(withdrawal["updated_unix_ns"], Integer(kReceivedAt3));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services"), Integer(1));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <optional>
 #include <thread>
 
 #include "tests/support/postgres_server.h"
@@ -24,6 +26,13 @@ using ::atmhealth::testing::SampleBatch;
 using ::atmhealth::testing::SampleHello;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// A store on the database at `url`, as one collector opens it.
+Result<std::unique_ptr<CollectorStore>> OpenOn(const std::string& url) {
+  PgCollectorStoreOptions options;
+  options.connection.url = url;
+  return PgCollectorStore::Open(options);
+}
 
 TEST(PgConnection, MessagesNeverCarryThePassword) {
   EXPECT_EQ(RedactedUrl("postgresql://ops:s3cret@db.example:5432/atmhealth"),
@@ -85,6 +94,104 @@ TEST(PgCollectorStore, StoresAgainOnceTheRestartedServerIsBack) {
             atmhealth::testing::SqlValue(std::int64_t{8}));
   EXPECT_EQ(sql.Value("SELECT last_seq FROM buffers"),
             atmhealth::testing::SqlValue(std::int64_t{8}));
+}
+
+// Two collectors store overlapping batches of one buffer at the same time
+// (an agent's old session on one, its new one on the other): the second
+// waits for the first's commit, stores only what the first did not, and
+// counts the rest as resent; the alert ends at the highest seq.
+TEST(PgCollectorStore, TwoCollectorsStoringOverlappingBatchesStoreEachSeqOnce) {
+  atmhealth::testing::SharedPostgresSchema schema;
+  Result<std::unique_ptr<CollectorStore>> first = OpenOn(schema.url());
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  Result<std::unique_ptr<CollectorStore>> second = OpenOn(schema.url());
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  ASSERT_TRUE((*first)
+                  ->RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"), "p", kReceivedAt1)
+                  .ok());
+
+  ASSERT_TRUE((*first)->BeginGroup());
+  Result<StoredBatch> by_first =
+      (*first)->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 10), kReceivedAt1);
+  ASSERT_TRUE(by_first.ok()) << by_first.error().message();
+  EXPECT_EQ(by_first->inserted, 10u);
+  // The other collector's batch waits for the buffer's lock...
+  std::optional<Result<StoredBatch>> by_second;
+  std::thread other([&] {
+    by_second = (*second)->StoreEvents("atm-tokyo-0412", "", SampleBatch(5, 15), kReceivedAt2);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // ... until the first commits.
+  ASSERT_TRUE((*first)->CommitGroup());
+  other.join();
+  ASSERT_TRUE(by_second.has_value());
+  ASSERT_TRUE(by_second->ok()) << by_second->error().message();
+  EXPECT_EQ((*by_second)->inserted, 5u);
+  EXPECT_EQ((*by_second)->duplicates, 6u);
+  EXPECT_EQ((*by_second)->late, 0u);
+  EXPECT_EQ((*by_second)->gap_ranges, 0u);
+  EXPECT_EQ((*by_second)->last_stored_seq, 15u);
+
+  PlainSql sql(PlainSql::Postgres{schema.url()});
+  using atmhealth::testing::SqlValue;
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), SqlValue(std::int64_t{15}));
+  EXPECT_EQ(sql.Value("SELECT count(DISTINCT seq) FROM events"), SqlValue(std::int64_t{15}));
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM events WHERE received_unix_ns = " +
+                      std::to_string(kReceivedAt1)),
+            SqlValue(std::int64_t{10}));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM buffers"), SqlValue(std::int64_t{15}));
+  EXPECT_EQ(sql.Value("SELECT gap_events FROM buffers"), SqlValue(std::int64_t{0}));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM devices"), SqlValue(std::int64_t{15}));
+  EXPECT_EQ(sql.Value("SELECT since_seq FROM alerts"), SqlValue(std::int64_t{1}));
+  EXPECT_EQ(sql.Value("SELECT last_seq FROM alerts"), SqlValue(std::int64_t{15}));
+}
+
+// A batch goes to the server as one array per column: text that array
+// syntax gives meaning to (quotes, backslashes, braces, commas, NULL), the
+// byte 0, NaN and the infinities all come back as sent.
+TEST(PgCollectorStore, BatchArraysCarryEveryValueAsSent) {
+  atmhealth::testing::SharedPostgresSchema schema;
+  Result<std::unique_ptr<CollectorStore>> opened = OpenOn(schema.url());
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  CollectorStore& store = **opened;
+  ASSERT_TRUE(
+      store.RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"), "p", kReceivedAt1).ok());
+
+  std::vector<v1::Event> batch = SampleBatch(1, 3);
+  batch[0].set_summary(R"(say "full" \ {a,b} NULL )" + std::string(1, '\0') + "end");
+  batch[0].set_value(std::numeric_limits<double>::quiet_NaN());
+  batch[0].set_threshold(-std::numeric_limits<double>::infinity());
+  batch[1].set_subject("");
+  batch[1].set_alert_key("NULL");
+  batch[1].set_value(0.1);
+  batch[1].set_threshold(std::numeric_limits<double>::max());
+  batch[2].set_boot_id("{}");
+  batch[2].set_value(std::numeric_limits<double>::denorm_min());
+  Result<StoredBatch> stored = store.StoreEvents("atm-tokyo-0412", R"(buf"\)", batch, kReceivedAt1);
+  ASSERT_FALSE(stored.ok()) << "a buffer the device did not name in its Hello";
+  stored = store.StoreEvents("atm-tokyo-0412", "", batch, kReceivedAt1);
+  ASSERT_TRUE(stored.ok()) << stored.error().message();
+
+  PlainSql sql(PlainSql::Postgres{schema.url()});
+  using atmhealth::testing::SqlValue;
+  EXPECT_EQ(sql.Value("SELECT summary FROM events WHERE seq = 1"),
+            SqlValue(std::string(R"(say "full" \ {a,b} NULL )") + "\xEF\xBF\xBD" + "end"));
+  EXPECT_EQ(sql.Value("SELECT value::text || ' ' || threshold::text FROM events WHERE seq = 1"),
+            SqlValue(std::string("NaN -Infinity")));
+  EXPECT_EQ(sql.Value("SELECT subject FROM events WHERE seq = 2"), SqlValue(std::string()));
+  EXPECT_EQ(sql.Value("SELECT alert_key FROM events WHERE seq = 2"), SqlValue(std::string("NULL")));
+  EXPECT_EQ(sql.Value("SELECT value FROM events WHERE seq = 2"), SqlValue(0.1));
+  EXPECT_EQ(sql.Value("SELECT threshold FROM events WHERE seq = 2"),
+            SqlValue(std::numeric_limits<double>::max()));
+  EXPECT_EQ(sql.Value("SELECT boot_id FROM events WHERE seq = 3"), SqlValue(std::string("{}")));
+  EXPECT_EQ(sql.Value("SELECT value FROM events WHERE seq = 3"),
+            SqlValue(std::numeric_limits<double>::denorm_min()));
+  for (const v1::Event& event : batch) {
+    EXPECT_EQ(sql.Value("SELECT payload FROM events WHERE seq = " + std::to_string(event.seq())),
+              SqlValue(event.SerializeAsString()));
+  }
+  EXPECT_EQ(sql.Value("SELECT count(*) FROM alerts WHERE alert_key = 'NULL'"),
+            SqlValue(std::int64_t{1}));
 }
 
 }  // namespace
