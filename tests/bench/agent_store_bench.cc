@@ -47,7 +47,7 @@ std::unique_ptr<agent::EventStore> OpenStore(const ScratchDir& dir, benchmark::S
 }
 
 bool AppendAndCommit(agent::EventStore& store, std::uint64_t count, benchmark::State& state) {
-  for (std::uint64_t i = 0; i < count; ++i) store.Append(RealisticEvent(0));
+  for (std::uint64_t i = 0; i < count; ++i) store.Append(testing::SampleEvent(0));
   if (Status committed = store.Commit(); !committed.ok()) {
     state.SkipWithError(committed.error().message().c_str());
     return false;
@@ -61,7 +61,7 @@ void BM_AppendCommit(benchmark::State& state) {
   std::unique_ptr<agent::EventStore> store = OpenStore(dir, state);
   if (store == nullptr) return;
   // Building the events is the rules' cost, not the store's.
-  std::vector<v1::Event> events(group, RealisticEvent(0));
+  std::vector<v1::Event> events(group, testing::SampleEvent(0));
   for (auto _ : state) {
     for (const v1::Event& event : events) store->Append(event);
     if (Status committed = store->Commit(); !committed.ok()) {

@@ -483,9 +483,9 @@ class Swarm {
     }
     const std::uint64_t end_seq = progress.end_seq;       // exclusive
     std::uint64_t heartbeats_left = progress.heartbeats;  // to send in this session
-    v1::AgentMessage batch = RealisticBatch(next_seq, options_.batch);
+    v1::AgentMessage batch = testing::SampleBatch(next_seq, next_seq + options_.batch - 1);
     v1::AgentMessage heartbeat;
-    *heartbeat.mutable_heartbeat() = RealisticHeartbeat();
+    *heartbeat.mutable_heartbeat() = testing::SampleHeartbeat();
     std::deque<InFlight> in_flight;
     const auto pace = std::chrono::milliseconds(options_.pace_ms);
     Clock::time_point next_send = Clock::now() + pace * index / options_.agents;

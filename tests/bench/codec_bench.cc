@@ -19,7 +19,7 @@ namespace {
 
 void BM_AppendFrame(benchmark::State& state) {
   const auto events = static_cast<std::uint64_t>(state.range(0));
-  const v1::AgentMessage batch = RealisticBatch(1, events);
+  const v1::AgentMessage batch = testing::SampleBatch(1, events);
   std::string out;
   for (auto _ : state) {
     out.clear();  // keeps its capacity, as a connection's send buffer does
@@ -40,7 +40,7 @@ BENCHMARK(BM_AppendFrame)->ArgName("events")->Arg(1)->Arg(16)->Arg(256);
 void BM_DecodeAndParse(benchmark::State& state) {
   const auto events = static_cast<std::uint64_t>(state.range(0));
   std::string frame;
-  if (!wire::AppendFrame(RealisticBatch(1, events), wire::kDefaultMaxFrameBytes, frame)) {
+  if (!wire::AppendFrame(testing::SampleBatch(1, events), wire::kDefaultMaxFrameBytes, frame)) {
     state.SkipWithError("AppendFrame refused the batch");
     return;
   }

@@ -66,7 +66,7 @@ void BM_StoreEvents(benchmark::State& state) {
   if (store == nullptr) return;
   std::vector<std::uint64_t> next_seq(kDevices, 1);
   std::vector<v1::Event> events;
-  for (std::uint64_t i = 0; i < batch; ++i) events.push_back(RealisticEvent(i + 1));
+  for (std::uint64_t i = 0; i < batch; ++i) events.push_back(testing::SampleEvent(i + 1));
   int device = 0;
   for (auto _ : state) {
     // Renumbering costs nanoseconds next to the store's transaction.
@@ -197,7 +197,7 @@ void BM_RecordHeartbeat(benchmark::State& state) {
   ScratchDir dir;
   std::unique_ptr<collector::CollectorStore> store = OpenStore(dir, state);
   if (store == nullptr) return;
-  const v1::Heartbeat heartbeat = RealisticHeartbeat();
+  const v1::Heartbeat heartbeat = testing::SampleHeartbeat();
   int device = 0;
   for (auto _ : state) {
     if (Status recorded = store->RecordHeartbeat(DeviceId(device), heartbeat, NowUnixNanos());

@@ -111,9 +111,9 @@ TEST_F(CollectorLoadTest, HealthzReportsAFullStoreDiskAndRecovers) {
     auto agent = AgentClient::Connect(collector.agent_port());
     ASSERT_TRUE(agent.ok()) << agent.error().message();
     AgentClient::Received reply =
-        (*agent)->Handshake(TestHello("atm-full-" + std::to_string(attempt)));
+        (*agent)->Handshake(SampleHello("atm-full-" + std::to_string(attempt)));
     if (reply.ok() && reply.message.has_welcome()) {
-      ASSERT_TRUE((*agent)->Send(TestBatch(1, 50)).ok());
+      ASSERT_TRUE((*agent)->Send(SampleBatch(1, 50)).ok());
       reply = (*agent)->Read();
     }
     refused = reply.ok() && reply.message.has_refusal();
@@ -130,8 +130,8 @@ TEST_F(CollectorLoadTest, HealthzReportsAFullStoreDiskAndRecovers) {
   std::filesystem::remove(disk / "filler");
   auto agent = AgentClient::Connect(collector.agent_port());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
-  ASSERT_TRUE((*agent)->Handshake(TestHello("atm-after")).message.has_welcome());
-  ASSERT_TRUE((*agent)->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE((*agent)->Handshake(SampleHello("atm-after")).message.has_welcome());
+  ASSERT_TRUE((*agent)->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE((*agent)->Read().message.has_ack());
   Result<HttpReply> recovered = HttpGet(collector.http_port(), "/healthz");
   ASSERT_TRUE(recovered.ok()) << recovered.error().message();

@@ -103,7 +103,7 @@ TEST(CollectorServiceTest, ReadyOnceListeningAndWatchdogSilentWhileTheStoreThrea
   // An agent's Hello: the store thread is in one call for kStoreCall.
   auto agent = AgentClient::Connect(collector->agent_port());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
-  ASSERT_TRUE((*agent)->Send(HelloMessage(TestHello("atm-0412"))).ok());
+  ASSERT_TRUE((*agent)->Send(HelloMessage(SampleHello("atm-0412"))).ok());
   const auto stuck_since = std::chrono::steady_clock::now();
   auto reply = (*agent)->ReadAsync(kStoreCall + 5s);
   // One period for the store thread to miss its question, one for the

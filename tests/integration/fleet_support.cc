@@ -73,7 +73,7 @@ SimulatedAgent::SimulatedAgent(std::uint16_t port, const std::string& device_id,
                                const std::string& site_id) {
   Result<std::unique_ptr<AgentClient>> client = AgentClient::Connect(port);
   if (!client) return;
-  const AgentClient::Received welcome = (*client)->Handshake(TestHello(device_id, site_id));
+  const AgentClient::Received welcome = (*client)->Handshake(SampleHello(device_id, site_id));
   if (!welcome.ok() || !welcome.message.has_welcome()) return;
   client_ = std::move(*client);
 }
@@ -100,7 +100,7 @@ bool SimulatedAgent::Heartbeat(const std::vector<std::pair<std::string, std::str
 
 bool SimulatedAgent::FireCritical(std::uint64_t seq, const std::string& alert_key,
                                   const std::vector<std::string>& unavailable) {
-  v1::Event event = TestEvent(seq);
+  v1::Event event = SampleEvent(seq);
   event.set_severity(v1::SEVERITY_CRITICAL);
   event.set_alert_key(alert_key);
   event.mutable_impact()->Clear();
@@ -113,7 +113,7 @@ bool SimulatedAgent::FireCritical(std::uint64_t seq, const std::string& alert_ke
 }
 
 bool SimulatedAgent::Resolve(std::uint64_t seq, const std::string& alert_key) {
-  v1::Event event = TestEvent(seq);
+  v1::Event event = SampleEvent(seq);
   event.set_state(v1::ALERT_STATE_RESOLVED);
   event.set_alert_key(alert_key);
   event.set_summary(alert_key + " has room again");

@@ -44,7 +44,7 @@ TEST_F(LogForgeryTest, NewlineInHelloFieldsCannotForgeACollectorLogLine) {
   // and logged with its version), and a device id with one (refused, and
   // the refusal logged with the id). The version is 64 bytes, the schema's
   // limit, so that it is welcomed rather than refused for its length.
-  v1::Hello hello = TestHello("atm-forge-1");
+  v1::Hello hello = SampleHello("atm-forge-1");
   hello.set_agent_version(std::string("1") + kForged);
   auto agent = AgentClient::Connect(collector.agent_port());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
@@ -52,7 +52,7 @@ TEST_F(LogForgeryTest, NewlineInHelloFieldsCannotForgeACollectorLogLine) {
   auto stranger = AgentClient::Connect(collector.agent_port());
   ASSERT_TRUE(stranger.ok()) << stranger.error().message();
   // Short enough for the id's length limit, so its characters are checked.
-  const auto refused = (*stranger)->Handshake(TestHello("atm\n[2026-01-01] FORGED"));
+  const auto refused = (*stranger)->Handshake(SampleHello("atm\n[2026-01-01] FORGED"));
   ASSERT_TRUE(refused.ok()) << refused.status.detail;
   ASSERT_TRUE(refused.message.has_refusal());
 

@@ -3,8 +3,8 @@
 //
 //   auto agent = AgentClient::Connect(port);
 //   ASSERT_TRUE(agent.ok()) << agent.error().message();
-//   auto welcome = (*agent)->Handshake(TestHello("atm-0412"));
-//   (*agent)->Send(TestBatch(1, 3));
+//   auto welcome = (*agent)->Handshake(SampleHello("atm-0412"));
+//   (*agent)->Send(SampleBatch(1, 3));  // tests/support/sample_events.h
 //   auto ack = (*agent)->Read();
 //
 // The connection runs on an io_context of its own, on a thread of its own,
@@ -24,6 +24,7 @@
 #include "platform/asio.h"
 #include "platform/status.h"
 #include "proto/frame_stream.h"
+#include "tests/support/sample_events.h"
 
 namespace atmhealth::testing {
 
@@ -73,16 +74,7 @@ class AgentClient {
 // The bytes of one frame (length prefix and message), as an agent sends it.
 std::string EncodeFrame(const v1::AgentMessage& message);
 
-// A valid Hello of an ATM speaking protocol version 1.
-v1::Hello TestHello(const std::string& device_id, const std::string& site_id = "shinjuku");
 v1::AgentMessage HelloMessage(const v1::Hello& hello);
-
-// A valid storage alert with sequence `seq`.
-v1::Event TestEvent(std::uint64_t seq);
-// A batch of valid events first_seq..last_seq.
-v1::AgentMessage TestBatch(std::uint64_t first_seq, std::uint64_t last_seq);
-// A heartbeat: withdrawal and deposit in service.
-v1::AgentMessage TestHeartbeat();
 
 }  // namespace atmhealth::testing
 

@@ -10,7 +10,7 @@
 
 #include "agent/diagnostics/snapshotter.h"
 #include "proto/schema_limits.h"
-#include "tests/support/agent_client.h"
+#include "tests/support/sample_events.h"
 #include "tests/support/test_paths.h"
 
 namespace atmhealth::agent {
@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using ::atmhealth::testing::SampleEvent;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -25,7 +26,7 @@ using ::testing::StartsWith;
 // A firing storage alert on the filesystem mounted at `mount_point`, with
 // the context the storage watcher gives it.
 v1::Event FiringStorageAlert(const fs::path& mount_point) {
-  v1::Event firing = testing::TestEvent(0);
+  v1::Event firing = SampleEvent(0);
   firing.clear_context();
   v1::ContextEntry* entry = firing.add_context();
   entry->set_key("mount_point");
@@ -62,7 +63,7 @@ TEST(TakeSnapshot, IsANoticeOfTheSameAlertTiedToItsFiringEvent) {
   EXPECT_EQ(snapshot.context(0).key(), "fired_at_unix_ns");  // first: what ties it to its alert
   const auto context = Context(snapshot);
   EXPECT_EQ(context.at("fired_at_unix_ns"), std::to_string(firing.wall_time_unix_ns()));
-  EXPECT_EQ(context.at("fired_severity"), "warning");
+  EXPECT_EQ(context.at("fired_severity"), "critical");
   EXPECT_THAT(snapshot.summary(), StartsWith("diagnostic snapshot of storage:/var/spool/ej"));
 }
 
@@ -120,7 +121,7 @@ TEST(TakeSnapshot, ACommandThatHangsIsKilledAtItsLimitAndSaysSo) {
   config.top_directories = 0;
   config.commands.push_back(
       Command("hang", {"/bin/sh", "-c", "echo started; exec sleep 30"}, 300ms));
-  const v1::Event snapshot = TakeSnapshot(config, testing::TestEvent(0), platform::Clock::Real());
+  const v1::Event snapshot = TakeSnapshot(config, SampleEvent(0), platform::Clock::Real());
   const std::string hang = Context(snapshot).at("command.hang");
   EXPECT_THAT(hang, StartsWith("killed (SIGKILL) at its time limit of 300 ms"));
   EXPECT_THAT(hang, EndsWith("started\n"));
@@ -132,10 +133,9 @@ TEST(TakeSnapshot, ASourceIsTakenOnlyForTheAlertKindsItNames) {
   DiagnosticSource raid_only = Command("mdadm", {"/bin/echo", "detail"});
   raid_only.kinds = {v1::ALERT_KIND_RAID};
   config.commands.push_back(raid_only);
-  const auto storage =
-      Context(TakeSnapshot(config, testing::TestEvent(0), platform::Clock::Real()));
+  const auto storage = Context(TakeSnapshot(config, SampleEvent(0), platform::Clock::Real()));
   EXPECT_EQ(storage.count("command.mdadm"), 0u);
-  v1::Event raid = testing::TestEvent(0);
+  v1::Event raid = SampleEvent(0);
   raid.set_kind(v1::ALERT_KIND_RAID);
   EXPECT_EQ(Context(TakeSnapshot(config, raid, platform::Clock::Real())).at("command.mdadm"),
             "detail\n");
@@ -164,9 +164,9 @@ TEST(Snapshotter, TakeNeverWaitsForTheSnapshotAndAStormBeyondMaxPendingIsSkipped
       },
       platform::Clock::Real());
 
-  EXPECT_TRUE(snapshotter.Take(testing::TestEvent(1)));
-  EXPECT_TRUE(snapshotter.Take(testing::TestEvent(2)));
-  EXPECT_FALSE(snapshotter.Take(testing::TestEvent(3)));  // two already pending
+  EXPECT_TRUE(snapshotter.Take(SampleEvent(1)));
+  EXPECT_TRUE(snapshotter.Take(SampleEvent(2)));
+  EXPECT_FALSE(snapshotter.Take(SampleEvent(3)));  // two already pending
   Snapshotter::Counters counters = snapshotter.counters();
   EXPECT_EQ(counters.pending, 2u);
   EXPECT_EQ(counters.skipped, 1u);
@@ -178,7 +178,7 @@ TEST(Snapshotter, TakeNeverWaitsForTheSnapshotAndAStormBeyondMaxPendingIsSkipped
   const auto snapshots = future.get();
   EXPECT_EQ(Context(snapshots[0]).at("command.blocked"), "released\n");
   EXPECT_EQ(Context(snapshots[0]).at("fired_at_unix_ns"),
-            std::to_string(testing::TestEvent(1).wall_time_unix_ns()));
+            std::to_string(SampleEvent(1).wall_time_unix_ns()));
   snapshotter.Stop();
   counters = snapshotter.counters();
   EXPECT_EQ(counters.taken, 2u);
@@ -191,7 +191,7 @@ TEST(Snapshotter, OffTakesNothing) {
   config.enabled = false;
   Snapshotter snapshotter(
       config, [](v1::Event) { FAIL() << "no snapshot when off"; }, platform::Clock::Real());
-  EXPECT_FALSE(snapshotter.Take(testing::TestEvent(1)));
+  EXPECT_FALSE(snapshotter.Take(SampleEvent(1)));
   EXPECT_EQ(snapshotter.counters().skipped, 0u);
 }
 

@@ -16,12 +16,12 @@
 namespace atmhealth::agent {
 namespace {
 
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::ManualClock;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::RawDatabase;
 using ::atmhealth::agent::testing::ReadAll;
 using ::atmhealth::testing::ReadFile;
+using ::atmhealth::testing::SampleEvent;
 using ::atmhealth::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -51,7 +51,7 @@ TEST_F(CorruptBufferTest, FileThatIsNotSqliteIsSetAsideWithATimestampAndANewBuff
   // The new buffer works, and its first event says what happened.
   EventStore& store = *opened->store;
   store.Append(SetAsideNotice(*opened->set_aside, clock_));
-  store.Append(MakeEvent(v1::SEVERITY_WARNING, "/var"));
+  store.Append(SampleEvent(v1::SEVERITY_WARNING, "/var"));
   ASSERT_TRUE(store.Commit());
   const std::vector<v1::Event> events = ReadAll(store);
   ASSERT_EQ(events.size(), 2u);
@@ -65,7 +65,7 @@ TEST_F(CorruptBufferTest, InconsistentBufferIsSetAsideWithItsEventsAndTheNextSta
   {
     Result<OpenedBuffer> opened = OpenEventStoreSettingAsideCorrupt(OptionsAt(db_path()), clock_);
     ASSERT_TRUE(opened.ok()) << opened.error().message();
-    for (int i = 0; i < 5; ++i) opened->store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/var"));
+    for (int i = 0; i < 5; ++i) opened->store->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/var"));
     ASSERT_TRUE(opened->store->Commit());
   }
   {

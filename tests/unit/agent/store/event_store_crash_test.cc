@@ -22,11 +22,11 @@
 namespace atmhealth::agent {
 namespace {
 
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::RawDatabase;
 using ::atmhealth::agent::testing::ReadAll;
+using ::atmhealth::testing::SampleEvent;
 
 // The child's whole life: never returns into the test framework.
 [[noreturn]] void AppendAndCommitForever(const std::filesystem::path& path, int report_fd) {
@@ -38,7 +38,7 @@ using ::atmhealth::agent::testing::ReadAll;
   for (std::uint64_t round = 0;; ++round) {
     std::uint64_t last = 0;
     for (std::uint64_t i = 0; i <= round % 4; ++i) {
-      last = (*store)->Append(MakeEvent(severities[(round + i) % 3], "/var", 200 + 50 * i));
+      last = (*store)->Append(SampleEvent(severities[(round + i) % 3], "/var", 200 + 50 * i));
     }
     if (!(*store)->Commit().ok()) ::_exit(4);
     if (::write(report_fd, &last, sizeof last) != sizeof last) ::_exit(5);
@@ -127,7 +127,7 @@ TEST(EventStoreCrashTest, EveryReportedCommitSurvivesKillNine) {
       ASSERT_EQ(present.count(seq), 1u) << "committed seq " << seq << " is lost";
     }
     EXPECT_GE(store->Stats().committed_seq, highest_reported);
-    EXPECT_GT(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), highest_reported);
+    EXPECT_GT(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), highest_reported);
   }
 }
 

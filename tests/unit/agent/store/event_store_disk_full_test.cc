@@ -22,12 +22,12 @@
 namespace atmhealth::agent {
 namespace {
 
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::ManualClock;
 using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::ReadAll;
 using ::atmhealth::agent::testing::SeqsOf;
+using ::atmhealth::testing::SampleEvent;
 using ::testing::HasSubstr;
 
 // Most tests here are about the state once the disk reserve is spent too.
@@ -70,7 +70,7 @@ TEST_F(EventStoreDiskFullTest, CommitOnAFullDiskFailsWithNoSpaceThenKeepsEveryEv
   auto append = [&](int count) {
     for (int i = 0; i < count; ++i) {
       subjects.push_back("/var/spool/ej/" + std::to_string(subjects.size() + 1));
-      store->Append(MakeEvent(v1::SEVERITY_WARNING, subjects.back(), 1000));
+      store->Append(SampleEvent(v1::SEVERITY_WARNING, subjects.back(), 1000));
     }
   };
   append(20);
@@ -121,7 +121,7 @@ TEST_F(EventStoreDiskFullTest, FullDiskDeletesDeliveredHistoryToMakeRoom) {
   {
     auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 300; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
+    for (int i = 0; i < 300; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/delivered", 1000));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(300));
   }
@@ -130,7 +130,7 @@ TEST_F(EventStoreDiskFullTest, FullDiskDeletesDeliveredHistoryToMakeRoom) {
   FillDisk();
   ShrinkBallast(128 * 1024);  // room to delete, not to write the batch
 
-  for (int i = 0; i < 200; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/new", 1000));
+  for (int i = 0; i < 200; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/new", 1000));
   Status committed = store->Commit();
   ASSERT_TRUE(committed) << committed.error().message();
   EXPECT_FALSE(store->Stats().degraded);
@@ -146,14 +146,14 @@ TEST_F(EventStoreDiskFullTest, EventsWaitingOnAFullDiskAreBoundedAndTheDropIsRec
   Mount("1m");
   auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path(), 64 * 1024 * 1024, 20)), clock_);
   ASSERT_NE(store, nullptr);
-  for (int i = 0; i < 5; ++i) store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/before", 500));
+  for (int i = 0; i < 5; ++i) store->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/before", 500));
   ASSERT_TRUE(store->Commit());
 
   FillDisk();
   // 10 rounds of INFO, WARNING, CRITICAL: seq 6 .. 35.
   for (int i = 0; i < 10; ++i) {
     for (v1::Severity severity : {v1::SEVERITY_INFO, v1::SEVERITY_WARNING, v1::SEVERITY_CRITICAL}) {
-      store->Append(MakeEvent(severity, "/during", 500));
+      store->Append(SampleEvent(severity, "/during", 500));
     }
     Status status = store->Commit();
     ASSERT_FALSE(status.ok());
@@ -187,13 +187,13 @@ TEST_F(EventStoreDiskFullTest, MemoryHeldWhileTheDiskIsFullIsBoundedByBytesNotOn
   options.max_pending_bytes = 64 * 1024;
   auto store = OpenOrFail(options, clock_);
   ASSERT_NE(store, nullptr);
-  store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/before", 100));
+  store->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/before", 100));
   ASSERT_TRUE(store->Commit());
 
   FillDisk();
   // 100 events of about 4 KiB: 400 KiB, far below the count limit.
   for (int i = 0; i < 100; ++i) {
-    store->Append(MakeEvent(v1::SEVERITY_WARNING, "/during/" + std::to_string(i), 4000));
+    store->Append(SampleEvent(v1::SEVERITY_WARNING, "/during/" + std::to_string(i), 4000));
     ASSERT_FALSE(store->Commit().ok());
   }
   const EventStoreStats full = store->Stats();
@@ -221,7 +221,7 @@ TEST_F(EventStoreDiskFullTest, DeletingDeliveredEventsOnADiskAt100PercentFreesRo
   {
     auto store = OpenOrFail(options, clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 300; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
+    for (int i = 0; i < 300; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/delivered", 1000));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(300));
   }
@@ -231,7 +231,7 @@ TEST_F(EventStoreDiskFullTest, DeletingDeliveredEventsOnADiskAt100PercentFreesRo
   EXPECT_EQ(std::filesystem::file_size(reserve), 256u * 1024);
   FillDisk();  // to the last byte: the delete's own WAL pages find no room
 
-  for (int i = 0; i < 200; ++i) store->Append(MakeEvent(v1::SEVERITY_WARNING, "/new", 1000));
+  for (int i = 0; i < 200; ++i) store->Append(SampleEvent(v1::SEVERITY_WARNING, "/new", 1000));
   Status committed = store->Commit();
   ASSERT_TRUE(committed) << committed.error().message();
   EXPECT_FALSE(store->Stats().degraded);
@@ -243,7 +243,7 @@ TEST_F(EventStoreDiskFullTest, DeletingDeliveredEventsOnADiskAt100PercentFreesRo
 
   // Once the disk has room again, the next commit holds the reserve again.
   std::filesystem::remove(ballast());
-  store->Append(MakeEvent(v1::SEVERITY_WARNING, "/after", 100));
+  store->Append(SampleEvent(v1::SEVERITY_WARNING, "/after", 100));
   ASSERT_TRUE(store->Commit());
   ASSERT_TRUE(std::filesystem::exists(reserve));
   EXPECT_EQ(std::filesystem::file_size(reserve), 256u * 1024);
@@ -255,7 +255,7 @@ TEST_F(EventStoreDiskFullTest, FullDiskIsLoggedOnceThenSummarisedNotAtEveryRetry
   {
     auto store = OpenOrFail(WithoutReserve(OptionsAt(db_path())), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 100; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/delivered", 1000));
+    for (int i = 0; i < 100; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/delivered", 1000));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(100));
   }
@@ -268,7 +268,7 @@ TEST_F(EventStoreDiskFullTest, FullDiskIsLoggedOnceThenSummarisedNotAtEveryRetry
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
   // The store thread retries once a second: 30 s of a full disk, then a
   // minute later, then the disk frees up.
-  store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/var", 100));
+  store->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/var", 100));
   for (int i = 0; i < 30; ++i) {
     ASSERT_FALSE(store->Commit().ok());
     clock_.Advance(std::chrono::seconds(1));

@@ -19,13 +19,13 @@
 namespace atmhealth::agent {
 namespace {
 
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::ManualClock;
 using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::RawDatabase;
 using ::atmhealth::agent::testing::ReadAll;
 using ::atmhealth::agent::testing::SeqsOf;
+using ::atmhealth::testing::SampleEvent;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -41,16 +41,16 @@ TEST_F(EventStoreTest, SequenceStartsAtOneAndContinuesAcrossReopen) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 1u);
-    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 2u);
-    EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 3u);
+    EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), 1u);
+    EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), 2u);
+    EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), 3u);
     ASSERT_TRUE(store->Commit());
   }
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Stats().last_seq, 3u);
   EXPECT_EQ(store->Stats().committed_seq, 3u);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 4u);
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), 4u);
   ASSERT_TRUE(store->Commit());
   EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(1, 2, 3, 4));
 }
@@ -60,10 +60,11 @@ TEST_F(EventStoreTest, SequenceStartsAtOneAndContinuesAcrossReopen) {
 // file (its fingerprint), whatever was delivered or evicted since.
 TEST_F(EventStoreTest, FiringAlertsAndTheLatestFileChangeNoticeSurviveReopening) {
   auto change = [](const std::string& fingerprint) {
-    v1::Event notice = MakeEvent(v1::SEVERITY_WARNING, "/etc/atm/app.conf");
+    v1::Event notice = SampleEvent(v1::SEVERITY_WARNING, "/etc/atm/app.conf");
     notice.set_kind(v1::ALERT_KIND_CONFIG_CHANGE);
     notice.set_state(v1::ALERT_STATE_NOTICE);
     notice.set_alert_key("config_change:/etc/atm/app.conf");
+    notice.clear_context();
     v1::ContextEntry* entry = notice.add_context();
     entry->set_key("fingerprint");
     entry->set_value(fingerprint);
@@ -72,9 +73,9 @@ TEST_F(EventStoreTest, FiringAlertsAndTheLatestFileChangeNoticeSurviveReopening)
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    store->Append(MakeEvent(v1::SEVERITY_WARNING, "/var"));
+    store->Append(SampleEvent(v1::SEVERITY_WARNING, "/var"));
     store->Append(change("sha256:aaaa"));
-    v1::Event resolved = MakeEvent(v1::SEVERITY_WARNING, "/data");
+    v1::Event resolved = SampleEvent(v1::SEVERITY_WARNING, "/data");
     store->Append(resolved);
     resolved.set_state(v1::ALERT_STATE_RESOLVED);
     store->Append(resolved);
@@ -96,7 +97,7 @@ TEST_F(EventStoreTest, SequenceNeverGoesBackAfterEveryRowIsDeleted) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 5; ++i) store->Append(MakeEvent(v1::SEVERITY_WARNING, "/var"));
+    for (int i = 0; i < 5; ++i) store->Append(SampleEvent(v1::SEVERITY_WARNING, "/var"));
     ASSERT_TRUE(store->Commit());
   }
   {
@@ -107,7 +108,7 @@ TEST_F(EventStoreTest, SequenceNeverGoesBackAfterEveryRowIsDeleted) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(ReadAll(*store).empty());
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_WARNING, "/var")), 6u);
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_WARNING, "/var")), 6u);
   ASSERT_TRUE(store->Commit());
   EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(6));
 }
@@ -118,7 +119,7 @@ TEST_F(EventStoreTest, CommittedEventsReadBackInOrderWithAllFields) {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
     for (v1::Severity severity : {v1::SEVERITY_CRITICAL, v1::SEVERITY_INFO, v1::SEVERITY_WARNING}) {
-      v1::Event event = MakeEvent(severity, "/var/spool/ej", 100);
+      v1::Event event = SampleEvent(severity, "/var/spool/ej", 100);
       event.mutable_impact()->add_unavailable(v1::CUSTOMER_SERVICE_WITHDRAWAL);
       event.mutable_impact()->add_degraded(v1::CUSTOMER_SERVICE_INQUIRY);
       event.set_wall_time_unix_ns(event.wall_time_unix_ns() + severity);
@@ -148,9 +149,9 @@ TEST_F(EventStoreTest, CommittedEventsReadBackInOrderWithAllFields) {
 TEST_F(EventStoreTest, UncommittedEventsAreNotReadable) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
   ASSERT_TRUE(store->Commit());
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
   EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(1));
   EXPECT_EQ(store->Stats().last_seq, 2u);
   EXPECT_EQ(store->Stats().committed_seq, 1u);
@@ -160,7 +161,7 @@ TEST_F(EventStoreTest, UncommittedEventsAreNotReadable) {
 TEST_F(EventStoreTest, ReadAfterHonoursMaxEventsAndMaxBytesButReturnsAtLeastOne) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  for (int i = 0; i < 10; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var", 200));
+  for (int i = 0; i < 10; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var", 200));
   ASSERT_TRUE(store->Commit());
 
   Result<std::vector<v1::Event>> three = store->ReadAfter(4, 3, 1 << 20);
@@ -185,7 +186,7 @@ TEST_F(EventStoreTest, MarkDeliveredPersistsAndNeverGoesBack) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 5; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+    for (int i = 0; i < 5; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(3));
     EXPECT_EQ(store->Stats().delivered_seq, 3u);
@@ -206,10 +207,10 @@ TEST_F(EventStoreTest, MarkDeliveredPersistsAndNeverGoesBack) {
 TEST_F(EventStoreTest, MarkDeliveredIsClampedToTheCommittedSeq) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
   ASSERT_TRUE(store->Commit());
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));  // pending, seq 3
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));  // pending, seq 3
   ASSERT_TRUE(store->MarkDelivered(1000));
   EXPECT_EQ(store->Stats().delivered_seq, 2u);
   EXPECT_EQ(store->Stats().backlog_events, 1u);
@@ -245,7 +246,7 @@ TEST_F(EventStoreTest, RenewedBufferIdKeepsEventsAndSkipsDeliveredHistory) {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
     const std::string old_id = store->Stats().buffer_id;
-    for (int i = 0; i < 3; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+    for (int i = 0; i < 3; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(2));
     ASSERT_TRUE(store->RenewBufferId());
@@ -258,7 +259,7 @@ TEST_F(EventStoreTest, RenewedBufferIdKeepsEventsAndSkipsDeliveredHistory) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Stats().buffer_id, renewed_id);
   EXPECT_EQ(store->Stats().buffer_base_seq, 2u);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/var")), 4u);
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/var")), 4u);
 }
 
 // Regression: the sequence counter had no end; past 2^63-1 the collector
@@ -272,9 +273,9 @@ TEST_F(EventStoreTest, SequenceNeverPassesTheLargestSqliteInteger) {
   RawDatabase(db_path()).Exec("UPDATE meta SET last_seq = " + std::to_string(kMax - 3));
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/a")), kMax - 2);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/b")), kMax - 1);
-  EXPECT_EQ(store->Append(MakeEvent(v1::SEVERITY_INFO, "/c")), 0u);  // dropped, not wrapped
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/a")), kMax - 2);
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/b")), kMax - 1);
+  EXPECT_EQ(store->Append(SampleEvent(v1::SEVERITY_INFO, "/c")), 0u);  // dropped, not wrapped
   ASSERT_TRUE(store->Commit());
   EXPECT_LE(store->Stats().last_seq, kMax);
   EXPECT_EQ(store->Stats().dropped_total, 1u);
@@ -287,7 +288,7 @@ TEST_F(EventStoreTest, SetAsideEventLeavesTheQueueIsKeptAndReported) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
   for (const char* subject : {"/a", "/poison", "/c"}) {
-    store->Append(MakeEvent(v1::SEVERITY_WARNING, subject));
+    store->Append(SampleEvent(v1::SEVERITY_WARNING, subject));
   }
   ASSERT_TRUE(store->Commit());
   ASSERT_TRUE(store->SetAside(2, "REASON_PROTOCOL_VIOLATION: summary is too long"));
@@ -313,15 +314,15 @@ TEST_F(EventStoreTest, LatestTransitionOfAnAlertIsNeverDroppedUnderTheCap) {
   constexpr std::uint64_t kCap = 32 * 1024;
   auto store = OpenOrFail(OptionsAt(db_path(), kCap), clock_);
   ASSERT_NE(store, nullptr);
-  v1::Event fired = MakeEvent(v1::SEVERITY_INFO, "/var", 1000);
+  v1::Event fired = SampleEvent(v1::SEVERITY_INFO, "/var", 1000);
   const std::uint64_t fired_seq = store->Append(fired);
-  v1::Event resolved = MakeEvent(v1::SEVERITY_INFO, "/var", 1000);
+  v1::Event resolved = SampleEvent(v1::SEVERITY_INFO, "/var", 1000);
   resolved.set_state(v1::ALERT_STATE_RESOLVED);
   const std::uint64_t resolved_seq = store->Append(resolved);
   ASSERT_TRUE(store->Commit());
   // Far more than the cap of warnings about other things, never delivered.
   for (int i = 0; i < 100; ++i) {
-    v1::Event other = MakeEvent(v1::SEVERITY_WARNING, "/data" + std::to_string(i), 1000);
+    v1::Event other = SampleEvent(v1::SEVERITY_WARNING, "/data" + std::to_string(i), 1000);
     other.set_state(v1::ALERT_STATE_NOTICE);
     store->Append(other);
     ASSERT_TRUE(store->Commit());
@@ -343,16 +344,15 @@ TEST_F(EventStoreTest, CapDropsDeliveredFirstThenInfoThenWarningAlertsLast) {
   auto store = OpenOrFail(OptionsAt(db_path(), kEventStoreMinBytes), clock_);
   ASSERT_NE(store, nullptr);
   constexpr std::size_t kPadding = 600;
-  const auto MakeEvent = [](v1::Severity severity, const std::string& subject,
-                            std::size_t padding) {
-    v1::Event event = ::atmhealth::agent::testing::MakeEvent(severity, subject, padding);
+  const auto Notice = [](v1::Severity severity, const std::string& subject, std::size_t padding) {
+    v1::Event event = SampleEvent(severity, subject, padding);
     event.set_state(v1::ALERT_STATE_NOTICE);
     return event;
   };
   // seq:            1 C,  2 W,  3 I,  4 C,  5 W,  6 I,  7 C,  8 W,  9 I
   for (int i = 0; i < 3; ++i) {
     for (v1::Severity severity : {v1::SEVERITY_CRITICAL, v1::SEVERITY_WARNING, v1::SEVERITY_INFO}) {
-      store->Append(MakeEvent(severity, "/original", kPadding));
+      store->Append(Notice(severity, "/original", kPadding));
     }
   }
   ASSERT_TRUE(store->Commit());
@@ -363,7 +363,7 @@ TEST_F(EventStoreTest, CapDropsDeliveredFirstThenInfoThenWarningAlertsLast) {
   std::map<std::uint64_t, int> vanished_in_commit;
   std::uint64_t noticed_total = 0;
   for (int commit = 1; commit <= 200 && stored.count(7) == 1; ++commit) {
-    store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/new", kPadding));
+    store->Append(Notice(v1::SEVERITY_CRITICAL, "/new", kPadding));
     ASSERT_TRUE(store->Commit());
     ASSERT_LE(store->Stats().stored_bytes, kEventStoreMinBytes);
     std::map<std::uint64_t, v1::Event> now;
@@ -419,8 +419,8 @@ TEST_F(EventStoreTest, CapDropIsRecordedAsAnAgentHealthNoticeWithTheCount) {
   ASSERT_NE(store, nullptr);
   // Ten INFO events of about 2 KiB cannot all fit in 16 KiB with the
   // critical one: the oldest INFO events go, the alert stays.
-  const std::uint64_t alert_seq = store->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/alert", 2000));
-  for (int i = 0; i < 10; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/info", 2000));
+  const std::uint64_t alert_seq = store->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/alert", 2000));
+  for (int i = 0; i < 10; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/info", 2000));
   clock_.Advance(std::chrono::seconds(30));
   ASSERT_TRUE(store->Commit());
 
@@ -467,7 +467,7 @@ TEST_F(EventStoreTest, PendingOverflowDropsTheLowestSeverityOldestFirstAndRecord
   for (v1::Severity severity :
        {v1::SEVERITY_INFO, v1::SEVERITY_CRITICAL, v1::SEVERITY_WARNING, v1::SEVERITY_INFO,
         v1::SEVERITY_CRITICAL, v1::SEVERITY_WARNING, v1::SEVERITY_INFO, v1::SEVERITY_WARNING}) {
-    store->Append(MakeEvent(severity, "/var"));
+    store->Append(SampleEvent(severity, "/var"));
   }
   EXPECT_EQ(store->Stats().pending_events, 5u);
   EXPECT_EQ(store->Stats().dropped_total, 3u);
@@ -487,7 +487,7 @@ TEST_F(EventStoreTest, PendingOverflowDropsTheLowestSeverityOldestFirstAndRecord
   for (v1::Severity severity :
        {v1::SEVERITY_WARNING, v1::SEVERITY_CRITICAL, v1::SEVERITY_CRITICAL, v1::SEVERITY_CRITICAL,
         v1::SEVERITY_CRITICAL, v1::SEVERITY_CRITICAL}) {
-    store->Append(MakeEvent(severity, "/var"));
+    store->Append(SampleEvent(severity, "/var"));
   }
   ASSERT_TRUE(store->Commit());
   EXPECT_THAT(SeqsOf(ReadAll(*store)), ElementsAre(2, 3, 5, 6, 8, 9, 11, 12, 13, 14, 15, 16));
@@ -506,7 +506,7 @@ TEST_F(EventStoreTest, StatsCountersMatchTheFileAndSurviveReopen) {
     auto store = OpenOrFail(OptionsAt(db_path(), 1024 * 1024), clock_);
     ASSERT_NE(store, nullptr);
     for (int i = 0; i < 20; ++i) {
-      v1::Event event = MakeEvent(v1::SEVERITY_WARNING, "/var", static_cast<std::size_t>(i * 10));
+      v1::Event event = SampleEvent(v1::SEVERITY_WARNING, "/var", static_cast<std::size_t>(i * 10));
       event.set_wall_time_unix_ns(1000 * (i + 1));
       store->Append(event);
     }
@@ -542,7 +542,7 @@ TEST_F(EventStoreTest, StatsCountersMatchTheFileAndSurviveReopen) {
   ASSERT_TRUE(store->MarkDelivered(20));
   EXPECT_EQ(store->Stats().backlog_events, 0u);
   EXPECT_FALSE(store->Stats().oldest_undelivered_unix_ns.has_value());
-  v1::Event waiting = MakeEvent(v1::SEVERITY_INFO, "/var");
+  v1::Event waiting = SampleEvent(v1::SEVERITY_INFO, "/var");
   waiting.set_wall_time_unix_ns(99000);
   store->Append(waiting);
   EXPECT_EQ(store->Stats().oldest_undelivered_unix_ns, 99000);
@@ -552,7 +552,7 @@ TEST_F(EventStoreTest, StatsCountersMatchTheFileAndSurviveReopen) {
 TEST_F(EventStoreTest, FileIsWalWithIncrementalVacuumAndASchemaVersion) {
   auto store = OpenOrFail(OptionsAt(db_path()), clock_);
   ASSERT_NE(store, nullptr);
-  store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+  store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
   ASSERT_TRUE(store->Commit());
   RawDatabase raw(db_path());
   EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
@@ -576,7 +576,7 @@ TEST_F(EventStoreTest, FileStaysBoundedWhileTheCapKeepsDropping) {
   std::uintmax_t most = 0;
   // About 1.5 MiB through a 64 KiB buffer.
   for (int batch = 0; batch < 300; ++batch) {
-    for (int i = 0; i < 10; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var", 500));
+    for (int i = 0; i < 10; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var", 500));
     ASSERT_TRUE(store->Commit());
     ASSERT_LE(store->Stats().stored_bytes, kCap);
     most = std::max(most, disk_bytes());
@@ -588,7 +588,7 @@ TEST_F(EventStoreTest, LoweringTheCapShrinksTheFileAtTheNextCommit) {
   {
     auto store = OpenOrFail(OptionsAt(db_path(), 4 * 1024 * 1024), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 1000; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var", 1000));
+    for (int i = 0; i < 1000; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var", 1000));
     ASSERT_TRUE(store->Commit());
     ASSERT_TRUE(store->MarkDelivered(1000));
   }
@@ -619,7 +619,7 @@ TEST_F(EventStoreTest, DamagedPagesAreCorruptNamingThePath) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 200; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var", 300));
+    for (int i = 0; i < 200; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var", 300));
     ASSERT_TRUE(store->Commit());
   }
   {
@@ -638,7 +638,7 @@ TEST_F(EventStoreTest, UnreadablePayloadIsCorruptNamingThePathAndSeq) {
   {
     auto store = OpenOrFail(OptionsAt(db_path()), clock_);
     ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 3; ++i) store->Append(MakeEvent(v1::SEVERITY_INFO, "/var"));
+    for (int i = 0; i < 3; ++i) store->Append(SampleEvent(v1::SEVERITY_INFO, "/var"));
     ASSERT_TRUE(store->Commit());
   }
   {

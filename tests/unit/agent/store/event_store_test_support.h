@@ -1,6 +1,5 @@
-// What the event store tests share: events of a chosen size and severity,
-// reading a whole store back, and a second, raw SQLite connection to look at
-// (or tamper with) the file the way another program would.
+// What the event store tests share: a clock the test moves, reading a whole store back, and a
+// second, raw SQLite connection to look at (or tamper with) the file the way another program would.
 #ifndef ATMHEALTH_TESTS_UNIT_AGENT_STORE_EVENT_STORE_TEST_SUPPORT_H_
 #define ATMHEALTH_TESTS_UNIT_AGENT_STORE_EVENT_STORE_TEST_SUPPORT_H_
 
@@ -16,6 +15,7 @@
 
 #include "agent/store/event_store.h"
 #include "platform/clock.h"
+#include "tests/support/sample_events.h"
 
 namespace atmhealth::agent::testing {
 
@@ -34,31 +34,7 @@ class ManualClock final : public platform::Clock {
   std::chrono::steady_clock::time_point monotonic_{std::chrono::seconds(5000)};
 };
 
-// A storage alert on `subject`; `padding_bytes` of diagnostic context make
-// its payload about that much bigger.
-inline v1::Event MakeEvent(v1::Severity severity, const std::string& subject,
-                           std::size_t padding_bytes = 0) {
-  v1::Event event;
-  event.set_wall_time_unix_ns(1'700'000'000'000'000'000);
-  event.set_monotonic_ns(42'000'000'000);
-  event.set_boot_id("3f1c9a52-7d1e-4c55-9e1b-0a2b3c4d5e6f");
-  event.set_severity(severity);
-  event.set_kind(v1::ALERT_KIND_STORAGE);
-  event.set_state(v1::ALERT_STATE_FIRING);
-  event.set_subject(subject);
-  event.set_alert_key("storage:" + subject);
-  event.set_value(91.5);
-  event.set_threshold(90);
-  event.set_unit(v1::UNIT_PERCENT);
-  event.set_category(v1::FAILURE_CATEGORY_DAILY_OPERATION_STORAGE);
-  event.set_summary(subject + " is " + v1::Severity_Name(severity));
-  if (padding_bytes > 0) {
-    v1::ContextEntry* entry = event.add_context();
-    entry->set_key("padding");
-    entry->set_value(std::string(padding_bytes, 'p'));
-  }
-  return event;
-}
+using ::atmhealth::testing::SampleEvent;
 
 inline EventStoreOptions OptionsAt(const std::filesystem::path& path,
                                    std::uint64_t max_bytes = 64 * 1024 * 1024,

@@ -24,15 +24,15 @@ namespace atmhealth::agent {
 namespace {
 
 using namespace std::chrono_literals;
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::SeqsOf;
+using ::atmhealth::testing::SampleEvent;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kWait = 10s;
 
-v1::Event Alert(int n) { return MakeEvent(v1::SEVERITY_WARNING, "/data/" + std::to_string(n)); }
+v1::Event Alert(int n) { return SampleEvent(v1::SEVERITY_WARNING, "/data/" + std::to_string(n)); }
 
 std::vector<v1::Event> Alerts(int first, int last) {
   std::vector<v1::Event> events;

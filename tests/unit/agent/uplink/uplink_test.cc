@@ -34,10 +34,10 @@ namespace atmhealth::agent {
 namespace {
 
 using namespace std::chrono_literals;
-using ::atmhealth::agent::testing::MakeEvent;
 using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::testing::FakeCollector;
+using ::atmhealth::testing::SampleEvent;
 using Record = FakeCollector::Record;
 using Clock = std::chrono::steady_clock;
 using Seqs = std::vector<std::uint64_t>;
@@ -177,7 +177,7 @@ class UplinkTest : public ::testing::Test {
   void AppendAlerts(std::uint64_t first, std::uint64_t last) {
     std::vector<v1::Event> events;
     for (std::uint64_t n = first; n <= last; ++n) {
-      events.push_back(MakeEvent(v1::SEVERITY_WARNING, Subject(n)));
+      events.push_back(SampleEvent(v1::SEVERITY_WARNING, Subject(n)));
     }
     store_->Append(std::move(events));
     const Status committed = store_->CommitNow();
@@ -525,7 +525,7 @@ TEST_F(UplinkTest, BatchesFollowTheLimitsTheCollectorAnnounces) {
 // Text over the schema's bounds is cut (and marked) before it is sent: the
 // collector would refuse it.
 TEST_F(UplinkTest, TextOverTheSchemasBoundsIsCutBeforeSending) {
-  v1::Event event = MakeEvent(v1::SEVERITY_WARNING, Subject(1));
+  v1::Event event = SampleEvent(v1::SEVERITY_WARNING, Subject(1));
   event.set_alert_key(std::string(400, 'k'));
   event.set_boot_id(std::string(100, 'b'));
   store_->Append({event});
@@ -804,7 +804,7 @@ TEST(UndeliveredAge, WallClockJumpsDoNotChangeTheAgeOfAnEventOfThisBoot) {
     event.set_boot_id(boot_id);
     return event;
   };
-  store->Append(detected(MakeEvent(v1::SEVERITY_WARNING, "/var"), "boot-now"));
+  store->Append(detected(SampleEvent(v1::SEVERITY_WARNING, "/var"), "boot-now"));
   // Pending (not yet committed) and stored alike.
   clock.Advance(500ms);
   EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 500);

@@ -25,10 +25,10 @@ namespace {
 using atmhealth::testing::AgentClient;
 using atmhealth::testing::EncodeFrame;
 using atmhealth::testing::HelloMessage;
-using atmhealth::testing::TestBatch;
-using atmhealth::testing::TestEvent;
-using atmhealth::testing::TestHeartbeat;
-using atmhealth::testing::TestHello;
+using atmhealth::testing::SampleBatch;
+using atmhealth::testing::SampleEvent;
+using atmhealth::testing::SampleHeartbeatMessage;
+using atmhealth::testing::SampleHello;
 using testing::FakeCollectorStore;
 using namespace std::chrono_literals;
 
@@ -120,7 +120,7 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<AgentClient> ConnectedAgent(const std::string& device_id) {
     auto agent = Connect();
     if (agent == nullptr) return nullptr;
-    const AgentClient::Received welcome = agent->Handshake(TestHello(device_id));
+    const AgentClient::Received welcome = agent->Handshake(SampleHello(device_id));
     EXPECT_TRUE(welcome.ok()) << welcome.status.detail;
     EXPECT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
     return agent;
@@ -131,7 +131,7 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<AgentClient> EstablishedAgent(const std::string& device_id) {
     auto agent = ConnectedAgent(device_id);
     if (agent == nullptr) return nullptr;
-    EXPECT_TRUE(agent->Send(TestHeartbeat()).ok());
+    EXPECT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
     const AgentClient::Received ack = agent->Read();
     EXPECT_TRUE(ack.ok() && ack.message.has_ack()) << ack.message.DebugString();
     return agent;
@@ -142,7 +142,7 @@ class IngestTest : public ::testing::Test {
   void ExpectNewSessionRefusedAsOverloaded(const std::string& device_id) {
     auto late = Connect();
     ASSERT_NE(late, nullptr);
-    const AgentClient::Received refusal = late->Handshake(TestHello(device_id));
+    const AgentClient::Received refusal = late->Handshake(SampleHello(device_id));
     ExpectRefusal(refusal, v1::Refusal::REASON_OVERLOADED);
     EXPECT_GE(refusal.message.refusal().retry_after_ms(), 1000u);
     ExpectClosed(*late);
@@ -195,7 +195,7 @@ TEST_F(IngestTest, HandshakeAnswersWelcomeWithTheStoresLastSeq) {
   ASSERT_NE(agent, nullptr);
 
   const auto before = platform::UnixNanos(std::chrono::system_clock::now());
-  const AgentClient::Received reply = agent->Handshake(TestHello("atm-0412", "shinjuku"));
+  const AgentClient::Received reply = agent->Handshake(SampleHello("atm-0412", "shinjuku"));
   const auto after = platform::UnixNanos(std::chrono::system_clock::now());
 
   ASSERT_TRUE(reply.ok()) << reply.status.detail;
@@ -221,11 +221,11 @@ TEST_F(IngestTest, BatchIsStoredThenAckedWithTheHighestStoredSeq) {
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
 
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   ExpectAck(agent->Read(), 3);
   EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3}));
 
-  ASSERT_TRUE(agent->Send(TestBatch(4, 4)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(4, 4)).ok());
   ExpectAck(agent->Read(), 4);
   EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 4);
   EXPECT_EQ(Metric("atmhealth_collector_events_duplicate_total"), 0);
@@ -237,7 +237,7 @@ TEST_F(IngestTest, AckArrivesOnlyAfterTheStoreReturned) {
   ASSERT_NE(agent, nullptr);
   store_state_->Hold();
 
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
   std::future<AgentClient::Received> ack = agent->ReadAsync();
   EXPECT_EQ(ack.wait_for(300ms), std::future_status::timeout)
@@ -253,16 +253,16 @@ TEST_F(IngestTest, ResentEventsAreAckedOnceStoredAndCountedAsDuplicates) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   ExpectAck(agent->Read(), 3);
 
   // The Ack got lost: the agent reconnects and sends the same batch again,
   // then one that overlaps.
   agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   ExpectAck(agent->Read(), 3);
-  ASSERT_TRUE(agent->Send(TestBatch(2, 5)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(2, 5)).ok());
   ExpectAck(agent->Read(), 5);
 
   EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
@@ -277,7 +277,7 @@ TEST_F(IngestTest, MalformedFrameIsRefusedWhileAnotherAgentCarriesOn) {
 
   // A valid Hello, then a valid length prefix with bytes that are no
   // protobuf message (a tag varint that never ends).
-  auto broken = Connect(EncodeFrame(HelloMessage(TestHello("atm-0002"))) + LengthPrefix(12) +
+  auto broken = Connect(EncodeFrame(HelloMessage(SampleHello("atm-0002"))) + LengthPrefix(12) +
                         std::string(12, '\xff'));
   ASSERT_NE(broken, nullptr);
   const AgentClient::Received welcome = broken->Read();
@@ -285,11 +285,11 @@ TEST_F(IngestTest, MalformedFrameIsRefusedWhileAnotherAgentCarriesOn) {
   ExpectRefusal(broken->Read(), v1::Refusal::REASON_MALFORMED_FRAME);
   ExpectClosed(*broken);
 
-  ASSERT_TRUE(healthy->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(healthy->Send(SampleBatch(1, 2)).ok());
   ExpectAck(healthy->Read(), 2);
-  ASSERT_TRUE(healthy->Send(TestHeartbeat()).ok());
+  ASSERT_TRUE(healthy->Send(SampleHeartbeatMessage()).ok());
   ExpectAck(healthy->Read(), 2);  // heartbeats are answered too
-  ASSERT_TRUE(healthy->Send(TestBatch(3, 3)).ok());
+  ASSERT_TRUE(healthy->Send(SampleBatch(3, 3)).ok());
   ExpectAck(healthy->Read(), 3);
 
   EXPECT_TRUE(
@@ -313,7 +313,7 @@ TEST_F(IngestTest, OversizedFrameIsRefusedWhileAnotherAgentCarriesOn) {
       << refusal.message.refusal().detail();
   ExpectClosed(*greedy);
 
-  ASSERT_TRUE(healthy->Send(TestBatch(1, 5)).ok());
+  ASSERT_TRUE(healthy->Send(SampleBatch(1, 5)).ok());
   ExpectAck(healthy->Read(), 5);
   EXPECT_TRUE(
       MetricBecomes("atmhealth_collector_frames_rejected_total", {{"reason", "oversized"}}, 1));
@@ -351,19 +351,19 @@ TEST_F(IngestTest, SameDeviceReconnectingReplacesItsOldSession) {
   StartListener();
   auto old_connection = ConnectedAgent("atm-0412");
   ASSERT_NE(old_connection, nullptr);
-  ASSERT_TRUE(old_connection->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(old_connection->Send(SampleBatch(1, 2)).ok());
   ExpectAck(old_connection->Read(), 2);
 
   // After a network cut the agent connects again while the collector still
   // holds the old connection.
   auto new_connection = Connect();
   ASSERT_NE(new_connection, nullptr);
-  const AgentClient::Received welcome = new_connection->Handshake(TestHello("atm-0412"));
+  const AgentClient::Received welcome = new_connection->Handshake(SampleHello("atm-0412"));
   ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
   EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 2u);
   ExpectClosed(*old_connection);
 
-  ASSERT_TRUE(new_connection->Send(TestBatch(3, 4)).ok());
+  ASSERT_TRUE(new_connection->Send(SampleBatch(3, 4)).ok());
   ExpectAck(new_connection->Read(), 4);
   EXPECT_EQ(Metric("atmhealth_collector_sessions_replaced_total"), 1);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_active", {}, 1));
@@ -374,7 +374,7 @@ TEST_F(IngestTest, SecondHelloIsAProtocolViolation) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(agent->Send(HelloMessage(TestHello("atm-0412"))).ok());
+  ASSERT_TRUE(agent->Send(HelloMessage(SampleHello("atm-0412"))).ok());
   ExpectRefusal(agent->Read(), v1::Refusal::REASON_PROTOCOL_VIOLATION);
   ExpectClosed(*agent);
   EXPECT_TRUE(
@@ -385,7 +385,7 @@ TEST_F(IngestTest, BatchBeforeHelloIsAProtocolViolation) {
   StartListener();
   auto agent = Connect();
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 1)).ok());
   const AgentClient::Received refusal = agent->Read();
   ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
   EXPECT_NE(refusal.message.refusal().detail().find("expected a Hello"), std::string::npos);
@@ -397,7 +397,7 @@ TEST_F(IngestTest, InvalidHelloIsRefusedNamingTheField) {
   StartListener();
   auto agent = Connect();
   ASSERT_NE(agent, nullptr);
-  const AgentClient::Received refusal = agent->Handshake(TestHello("atm 0412/../x"));
+  const AgentClient::Received refusal = agent->Handshake(SampleHello("atm 0412/../x"));
   ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
   EXPECT_NE(refusal.message.refusal().detail().find("hello.device.device_id"), std::string::npos)
       << refusal.message.refusal().detail();
@@ -408,7 +408,7 @@ TEST_F(IngestTest, UnsupportedProtocolVersionIsRefused) {
   StartListener();
   auto agent = Connect();
   ASSERT_NE(agent, nullptr);
-  v1::Hello hello = TestHello("atm-0412");
+  v1::Hello hello = SampleHello("atm-0412");
   hello.set_protocol_version(v1::PROTOCOL_VERSION_UNSPECIFIED);
   ExpectRefusal(agent->Handshake(hello), v1::Refusal::REASON_UNSUPPORTED_VERSION);
 }
@@ -417,8 +417,8 @@ TEST_F(IngestTest, BatchOutOfOrderIsRefusedAndNothingOfItIsStored) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  v1::AgentMessage batch = TestBatch(5, 6);
-  *batch.mutable_batch()->add_events() = TestEvent(6);
+  v1::AgentMessage batch = SampleBatch(5, 6);
+  *batch.mutable_batch()->add_events() = SampleEvent(6);
   ASSERT_TRUE(agent->Send(batch).ok());
   const AgentClient::Received refusal = agent->Read();
   ExpectRefusal(refusal, v1::Refusal::REASON_PROTOCOL_VIOLATION);
@@ -432,7 +432,7 @@ TEST_F(IngestTest, StoreFailureRefusesWithStoreUnavailableAndAcksNothing) {
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
   store_state_->FailWith(Error(ErrorCode::kNoSpace, "collector.db: database or disk is full"));
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   const AgentClient::Received refusal = agent->Read();
   ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
   EXPECT_EQ(refusal.message.refusal().detail().find("collector.db"), std::string::npos)
@@ -449,7 +449,7 @@ TEST_F(IngestTest, StoreThatHangsIsRefusedAtItsDeadlineAndNothingIsLost) {
   ASSERT_NE(agent, nullptr);
   store_state_->Hold();  // an fsync that does not come back
 
-  ASSERT_TRUE(agent->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 3)).ok());
   const AgentClient::Received refusal = agent->Read();
   ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
   EXPECT_NE(refusal.message.refusal().detail().find("timeout"), std::string::npos)
@@ -462,7 +462,7 @@ TEST_F(IngestTest, StoreThatHangsIsRefusedAtItsDeadlineAndNothingIsLost) {
   store_state_->Release();
   agent = Connect();
   ASSERT_NE(agent, nullptr);
-  const AgentClient::Received welcome = agent->Handshake(TestHello("atm-0412"));
+  const AgentClient::Received welcome = agent->Handshake(SampleHello("atm-0412"));
   ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
   EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 3u);
 }
@@ -475,11 +475,11 @@ TEST_F(IngestTest, SessionsAboveTheLimitAreRefusedAsOverloaded) {
 
   auto second = Connect();
   ASSERT_NE(second, nullptr);
-  ExpectRefusal(second->Handshake(TestHello("atm-0002")), v1::Refusal::REASON_OVERLOADED);
+  ExpectRefusal(second->Handshake(SampleHello("atm-0002")), v1::Refusal::REASON_OVERLOADED);
   ExpectClosed(*second);
   EXPECT_EQ(Metric("atmhealth_collector_sessions_refused_total", {{"reason", "overloaded"}}), 1);
 
-  ASSERT_TRUE(first->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(first->Send(SampleBatch(1, 1)).ok());
   ExpectAck(first->Read(), 1);
 }
 
@@ -502,10 +502,10 @@ TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQ
     ASSERT_NE(agents.back(), nullptr);
   }
   store_state_->Hold();  // a disk that syncs slowly
-  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[0]->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
-  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 1)).ok());
-  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[1]->Send(SampleBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[2]->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(QueueReaches(*store_, 2));  // half of max_queued_calls
   EXPECT_EQ(Metric("atmhealth_collector_store_queue_depth"), 2);
 
@@ -535,7 +535,7 @@ TEST_F(IngestTest, NewSessionsCountTheGroupRunningNowNotOnlyTheQueuedCalls) {
   auto open = EstablishedAgent("atm-0001");
   ASSERT_NE(open, nullptr);
   store_state_->Hold();  // a commit in flight
-  ASSERT_TRUE(open->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(open->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
   EXPECT_EQ(store_->queued_calls(), 0u) << "the batch runs; nothing waits";
 
@@ -563,9 +563,9 @@ TEST_F(IngestTest, SessionsJustWelcomedCountAsTheCallTheyAreAboutToMake) {
   ExpectNewSessionRefusedAsOverloaded("atm-0003");
 
   // Their first calls are made: they count as queued calls, then are done.
-  ASSERT_TRUE(first->Send(TestHeartbeat()).ok());
+  ASSERT_TRUE(first->Send(SampleHeartbeatMessage()).ok());
   ExpectAck(first->Read(), 0);
-  ASSERT_TRUE(second->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(second->Send(SampleBatch(1, 1)).ok());
   ExpectAck(second->Read(), 1);
   auto third_again = ConnectedAgent("atm-0003");
   ASSERT_NE(third_again, nullptr) << "admitted once they made their calls";
@@ -578,7 +578,7 @@ TEST_F(IngestTest, SessionsJustWelcomedCountAsTheCallTheyAreAboutToMake) {
   EXPECT_TRUE(atmhealth::testing::WaitFor(
       [&] {
         auto again = Connect();
-        return again != nullptr && again->Handshake(TestHello("atm-0005")).message.has_welcome();
+        return again != nullptr && again->Handshake(SampleHello("atm-0005")).message.has_welcome();
       },
       5s));
 }
@@ -591,11 +591,11 @@ TEST_F(IngestTest, BatchesOfSessionsQueuedBehindACommitShareTheNextAndAreAckedOn
     ASSERT_NE(agents.back(), nullptr);
   }
   store_state_->Hold();  // a commit in flight
-  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(agents[0]->Send(SampleBatch(1, 2)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
-  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 2)).ok());
-  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 3)).ok());
-  ASSERT_TRUE(agents[3]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[1]->Send(SampleBatch(1, 2)).ok());
+  ASSERT_TRUE(agents[2]->Send(SampleBatch(1, 3)).ok());
+  ASSERT_TRUE(agents[3]->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(QueueReaches(*store_, 3));
   // The group of the three waiting batches fails at its commit: the disk
   // lost them, so none of the three may be acknowledged.
@@ -621,7 +621,7 @@ TEST_F(IngestTest, BatchesOfSessionsQueuedBehindACommitShareTheNextAndAreAckedOn
   for (std::size_t i = 1; i < agents.size(); ++i) {
     agents[i] = ConnectedAgent("atm-000" + std::to_string(i + 1));
     ASSERT_NE(agents[i], nullptr);
-    ASSERT_TRUE(agents[i]->Send(TestBatch(1, 2)).ok());
+    ASSERT_TRUE(agents[i]->Send(SampleBatch(1, 2)).ok());
     ExpectAck(agents[i]->Read(), 2);
   }
   EXPECT_TRUE(store_->WriteHealth().ok());
@@ -635,9 +635,9 @@ TEST_F(IngestTest, StoreCallThatTimedOutInTheQueueIsSkippedNotRunLate) {
   ASSERT_NE(running, nullptr);
   ASSERT_NE(queued, nullptr);
   store_state_->Hold();
-  ASSERT_TRUE(running->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(running->Send(SampleBatch(1, 3)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
-  ASSERT_TRUE(queued->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(queued->Send(SampleBatch(1, 2)).ok());
 
   const AgentClient::Received refusal = queued->Read();
   ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
@@ -660,13 +660,13 @@ TEST_F(IngestTest, AFullStoreQueueRefusesACallAtOnceInsteadOfQueueingIt) {
     ASSERT_NE(agents.back(), nullptr);
   }
   store_state_->Hold();
-  ASSERT_TRUE(agents[0]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[0]->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
-  ASSERT_TRUE(agents[1]->Send(TestBatch(1, 1)).ok());
-  ASSERT_TRUE(agents[2]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[1]->Send(SampleBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[2]->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(QueueReaches(*store_, 2));
 
-  ASSERT_TRUE(agents[3]->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agents[3]->Send(SampleBatch(1, 1)).ok());
   const AgentClient::Received refusal = agents[3]->Read(3s);
   ExpectRefusal(refusal, v1::Refusal::REASON_STORE_UNAVAILABLE);
   EXPECT_EQ(store_->queued_calls(), 2u);
@@ -683,7 +683,7 @@ TEST_F(IngestTest, WriteHealthReportsAFailedWriteAndAStalledStore) {
   EXPECT_TRUE(store_->WriteHealth().ok());
 
   store_state_->Hold();  // a disk that hangs
-  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 1)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
   ASSERT_TRUE(atmhealth::testing::WaitFor([&] { return !store_->WriteHealth().ok(); }, 5s));
   EXPECT_NE(store_->WriteHealth().error().message().find("running for"), std::string::npos);
@@ -692,7 +692,7 @@ TEST_F(IngestTest, WriteHealthReportsAFailedWriteAndAStalledStore) {
   EXPECT_TRUE(store_->WriteHealth().ok());
 
   store_state_->FailWith(Error(ErrorCode::kNoSpace, "collector.db: database or disk is full"));
-  ASSERT_TRUE(agent->Send(TestBatch(2, 2)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(2, 2)).ok());
   ExpectRefusal(agent->Read(), v1::Refusal::REASON_STORE_UNAVAILABLE);
   const Status health = store_->WriteHealth();
   ASSERT_FALSE(health.ok());
@@ -700,7 +700,7 @@ TEST_F(IngestTest, WriteHealthReportsAFailedWriteAndAStalledStore) {
 }
 
 TEST(WelcomeWait, IsTheStoreTimeoutOrHalfTheAgentsWaitWhicheverIsShorter) {
-  v1::Hello hello = TestHello("atm-0412");
+  v1::Hello hello = SampleHello("atm-0412");
   EXPECT_EQ(WelcomeWait(hello, 5s), 5s) << "an older agent announces nothing";
   hello.set_welcome_timeout_ms(15'000);
   EXPECT_EQ(WelcomeWait(hello, 5s), 5s);
@@ -712,17 +712,17 @@ TEST_F(IngestTest, HeartbeatIsRecordedAndCounted) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  ASSERT_TRUE(agent->Send(TestHeartbeat()).ok());
+  ASSERT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
   // The answer to a heartbeat is an Ack of what is stored (nothing yet), sent
   // once the heartbeat is recorded.
   ExpectAck(agent->Read(), 0);
-  ASSERT_TRUE(agent->Send(TestBatch(1, 1)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 1)).ok());
   ExpectAck(agent->Read(), 1);
-  ASSERT_TRUE(agent->Send(TestHeartbeat()).ok());
+  ASSERT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
   ExpectAck(agent->Read(), 1);
   const std::vector<v1::Heartbeat> heartbeats = store_state_->Heartbeats("atm-0412");
   ASSERT_EQ(heartbeats.size(), 2u);
-  EXPECT_EQ(heartbeats[0].services_size(), 2);
+  EXPECT_EQ(heartbeats[0].services_size(), ::atmhealth::testing::SampleHeartbeat().services_size());
   EXPECT_EQ(Metric("atmhealth_collector_heartbeats_total"), 2);
 }
 
@@ -733,7 +733,7 @@ TEST_F(IngestTest, ShutdownLetsTheBatchBeingStoredFinishThenRefuses) {
   ASSERT_NE(busy, nullptr);
   ASSERT_NE(idle, nullptr);
   store_state_->Hold();
-  ASSERT_TRUE(busy->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE(busy->Send(SampleBatch(1, 3)).ok());
   ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
 
   listener_->Shutdown();
@@ -757,7 +757,7 @@ TEST_F(IngestTest, StoreCallsRunOnTheStoreThreadAndResumeOnTheCallersStrand) {
       strand,
       [this, strand]() -> asio::awaitable<bool> {
         Result<std::uint64_t> last =
-            co_await store_->RecordHello(TestHello("atm-0412"), "127.0.0.1:1", 0, 5s);
+            co_await store_->RecordHello(SampleHello("atm-0412"), "127.0.0.1:1", 0, 5s);
         co_return last.ok() && strand.running_in_this_thread();
       },
       asio::use_future);
@@ -774,7 +774,7 @@ TEST_F(IngestTest, StoreCallsRunOnTheStoreThreadAndResumeOnTheCallersStrand) {
 // same device id is refused, logged and counted; the first carries on.
 TEST_F(IngestTest, SecondLiveBufferOfADeviceIsRefusedAsAConflict) {
   StartListener();
-  v1::Hello first_hello = TestHello("atm-0412");
+  v1::Hello first_hello = SampleHello("atm-0412");
   first_hello.set_buffer_id(std::string(32, 'a'));
   auto first = Connect();
   ASSERT_NE(first, nullptr);
@@ -792,7 +792,7 @@ TEST_F(IngestTest, SecondLiveBufferOfADeviceIsRefusedAsAConflict) {
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_refused_total",
                             {{"reason", "buffer_conflict"}}, 1));
 
-  ASSERT_TRUE(first->Send(TestBatch(1, 2)).ok());
+  ASSERT_TRUE(first->Send(SampleBatch(1, 2)).ok());
   ExpectAck(first->Read(), 2);
   EXPECT_EQ(Metric("atmhealth_collector_sessions_replaced_total"), 0);
 }
@@ -804,13 +804,13 @@ TEST_F(IngestTest, WelcomeAnnouncesTheBatchLimitItEnforces) {
   StartListener();
   auto agent = Connect();
   ASSERT_NE(agent, nullptr);
-  const AgentClient::Received welcome = agent->Handshake(TestHello("atm-0412"));
+  const AgentClient::Received welcome = agent->Handshake(SampleHello("atm-0412"));
   ASSERT_TRUE(welcome.message.has_welcome());
   EXPECT_EQ(welcome.message.welcome().max_batch_events(), 10u);
   EXPECT_EQ(welcome.message.welcome().max_frame_bytes(), 64u * 1024);
-  ASSERT_TRUE(agent->Send(TestBatch(1, 10)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 10)).ok());
   ExpectAck(agent->Read(), 10);
-  ASSERT_TRUE(agent->Send(TestBatch(11, 21)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(11, 21)).ok());
   ExpectRefusal(agent->Read(), v1::Refusal::REASON_PROTOCOL_VIOLATION);
 }
 
@@ -819,7 +819,7 @@ TEST_F(IngestTest, RefusalOfOneEventNamesItsSeq) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  v1::AgentMessage batch = TestBatch(1, 3);
+  v1::AgentMessage batch = SampleBatch(1, 3);
   batch.mutable_batch()->mutable_events(1)->set_summary(std::string(600, 's'));
   ASSERT_TRUE(agent->Send(batch).ok());
   const AgentClient::Received refusal = agent->Read();
@@ -833,14 +833,14 @@ TEST_F(IngestTest, GapsAndLateEventsAreCounted) {
   StartListener();
   auto agent = ConnectedAgent("atm-0412");
   ASSERT_NE(agent, nullptr);
-  v1::AgentMessage with_gap = TestBatch(1, 2);
-  *with_gap.mutable_batch()->add_events() = TestEvent(5);
+  v1::AgentMessage with_gap = SampleBatch(1, 2);
+  *with_gap.mutable_batch()->add_events() = SampleEvent(5);
   ASSERT_TRUE(agent->Send(with_gap).ok());
   ExpectAck(agent->Read(), 5);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_sequence_gaps_total", {}, 1));
   EXPECT_EQ(Metric("atmhealth_collector_sequence_gap_events_total"), 2);
 
-  ASSERT_TRUE(agent->Send(TestBatch(3, 3)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(3, 3)).ok());
   ExpectAck(agent->Read(), 5);
   EXPECT_TRUE(MetricBecomes("atmhealth_collector_events_late_total", {}, 1));
   EXPECT_EQ(Metric("atmhealth_collector_events_duplicate_total"), 0);
@@ -855,7 +855,7 @@ TEST_F(IngestTest, TruncatedFrameFollowedByACloseIsRefusedAndCounted) {
   asio::ip::tcp::socket socket(io);
   socket.connect({asio::ip::make_address("127.0.0.1"), listener_->port()});
   const std::string bytes =
-      EncodeFrame(HelloMessage(TestHello("atm-0412"))) + LengthPrefix(100) + std::string(10, 'x');
+      EncodeFrame(HelloMessage(SampleHello("atm-0412"))) + LengthPrefix(100) + std::string(10, 'x');
   asio::write(socket, asio::buffer(bytes));
   socket.shutdown(asio::ip::tcp::socket::shutdown_send);
 

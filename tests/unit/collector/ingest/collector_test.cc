@@ -22,9 +22,9 @@ namespace {
 using atmhealth::testing::AgentClient;
 using atmhealth::testing::HttpGet;
 using atmhealth::testing::HttpReply;
+using atmhealth::testing::SampleBatch;
+using atmhealth::testing::SampleHello;
 using atmhealth::testing::ScratchDir;
-using atmhealth::testing::TestBatch;
-using atmhealth::testing::TestHello;
 using testing::FakeCollectorStore;
 using namespace std::chrono_literals;
 
@@ -91,10 +91,10 @@ TEST_F(CollectorTest, ReadyFileNamesTheBoundPortsAndThisProcess) {
 TEST_F(CollectorTest, StoresAnAgentsEventsAndShowsThemInMetrics) {
   auto agent = AgentClient::Connect(ready_["agent_port"].get<std::uint16_t>());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
-  const AgentClient::Received welcome = (*agent)->Handshake(TestHello("atm-0412"));
+  const AgentClient::Received welcome = (*agent)->Handshake(SampleHello("atm-0412"));
   ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
   EXPECT_FALSE(welcome.message.welcome().collector_id().empty());
-  ASSERT_TRUE((*agent)->Send(TestBatch(1, 3)).ok());
+  ASSERT_TRUE((*agent)->Send(SampleBatch(1, 3)).ok());
   const AgentClient::Received ack = (*agent)->Read();
   ASSERT_TRUE(ack.message.has_ack()) << ack.message.DebugString();
   EXPECT_EQ(ack.message.ack().seq(), 3u);
@@ -109,7 +109,7 @@ TEST_F(CollectorTest, StoresAnAgentsEventsAndShowsThemInMetrics) {
 TEST_F(CollectorTest, SigtermRefusesSessionsAsShuttingDownAndReturns) {
   auto agent = AgentClient::Connect(collector_->agent_port());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
-  ASSERT_TRUE((*agent)->Handshake(TestHello("atm-0412")).message.has_welcome());
+  ASSERT_TRUE((*agent)->Handshake(SampleHello("atm-0412")).message.has_welcome());
 
   ASSERT_EQ(std::raise(SIGTERM), 0);
   const AgentClient::Received refusal = (*agent)->Read();

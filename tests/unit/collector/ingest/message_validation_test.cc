@@ -12,21 +12,21 @@
 namespace atmhealth::collector {
 namespace {
 
-using atmhealth::testing::TestBatch;
-using atmhealth::testing::TestHeartbeat;
-using atmhealth::testing::TestHello;
+using atmhealth::testing::SampleBatch;
+using atmhealth::testing::SampleHeartbeatMessage;
+using atmhealth::testing::SampleHello;
 
 std::string BatchError(const std::function<void(v1::Event&)>& spoil) {
-  v1::EventBatch batch = TestBatch(7, 9).batch();
+  v1::EventBatch batch = SampleBatch(7, 9).batch();
   spoil(*batch.mutable_events(1));
   const Status status = ValidateEventBatch(batch);
   return status.ok() ? "" : status.error().message();
 }
 
 TEST(MessageValidation, AcceptsWhatTheTestAgentSends) {
-  EXPECT_TRUE(ValidateHello(TestHello("atm-tokyo-0412", "shinjuku.east_2")).ok());
-  EXPECT_TRUE(ValidateEventBatch(TestBatch(1, 20).batch()).ok());
-  EXPECT_TRUE(ValidateHeartbeat(TestHeartbeat().heartbeat()).ok());
+  EXPECT_TRUE(ValidateHello(SampleHello("atm-tokyo-0412", "shinjuku.east_2")).ok());
+  EXPECT_TRUE(ValidateEventBatch(SampleBatch(1, 20).batch()).ok());
+  EXPECT_TRUE(ValidateHeartbeat(SampleHeartbeatMessage().heartbeat()).ok());
 }
 
 TEST(MessageValidation, IdsAreOneTo64CharactersOfASafeSet) {
@@ -41,15 +41,15 @@ TEST(MessageValidation, IdsAreOneTo64CharactersOfASafeSet) {
 }
 
 TEST(MessageValidation, HelloErrorsNameTheField) {
-  v1::Hello hello = TestHello("atm-0412");
+  v1::Hello hello = SampleHello("atm-0412");
   hello.mutable_device()->set_site_id("");
   EXPECT_EQ(ValidateHello(hello).error().message(), "hello.device.site_id: is empty");
 
-  hello = TestHello(std::string(65, 'a'));
+  hello = SampleHello(std::string(65, 'a'));
   EXPECT_EQ(ValidateHello(hello).error().message(),
             "hello.device.device_id: is 65 characters, at most 64");
 
-  hello = TestHello("atm-0412");
+  hello = SampleHello("atm-0412");
   hello.mutable_device()->set_kind(v1::DEVICE_KIND_UNSPECIFIED);
   EXPECT_EQ(ValidateHello(hello).error().message(), "hello.device.kind: 0 is unspecified");
 
@@ -59,7 +59,7 @@ TEST(MessageValidation, HelloErrorsNameTheField) {
 
 TEST(MessageValidation, BatchMustHoldEvents) {
   EXPECT_EQ(ValidateEventBatch(v1::EventBatch()).error().message(), "batch: has no events");
-  const v1::EventBatch too_many = TestBatch(1, kMaxEventsPerBatch + 1).batch();
+  const v1::EventBatch too_many = SampleBatch(1, kMaxEventsPerBatch + 1).batch();
   EXPECT_EQ(ValidateEventBatch(too_many).error().message(), "batch: has 1001 events, at most 1000");
 }
 
@@ -68,7 +68,7 @@ TEST(MessageValidation, SeqsArePositiveAndStrictlyIncreasing) {
             "batch.events[1] (seq 7): seq is not above the previous event's seq 7");
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_seq(3); }),
             "batch.events[1] (seq 3): seq is not above the previous event's seq 7");
-  v1::EventBatch batch = TestBatch(1, 1).batch();
+  v1::EventBatch batch = SampleBatch(1, 1).batch();
   batch.mutable_events(0)->set_seq(0);
   EXPECT_EQ(ValidateEventBatch(batch).error().message(),
             "batch.events[0] (seq 0): seq must be above 0");
@@ -103,11 +103,11 @@ TEST(MessageValidation, UnknownEnumValuesFromANewerAgentAreAccepted) {
               e.mutable_impact()->add_unavailable(static_cast<v1::CustomerService>(9));
             }),
             "");
-  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  v1::Heartbeat heartbeat = SampleHeartbeatMessage().heartbeat();
   heartbeat.mutable_services(0)->set_service(static_cast<v1::CustomerService>(42));
   heartbeat.mutable_services(0)->set_state(static_cast<v1::ServiceState>(8));
   EXPECT_TRUE(ValidateHeartbeat(heartbeat).ok());
-  v1::Hello hello = TestHello("atm-0001");
+  v1::Hello hello = SampleHello("atm-0001");
   hello.mutable_device()->set_kind(static_cast<v1::DeviceKind>(5));
   EXPECT_TRUE(ValidateHello(hello).ok());
 }
@@ -127,15 +127,15 @@ TEST(MessageValidation, DocumentedBoundsOfKeysIdsReasonsAndListsAreEnforced) {
             }),
             "batch.events[1] (seq 8): impact.degraded has 17 entries, at most 16");
 
-  v1::Hello hello = TestHello("atm-0001");
+  v1::Hello hello = SampleHello("atm-0001");
   hello.set_agent_version(std::string(65, 'v'));
   EXPECT_EQ(ValidateHello(hello).error().message(), "hello: agent_version is 65 bytes, at most 64");
-  hello = TestHello("atm-0001");
+  hello = SampleHello("atm-0001");
   hello.set_buffer_id("not-hex");
   EXPECT_EQ(ValidateHello(hello).error().message(),
             "hello.buffer_id: is not 32 lowercase hex digits (7 bytes)");
 
-  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  v1::Heartbeat heartbeat = SampleHeartbeatMessage().heartbeat();
   heartbeat.mutable_services(1)->set_reason(std::string(321, 'r'));
   EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
             "heartbeat.services[1]: reason is 321 bytes, at most 320");
@@ -144,7 +144,7 @@ TEST(MessageValidation, DocumentedBoundsOfKeysIdsReasonsAndListsAreEnforced) {
 // The Refusal names the one event at fault, so that the agent can set it
 // aside instead of being refused forever.
 TEST(MessageValidation, RefusedEventIsNamedBySeq) {
-  v1::EventBatch batch = TestBatch(7, 9).batch();
+  v1::EventBatch batch = SampleBatch(7, 9).batch();
   batch.mutable_events(2)->set_summary(std::string(600, 's'));
   std::uint64_t refused_seq = 0;
   EXPECT_FALSE(ValidateEventBatch(batch, kMaxEventsPerBatch, &refused_seq).ok());
@@ -154,7 +154,7 @@ TEST(MessageValidation, RefusedEventIsNamedBySeq) {
 // Regression: a seq above 2^63-1 reached the store, failed there and was
 // answered REASON_STORE_UNAVAILABLE: the agent retried it forever.
 TEST(MessageValidation, SeqAboveTheLargestSqliteIntegerIsRefused) {
-  v1::EventBatch batch = TestBatch(7, 7).batch();
+  v1::EventBatch batch = SampleBatch(7, 7).batch();
   batch.mutable_events(0)->set_seq(9'223'372'036'854'775'808ULL);
   EXPECT_EQ(ValidateEventBatch(batch).error().message(),
             "batch.events[0] (seq 9223372036854775808): seq is above the highest sequence "
@@ -163,7 +163,7 @@ TEST(MessageValidation, SeqAboveTheLargestSqliteIntegerIsRefused) {
 
 // The collector's announced batch limit is what it checks.
 TEST(MessageValidation, BatchAboveTheAnnouncedLimitIsRefused) {
-  const v1::EventBatch batch = TestBatch(1, 11).batch();
+  const v1::EventBatch batch = SampleBatch(1, 11).batch();
   EXPECT_TRUE(ValidateEventBatch(batch, 11).ok());
   EXPECT_EQ(ValidateEventBatch(batch, 10).error().message(), "batch: has 11 events, at most 10");
 }
@@ -175,17 +175,19 @@ TEST(MessageValidation, TextFieldsStayWithinTheSchemasLimits) {
   EXPECT_EQ(BatchError([](v1::Event& e) { e.set_subject(std::string(257, 's')); }),
             "batch.events[1] (seq 8): subject is 257 bytes, at most 256");
   EXPECT_EQ(BatchError([](v1::Event& e) {
-              for (int i = 0; i < 33; ++i) e.add_context()->set_key("k");
+              e.clear_context();
+              for (int i = 0; i < 34; ++i) e.add_context()->set_key("k");
             }),
             "batch.events[1] (seq 8): context has 34 entries, at most 32");
-  EXPECT_EQ(BatchError([](v1::Event& e) { e.add_context()->set_key(std::string(65, 'k')); }),
+  EXPECT_EQ(BatchError([](v1::Event& e) { e.mutable_context(1)->set_key(std::string(65, 'k')); }),
             "batch.events[1] (seq 8): context[1].key is 65 bytes, at most 64");
-  EXPECT_EQ(BatchError([](v1::Event& e) { e.add_context()->set_value(std::string(1025, 'v')); }),
-            "batch.events[1] (seq 8): context[1].value is 1025 bytes, at most 1024");
+  EXPECT_EQ(
+      BatchError([](v1::Event& e) { e.mutable_context(1)->set_value(std::string(1025, 'v')); }),
+      "batch.events[1] (seq 8): context[1].value is 1025 bytes, at most 1024");
 }
 
 TEST(MessageValidation, HeartbeatFeedIsBoundedAndItsMeasuresAreNumbers) {
-  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  v1::Heartbeat heartbeat = SampleHeartbeatMessage().heartbeat();
   v1::FeedHealth& feed = *heartbeat.mutable_health()->mutable_feed();
   feed.set_tps(12.5);
   feed.set_error_ratio(0.25);
@@ -215,11 +217,11 @@ TEST(MessageValidation, HeartbeatFeedIsBoundedAndItsMeasuresAreNumbers) {
 }
 
 TEST(MessageValidation, HeartbeatServicesAreSpecified) {
-  v1::Heartbeat heartbeat = TestHeartbeat().heartbeat();
+  v1::Heartbeat heartbeat = SampleHeartbeatMessage().heartbeat();
   heartbeat.mutable_services(1)->set_state(v1::SERVICE_STATE_UNSPECIFIED);
   EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
             "heartbeat.services[1].state: 0 is unspecified");
-  heartbeat = TestHeartbeat().heartbeat();
+  heartbeat = SampleHeartbeatMessage().heartbeat();
   heartbeat.mutable_services(0)->set_service(v1::CUSTOMER_SERVICE_UNSPECIFIED);
   EXPECT_EQ(ValidateHeartbeat(heartbeat).error().message(),
             "heartbeat.services[0].service: 0 is unspecified");

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "tests/support/postgres_server.h"
+#include "tests/support/sample_events.h"
 #include "tests/unit/collector/store/plain_sql.h"
-#include "tests/unit/collector/store/sample_messages.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -22,7 +22,7 @@ using ::atmhealth::testing::kReceivedAt1;
 using ::atmhealth::testing::kReceivedAt2;
 using ::atmhealth::testing::PlainSql;
 using ::atmhealth::testing::PostgresServer;
-using ::atmhealth::testing::SampleBatch;
+using ::atmhealth::testing::SampleEvents;
 using ::atmhealth::testing::SampleHello;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -71,11 +71,11 @@ TEST(PgCollectorStore, StoresAgainOnceTheRestartedServerIsBack) {
   CollectorStore& store = **opened;
   ASSERT_TRUE(
       store.RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"), "p", kReceivedAt1).ok());
-  ASSERT_TRUE(store.StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 5), kReceivedAt1).ok());
+  ASSERT_TRUE(store.StoreEvents("atm-tokyo-0412", "", SampleEvents(1, 5), kReceivedAt1).ok());
 
   ASSERT_TRUE(server->Stop());
   Result<StoredBatch> while_down =
-      store.StoreEvents("atm-tokyo-0412", "", SampleBatch(6, 8), kReceivedAt2);
+      store.StoreEvents("atm-tokyo-0412", "", SampleEvents(6, 8), kReceivedAt2);
   ASSERT_FALSE(while_down.ok());
   EXPECT_EQ(while_down.error().code(), ErrorCode::kUnavailable);
   ASSERT_FALSE(store.BeginGroup().ok()) << "a group cannot begin without the server either";
@@ -84,7 +84,7 @@ TEST(PgCollectorStore, StoresAgainOnceTheRestartedServerIsBack) {
   std::this_thread::sleep_for(options.connection.reconnect_interval);
   ASSERT_TRUE(store.BeginGroup());
   Result<StoredBatch> after =
-      store.StoreEvents("atm-tokyo-0412", "", SampleBatch(6, 8), kReceivedAt2);
+      store.StoreEvents("atm-tokyo-0412", "", SampleEvents(6, 8), kReceivedAt2);
   ASSERT_TRUE(after.ok()) << after.error().message();
   EXPECT_EQ(after->last_stored_seq, 8u);
   ASSERT_TRUE(store.CommitGroup());

@@ -8,9 +8,9 @@
 
 #include <chrono>
 
+#include "tests/support/sample_events.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/store/plain_sql.h"
-#include "tests/unit/collector/store/sample_messages.h"
 
 namespace atmhealth::testing {
 namespace {
@@ -38,7 +38,7 @@ TEST(SlowCollectorStoreTest, GroupsReachTheWrappedStoreSoItsCallsShareOneCommit)
   ASSERT_TRUE(
       store.RecordHello(SampleHello("atm-tokyo-0413", "site-shinjuku"), "10.0.0.2:1", kReceivedAt1)
           .ok());
-  auto stored = store.StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 3), kReceivedAt2);
+  auto stored = store.StoreEvents("atm-tokyo-0412", "", SampleEvents(1, 3), kReceivedAt2);
   ASSERT_TRUE(stored.ok()) << stored.error().message();
   EXPECT_EQ(sql.Value("SELECT count(*) FROM devices"), Integer(0))
       << "another connection sees nothing before the group commits";
@@ -49,7 +49,7 @@ TEST(SlowCollectorStoreTest, GroupsReachTheWrappedStoreSoItsCallsShareOneCommit)
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(3));
 
   // Outside a group a call still commits by itself.
-  ASSERT_TRUE(store.StoreEvents("atm-tokyo-0413", "", SampleBatch(1, 2), kReceivedAt3).ok());
+  ASSERT_TRUE(store.StoreEvents("atm-tokyo-0413", "", SampleEvents(1, 2), kReceivedAt3).ok());
   EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(5));
 }
 

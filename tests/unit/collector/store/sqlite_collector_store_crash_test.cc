@@ -9,16 +9,16 @@
 #include <string>
 
 #include "collector/store/collector_store.h"
+#include "tests/support/sample_events.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/store/plain_sql.h"
-#include "tests/unit/collector/store/sample_messages.h"
 
 namespace atmhealth::collector {
 namespace {
 
 using ::atmhealth::testing::kReceivedAt1;
 using ::atmhealth::testing::PlainSql;
-using ::atmhealth::testing::SampleBatch;
+using ::atmhealth::testing::SampleEvents;
 using ::atmhealth::testing::SampleHello;
 using ::atmhealth::testing::SqlValue;
 
@@ -36,7 +36,7 @@ constexpr int kAcksBeforeKill = 25;
   if (!stored.ok()) _exit(3);
   for (std::uint64_t next = *stored + 1;; next += kBatchEvents) {
     Result<StoredBatch> acked = (*store)->StoreEvents(
-        kDevice, "", SampleBatch(next, next + kBatchEvents - 1), kReceivedAt1);
+        kDevice, "", SampleEvents(next, next + kBatchEvents - 1), kReceivedAt1);
     if (!acked.ok()) _exit(4);
     const std::uint64_t seq = acked->last_stored_seq;
     if (write(ack_fd, &seq, sizeof seq) != static_cast<ssize_t>(sizeof seq)) _exit(5);

@@ -11,10 +11,10 @@
 #include <string>
 
 #include "collector/store/collector_store.h"
+#include "tests/support/sample_events.h"
 #include "tests/support/test_paths.h"
 #include "tests/support/tmpfs.h"
 #include "tests/unit/collector/store/plain_sql.h"
-#include "tests/unit/collector/store/sample_messages.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -23,7 +23,8 @@ using ::atmhealth::testing::kReceivedAt1;
 using ::atmhealth::testing::kReceivedAt2;
 using ::atmhealth::testing::kReceivedAt3;
 using ::atmhealth::testing::PlainSql;
-using ::atmhealth::testing::SampleBatch;
+using ::atmhealth::testing::SampleEvent;
+using ::atmhealth::testing::SampleEvents;
 using ::atmhealth::testing::SampleHello;
 using ::atmhealth::testing::Service;
 using ::atmhealth::testing::SqlValue;
@@ -60,7 +61,7 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
   ASSERT_TRUE(
       store_->RecordHello(SampleHello(kDevice, "site-shinjuku"), "10.0.0.1:1", kReceivedAt1).ok());
   Result<StoredBatch> first =
-      store_->StoreEvents(kDevice, "", SampleBatch(1, kFirstBatchEvents), kReceivedAt1);
+      store_->StoreEvents(kDevice, "", SampleEvents(1, kFirstBatchEvents), kReceivedAt1);
   ASSERT_TRUE(first.ok()) << first.error().message();
   ASSERT_EQ(first->last_stored_seq, kFirstBatchEvents);
   v1::Heartbeat heartbeat;
@@ -82,7 +83,7 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
   Error full(ErrorCode::kInternal, "the disk never filled up");
   for (int batch = 0; batch < kMaxFillBatches; ++batch) {
     Result<StoredBatch> acked = store_->StoreEvents(
-        kDevice, "", SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt2);
+        kDevice, "", SampleEvents(next, next + kFillBatchEvents - 1), kReceivedAt2);
     if (!acked.ok()) {
       full = acked.error();
       break;
@@ -114,7 +115,7 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
   // Space returns: the same store takes the refused batch.
   std::filesystem::remove(ballast);
   Result<StoredBatch> retried = store_->StoreEvents(
-      kDevice, "", SampleBatch(next, next + kFillBatchEvents - 1), kReceivedAt3);
+      kDevice, "", SampleEvents(next, next + kFillBatchEvents - 1), kReceivedAt3);
   ASSERT_TRUE(retried.ok()) << retried.error().message();
   const std::uint64_t last = next + kFillBatchEvents - 1;
   EXPECT_EQ(retried->last_stored_seq, last);
@@ -128,8 +129,8 @@ TEST_F(SqliteCollectorStoreDiskFullTest, FullDiskIsAnErrorAndStoredEventsSurvive
     EXPECT_EQ(sql.Value("SELECT count(*) FROM events"), Integer(static_cast<std::int64_t>(last)));
     EXPECT_EQ(
         sql.Value("SELECT count(*) FROM events WHERE seq <= " + std::to_string(kFirstBatchEvents) +
-                  " AND received_unix_ns = " + std::to_string(kReceivedAt1) +
-                  " AND summary = '/var is 97.5% full (critical above 95%)'"),
+                  " AND received_unix_ns = " + std::to_string(kReceivedAt1) + " AND summary = '" +
+                  SampleEvent(1).summary() + "'"),
         Integer(static_cast<std::int64_t>(kFirstBatchEvents)));
     EXPECT_EQ(
         sql.Value("SELECT count(*) FROM events WHERE seq > " + std::to_string(stored_before_full) +

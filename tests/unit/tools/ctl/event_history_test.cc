@@ -15,10 +15,10 @@
 namespace atmhealth::ctl {
 namespace {
 
-using agent::testing::MakeEvent;
 using agent::testing::ManualClock;
 using agent::testing::OpenOrFail;
 using agent::testing::OptionsAt;
+using ::atmhealth::testing::SampleEvent;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -41,13 +41,13 @@ class EventHistoryTest : public ::testing::Test {
     ASSERT_NE(store_, nullptr);
     // 1: /var warning at t0, 2: /var critical at t0+10s, 3: /var resolved
     // at t0+20s, 4: /data critical inodes at t0+30s.
-    v1::Event e1 = MakeEvent(v1::SEVERITY_WARNING, "/var");
-    v1::Event e2 = MakeEvent(v1::SEVERITY_CRITICAL, "/var");
+    v1::Event e1 = SampleEvent(v1::SEVERITY_WARNING, "/var");
+    v1::Event e2 = SampleEvent(v1::SEVERITY_CRITICAL, "/var");
     e2.set_wall_time_unix_ns(e1.wall_time_unix_ns() + 10 * kSecond);
-    v1::Event e3 = MakeEvent(v1::SEVERITY_INFO, "/var");
+    v1::Event e3 = SampleEvent(v1::SEVERITY_INFO, "/var");
     e3.set_state(v1::ALERT_STATE_RESOLVED);
     e3.set_wall_time_unix_ns(e1.wall_time_unix_ns() + 20 * kSecond);
-    v1::Event e4 = MakeEvent(v1::SEVERITY_CRITICAL, "/data");
+    v1::Event e4 = SampleEvent(v1::SEVERITY_CRITICAL, "/data");
     e4.set_kind(v1::ALERT_KIND_INODES);
     e4.set_alert_key("inodes:/data");
     e4.set_wall_time_unix_ns(e1.wall_time_unix_ns() + 30 * kSecond);
@@ -111,7 +111,7 @@ TEST_F(EventHistoryTest, LastGivesTheNewestMatchingOldestFirst) {
 
 TEST_F(EventHistoryTest, ReadsAcrossManyPagesWhileTheStoreKeepsWriting) {
   for (int i = 0; i < 3 * static_cast<int>(EventHistory::kPageRows); ++i) {
-    store_->Append(MakeEvent(v1::SEVERITY_INFO, "/bulk"));
+    store_->Append(SampleEvent(v1::SEVERITY_INFO, "/bulk"));
   }
   ASSERT_TRUE(store_->Commit());
   Result<EventHistory> history = EventHistory::Open(path_.string());
@@ -122,7 +122,7 @@ TEST_F(EventHistoryTest, ReadsAcrossManyPagesWhileTheStoreKeepsWriting) {
   ASSERT_TRUE(events.ok()) << events.error().message();
   EXPECT_EQ(events->size(), 3 * EventHistory::kPageRows);
   // The writer commits while the reader is open, and is never blocked by it.
-  store_->Append(MakeEvent(v1::SEVERITY_CRITICAL, "/late"));
+  store_->Append(SampleEvent(v1::SEVERITY_CRITICAL, "/late"));
   ASSERT_TRUE(store_->Commit());
   EventFilter late;
   late.alert_key = "storage:/late";

@@ -13,7 +13,7 @@
 namespace atmhealth::ctl {
 namespace {
 
-using agent::testing::MakeEvent;
+using ::atmhealth::testing::SampleEvent;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -43,9 +43,9 @@ class InZone {
 };
 
 std::vector<StoredEvent> TwoEvents() {
-  StoredEvent critical{MakeEvent(v1::SEVERITY_CRITICAL, "/var"), true};
+  StoredEvent critical{SampleEvent(v1::SEVERITY_CRITICAL, "/var"), true};
   critical.event.set_seq(7);
-  StoredEvent resolved{MakeEvent(v1::SEVERITY_INFO, "/srv/ej \"journal\", 2"), false};
+  StoredEvent resolved{SampleEvent(v1::SEVERITY_INFO, "/srv/ej \"journal\", 2"), false};
   resolved.event.set_seq(12);
   resolved.event.set_state(v1::ALERT_STATE_RESOLVED);
   resolved.event.set_summary("line one\nforged line");
@@ -73,9 +73,9 @@ TEST(EventOutput, TableColumnsLineUpAndOutsideTextCannotForgeALine) {
   EXPECT_EQ(lines[2].find("line one\\nforged line"), summary_at);
   EXPECT_EQ(lines[1].find("critical"), lines[0].find("SEVERITY"));
   EXPECT_THAT(lines[1], HasSubstr("2023-11-14 22:13:20 UTC"));
-  EXPECT_THAT(lines[1], HasSubstr("91.5 %"));
+  EXPECT_THAT(lines[1], HasSubstr("93.4 %"));
   // A notice measured nothing: no number is made up for it.
-  StoredEvent notice{MakeEvent(v1::SEVERITY_INFO, "atmhealthd"), false};
+  StoredEvent notice{SampleEvent(v1::SEVERITY_INFO, "atmhealthd"), false};
   notice.event.set_unit(v1::UNIT_UNSPECIFIED);
   std::ostringstream notice_out;
   WriteEvents(notice_out, {notice}, {});
