@@ -48,7 +48,7 @@ int Fill(const std::string& path, std::uint64_t events, std::uint64_t max_bytes,
   agent::EventStore& store = **opened;
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t first = store.Stats().last_seq + 1;
-  v1::Event event = RealisticEvent(0);
+  v1::Event event = testing::SampleEvent();
   const std::int64_t wall = platform::UnixNanos(platform::Clock::Real().WallNow());
   for (std::uint64_t i = 0; i < events;) {
     const std::uint64_t begin = i;
