@@ -18,12 +18,14 @@
 #
 #   scripts/measure-drain.sh [--build DIR] [--events N] [--max-bytes SIZE]
 #       [--sample-ms N] [--timeout SECONDS] [--rss-trace FILE]
-#       [--batch-events N] [--window-batches N] [--max-frame-bytes N]
+#       [--batch-events N] [--window-batches N] [--max-frame-bytes N] [--nice N]
 #
 # --max-bytes is the agent's [store] max_bytes (default: room for the
 # backlog, ~640 bytes per event, at least 64MiB); --batch-events,
 # --window-batches and --max-frame-bytes set the agent's [uplink] keys of
-# those names (default: the agent's defaults). --rss-trace writes every
+# those names (default: the agent's defaults). --nice runs the collector and
+# atmhealthd at that niceness (negative, as root: ahead of whatever else
+# runs, as on a machine of their own). --rss-trace writes every
 # sample as "MS rss AGENT_KIB COLLECTOR_KIB" and every status answer as
 # "MS acked SEQ", MS counted from atmhealthd's start. The databases go
 # under $TMPDIR (else /tmp): put it on the disk you mean to measure.
@@ -41,6 +43,7 @@ sample_ms=100
 timeout_s=600
 rss_trace=
 uplink_extra=
+niceness=0
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 number() {
   case "$2" in ''|*[!0-9]*) echo "measure-drain: $1: \"$2\" is not a number" >&2; exit 2 ;; esac
@@ -53,12 +56,14 @@ while [ $# -gt 0 ]; do
     --sample-ms) number "$1" "$2"; sample_ms=$2; shift 2 ;;
     --timeout) number "$1" "$2"; timeout_s=$2; shift 2 ;;
     --rss-trace) rss_trace=$2; shift 2 ;;
+    --nice) niceness=$2; shift 2 ;;
     --batch-events|--window-batches|--max-frame-bytes)
       number "$1" "$2"; key=${1#--}; uplink_extra="$uplink_extra${key//-/_} = $2"$'\n'; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "measure-drain: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+case "$niceness" in -[0-9]*|[0-9]*) ;; *) echo "measure-drain: --nice: \"$niceness\" is not a number" >&2; exit 2 ;; esac
 if [ "$events" -lt 1 ]; then echo "measure-drain: --events must be at least 1" >&2; exit 2; fi
 if [ -z "$max_bytes" ]; then
   max_bytes=$(( events * 640 ))
@@ -100,7 +105,7 @@ kib() {
 # json_number JSON KEY: the first "KEY":N in JSON.
 json_number() { { echo "$1" | grep -o "\"$2\":[0-9]*" || true; } | head -n 1 | cut -d: -f2; }
 
-echo "measure-drain: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "measure-drain: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); collector and atmhealthd at niceness $niceness"
 echo "disk: $(sync_write_ms "$work") ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
 
 # --- 1. the backlog, the agent stopped ---------------------------------------
@@ -113,7 +118,7 @@ echo "  buffer file $(stat -c %s "$work/agent/events.db") bytes"
 
 # --- 2. the collector ---------------------------------------------------------
 printf '[listen]\nplaintext = true\n' >"$work/collector.toml"
-"$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+nice -n "$niceness" "$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   --db "$work/collector.db" --ready-file "$work/collector.ready.json" --log-level warn \
   >"$work/collector.log" 2>&1 &
 collector=$!
@@ -149,7 +154,7 @@ TOML
 socket=$work/agent/control.sock
 collector_cpu_before=$(cpu_ticks "$collector")
 t0=$(now_ns)
-"$agentd" --config "$work/agent/atmhealthd.toml" --log-level warn >"$work/agent.log" 2>&1 &
+nice -n "$niceness" "$agentd" --config "$work/agent/atmhealthd.toml" --log-level warn >"$work/agent.log" 2>&1 &
 agent=$!
 started+=("$agent")
 

@@ -52,6 +52,11 @@ struct Uplink::Session {
   bool reader_done = false;
   bool acknowledged = false;       // an Ack arrived in this session
   asio::steady_timer reader_exit;  // cancelled when the reader finishes
+  // Acknowledged events are marked delivered in the buffer by one marker at
+  // a time (MarkAcknowledged), each mark taking every Ack that came while
+  // the previous one was being written.
+  bool marking = false;
+  asio::steady_timer marker_exit{stream->executor()};  // cancelled when the marker stops
 };
 
 Uplink::Uplink(asio::any_io_executor executor, UplinkConfig config, v1::DeviceIdentity device,
@@ -352,12 +357,46 @@ asio::awaitable<bool> Uplink::RunSession(const CollectorEndpoint& endpoint) {
   }
   stream.Close();
   co_await WaitForReader(*session, Clock::time_point::max());
+  // Whatever was acknowledged is marked before the session is gone (and
+  // before Run() returns on Stop()).
+  co_await WaitForMarker(*session);
   counters_.connected = false;
   link_.connected = false;
   if (link_.last_error.empty()) link_.last_error = "session ended";
   session_.reset();
   if (!stopping_) spdlog::info("uplink: session with collector {} ended", stream.peer());
   co_return session->acknowledged;
+}
+
+asio::awaitable<void> Uplink::MarkAcknowledged(std::shared_ptr<Session> session) {
+  // A draining backlog gets an Ack for every batch; one commit (one fsync)
+  // per Ack would make the buffer's disk, not the collector, set the pace.
+  // While a mark is written the next Acks only raise acked_seq, and the next
+  // mark takes them all. The mark may lag the Acks, never lead them: an
+  // event marked delivered was acknowledged as stored.
+  std::uint64_t marked = 0;
+  while (marked < session->acked_seq) {
+    const std::uint64_t seq = session->acked_seq;
+    const Status status =
+        co_await store_.Run([seq](EventStore& store) { return store.MarkDelivered(seq); });
+    if (!status.ok()) {
+      // The next Ack tries again; until then its events stay undelivered
+      // and are sent again after a reconnect, which the collector dedupes.
+      spdlog::error("uplink: marking seq {} delivered: {}", seq, status.error().message());
+      break;
+    }
+    marked = seq;
+  }
+  session->marking = false;
+  session->marker_exit.cancel();
+}
+
+asio::awaitable<void> Uplink::WaitForMarker(Session& session) {
+  while (session.marking) {
+    session.marker_exit.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ignored;
+    co_await session.marker_exit.async_wait(redirect_error(use_awaitable, ignored));
+  }
 }
 
 asio::awaitable<void> Uplink::WaitForReader(Session& session, Clock::time_point until) {
@@ -471,13 +510,13 @@ asio::awaitable<void> Uplink::ReadLoop(std::shared_ptr<Session> session) {
         break;
       }
       if (seq > session->acked_seq) {
-        const auto marked =
-            co_await store_.Run([seq](EventStore& store) { return store.MarkDelivered(seq); });
-        if (!marked.ok()) {
-          spdlog::error("uplink: marking seq {} delivered: {}", seq, marked.error().message());
-        }
         counters_.events_acked += seq - session->acked_seq;
         session->acked_seq = seq;
+        // The window opens at once; the delivered mark follows on its own.
+        if (!session->marking) {
+          session->marking = true;
+          asio::co_spawn(executor_, MarkAcknowledged(session), asio::detached);
+        }
       }
       link_.last_ack_seq = std::max(link_.last_ack_seq, seq);
       link_.last_ack_at = std::chrono::system_clock::now();

@@ -114,6 +114,11 @@ class Uplink {
   // slowly, and the next collector is tried.
   asio::awaitable<bool> RunSession(const CollectorEndpoint& endpoint);
   asio::awaitable<void> ReadLoop(std::shared_ptr<Session> session);
+  // Marks the session's acknowledged events delivered in the buffer, until
+  // the mark has caught up with acked_seq; one runs per session at a time.
+  asio::awaitable<void> MarkAcknowledged(std::shared_ptr<Session> session);
+  // Waits until the session's marker has stopped.
+  asio::awaitable<void> WaitForMarker(Session& session);
   asio::awaitable<bool> FillWindow(Session& session);
   // Waits until the session's reader has finished, or `until`.
   asio::awaitable<void> WaitForReader(Session& session,

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <future>
@@ -505,6 +506,76 @@ TEST_F(UplinkTest, FailedStoreStepAtWelcomeMarksNothingDeliveredAndIsRetried) {
   EXPECT_EQ(record.stored_seqs, Range(1, 3));
   EXPECT_EQ(record.Hellos().front().buffer_id(), record.Hellos().at(1).buffer_id())
       << "the failed renewal changed nothing";
+}
+
+// Holds every MarkDelivered of an acknowledged event (seq > 0) until
+// Open(), as a buffer on a disk slow to sync, and records the marks.
+class MarksWaitForTheDisk final : public testing::ForwardingEventStore {
+ public:
+  using ForwardingEventStore::ForwardingEventStore;
+  Status MarkDelivered(std::uint64_t seq) override {
+    if (seq > 0) {
+      std::unique_lock lock(mutex_);
+      marks_.push_back(seq);
+      open_changed_.wait(lock, [this] { return open_; });
+    }
+    return real().MarkDelivered(seq);
+  }
+  void Open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    open_changed_.notify_all();
+  }
+  Seqs marks() const {
+    std::lock_guard lock(mutex_);
+    return marks_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable open_changed_;
+  bool open_ = false;
+  Seqs marks_;
+};
+
+// Regression: each Ack waited for its own MarkDelivered (a commit, an fsync
+// of the buffer) before the next Ack was even read, so a draining backlog
+// went at the pace of the buffer's disk, one sync per batch.
+TEST_F(UplinkTest, AcksThatComeWhileTheBufferIsMarkingAreTakenAtOnceAndMarkedInOneWrite) {
+  store_.reset();
+  auto real = OpenOrFail(OptionsAt(scratch_ / "events.db"), platform::Clock::Real());
+  ASSERT_NE(real, nullptr);
+  auto wrapper = std::make_unique<MarksWaitForTheDisk>(std::move(real));
+  MarksWaitForTheDisk& marks = *wrapper;
+  // The store thread must not stay held when an assertion ends the test.
+  struct OpenAtExit {
+    MarksWaitForTheDisk& marks;
+    ~OpenAtExit() { marks.Open(); }
+  } open_at_exit{marks};
+  store_ = std::make_unique<StoreThread>(std::move(wrapper));
+  store_->set_commit_delay(20ms);
+  AppendAlerts(1, 12);
+  collector_->HoldBatches(true);
+  UplinkConfig config = Config();
+  config.batch_events = 3;
+  config.window_batches = 4;
+  StartUplink(config);
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.held_batches == 4; }));
+
+  // Four Acks; the first mark is held by the disk, and still the uplink
+  // takes every Ack.
+  collector_->ReleaseBatches();
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 12; }));
+  EXPECT_TRUE(Eventually([&] { return counters().events_acked.load() == 12; }))
+      << "the Acks behind a mark being written were not read";
+  EXPECT_EQ(marks.marks().size(), 1u);
+
+  marks.Open();
+  ASSERT_TRUE(WaitForDelivered(12));
+  const Seqs written = marks.marks();
+  EXPECT_LE(written.size(), 2u) << "one write for the Acks that came during the first";
+  EXPECT_EQ(written.back(), 12u);
+  EXPECT_EQ(collector_->record().stored_seqs, Range(1, 12));
 }
 
 // A collector that accepts smaller batches and frames than the agent's
