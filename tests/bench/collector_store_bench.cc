@@ -105,7 +105,7 @@ void BM_StoreEventsGrouped(benchmark::State& state) {
   if (store == nullptr) return;
   std::vector<std::uint64_t> next_seq(kDevices, 1);
   std::vector<v1::Event> events;
-  for (std::uint64_t i = 0; i < kBatch; ++i) events.push_back(RealisticEvent(i + 1));
+  for (std::uint64_t i = 0; i < kBatch; ++i) events.push_back(testing::SampleEvent(i + 1));
   int device = 0;
   for (auto _ : state) {
     if (Status begun = store->BeginGroup(); !begun.ok()) {

@@ -93,7 +93,7 @@ inline Result<RawCeiling> MeasureRawCeiling(const RawCeilingOptions& options) {
 
   // Every row's columns are those of the one event, computed once: the
   // ceiling leaves out the collector's per-event work on purpose.
-  const v1::Event event = RealisticEvent(1);
+  const v1::Event event = testing::SampleEvent(1);
   Result<collector::EventColumns> columns = collector::ColumnsOf(event, options.path, "raw");
   if (!columns.ok()) return columns.error();
   std::vector<std::string> device_ids;

@@ -1080,7 +1080,7 @@ TEST_P(CollectorStoreTest, LateEventInABatchDoesNotMoveItsAlertBack) {
 TEST_P(CollectorStoreTest, BatchHoldingOneSeqTwiceStoresItOnce) {
   std::unique_ptr<CollectorStore> store = OpenStoreWithDevice("atm-tokyo-0412");
   ASSERT_NE(store, nullptr);
-  std::vector<v1::Event> batch = SampleBatch(1, 3);
+  std::vector<v1::Event> batch = SampleEvents(1, 3);
   batch.insert(batch.begin() + 2, SampleEvent(2));
   batch[2].set_summary("the second copy");
   Result<StoredBatch> stored = store->StoreEvents("atm-tokyo-0412", "", batch, kReceivedAt1);

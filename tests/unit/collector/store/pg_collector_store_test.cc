@@ -112,13 +112,13 @@ TEST(PgCollectorStore, TwoCollectorsStoringOverlappingBatchesStoreEachSeqOnce) {
 
   ASSERT_TRUE((*first)->BeginGroup());
   Result<StoredBatch> by_first =
-      (*first)->StoreEvents("atm-tokyo-0412", "", SampleBatch(1, 10), kReceivedAt1);
+      (*first)->StoreEvents("atm-tokyo-0412", "", SampleEvents(1, 10), kReceivedAt1);
   ASSERT_TRUE(by_first.ok()) << by_first.error().message();
   EXPECT_EQ(by_first->inserted, 10u);
   // The other collector's batch waits for the buffer's lock...
   std::optional<Result<StoredBatch>> by_second;
   std::thread other([&] {
-    by_second = (*second)->StoreEvents("atm-tokyo-0412", "", SampleBatch(5, 15), kReceivedAt2);
+    by_second = (*second)->StoreEvents("atm-tokyo-0412", "", SampleEvents(5, 15), kReceivedAt2);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // ... until the first commits.
@@ -157,7 +157,7 @@ TEST(PgCollectorStore, BatchArraysCarryEveryValueAsSent) {
   ASSERT_TRUE(
       store.RecordHello(SampleHello("atm-tokyo-0412", "site-shinjuku"), "p", kReceivedAt1).ok());
 
-  std::vector<v1::Event> batch = SampleBatch(1, 3);
+  std::vector<v1::Event> batch = SampleEvents(1, 3);
   batch[0].set_summary(R"(say "full" \ {a,b} NULL )" + std::string(1, '\0') + "end");
   batch[0].set_value(std::numeric_limits<double>::quiet_NaN());
   batch[0].set_threshold(-std::numeric_limits<double>::infinity());
