@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tests/integration/harness.h"
+#include "tests/support/fake_command.h"
 #include "tests/support/process.h"
 #include "tests/support/test_paths.h"
 #include "tests/support/test_pki.h"
@@ -889,6 +890,92 @@ TEST_F(CtlExportTest, ABundleOfAStoppedDaemonSaysSoAndStaysWithinItsBound) {
   const CtlRun again = Ctl({"export", "-c", config, "-o", (scratch_ / "one.tar.gz").string()});
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_THAT(again.output, HasSubstr("exists already"));
+}
+
+// Under systemd the bundle carries the unit's journal. The system is made to
+// look booted with systemd only for atmhealthctl: it runs in a mount
+// namespace of its own with /run/systemd/system on a private tmpfs, and with
+// a journalctl of the test's first on its PATH.
+TEST_F(CtlExportTest, UnderSystemdTheBundleHoldsTheUnitsJournalOldestFirstOrSaysWhyNot) {
+  const AgentOptions options = Agent(FreePort(), scratch_.path());
+  AgentProcess agent(scratch_ / "agent", options);
+  const std::string config = agent.config().string();
+  ASSERT_TRUE(WaitFor([&] { return Status(config).is_object(); }, seconds(20)));
+  const FakeCommand journalctl(scratch_ / "bin", "journalctl");
+  auto export_under_systemd = [&](const std::string& name, std::vector<std::string> args) {
+    const std::filesystem::path bundle = scratch_ / (name + ".tar.gz");
+    std::vector<std::string> command = {
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        "mount -t tmpfs atmhealth-test /run && mkdir -p /run/systemd/system && "
+        "PATH=\"$1:$PATH\" && shift && exec \"$@\"",
+        "sh",
+        (scratch_ / "bin").string(),
+        Binary("tools/ctl/atmhealthctl").string(),
+        "export",
+        "-c",
+        config,
+        "-o",
+        bundle.string()};
+    command.insert(command.end(), args.begin(), args.end());
+    Process ctl("/usr/bin/unshare", command, scratch_ / (name + ".log"));
+    EXPECT_EQ(ctl.Wait(seconds(20)), 0) << ctl.Log();
+    const std::filesystem::path into = scratch_ / (name + "-unpacked");
+    std::filesystem::create_directories(into);
+    Process tar("/bin/tar", {"xzf", bundle.string(), "-C", into.string()},
+                scratch_ / (name + "-tar.log"));
+    EXPECT_EQ(tar.Wait(seconds(20)), 0) << tar.Log();
+    return Unpacked{into / name};
+  };
+
+  // journalctl -r gives the newest line first; the bundle holds them oldest
+  // first, and says where they came from.
+  journalctl.Answer(0,
+                    "2026-11-30T10:00:03+0900 atm atmhealthd[7]: third\n"
+                    "2026-11-30T10:00:02+0900 atm atmhealthd[7]: second\n"
+                    "2026-11-30T10:00:01+0900 atm atmhealthd[7]: first\n");
+  const Unpacked journal = export_under_systemd("journal", {"--journal-lines", "3"});
+  EXPECT_EQ(journal.Read("logs/journal.txt"),
+            "2026-11-30T10:00:01+0900 atm atmhealthd[7]: first\n"
+            "2026-11-30T10:00:02+0900 atm atmhealthd[7]: second\n"
+            "2026-11-30T10:00:03+0900 atm atmhealthd[7]: third\n");
+  ASSERT_EQ(journalctl.arguments().size(), 1u);
+  EXPECT_EQ(journalctl.arguments()[0], "-u atmhealthd -n 3 --no-pager -o short-iso -r");
+  const nlohmann::json manifest = journal.Json("manifest.json");
+  EXPECT_THAT(manifest["missing"].dump(), Not(HasSubstr("journal")));
+  EXPECT_EQ(journal.Json("diagnostics.json")["host"]["booted_with_systemd"], true);
+  EXPECT_THAT(journal.Json("diagnostics.json")["logs"].dump(),
+              HasSubstr("journal: unit atmhealthd"));
+
+  // More journal than the bundle has room for: the newest whole lines are
+  // kept, and the cut is said. Line 40000 is the newest, printed first.
+  std::string long_journal;
+  for (int line = 40'000; line > 0; --line) {
+    long_journal += "2026-11-30T10:00:00+0900 atm atmhealthd[7]: line " + std::to_string(line) +
+                    " of the unit's journal\n";
+  }
+  journalctl.Answer(0, long_journal);
+  const Unpacked cut =
+      export_under_systemd("cut", {"--unit", "atm-agent", "--max-bytes", "256KiB"});
+  const std::string kept = cut.Read("logs/journal.txt");
+  EXPECT_GT(kept.size(), 0u);
+  EXPECT_LT(kept.size(), long_journal.size());
+  EXPECT_TRUE(kept.ends_with("line 40000 of the unit's journal\n")) << "the newest line is last";
+  EXPECT_TRUE(kept.starts_with("2026-11-30T10:00:00+0900 ")) << "only whole lines";
+  EXPECT_THAT(journalctl.arguments().back(), HasSubstr("-u atm-agent -n "));
+  EXPECT_THAT(cut.Json("manifest.json")["cut"].dump(), HasSubstr("logs/journal.txt: the newest"));
+
+  // A journal that cannot be read is named as missing; the rest is there.
+  journalctl.Answer(1, "");
+  const Unpacked failed = export_under_systemd("failed", {});
+  EXPECT_THAT(failed.Json("manifest.json")["missing"].dump(),
+              HasSubstr("logs: journalctl -u atmhealthd: "));
+  EXPECT_FALSE(std::filesystem::exists(failed.dir / "logs/journal.txt"));
+  EXPECT_TRUE(failed.Json("diagnostics.json").is_object());
 }
 
 }  // namespace

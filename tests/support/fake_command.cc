@@ -15,7 +15,7 @@ FakeCommand::FakeCommand(const std::filesystem::path& dir, const std::string& na
   WriteFile(program_,
             "#!/bin/sh\n"
             "# As the test wants it: an answer, or a hang.\n"
-            "echo run >> '" +
+            "printf '%s\\n' \"$*\" >> '" +
                 (dir_ / (name + ".runs")).string() +
                 "'\n"
                 "read -r status file < '" +
@@ -38,11 +38,13 @@ void FakeCommand::Print(const std::filesystem::path& path) const { Choose("0 " +
 
 void FakeCommand::Hang() const { Choose("hang"); }
 
-int FakeCommand::runs() const {
+int FakeCommand::runs() const { return static_cast<int>(arguments().size()); }
+
+std::vector<std::string> FakeCommand::arguments() const {
   std::istringstream lines(ReadFile(dir_ / (program_.filename().string() + ".runs")));
-  int count = 0;
-  for (std::string line; std::getline(lines, line);) ++count;
-  return count;
+  std::vector<std::string> runs;
+  for (std::string line; std::getline(lines, line);) runs.push_back(line);
+  return runs;
 }
 
 void FakeCommand::Choose(const std::string& choice) const {

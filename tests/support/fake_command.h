@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace atmhealth::testing {
 
@@ -26,6 +27,8 @@ class FakeCommand {
   void Hang() const;
   // How many times it has been started.
   int runs() const;
+  // The arguments of each run, oldest first, joined by single spaces.
+  std::vector<std::string> arguments() const;
 
  private:
   void Choose(const std::string& choice) const;
