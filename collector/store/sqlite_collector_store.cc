@@ -95,11 +95,13 @@ ON CONFLICT (device_id, buffer_id, seq) DO NOTHING
 // In a DO UPDATE, a bare column is the stored row's value and excluded.x the
 // new one. The WHERE keeps an older event (lower seq) of the same buffer from
 // winning; an event of another buffer (the device's buffer was recreated, and
-// its sequence starts over) is newer than anything of the old one.
+// its sequence starts over) is newer than anything of the old one. One row
+// stands for a run of events of the alert in one state: ?5 and ?6 are the
+// run's first event (where the state may have begun), ?9 its last.
 constexpr const char* kUpsertAlert = R"sql(
 INSERT INTO alerts (device_id, alert_key, state, severity, since_seq, since_wall_time_unix_ns,
                     last_seq, updated_unix_ns, buffer_id)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, ?7, ?8)
 ON CONFLICT (device_id, alert_key) DO UPDATE SET
   since_seq = CASE WHEN state = excluded.state THEN since_seq ELSE excluded.since_seq END,
   since_wall_time_unix_ns = CASE WHEN state = excluded.state THEN since_wall_time_unix_ns
@@ -314,10 +316,19 @@ Result<StoredBatch> SqliteCollectorStore::StoreEvents(std::string_view device_id
   stored.last_stored_seq = static_cast<std::uint64_t>(**before);
   insert_what_ = fmt::format("store batch of {}: insert seq ", Quoted(device_id));
   alert_what_ = fmt::format("store batch of {}: update alert of seq ", Quoted(device_id));
+  pending_alerts_.clear();
   for (const v1::Event& event : events) {
-    Result<bool> inserted = InsertEvent(device_id, buffer_id, event, now_unix_ns);
+    // Late: below an event stored before it (a gap filler), so it may lose
+    // to the alert's stored state; never folded into a run.
+    const bool late = event.seq() < stored.last_stored_seq;
+    Result<bool> inserted = InsertEvent(device_id, buffer_id, event, now_unix_ns, late);
     if (!inserted.ok()) return inserted.error();
     stored.Count(event.seq(), *inserted);
+  }
+  for (const PendingAlert& pending : pending_alerts_) {
+    if (Status upserted = UpsertAlert(device_id, buffer_id, pending, now_unix_ns); !upserted.ok()) {
+      return upserted.error();
+    }
   }
   {
     platform::SqliteQuery query(database_, advance_buffer_seq_);
@@ -342,7 +353,7 @@ Result<StoredBatch> SqliteCollectorStore::StoreEvents(std::string_view device_id
 
 Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
                                                std::string_view buffer_id, const v1::Event& event,
-                                               std::int64_t now_unix_ns) {
+                                               std::int64_t now_unix_ns, bool late) {
   const auto seq = static_cast<std::int64_t>(event.seq());
   if (Status filled = FillColumns(event, database_.path(), device_id, columns_); !filled.ok()) {
     return filled.error();
@@ -377,18 +388,52 @@ Result<bool> SqliteCollectorStore::InsertEvent(std::string_view device_id,
   // Stored by an earlier batch: exactly once, so nothing else changes either.
   if (database_.ChangedRows() == 0) return false;
   if (!columns->moves_alert) return true;
+  // Consecutive events of one alert in one state change its row as their
+  // first would, with the last one's seq and severity: one upsert for the
+  // run when the batch is stored, instead of one per event. A change of
+  // state, or a late event, ends the alert's run.
+  PendingAlert* pending = nullptr;
+  for (PendingAlert& candidate : pending_alerts_) {
+    if (candidate.alert_key == event.alert_key()) pending = &candidate;
+  }
+  if (pending != nullptr && !late && pending->state == columns->state) {
+    pending->last_seq = seq;
+    pending->severity.assign(columns->severity);
+    return true;
+  }
+  if (pending != nullptr) {
+    if (Status upserted = UpsertAlert(device_id, buffer_id, *pending, now_unix_ns);
+        !upserted.ok()) {
+      return upserted.error();
+    }
+    *pending = std::move(pending_alerts_.back());
+    pending_alerts_.pop_back();
+  }
+  PendingAlert run{
+      event.alert_key(), columns->state, columns->severity, seq, event.wall_time_unix_ns(), seq};
+  if (late || pending_alerts_.size() >= kMaxPendingAlerts) {
+    if (Status upserted = UpsertAlert(device_id, buffer_id, run, now_unix_ns); !upserted.ok()) {
+      return upserted.error();
+    }
+    return true;
+  }
+  pending_alerts_.push_back(std::move(run));
+  return true;
+}
+
+Status SqliteCollectorStore::UpsertAlert(std::string_view device_id, std::string_view buffer_id,
+                                         const PendingAlert& run, std::int64_t now_unix_ns) {
   platform::SqliteQuery query(database_, upsert_alert_);
   query.BindText(1, device_id)
-      .BindText(2, event.alert_key())
-      .BindText(3, columns->state)
-      .BindText(4, columns->severity)
-      .BindInt64(5, seq)
-      .BindInt64(6, event.wall_time_unix_ns())
+      .BindText(2, run.alert_key)
+      .BindText(3, run.state)
+      .BindText(4, run.severity)
+      .BindInt64(5, run.since_seq)
+      .BindInt64(6, run.since_wall_time_unix_ns)
       .BindInt64(7, now_unix_ns)
-      .BindText(8, buffer_id);
-  Status upserted = query.Run(EventWhat(alert_what_, seq));
-  if (!upserted.ok()) return upserted.error();
-  return true;
+      .BindText(8, buffer_id)
+      .BindInt64(9, run.last_seq);
+  return query.Run(EventWhat(alert_what_, run.last_seq));
 }
 
 std::string_view SqliteCollectorStore::EventWhat(std::string_view prefix, std::int64_t seq) {

@@ -67,10 +67,29 @@ class SqliteCollectorStore final : public CollectorStore {
   explicit SqliteCollectorStore(platform::SqliteDatabase database)
       : database_(std::move(database)) {}
   Status PrepareStatements();
+  // A run of consecutive events of one alert in one state, in one batch:
+  // its row changes as by the run's first event, with the last one's seq
+  // and severity.
+  struct PendingAlert {
+    std::string alert_key;
+    std::string state;
+    std::string severity;  // of the last event
+    std::int64_t since_seq = 0;
+    std::int64_t since_wall_time_unix_ns = 0;
+    std::int64_t last_seq = 0;
+  };
+  // Runs of different alerts open at once at most; beyond, an event's
+  // alert is upserted by itself.
+  static constexpr std::size_t kMaxPendingAlerts = 64;
+
   // True if stored now, false if stored before. Needs insert_what_ and
-  // alert_what_ set for the batch.
+  // alert_what_ set for the batch; `late`: below an event stored before it.
+  // Its alert change joins pending_alerts_, which StoreEvents upserts at
+  // the end of the batch.
   Result<bool> InsertEvent(std::string_view device_id, std::string_view buffer_id,
-                           const v1::Event& event, std::int64_t now_unix_ns);
+                           const v1::Event& event, std::int64_t now_unix_ns, bool late);
+  Status UpsertAlert(std::string_view device_id, std::string_view buffer_id,
+                     const PendingAlert& run, std::int64_t now_unix_ns);
   // `what_` made "<prefix><seq>" for the messages of one event's statement.
   std::string_view EventWhat(std::string_view prefix, std::int64_t seq);
 
@@ -93,6 +112,7 @@ class SqliteCollectorStore final : public CollectorStore {
   // Reused for every event so that storing one allocates nothing once the
   // strings have grown to the size of the events.
   EventColumns columns_;
+  std::vector<PendingAlert> pending_alerts_;  // of the batch being stored
   std::string what_;
   std::string insert_what_;  // 'store batch of "<device>": insert seq ' of the batch
   std::string alert_what_;   // 'store batch of "<device>": update alert of seq '

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <utility>
 
 #include "collector/store/collector_schema.h"
 #include "collector/store/sqlite_collector_store.h"
@@ -1127,6 +1129,73 @@ TEST_P(CollectorStoreTest, HeartbeatNamingAServiceTwiceKeepsItsLastEntry) {
   EXPECT_EQ(withdrawal["since_unix_ns"], Integer(kReceivedAt2));
   EXPECT_EQ(withdrawal["updated_unix_ns"], Integer(kReceivedAt3));
   EXPECT_EQ(sql.Value("SELECT count(*) FROM device_services"), Integer(1));
+}
+
+// The store folds consecutive events of one alert in one state into one
+// alert update per batch. Whatever the batches, the alerts must end as if
+// every event had been stored by itself, in order: random alert histories
+// with resends and late gap fillers, stored once in batches and once event
+// by event into a second database, leave the same alerts table.
+TEST_P(CollectorStoreTest, AlertsEndTheSameWhetherEventsComeInBatchesOrOneByOne) {
+  std::unique_ptr<atmhealth::testing::StoreUnderTest> one_by_one_backend =
+      atmhealth::testing::StoreUnderTest::Make(GetParam());
+  std::unique_ptr<CollectorStore> batched = OpenStoreWithDevice("atm-tokyo-0412");
+  std::unique_ptr<CollectorStore> one_by_one =
+      Opened(one_by_one_backend->Open({}), "atm-tokyo-0412");
+  ASSERT_NE(batched, nullptr);
+  ASSERT_NE(one_by_one, nullptr);
+
+  std::mt19937 random(20261130);
+  const std::string keys[] = {"storage:/var", "raid:md0", "peer:standby"};
+  const v1::AlertState states[] = {v1::ALERT_STATE_FIRING,   v1::ALERT_STATE_FIRING,
+                                   v1::ALERT_STATE_FIRING,   v1::ALERT_STATE_RESOLVED,
+                                   v1::ALERT_STATE_RESOLVED, v1::ALERT_STATE_NOTICE};
+  const v1::Severity severities[] = {v1::SEVERITY_INFO, v1::SEVERITY_WARNING,
+                                     v1::SEVERITY_CRITICAL};
+  auto event_of = [&](std::uint64_t seq) {
+    v1::Event event = SampleEvent(seq);
+    // Mostly one alert for a while, as a flapping or re-sent alert does.
+    event.set_alert_key(keys[random() % 5 == 0 ? random() % 3 : (seq / 7) % 3]);
+    event.set_state(states[random() % 6]);
+    event.set_severity(severities[random() % 3]);
+    return event;
+  };
+  std::vector<std::vector<v1::Event>> batches;
+  std::vector<v1::Event> held_back;  // sent late, after the events above them
+  std::uint64_t seq = 0;
+  for (int b = 0; b < 60; ++b) {
+    std::vector<v1::Event> batch;
+    for (int n = 1 + static_cast<int>(random() % 12); n > 0; --n) {
+      v1::Event event = event_of(++seq);
+      if (random() % 10 == 0) {
+        held_back.push_back(std::move(event));
+      } else {
+        batch.push_back(std::move(event));
+      }
+    }
+    if (!batch.empty()) batches.push_back(batch);
+    if (b % 15 == 14) {
+      if (!held_back.empty()) batches.push_back(std::exchange(held_back, {}));
+      batches.push_back(batches[batches.size() / 2]);  // a resend
+    }
+  }
+
+  for (const std::vector<v1::Event>& batch : batches) {
+    Result<StoredBatch> stored = batched->StoreEvents("atm-tokyo-0412", "", batch, kReceivedAt2);
+    ASSERT_TRUE(stored.ok()) << ErrorText(stored);
+    for (const v1::Event& event : batch) {
+      Result<StoredBatch> alone =
+          one_by_one->StoreEvents("atm-tokyo-0412", "", {event}, kReceivedAt2);
+      ASSERT_TRUE(alone.ok()) << ErrorText(alone);
+    }
+  }
+
+  const std::string alerts =
+      "SELECT device_id, alert_key, state, severity, since_seq, since_wall_time_unix_ns, "
+      "last_seq, buffer_id, updated_unix_ns FROM alerts ORDER BY device_id, alert_key";
+  const std::vector<SqlRow> expected = one_by_one_backend->Sql()->Rows(alerts);
+  ASSERT_EQ(expected.size(), 3u);
+  EXPECT_EQ(Sql().Rows(alerts), expected);
 }
 
 }  // namespace
