@@ -111,6 +111,7 @@ Result<std::unique_ptr<FleetMonitor>> FleetMonitor::Open(std::unique_ptr<FleetSt
       new FleetMonitor(std::move(options), std::move(store), registry, clock));
   monitor->sites_ = std::move(sites);
   monitor->tracker_.Restore(std::move(*open), *next_id);
+  monitor->restored_ = true;
   monitor->Evaluate();
   return monitor;
 }
@@ -141,6 +142,13 @@ FleetMonitor::FleetMonitor(Options options, std::unique_ptr<FleetStore> store,
                           .Help("Incidents open now")
                           .Register(registry)
                           .Add({})),
+      incident_lead_(prometheus::BuildGauge()
+                         .Name("atmhealth_fleet_incident_lead")
+                         .Help("1 while this collector keeps the incidents (opens, moves and "
+                               "numbers them); 0 while it follows another collector's on the "
+                               "same database")
+                         .Register(registry)
+                         .Add({})),
       tolerance_firing_(prometheus::BuildGauge()
                             .Name("atmhealth_fleet_tolerance_alerts_firing")
                             .Help("Impact-tolerance alerts firing, by service and percent of "
@@ -314,7 +322,82 @@ void FleetMonitor::Evaluate() {
       std::make_shared<FleetSnapshot>(DeriveFleet(last_rows_, sites_, options_.rules, now));
   snapshot->version = ++version_;
 
-  const IncidentChanges changes = tracker_.Update(*snapshot);
+  const bool leading = HoldIncidentLead();
+  const IncidentChanges changes = leading ? tracker_.Update(*snapshot) : FollowIncidents(now);
+  const std::map<std::int64_t, Incident>& incidents = leading ? tracker_.incidents() : followed_;
+  Status saved = OkStatus();
+  if (leading) saved = SaveIncidents(changes, now);
+
+  auto view = std::make_shared<FleetView>();
+  view->snapshot = snapshot;
+  for (const auto& [id, incident] : incidents) {
+    if (!incident.open()) continue;
+    view->open_incidents.push_back(incident);
+    for (const IncidentDevice& device : incident.devices) {
+      if (!device.recovered_unix_ns) view->incident_of[device.device_id] = id;
+    }
+    for (const ToleranceAlert& alert : incident.tolerance_alerts) {
+      view->tolerance_alerts_firing += alert.firing() ? 1 : 0;
+    }
+  }
+
+  std::shared_ptr<const FleetView> before;
+  {
+    std::lock_guard lock(mutex_);
+    before = std::move(current_);
+    current_ = view;
+  }
+  if (options_.publish) {
+    Publish(before != nullptr ? before->snapshot.get() : nullptr, *view, changes, incidents);
+  }
+  UpdateMetrics(*view);
+  incident_lead_.Set(leading ? 1 : 0);
+  if (leading && saved) tracker_.DropEnded();
+}
+
+bool FleetMonitor::HoldIncidentLead() {
+  Result<bool> held = store_->HoldIncidentLead();
+  if (!held) {
+    evaluation_failures_.Increment();
+    spdlog::warn("fleet state: incidents: cannot tell which collector keeps them: {}",
+                 held.error().message());
+  }
+  const bool leading = held && *held;
+  if (leading) following_ = false;
+  if (leading && !restored_) {
+    // Taking over from another collector: carry on the incidents it saved,
+    // numbering after its highest.
+    Result<std::vector<Incident>> open = store_->ReadIncidents(IncidentQuery{
+        .open_only = true, .category = {}, .device_id = {}, .since_unix_ns = 0, .limit = 1 << 30});
+    Result<std::int64_t> next_id = open ? store_->NextIncidentId() : open.error();
+    if (!open || !next_id) {
+      evaluation_failures_.Increment();
+      spdlog::warn("fleet state: incidents: not taken over yet, the saved ones cannot be read: {}",
+                   (!open ? open.error() : next_id.error()).message());
+      return false;
+    }
+    spdlog::info("fleet state: incidents: this collector keeps them now ({} open, the next is {})",
+                 open->size(), *next_id);
+    tracker_.Restore(std::move(*open), *next_id);
+    restored_ = true;
+  }
+  if (!leading && restored_) {
+    if (leading_) {
+      spdlog::warn("fleet state: incidents: another collector keeps them now; following it");
+    }
+    // What this collector did not save is the new keeper's to judge again.
+    restored_ = false;
+    unsaved_.clear();
+    unsaved_removed_.clear();
+    followed_.clear();
+  }
+  leading_ = leading;
+  return leading;
+}
+
+// Kept incidents are saved in one transaction; what cannot be saved stays
+// in memory and goes with the next save.
+Status FleetMonitor::SaveIncidents(const IncidentChanges& changes, std::int64_t now) {
   unsaved_.insert(changes.changed.begin(), changes.changed.end());
   for (const auto& [gone, into] : changes.merged) {
     unsaved_removed_.insert(gone);
@@ -350,34 +433,73 @@ void FleetMonitor::Evaluate() {
     }
   }
 
-  auto view = std::make_shared<FleetView>();
-  view->snapshot = snapshot;
-  for (const auto& [id, incident] : tracker_.incidents()) {
-    if (!incident.open()) continue;
-    view->open_incidents.push_back(incident);
-    for (const IncidentDevice& device : incident.devices) {
-      if (!device.recovered_unix_ns) view->incident_of[device.device_id] = id;
-    }
-    for (const ToleranceAlert& alert : incident.tolerance_alerts) {
-      view->tolerance_alerts_firing += alert.firing() ? 1 : 0;
-    }
-  }
+  return saved;
+}
 
-  std::shared_ptr<const FleetView> before;
-  {
-    std::lock_guard lock(mutex_);
-    before = std::move(current_);
-    current_ = view;
+IncidentChanges FleetMonitor::FollowIncidents(std::int64_t now) {
+  IncidentChanges changes;
+  // The open incidents and those ended lately (by the keeper's clock,
+  // which may differ from this one by some seconds), as the keeper saved
+  // them.
+  constexpr std::int64_t kEndedLately = 600'000'000'000;
+  Result<std::vector<Incident>> read =
+      store_->ReadIncidents(IncidentQuery{.open_only = false,
+                                          .category = {},
+                                          .device_id = {},
+                                          .since_unix_ns = now - kEndedLately,
+                                          .limit = 1 << 30});
+  if (!read) {
+    evaluation_failures_.Increment();
+    spdlog::warn("fleet state: incidents: showing those read before: {}", read.error().message());
+    return changes;
   }
-  if (options_.publish) {
-    Publish(before != nullptr ? before->snapshot.get() : nullptr, *view, changes);
+  std::map<std::int64_t, Incident> latest;
+  for (Incident& incident : *read) latest.emplace(incident.id, std::move(incident));
+  // The first read after starting to follow only says where things are.
+  const bool first = !following_;
+  following_ = true;
+  for (const auto& [id, incident] : latest) {
+    const auto old = followed_.find(id);
+    if (first ||
+        (old != followed_.end() && old->second.updated_unix_ns == incident.updated_unix_ns)) {
+      continue;
+    }
+    changes.changed.push_back(id);
+    for (const ToleranceAlert& alert : incident.tolerance_alerts) {
+      const bool seen =
+          old != followed_.end() &&
+          std::any_of(old->second.tolerance_alerts.begin(), old->second.tolerance_alerts.end(),
+                      [&](const ToleranceAlert& before) {
+                        return before.service == alert.service && before.percent == alert.percent &&
+                               before.raised_unix_ns == alert.raised_unix_ns &&
+                               before.firing() == alert.firing();
+                      });
+      if (!seen) changes.tolerance.emplace_back(id, alert);
+    }
   }
-  UpdateMetrics(*view);
-  if (saved) tracker_.DropEnded();
+  // An open incident that is gone was merged into the one its devices are in.
+  for (const auto& [id, incident] : followed_) {
+    if (!incident.open() || latest.contains(id)) continue;
+    for (const auto& [into, other] : latest) {
+      const bool shares = std::any_of(
+          incident.devices.begin(), incident.devices.end(), [&](const IncidentDevice& device) {
+            return std::any_of(
+                other.devices.begin(), other.devices.end(),
+                [&](const IncidentDevice& mine) { return mine.device_id == device.device_id; });
+          });
+      if (shares) {
+        changes.merged.emplace_back(id, into);
+        break;
+      }
+    }
+  }
+  followed_ = std::move(latest);
+  return changes;
 }
 
 void FleetMonitor::Publish(const FleetSnapshot* before, const FleetView& after,
-                           const IncidentChanges& changes) {
+                           const IncidentChanges& changes,
+                           const std::map<std::int64_t, Incident>& incidents) {
   bool changed = false;
   for (const DeviceView& device : after.snapshot->devices) {
     const std::int64_t incident = after.IncidentOf(device.stored.device_id);
@@ -413,8 +535,8 @@ void FleetMonitor::Publish(const FleetSnapshot* before, const FleetView& after,
   }
   for (const std::int64_t id : changes.changed) {
     changed = true;
-    if (const Incident* incident = tracker_.Find(id)) {
-      options_.publish("incident", IncidentJson(*incident, after.snapshot->at_unix_ns));
+    if (const auto incident = incidents.find(id); incident != incidents.end()) {
+      options_.publish("incident", IncidentJson(incident->second, after.snapshot->at_unix_ns));
     }
   }
   for (const auto& [id, alert] : changes.tolerance) {

@@ -1,7 +1,15 @@
 // Keeps the fleet's derived state current: every `interval` it reads the
 // store (on its own read connection), derives device and service states,
 // moves incidents and impact-tolerance alerts on, saves incidents, publishes
-// what changed to the event stream and updates the fleet metrics. HTTP
+// what changed to the event stream and updates the fleet metrics.
+//
+// Of several collectors on one database, one keeps the incidents (the
+// store's incident lead, FleetStore::HoldIncidentLead): only it opens,
+// moves, numbers and saves them; the others read them from the store each
+// evaluation (at once when the keeper NOTIFYs a save) and publish what
+// changed, so an incident has one id on every collector. When the keeper
+// dies another takes the lead at its next evaluation and carries on the
+// saved incidents. HTTP
 // handlers read the latest FleetView without waiting for anything, and run
 // their history queries on the monitor's thread through Query().
 //
@@ -122,7 +130,17 @@ class FleetMonitor {
   asio::awaitable<void> Loop();
   asio::awaitable<void> PurgeLoop();
   bool stopped() const;
-  void Publish(const FleetSnapshot* before, const FleetView& after, const IncidentChanges& changes);
+  // Whether this collector keeps the incidents in this evaluation
+  // (FleetStore::HoldIncidentLead); taking them over restores the tracker
+  // from the store, losing them forgets what was not saved.
+  bool HoldIncidentLead();
+  Status SaveIncidents(const IncidentChanges& changes, std::int64_t now);
+  // While another collector keeps the incidents: reads them as it saved
+  // them into followed_, and what changed since the last read.
+  IncidentChanges FollowIncidents(std::int64_t now);
+  // `incidents` by id: the tracker's, or followed_.
+  void Publish(const FleetSnapshot* before, const FleetView& after, const IncidentChanges& changes,
+               const std::map<std::int64_t, Incident>& incidents);
   void UpdateMetrics(const FleetView& view);
 
   const Options options_;
@@ -135,6 +153,13 @@ class FleetMonitor {
   // Incidents changed or merged away but not yet saved (the store failed).
   std::set<std::int64_t> unsaved_;          // on the monitor thread only
   std::set<std::int64_t> unsaved_removed_;  // on the monitor thread only
+  // The tracker holds the store's incidents (restored at Open or at a
+  // takeover); false while following. On the monitor thread only.
+  bool restored_ = false;
+  bool leading_ = false;    // in the last evaluation; monitor thread
+  bool following_ = false;  // followed_ was read since the lead went; monitor thread
+  // The incidents another collector keeps, as last read; monitor thread.
+  std::map<std::int64_t, Incident> followed_;
   asio::thread_pool thread_{1};
   asio::steady_timer timer_;
   asio::steady_timer purge_timer_;
@@ -150,6 +175,7 @@ class FleetMonitor {
   prometheus::Family<prometheus::Gauge>& services_;
   prometheus::Family<prometheus::Gauge>& alerts_firing_;
   prometheus::Gauge& incidents_open_;
+  prometheus::Gauge& incident_lead_;
   prometheus::Family<prometheus::Gauge>& tolerance_firing_;
   prometheus::Family<prometheus::Counter>& tolerance_raised_;
   prometheus::Counter& evaluation_failures_;

@@ -76,10 +76,18 @@ class FleetStore {
   virtual Result<std::vector<AlertEvent>> ReadAlertHistory(const std::string& device_id,
                                                            std::int64_t limit) = 0;
   virtual Result<std::vector<Incident>> ReadIncidents(const IncidentQuery& query) = 0;
+  // Whether this collector keeps the incidents now: opens, moves, numbers
+  // and saves them. Of several collectors on one PostgreSQL database one
+  // does (it holds a session advisory lock on this store's connection, so
+  // the lead is free again the moment its process or connection dies); the
+  // others read what it saved. Asked before every evaluation; cheap while
+  // held. A lone SQLite collector always does.
+  virtual Result<bool> HoldIncidentLead() { return true; }
   // Above every stored incident id.
   virtual Result<std::int64_t> NextIncidentId() = 0;
   // Writes `changed` and deletes `removed` (merged into another) in one
-  // transaction.
+  // transaction; kUnavailable, writing nothing, when this collector lost
+  // the incident lead since HoldIncidentLead said it had it.
   virtual Status SaveIncidents(const std::vector<const Incident*>& changed,
                                const std::vector<std::int64_t>& removed) = 0;
   // Deletes, oldest first, at most `max_rows` events received before

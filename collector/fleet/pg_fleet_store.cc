@@ -1,7 +1,8 @@
 // FleetStore on the collector's PostgreSQL database: one connection of the
 // fleet monitor's own, for reads (each a snapshot of its own, never waiting
-// for the ingest writers) and for the incidents table. Comes back after the
-// server restarts, as the ingest store's connection does.
+// for the ingest writers), for the incidents table and for the incident
+// lead (a session advisory lock on this connection). Comes back after the
+// server restarts, as the ingest store's connection does, without the lead.
 #include <fmt/format.h>
 
 #include <map>
@@ -9,11 +10,16 @@
 
 #include "collector/fleet/fleet_rows.h"
 #include "collector/fleet/fleet_store.h"
+#include "collector/store/pg_change_listener.h"
 #include "collector/store/pg_connection.h"
 #include "collector/store/pg_schema.h"
 
 namespace atmhealth::collector::fleet {
 namespace {
+
+// The session advisory lock of the collector that keeps the incidents:
+// "ATMH" and 1 (the schema migration's transaction lock is "ATMH" alone).
+constexpr std::int64_t kIncidentLeadLock = 0x41544d48'00000001;
 
 struct Statement {
   const char* name;
@@ -240,11 +246,32 @@ class PgFleetStore final : public FleetStore {
         });
   }
 
+  Result<bool> HoldIncidentLead() override {
+    return connection_.Run<bool>("take the incident lead", [&](pqxx::connection& c) {
+      // Held until this session ends: asked again only on a new connection.
+      if (lead_generation_ == connection_.generation()) return Result<bool>(true);
+      pqxx::nontransaction ask(c, "take the incident lead");
+      if (!ask.exec_params1("SELECT pg_try_advisory_lock($1)", kIncidentLeadLock)[0].as<bool>()) {
+        return Result<bool>(false);
+      }
+      lead_generation_ = connection_.generation();
+      return Result<bool>(true);
+    });
+  }
+
   Status SaveIncidents(const std::vector<const Incident*>& changed,
                        const std::vector<std::int64_t>& removed) override {
     if (changed.empty() && removed.empty()) return OkStatus();
     Result<bool> saved =
         connection_.Run<bool>("save incidents", [&](pqxx::connection& c) -> Result<bool> {
+          // A new session (the server restarted, the connection broke) has
+          // not the lock: another collector may keep the incidents now.
+          if (lead_generation_ != connection_.generation()) {
+            return Error(ErrorCode::kUnavailable,
+                         fmt::format("{}: save incidents: the incident lead was lost with the "
+                                     "connection; nothing saved",
+                                     connection_.where()));
+          }
           pqxx::work work(c, "save incidents");
           for (const std::int64_t id : removed) work.exec_prepared0("delete_incident", id);
           for (const Incident* incident : changed) {
@@ -255,6 +282,9 @@ class PgFleetStore final : public FleetStore {
                                 row.tolerance_alerts_json, row.alert_keys_json,
                                 row.updated_unix_ns);
           }
+          // The collectors that follow read the change now, not at their
+          // next evaluation.
+          work.exec0(std::string("NOTIFY ") + kPgFleetChannel);
           work.commit();
           return true;
         });
@@ -291,6 +321,9 @@ class PgFleetStore final : public FleetStore {
 
  private:
   PgConnection connection_;
+  // The connection (PgConnection::generation) that holds the incident
+  // lead; 0: none.
+  std::uint64_t lead_generation_ = 0;
 };
 
 }  // namespace

@@ -102,6 +102,7 @@ Result<pqxx::connection*> PgConnection::Get() {
     }
     if (on_connect_) on_connect_(*connection);
     connection_ = std::move(connection);
+    ++generation_;
   } catch (const std::exception& error) {
     last_failure_ = FirstLine(error.what());
     // A server that is down, a wrong password, a database that does not

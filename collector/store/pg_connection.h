@@ -12,6 +12,7 @@
 #define ATMHEALTH_COLLECTOR_STORE_PG_CONNECTION_H_
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -61,6 +62,10 @@ class PgConnection {
   // Forgets the connection: the next Get() connects again.
   void Drop();
   bool connected() const { return connection_ != nullptr; }
+  // Counts the connections made: a different value means a new session on
+  // the server, without what the old one held (session advisory locks,
+  // LISTENs).
+  std::uint64_t generation() const { return generation_; }
 
   // "postgresql <redacted url>": starts every message about this database.
   const std::string& where() const { return where_; }
@@ -88,6 +93,7 @@ class PgConnection {
   std::chrono::steady_clock::time_point next_attempt_{};
   std::string last_failure_;
   bool broken_ = false;
+  std::uint64_t generation_ = 0;
 };
 
 template <typename T, typename Work>

@@ -241,5 +241,90 @@ TEST_F(PostgresTest, AlertStoredThroughOneCollectorReachesTheStreamOfTheOtherAtO
   EXPECT_TRUE(WaitFor(alert_on_b, seconds(10))) << stream.Text();
 }
 
+// The incidents of collectors sharing a database: the collector that keeps
+// them (the first one up) opens the incident of an outage reported through
+// the other, which shows it with the same id in its API and stream; when
+// the keeper is SIGKILLed the other takes the incidents over, closes that
+// one when the device recovers and numbers the next after it.
+TEST_F(PostgresTest, OneOutageIsOneIncidentOnBothCollectorsAndTheOtherKeepsThemWhenTheKeeperDies) {
+  const std::string fleet = FleetConfigToml() + "[fleet]\nevaluate_interval = \"200ms\"\n";
+  const std::string lead = "atmhealth_fleet_incident_lead";
+  auto a = StartCollector("collector-a", 0, fleet);
+  ASSERT_NE(a->http_port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return a->Metric(lead) == 1; }, seconds(10)));
+  auto b = StartCollector("collector-b", 0, fleet);
+  ASSERT_NE(b->http_port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return b->Metric(lead) == 0; }, seconds(10)));
+  StreamReader stream_b(b->http_port(), "/api/v1/stream", ReadAuth());
+
+  const auto open_ids = [](const CollectorProcess& collector) {
+    std::vector<std::int64_t> ids;
+    const nlohmann::json open = GetJson(collector.http_port(), "/api/v1/incidents?status=open");
+    if (!open.is_object()) return ids;
+    for (const nlohmann::json& incident : open["incidents"]) {
+      ids.push_back(incident["incident_id"].get<std::int64_t>());
+    }
+    return ids;
+  };
+  // The outage is reported through b, which does not keep the incidents.
+  SimulatedAgent agent(b->agent_port(), "atm-pg-09", "site-ginza");
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "in_service"}}));
+  ASSERT_TRUE(agent.FireCritical(1, "storage:/var", {"withdrawal"}));
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "out_of_service"}}, "storage:/var"));
+  ASSERT_TRUE(
+      WaitFor([&] { return open_ids(*a).size() == 1 && open_ids(*b).size() == 1; }, seconds(10)))
+      << "a: " << open_ids(*a).size() << ", b: " << open_ids(*b).size();
+  const std::int64_t first = open_ids(*a).front();
+  EXPECT_EQ(open_ids(*b).front(), first);
+  // Stays one, whatever both collectors evaluate meanwhile.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Count("SELECT count(*) FROM incidents"), 1);
+  EXPECT_EQ(open_ids(*b), std::vector<std::int64_t>{first});
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const nlohmann::json& incident : StreamEvents(stream_b.Text(), "incident")) {
+          if (incident.value("incident_id", std::int64_t{0}) == first) return true;
+        }
+        return false;
+      },
+      seconds(5)))
+      << stream_b.Text();
+  const nlohmann::json device = GetJson(b->http_port(), "/api/v1/device?id=atm-pg-09");
+  ASSERT_TRUE(device.is_object());
+  EXPECT_EQ(device["incident_id"], first) << device.dump();
+
+  a->process().Signal(SIGKILL);
+  ASSERT_TRUE(a->process().Wait(seconds(5)).has_value());
+  ASSERT_TRUE(WaitFor([&] { return b->Metric(lead) == 1; }, seconds(10)))
+      << "b takes the incidents over once the keeper's session is gone";
+  EXPECT_EQ(open_ids(*b), std::vector<std::int64_t>{first});
+
+  // The device recovers: b closes the incident a opened.
+  ASSERT_TRUE(agent.Resolve(2, "storage:/var"));
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "in_service"}}));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json all = GetJson(b->http_port(), "/api/v1/incidents?status=all");
+        return all.is_object() && all["incidents"].size() == 1 &&
+               all["incidents"][0]["status"] == "closed" &&
+               all["incidents"][0]["incident_id"] == first;
+      },
+      seconds(10)));
+  // And the next outage is the next incident.
+  ASSERT_TRUE(agent.FireCritical(3, "storage:/var", {"withdrawal"}));
+  ASSERT_TRUE(agent.Heartbeat({{"withdrawal", "out_of_service"}}, "storage:/var"));
+  ASSERT_TRUE(
+      WaitFor([&] { return open_ids(*b) == std::vector<std::int64_t>{first + 1}; }, seconds(10)));
+
+  // A collector started again on the database follows b and shows the same.
+  auto again = StartCollector("collector-a-again", 0, fleet);
+  ASSERT_NE(again->http_port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return again->Metric(lead) == 0; }, seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return open_ids(*again) == std::vector<std::int64_t>{first + 1}; },
+                      seconds(10)));
+  EXPECT_EQ(Count("SELECT count(*) FROM incidents"), 2);
+}
+
 }  // namespace
 }  // namespace atmhealth::testing
