@@ -19,13 +19,15 @@
 #   scripts/measure-drain.sh [--build DIR] [--events N] [--max-bytes SIZE]
 #       [--sample-ms N] [--timeout SECONDS] [--rss-trace FILE]
 #       [--batch-events N] [--window-batches N] [--max-frame-bytes N] [--nice N]
+#       [--agent FILE]
 #
 # --max-bytes is the agent's [store] max_bytes (default: room for the
 # backlog, ~640 bytes per event, at least 64MiB); --batch-events,
 # --window-batches and --max-frame-bytes set the agent's [uplink] keys of
 # those names (default: the agent's defaults). --nice runs the collector and
 # atmhealthd at that niceness (negative, as root: ahead of whatever else
-# runs, as on a machine of their own). --rss-trace writes every
+# runs, as on a machine of their own). --agent drains with another atmhealthd
+# binary than DIR's (an earlier build, to compare). --rss-trace writes every
 # sample as "MS rss AGENT_KIB COLLECTOR_KIB" and every status answer as
 # "MS acked SEQ", MS counted from atmhealthd's start. The databases go
 # under $TMPDIR (else /tmp): put it on the disk you mean to measure.
@@ -44,6 +46,7 @@ timeout_s=600
 rss_trace=
 uplink_extra=
 niceness=0
+agentd=
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 number() {
   case "$2" in ''|*[!0-9]*) echo "measure-drain: $1: \"$2\" is not a number" >&2; exit 2 ;; esac
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
     --timeout) number "$1" "$2"; timeout_s=$2; shift 2 ;;
     --rss-trace) rss_trace=$2; shift 2 ;;
     --nice) niceness=$2; shift 2 ;;
+    --agent) agentd=$2; shift 2 ;;
     --batch-events|--window-batches|--max-frame-bytes)
       number "$1" "$2"; key=${1#--}; uplink_extra="$uplink_extra${key//-/_} = $2"$'\n'; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -70,7 +74,7 @@ if [ -z "$max_bytes" ]; then
   [ "$max_bytes" -lt $(( 64 * 1024 * 1024 )) ] && max_bytes=$(( 64 * 1024 * 1024 ))
 fi
 
-agentd=$build/agent/atmhealthd
+agentd=${agentd:-$build/agent/atmhealthd}
 collectord=$build/collector/atmhealth-collector
 ctl=$build/tools/ctl/atmhealthctl
 fill=$build/tests/bench/atmhealth-backlog-fill

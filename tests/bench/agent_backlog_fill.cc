@@ -6,7 +6,7 @@
 //
 //   atmhealth-backlog-fill --buffer DIR/events.db --events 1000000 --max-bytes 1GiB
 //
-// Every event is shaped like a real one (tests/bench/bench_events.h: a
+// Every event is shaped like a real one (tests/support/sample_events.h: a
 // critical storage alert with its diagnostic context, ~455 bytes as a
 // frame), each with its own detection time. It prints the buffer's state
 // afterwards as one line of key=value pairs; --max-bytes must leave room for
