@@ -8,7 +8,8 @@
 # script reads the collector's open sessions (its /metrics), VmRSS and CPU
 # time; it prints them, the CPU used per minute while every session was
 # open, and the swarm's own report. Exit status 0 only if every heartbeat of
-# every session was acknowledged and no session had to reconnect.
+# every session was acknowledged (the swarm's exit status; a session refused
+# with a retry hint comes back, counted in its connection attempts).
 #
 #   scripts/measure-tls-idle.sh [--build DIR] [--agents N] [--connect-spread S]
 #       [--heartbeat S] [--heartbeats N] [--linger S] [--sample S] [--max-handshakes N]
