@@ -7,7 +7,6 @@ std::vector<std::string> SettingsNeedingRestart(const AgentConfig& running,
   std::vector<std::string> changed;
   if (!(running.device == loaded.device)) changed.push_back("[device]");
   if (!(running.store == loaded.store)) changed.push_back("[store]");
-  if (!(running.uplink == loaded.uplink)) changed.push_back("[uplink]");
   if (!(running.control == loaded.control)) changed.push_back("[control]");
   LogConfig log = loaded.log;
   log.level = running.log.level;  // applied live

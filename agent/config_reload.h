@@ -10,12 +10,15 @@
 //     under the new thresholds and an alert whose watcher or subject went
 //     away resolves ("no longer watched");
 //   - [diagnostics]: snapshots queued from then on use it;
+//   - [uplink]: the collector session ends as at shutdown (acknowledgements
+//     awaited up to 2 s) and the next starts at once with the new
+//     collectors, limits and TLS files; what was not acknowledged is sent
+//     again from the buffer;
 //   - [log] level.
 // Needing a restart (logged as "needs a restart", not applied):
 //   - [device]: the identity the collector knows the device by (and its
 //     certificate's name), and its customer services;
 //   - [store]: the buffer file and its bounds are opened once;
-//   - [uplink]: the collector session and its TLS files;
 //   - [control]: the socket and its permissions are bound once;
 //   - [log] file, max_file_bytes, max_files: the destination is chosen once;
 //   - the account the agent runs as (the unit's User=), which no file sets.

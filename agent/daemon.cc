@@ -227,6 +227,13 @@ asio::awaitable<void> Daemon::Reload() {
                  loaded->source);
   }
   snapshotter_->Configure(loaded->diagnostics);
+  const bool uplink_changed = !(loaded->uplink == config_.uplink);
+  if (uplink_changed) {
+    // The session ends as at shutdown, acknowledgements awaited; the next
+    // starts at once on the new [uplink].
+    uplink_->Reconfigure(loaded->uplink, kShutdownGrace);
+    config_.uplink = loaded->uplink;
+  }
   if (loaded->log.level != config_.log.level) {
     spdlog::set_level(spdlog::level::from_str(loaded->log.level));
     config_.log.level = loaded->log.level;
@@ -237,8 +244,9 @@ asio::awaitable<void> Daemon::Reload() {
   for (const WatcherConfig& watcher : loaded->watchers) {
     names += (names.empty() ? "" : ", ") + watcher.name;
   }
-  spdlog::info("reload: {} applied: watchers {}; [diagnostics]; [log] level {}", loaded->source,
-               names.empty() ? "none" : names, config_.log.level);
+  spdlog::info("reload: {} applied: watchers {}; [diagnostics]; {}[log] level {}", loaded->source,
+               names.empty() ? "none" : names, uplink_changed ? "[uplink] (a new session); " : "",
+               config_.log.level);
   reloading_ = false;
 }
 

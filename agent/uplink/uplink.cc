@@ -85,17 +85,43 @@ void Uplink::NotifyCommitted() {
 
 void Uplink::Stop(std::chrono::milliseconds grace) {
   asio::post(executor_, [this, grace] {
-    stopping_ = true;
-    stop_deadline_ = Clock::now() + grace;
-    retry_.cancel();
-    if (connecting_ != nullptr) {
-      boost::system::error_code ignored;
-      connecting_->close(ignored);
-    }
-    // Nothing is in flight before Welcome: no reason to wait for it.
-    if (handshaking_ != nullptr) handshaking_->Close();
-    Wake();
+    stopped_ = true;
+    EndSession(grace);
   });
+}
+
+void Uplink::Reconfigure(UplinkConfig config, std::chrono::milliseconds grace) {
+  asio::post(executor_, [this, config = std::move(config), grace]() mutable {
+    next_config_ = std::move(config);
+    EndSession(grace);
+  });
+}
+
+void Uplink::EndSession(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  stop_deadline_ = Clock::now() + grace;
+  retry_.cancel();
+  if (connecting_ != nullptr) {
+    boost::system::error_code ignored;
+    connecting_->close(ignored);
+  }
+  // Nothing is in flight before Welcome: no reason to wait for it.
+  if (handshaking_ != nullptr) handshaking_->Close();
+  Wake();
+}
+
+void Uplink::TakeNextConfig() {
+  config_ = *std::exchange(next_config_, std::nullopt);
+  stopping_ = false;
+  backoff_ = Backoff(config_.backoff_initial, config_.backoff_max,
+                     std::hash<std::string>{}(device_.device_id()) ^
+                         static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
+  retry_after_ = {};
+  std::string collectors;
+  for (const CollectorEndpoint& endpoint : config_.collectors) {
+    collectors += (collectors.empty() ? "" : ", ") + Describe(endpoint);
+  }
+  spdlog::info("uplink: reconfigured: collectors {}", collectors);
 }
 
 asio::awaitable<void> Uplink::Run() {
@@ -105,11 +131,16 @@ asio::awaitable<void> Uplink::Run() {
         "collector is not authenticated; use TLS in production (docs/tls.md)");
   }
   std::size_t index = 0;
-  while (!stopping_) {
+  while (!stopped_) {
+    if (next_config_) {
+      TakeNextConfig();
+      index = 0;
+    }
     const CollectorEndpoint& endpoint = config_.collectors[index % config_.collectors.size()];
     const bool healthy = co_await RunSession(endpoint);
-    if (stopping_) break;
-    if (!healthy) ++index;  // fail over to the next collector
+    if (stopped_) break;
+    if (next_config_) continue;  // at once, with the new configuration
+    if (!healthy) ++index;       // fail over to the next collector
     // A collector that said when it will have room is never called sooner,
     // and a fleet refused together comes back spread out.
     const auto delay =

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,12 @@ class Uplink {
   // Ends Run(): waits up to `grace` for outstanding acknowledgements, then
   // closes. Thread-safe.
   void Stop(std::chrono::milliseconds grace);
+  // Goes on with `config` (a reloaded [uplink]): the current session ends as
+  // Stop() ends it, waiting up to `grace` for outstanding acknowledgements,
+  // and the next one starts at once with the first of the new collectors.
+  // Nothing is lost: what was not acknowledged is sent again from the
+  // buffer. Thread-safe.
+  void Reconfigure(UplinkConfig config, std::chrono::milliseconds grace);
 
   const UplinkCounters& counters() const { return counters_; }
   // Read on the uplink's executor only.
@@ -131,6 +138,10 @@ class Uplink {
   // same seq, the event is set aside.
   asio::awaitable<void> OnEventRefused(const v1::Refusal& refusal);
   void Wake();
+  // Ends the current session, acknowledgements awaited up to `grace`.
+  void EndSession(std::chrono::milliseconds grace);
+  // Moves to next_config_: a fresh backoff, the first of its collectors.
+  void TakeNextConfig();
 
   asio::any_io_executor executor_;
   UplinkConfig config_;
@@ -151,7 +162,10 @@ class Uplink {
   bool woken_ = false;                 // set by Wake(), cleared by the loop: no lost wake-ups
   std::uint64_t refused_seq_ = 0;      // the event the last event refusal named
   std::uint32_t refusals_of_seq_ = 0;  // refusals of it in a row
+  // The current session is ending (Stop or Reconfigure), by stop_deadline_.
   bool stopping_ = false;
+  bool stopped_ = false;                     // Stop(): no session after this one
+  std::optional<UplinkConfig> next_config_;  // Reconfigure(): for the next session
   std::chrono::steady_clock::time_point stop_deadline_{};
   std::shared_ptr<Session> session_;  // the live session, if any
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -1,8 +1,8 @@
 // SIGHUP reloads the agent's configuration, end to end with the real
 // binaries: a lowered storage threshold fires at the collector without a
-// restart; a broken file keeps the running configuration, and the agent
-// says why with file:line; settings that need a restart are named and left
-// as they were.
+// restart; a collector moved in [uplink] takes over; a broken file keeps
+// the running configuration, and the agent says why with file:line;
+// settings that need a restart are named and left as they were.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -174,6 +174,69 @@ TEST_F(ReloadIntegrationTest, ABrokenFileKeepsTheRunningConfigurationAndSaysWher
   EXPECT_EQ(LogCount("needs a restart, not applied"), 1u);
   ASSERT_TRUE(WaitFor([&] { return LogCount("reload: " + config.string() + " applied") == 1; },
                       seconds(10)));
+  EXPECT_EQ(agent.process().Stop(), 0);
+}
+
+// A collector moved in [uplink] takes the events from the reload on: the
+// session with the old one ends, the new one is called at once, and it is
+// given every event of the buffer it does not have, each once, in order.
+TEST_F(ReloadIntegrationTest, ACollectorMovedInTheUplinkSectionTakesOverAfterSighup) {
+  TmpfsMount fs(scratch_ / "fs", "size=" + std::to_string(4 * kMiB));
+  ASSERT_TRUE(fs.mounted());
+  CollectorProcess old_collector(scratch_ / "old", scratch_ / "old" / "collector.db");
+  CollectorProcess new_collector(scratch_ / "new", scratch_ / "new" / "collector.db");
+  AgentProcess agent(scratch_ / "agent", Agent(old_collector.agent_port(), fs.path()));
+  const std::filesystem::path config = agent.config();
+  const std::string subject = fs.path().string();
+  nlohmann::json status;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config);
+        return status.is_object() && status["uplink"]["connected"] == true &&
+               status["uplink"]["last_ack_seq"].get<std::uint64_t>() >= 1;
+      },
+      seconds(20)));
+
+  Edit(config, "127.0.0.1:" + std::to_string(old_collector.agent_port()),
+       "127.0.0.1:" + std::to_string(new_collector.agent_port()));
+  agent.process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return LogCount("reload: " + config.string() + " applied") == 1; },
+                      seconds(10)));
+  EXPECT_EQ(LogCount("needs a restart"), 0u);
+  EXPECT_EQ(LogCount("uplink: reconfigured: collectors 127.0.0.1:" +
+                     std::to_string(new_collector.agent_port())),
+            1u);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config);
+        return status.is_object() && status["uplink"]["connected"] == true &&
+               status["uplink"]["endpoint"] ==
+                   "127.0.0.1:" + std::to_string(new_collector.agent_port());
+      },
+      seconds(20)))
+      << status.dump();
+
+  // An alert raised after the reload reaches the new collector only.
+  ASSERT_GE(FillFile(fs / "full.dat", 4 * kMiB), 4 * kMiB * 95 / 100);
+  const std::string firing =
+      "kind = 'storage' AND state = 'firing' AND subject = '" + subject + "'";
+  ASSERT_TRUE(AwaitCollectorEvent(new_collector.db(), kDevice, firing, seconds(20)).has_value());
+  EXPECT_TRUE(CollectorEvents(old_collector.db(), kDevice, firing).empty());
+
+  // The new collector holds the whole buffer, every seq once and in order.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = Status(config);
+        return status.is_object() && status["uplink"]["backlog_events"] == 0;
+      },
+      seconds(20)));
+  const std::vector<Row> stored = CollectorEvents(new_collector.db(), kDevice);
+  ASSERT_FALSE(stored.empty());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(std::stoull(stored[i].at("seq")), i + 1);
+  }
+  EXPECT_EQ(std::stoull(stored.back().at("seq")),
+            status["buffer"]["committed_seq"].get<std::uint64_t>());
   EXPECT_EQ(agent.process().Stop(), 0);
 }
 

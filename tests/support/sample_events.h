@@ -127,7 +127,7 @@ inline v1::Heartbeat SampleHeartbeat() {
 
 // One service's state as a heartbeat reports it.
 inline v1::ServiceStatus Service(v1::CustomerService service, v1::ServiceState state,
-                                 const std::string& reason) {
+                                 const std::string& reason = "") {
   v1::ServiceStatus status;
   status.set_service(service);
   status.set_state(state);

@@ -39,6 +39,7 @@ using ::atmhealth::agent::testing::OpenOrFail;
 using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::testing::FakeCollector;
 using ::atmhealth::testing::SampleEvent;
+using ::atmhealth::testing::Service;
 using Record = FakeCollector::Record;
 using Clock = std::chrono::steady_clock;
 using Seqs = std::vector<std::uint64_t>;
@@ -73,15 +74,6 @@ std::vector<Clock::time_point> HelloTimes(const Record& record) {
     if (frame.message.has_hello()) times.push_back(frame.received_at);
   }
   return times;
-}
-
-v1::ServiceStatus Service(v1::CustomerService service, v1::ServiceState state,
-                          const std::string& reason = "") {
-  v1::ServiceStatus status;
-  status.set_service(service);
-  status.set_state(state);
-  status.set_reason(reason);
-  return status;
 }
 
 // A port on 127.0.0.1 with nothing listening: connecting is refused at once.
@@ -899,6 +891,37 @@ TEST(UndeliveredAge, WallClockJumpsDoNotChangeTheAgeOfAnEventOfThisBoot) {
   // Nothing undelivered: no age.
   ASSERT_TRUE(store->MarkDelivered(store->Stats().last_seq));
   EXPECT_EQ(UndeliveredAgeMs(store->Stats(), clock, "boot-now"), 0);
+}
+
+// A reloaded [uplink] is used at once: the session with the old collector
+// ends with its acknowledgements in, and the new collector is given what it
+// does not have, from the buffer, even while the old one was being waited
+// out in a long backoff.
+TEST_F(UplinkTest, ReconfigureMovesToTheNewCollectorsAtOnceAndItGetsTheBuffer) {
+  UplinkConfig unreachable = Config();
+  unreachable.collectors = {{"127.0.0.1", UnusedPort()}};
+  unreachable.backoff_initial = 600s;
+  unreachable.backoff_max = 600s;
+  AppendAlerts(1, 3);
+  StartUplink(unreachable);
+  ASSERT_TRUE(Eventually([&] { return counters().connect_failures >= 1; }));
+
+  uplink_->Reconfigure(Config(), 1000ms);
+  ASSERT_TRUE(collector_->WaitUntil([](const Record& r) { return r.stored_seq == 3; }));
+  ASSERT_TRUE(WaitForDelivered(3));
+
+  // Moved again, to a second collector: the first session ends, the second
+  // collector is given the whole buffer, each event once.
+  auto second = FakeCollector::Start();
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  UplinkConfig moved = Config();
+  moved.collectors = {{"127.0.0.1", (*second)->port()}};
+  uplink_->Reconfigure(moved, 1000ms);
+  AppendAlerts(4, 5);
+  ASSERT_TRUE((*second)->WaitUntil([](const Record& r) { return r.stored_seq == 5; }));
+  EXPECT_EQ((*second)->record().ReceivedSeqs(), Range(1, 5));
+  EXPECT_EQ(collector_->record().ReceivedSeqs(), Range(1, 3));
+  EXPECT_EQ(counters().connects, 2u);
 }
 
 }  // namespace
