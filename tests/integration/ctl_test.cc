@@ -747,9 +747,14 @@ class CtlExportTest : public CtlIntegrationTest {
     const CtlRun done = Ctl(args);
     if (run != nullptr) *run = done;
     EXPECT_EQ(done.exit_code, 0) << done.output;
+    return Unpack(name);
+  }
+
+  // scratch/<name>.tar.gz, unpacked.
+  Unpacked Unpack(const std::string& name) {
     const std::filesystem::path into = scratch_ / (name + "-unpacked");
     std::filesystem::create_directories(into);
-    Process tar("/bin/tar", {"xzf", bundle.string(), "-C", into.string()},
+    Process tar("/bin/tar", {"xzf", (scratch_ / (name + ".tar.gz")).string(), "-C", into.string()},
                 scratch_ / (name + "-tar.log"));
     EXPECT_EQ(tar.Wait(seconds(20)), 0) << tar.Log();
     return Unpacked{into / name};
@@ -924,12 +929,7 @@ TEST_F(CtlExportTest, UnderSystemdTheBundleHoldsTheUnitsJournalOldestFirstOrSays
     command.insert(command.end(), args.begin(), args.end());
     Process ctl("/usr/bin/unshare", command, scratch_ / (name + ".log"));
     EXPECT_EQ(ctl.Wait(seconds(20)), 0) << ctl.Log();
-    const std::filesystem::path into = scratch_ / (name + "-unpacked");
-    std::filesystem::create_directories(into);
-    Process tar("/bin/tar", {"xzf", bundle.string(), "-C", into.string()},
-                scratch_ / (name + "-tar.log"));
-    EXPECT_EQ(tar.Wait(seconds(20)), 0) << tar.Log();
-    return Unpacked{into / name};
+    return Unpack(name);
   };
 
   // journalctl -r gives the newest line first; the bundle holds them oldest
