@@ -36,12 +36,15 @@ inline v1::Hello SampleHello(const std::string& device_id,
 }
 
 // The alert with sequence `seq`; 0 leaves the sequence for the agent's store
-// to assign. Its times move with `seq`, one microsecond apart.
+// to assign. Its times move with `seq`, one microsecond apart (starting over
+// every 10^12 sequences, so that any seq a test sends, up to the largest,
+// gives valid times).
 inline v1::Event SampleEvent(std::uint64_t seq = 0) {
+  const auto offset_ns = static_cast<std::int64_t>(seq % 1'000'000'000'000) * 1000;
   v1::Event event;
   event.set_seq(seq);
-  event.set_wall_time_unix_ns(1'700'000'000'000'000'000 + static_cast<std::int64_t>(seq) * 1000);
-  event.set_monotonic_ns(86'400'000'000'000 + static_cast<std::int64_t>(seq) * 1000);
+  event.set_wall_time_unix_ns(1'700'000'000'000'000'000 + offset_ns);
+  event.set_monotonic_ns(86'400'000'000'000 + offset_ns);
   event.set_boot_id("3f1c9a52-7d1e-4c55-9e1b-0a2b3c4d5e6f");
   event.set_severity(v1::SEVERITY_CRITICAL);
   event.set_kind(v1::ALERT_KIND_STORAGE);
