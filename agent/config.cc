@@ -88,7 +88,7 @@ Status ReadDevice(const Section& device, DeviceConfig& out) {
     if (!parsed) {
       return device.FailAt(*kind, device.PathOf("kind"),
                            fmt::format("unknown device kind \"{}\" (valid: {})", name,
-                                       wire::ShortNames(v1::DeviceKind_descriptor())));
+                                       wire::ShortNames<v1::DeviceKind>()));
     }
     out.kind = *parsed;
   }

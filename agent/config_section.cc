@@ -6,17 +6,9 @@
 
 namespace atmhealth::agent {
 
-std::vector<v1::CustomerService> AllServices() {
-  std::vector<v1::CustomerService> services;
-  const auto* descriptor = v1::CustomerService_descriptor();
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    const int number = descriptor->value(i)->number();
-    if (number != 0) services.push_back(static_cast<v1::CustomerService>(number));
-  }
-  return services;
-}
+std::vector<v1::CustomerService> AllServices() { return wire::ValuesOf<v1::CustomerService>(); }
 
-std::string ValidServiceNames() { return wire::ShortNames(v1::CustomerService_descriptor()); }
+std::string ValidServiceNames() { return wire::ShortNames<v1::CustomerService>(); }
 
 std::string ServiceNames(const std::vector<v1::CustomerService>& services) {
   std::string out;
@@ -165,7 +157,7 @@ Status ConfigSection::ReadSeverity(std::string_view key, v1::Severity& out, bool
 Status ConfigSection::ReadCategory(std::string_view key, v1::FailureCategory& out) const {
   const toml::node* node = table_.get(key);
   if (node == nullptr) return OkStatus();
-  const std::string valid = wire::ShortNames(v1::FailureCategory_descriptor());
+  const std::string valid = wire::ShortNames<v1::FailureCategory>();
   if (!node->is_string()) {
     return Fail(key, fmt::format("must be an FSA failure category ({}), not {}", valid,
                                  TypeName(node->type())));

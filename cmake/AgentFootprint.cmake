@@ -1,5 +1,5 @@
 # How atmhealthd is linked to stay small on an ATM (BENCHMARKS.md §5):
-# protobuf from its static archive (cmake/AtmhealthDependencies.cmake),
+# protobuf's lite runtime from its static archive (cmake/AtmhealthDependencies.cmake),
 # sections nothing calls dropped, no library linked that nothing uses,
 # relative relocations packed (DT_RELR). Included after agent/ defines the target.
 set_target_properties(atmhealthd PROPERTIES ATMHEALTH_STATIC_DEPS ON)

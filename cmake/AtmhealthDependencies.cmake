@@ -36,12 +36,13 @@ endif()
 # these names; a program with the target property ATMHEALTH_STATIC_DEPS set
 # (atmhealthd) gets the archive, every other one the shared library, so
 # nothing else changes.
-find_package(ZLIB REQUIRED)
 function(atmhealth_static_choice name shared archive)
   find_library(ATMHEALTH_STATIC_${name} NAMES ${archive} REQUIRED)
   add_library(${name} INTERFACE)
   target_link_libraries(${name} INTERFACE
     "$<IF:$<BOOL:$<TARGET_PROPERTY:ATMHEALTH_STATIC_DEPS>>,${ATMHEALTH_STATIC_${name}};${ARGN},${shared}>")
 endfunction()
-atmhealth_static_choice(atmhealth_dep_protobuf protobuf::libprotobuf libprotobuf.a
-  ZLIB::ZLIB Threads::Threads)
+# protobuf's lite runtime only (the .proto files say optimize_for = LITE_RUNTIME):
+# nothing in the project uses descriptors, reflection or text format.
+atmhealth_static_choice(atmhealth_dep_protobuf_lite protobuf::libprotobuf-lite
+  libprotobuf-lite.a Threads::Threads)

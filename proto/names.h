@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "atmhealth/v1/device.pb.h"
 #include "atmhealth/v1/event.pb.h"
@@ -29,8 +30,18 @@ std::optional<v1::Severity> ParseSeverity(std::string_view name);
 std::optional<v1::FailureCategory> ParseFailureCategory(std::string_view name);
 std::optional<v1::AlertKind> ParseAlertKind(std::string_view name);
 
-// Every valid short name of an enum, comma-separated, for error messages.
-std::string ShortNames(const google::protobuf::EnumDescriptor* descriptor);
+// Every value of an enum but UNSPECIFIED, in the order the .proto declares
+// them. Defined for the enums above that have a ShortName.
+template <typename Enum>
+std::vector<Enum> ValuesOf();
+
+// Their short names, in the same order (for completions and CLI checks).
+template <typename Enum>
+std::vector<std::string> ShortNameList();
+
+// The same, comma-separated, for error messages: "atm, branch_server".
+template <typename Enum>
+std::string ShortNames();
 
 }  // namespace atmhealth::wire
 

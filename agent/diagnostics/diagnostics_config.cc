@@ -24,7 +24,7 @@ Status ReadKinds(const ConfigSection& table, std::vector<v1::AlertKind>& out) {
     const auto kind = wire::ParseAlertKind(name);
     if (!kind) {
       return table.Fail("kinds", fmt::format("unknown alert kind \"{}\" (valid: {})", name,
-                                             wire::ShortNames(v1::AlertKind_descriptor())));
+                                             wire::ShortNames<v1::AlertKind>()));
     }
     out.push_back(*kind);
   }

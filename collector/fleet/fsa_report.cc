@@ -146,10 +146,7 @@ FsaReport BuildFsaReport(const std::vector<Incident>& incidents, ReportPeriod pe
     row.category = std::move(category);
     row.description = description;
   };
-  const google::protobuf::EnumDescriptor* descriptor = v1::FailureCategory_descriptor();
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    const auto value = static_cast<v1::FailureCategory>(descriptor->value(i)->number());
-    if (value == v1::FAILURE_CATEGORY_UNSPECIFIED) continue;
+  for (v1::FailureCategory value : wire::ValuesOf<v1::FailureCategory>()) {
     add_row(wire::ShortName(value), Describe(value));
   }
   add_row(kUnreachable, "Device unreachable: stopped reporting (missed heartbeats)");

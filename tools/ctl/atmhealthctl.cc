@@ -29,29 +29,13 @@ constexpr char kExitCodes[] =
 
 std::atomic<bool> stop_requested{false};
 
-// The value of `Enum` whose short name is `name`, one of EnumNames.
+// The value of `Enum` whose short name is `name`, one of wire::ShortNameList.
 template <typename Enum>
 Enum EnumByName(const std::string& name) {
-  const google::protobuf::EnumDescriptor* descriptor = google::protobuf::GetEnumDescriptor<Enum>();
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    const auto value = static_cast<Enum>(descriptor->value(i)->number());
+  for (Enum value : wire::ValuesOf<Enum>()) {
     if (wire::ShortName(value) == name) return value;
   }
   return static_cast<Enum>(0);
-}
-
-// The short names of an enum's values (wire::ShortNames) as words.
-std::vector<std::string> EnumNames(const google::protobuf::EnumDescriptor* descriptor) {
-  const std::string names = wire::ShortNames(descriptor);
-  std::vector<std::string> words;
-  std::size_t from = 0;
-  while (from < names.size()) {
-    const std::size_t comma = names.find(", ", from);
-    words.push_back(names.substr(from, comma - from));
-    if (comma == std::string::npos) break;
-    from = comma + 2;
-  }
-  return words;
 }
 
 extern "C" void RequestStop(int) { stop_requested.store(true); }
@@ -92,17 +76,14 @@ void AddEventsOptions(CLI::App& command, EventsArguments& a, bool history) {
   }
   command
       .add_option("--severity", a.severity, "this severity and above: info, warning or critical")
-      ->check(CLI::IsMember(EnumNames(v1::Severity_descriptor())))
+      ->check(CLI::IsMember(wire::ShortNameList<v1::Severity>()))
       ->option_text("LEVEL");
   command
-      .add_option("--kind", a.kinds,
-                  "alert kind, repeatable: " + wire::ShortNames(v1::AlertKind_descriptor()))
-      ->check(CLI::IsMember(EnumNames(v1::AlertKind_descriptor())))
+      .add_option("--kind", a.kinds, "alert kind, repeatable: " + wire::ShortNames<v1::AlertKind>())
+      ->check(CLI::IsMember(wire::ShortNameList<v1::AlertKind>()))
       ->option_text("KIND");
-  command
-      .add_option("--state", a.state,
-                  "alert state: " + wire::ShortNames(v1::AlertState_descriptor()))
-      ->check(CLI::IsMember(EnumNames(v1::AlertState_descriptor())))
+  command.add_option("--state", a.state, "alert state: " + wire::ShortNames<v1::AlertState>())
+      ->check(CLI::IsMember(wire::ShortNameList<v1::AlertState>()))
       ->option_text("STATE");
   command.add_option("--key", a.key, "one alert, by its key (\"storage:/var\")")
       ->option_text("KEY");
@@ -381,9 +362,9 @@ int main(int argc, char** argv) {
     return ctl::RunEvents(*request, std::cout, std::cerr);
   }
   if (completion->parsed()) {
-    std::cout << ctl::BashCompletion(app, {{"--kind", EnumNames(v1::AlertKind_descriptor())},
-                                           {"--state", EnumNames(v1::AlertState_descriptor())},
-                                           {"--severity", EnumNames(v1::Severity_descriptor())},
+    std::cout << ctl::BashCompletion(app, {{"--kind", wire::ShortNameList<v1::AlertKind>()},
+                                           {"--state", wire::ShortNameList<v1::AlertState>()},
+                                           {"--severity", wire::ShortNameList<v1::Severity>()},
                                            {"--color", {"auto", "always", "never"}},
                                            // drill's positional argument
                                            {"drill", {"storage", "redundancy", "throughput"}}});

@@ -28,9 +28,7 @@ std::int64_t Nanos(const Json& object, const char* key) {
 }
 
 v1::Unit UnitNamed(const std::string& name) {
-  const auto* descriptor = v1::Unit_descriptor();
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    const auto unit = static_cast<v1::Unit>(descriptor->value(i)->number());
+  for (v1::Unit unit : wire::ValuesOf<v1::Unit>()) {
     if (wire::ShortName(unit) == name) return unit;
   }
   return v1::UNIT_UNSPECIFIED;

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/delimited_message_util.h>
 #include <gtest/gtest.h>
 
 #include "atmhealth/v1/session.pb.h"
@@ -33,11 +32,18 @@ TEST(FrameCodec, RoundTripsOneFrame) {
 }
 
 TEST(FrameCodec, IsTheStandardDelimitedForm) {
-  // What protobuf's own writeDelimitedTo writes, this decoder reads.
+  // What protobuf's own writeDelimitedTo writes, this decoder reads: the
+  // size as a varint, then the message, both written by protobuf's coded
+  // stream as util::SerializeDelimitedToCodedStream does (that helper is
+  // only in the full runtime; the project links the lite one).
   std::string wire;
   {
     google::protobuf::io::StringOutputStream out(&wire);
-    ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(SampleHello(), &out));
+    google::protobuf::io::CodedOutputStream coded(&out);
+    const v1::AgentMessage hello = SampleHello();
+    coded.WriteVarint32(static_cast<std::uint32_t>(hello.ByteSizeLong()));
+    ASSERT_TRUE(hello.SerializeToCodedStream(&coded));
+    ASSERT_FALSE(coded.HadError());
   }
   FrameDecoder decoder;
   decoder.Append(wire);

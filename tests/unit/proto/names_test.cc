@@ -23,7 +23,25 @@ TEST(Names, ParseIsTheInverseAndRefusesUnspecified) {
 }
 
 TEST(Names, ListsEveryValueForErrorMessages) {
-  EXPECT_EQ(ShortNames(v1::DeviceKind_descriptor()), "atm, branch_server");
+  EXPECT_EQ(ShortNames<v1::DeviceKind>(), "atm, branch_server");
+  EXPECT_EQ(ShortNames<v1::FailureCategory>(),
+            "cyber_attack, system_change, daily_operation_storage, daily_operation_redundancy, "
+            "daily_operation_volume, daily_operation_recovery, program_update");
+}
+
+TEST(Names, ListsValuesInTheOrderTheProtoDeclaresThemWithoutUnspecified) {
+  EXPECT_EQ(ShortNameList<v1::AlertState>(),
+            (std::vector<std::string>{"firing", "resolved", "notice"}));
+  EXPECT_EQ(
+      ValuesOf<v1::Severity>(),
+      (std::vector<v1::Severity>{v1::SEVERITY_INFO, v1::SEVERITY_WARNING, v1::SEVERITY_CRITICAL}));
+  EXPECT_EQ(ValuesOf<v1::AlertKind>().front(), v1::ALERT_KIND_STORAGE);
+}
+
+TEST(Names, AValueTheSchemaDoesNotKnowIsNamedByItsNumber) {
+  // An event from a newer agent, read by an older collector.
+  EXPECT_EQ(ShortName(static_cast<v1::AlertKind>(99)), "unknown(99)");
+  EXPECT_EQ(ParseAlertKind("unknown(99)"), std::nullopt);
 }
 
 }  // namespace

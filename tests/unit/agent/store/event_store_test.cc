@@ -1,7 +1,6 @@
 #include "agent/store/event_store.h"
 
 #include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "agent/store/sqlite_event_store.h"
+#include "tests/support/message_text.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/agent/store/event_store_test_support.h"
 
@@ -25,6 +25,8 @@ using ::atmhealth::agent::testing::OptionsAt;
 using ::atmhealth::agent::testing::RawDatabase;
 using ::atmhealth::agent::testing::ReadAll;
 using ::atmhealth::agent::testing::SeqsOf;
+using ::atmhealth::testing::Describe;
+using ::atmhealth::testing::SameMessage;
 using ::atmhealth::testing::SampleEvent;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -134,10 +136,8 @@ TEST_F(EventStoreTest, CommittedEventsReadBackInOrderWithAllFields) {
   const std::vector<v1::Event> read = ReadAll(*store);
   ASSERT_EQ(read.size(), appended.size());
   for (std::size_t i = 0; i < read.size(); ++i) {
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(read[i], appended[i]))
-        << "read:\n"
-        << read[i].DebugString() << "appended:\n"
-        << appended[i].DebugString();
+    EXPECT_TRUE(SameMessage(read[i], appended[i]))
+        << "read:     " << Describe(read[i]) << "\nappended: " << Describe(appended[i]);
   }
   // The indexed columns agree with the payload.
   RawDatabase raw(db_path());
@@ -393,9 +393,9 @@ TEST_F(EventStoreTest, CapDropsDeliveredFirstThenInfoThenWarningAlertsLast) {
     // A commit that dropped undelivered events recorded it, with the count.
     const v1::Event& newest = now.rbegin()->second;
     if (dropped_undelivered.empty()) {
-      EXPECT_NE(newest.kind(), v1::ALERT_KIND_AGENT_HEALTH) << newest.DebugString();
+      EXPECT_NE(newest.kind(), v1::ALERT_KIND_AGENT_HEALTH) << Describe(newest);
     } else {
-      EXPECT_EQ(newest.kind(), v1::ALERT_KIND_AGENT_HEALTH) << newest.DebugString();
+      EXPECT_EQ(newest.kind(), v1::ALERT_KIND_AGENT_HEALTH) << Describe(newest);
       EXPECT_EQ(newest.value(), static_cast<double>(dropped_undelivered.size()));
       EXPECT_THAT(newest.summary(), HasSubstr("seq " + std::to_string(dropped_undelivered.front()) +
                                               " to " + std::to_string(dropped_undelivered.back())));

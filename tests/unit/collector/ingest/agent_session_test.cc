@@ -16,6 +16,7 @@
 #include "collector/ingest/store_executor.h"
 #include "platform/clock.h"
 #include "tests/support/agent_client.h"
+#include "tests/support/message_text.h"
 #include "tests/support/process.h"
 #include "tests/unit/collector/ingest/fake_collector_store.h"
 
@@ -23,6 +24,7 @@ namespace atmhealth::collector {
 namespace {
 
 using atmhealth::testing::AgentClient;
+using atmhealth::testing::Describe;
 using atmhealth::testing::EncodeFrame;
 using atmhealth::testing::HelloMessage;
 using atmhealth::testing::SampleBatch;
@@ -122,7 +124,7 @@ class IngestTest : public ::testing::Test {
     if (agent == nullptr) return nullptr;
     const AgentClient::Received welcome = agent->Handshake(SampleHello(device_id));
     EXPECT_TRUE(welcome.ok()) << welcome.status.detail;
-    EXPECT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+    EXPECT_TRUE(welcome.message.has_welcome()) << Describe(welcome.message);
     return agent;
   }
 
@@ -133,7 +135,7 @@ class IngestTest : public ::testing::Test {
     if (agent == nullptr) return nullptr;
     EXPECT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
     const AgentClient::Received ack = agent->Read();
-    EXPECT_TRUE(ack.ok() && ack.message.has_ack()) << ack.message.DebugString();
+    EXPECT_TRUE(ack.ok() && ack.message.has_ack()) << Describe(ack.message);
     return agent;
   }
 
@@ -158,20 +160,20 @@ class IngestTest : public ::testing::Test {
 
   static void ExpectAck(const AgentClient::Received& received, std::uint64_t seq) {
     ASSERT_TRUE(received.ok()) << received.status.detail;
-    ASSERT_TRUE(received.message.has_ack()) << received.message.DebugString();
+    ASSERT_TRUE(received.message.has_ack()) << Describe(received.message);
     EXPECT_EQ(received.message.ack().seq(), seq);
   }
 
   static void ExpectRefusal(const AgentClient::Received& received, v1::Refusal::Reason reason) {
     ASSERT_TRUE(received.ok()) << received.status.detail;
-    ASSERT_TRUE(received.message.has_refusal()) << received.message.DebugString();
+    ASSERT_TRUE(received.message.has_refusal()) << Describe(received.message);
     EXPECT_EQ(received.message.refusal().reason(), reason) << received.message.refusal().detail();
   }
 
   // The connection ends after a refusal or a replacement.
   static void ExpectClosed(AgentClient& agent) {
     const AgentClient::Received after = agent.Read(3s);
-    EXPECT_EQ(after.status.fault, wire::FrameFault::kClosed) << after.message.DebugString();
+    EXPECT_EQ(after.status.fault, wire::FrameFault::kClosed) << Describe(after.message);
   }
 
   prometheus::Registry registry_;
@@ -199,7 +201,7 @@ TEST_F(IngestTest, HandshakeAnswersWelcomeWithTheStoresLastSeq) {
   const auto after = platform::UnixNanos(std::chrono::system_clock::now());
 
   ASSERT_TRUE(reply.ok()) << reply.status.detail;
-  ASSERT_TRUE(reply.message.has_welcome()) << reply.message.DebugString();
+  ASSERT_TRUE(reply.message.has_welcome()) << Describe(reply.message);
   const v1::Welcome& welcome = reply.message.welcome();
   EXPECT_EQ(welcome.last_stored_seq(), 41u);
   EXPECT_EQ(welcome.protocol_version(), v1::PROTOCOL_VERSION_1);
@@ -281,7 +283,7 @@ TEST_F(IngestTest, MalformedFrameIsRefusedWhileAnotherAgentCarriesOn) {
                         std::string(12, '\xff'));
   ASSERT_NE(broken, nullptr);
   const AgentClient::Received welcome = broken->Read();
-  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  ASSERT_TRUE(welcome.message.has_welcome()) << Describe(welcome.message);
   ExpectRefusal(broken->Read(), v1::Refusal::REASON_MALFORMED_FRAME);
   ExpectClosed(*broken);
 
@@ -359,7 +361,7 @@ TEST_F(IngestTest, SameDeviceReconnectingReplacesItsOldSession) {
   auto new_connection = Connect();
   ASSERT_NE(new_connection, nullptr);
   const AgentClient::Received welcome = new_connection->Handshake(SampleHello("atm-0412"));
-  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  ASSERT_TRUE(welcome.message.has_welcome()) << Describe(welcome.message);
   EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 2u);
   ExpectClosed(*old_connection);
 
@@ -463,7 +465,7 @@ TEST_F(IngestTest, StoreThatHangsIsRefusedAtItsDeadlineAndNothingIsLost) {
   agent = Connect();
   ASSERT_NE(agent, nullptr);
   const AgentClient::Received welcome = agent->Handshake(SampleHello("atm-0412"));
-  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  ASSERT_TRUE(welcome.message.has_welcome()) << Describe(welcome.message);
   EXPECT_EQ(welcome.message.welcome().last_stored_seq(), 3u);
 }
 

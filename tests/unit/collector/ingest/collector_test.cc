@@ -13,6 +13,7 @@
 
 #include "tests/support/agent_client.h"
 #include "tests/support/http_client.h"
+#include "tests/support/message_text.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/ingest/fake_collector_store.h"
 
@@ -20,6 +21,7 @@ namespace atmhealth::collector {
 namespace {
 
 using atmhealth::testing::AgentClient;
+using atmhealth::testing::Describe;
 using atmhealth::testing::HttpGet;
 using atmhealth::testing::HttpReply;
 using atmhealth::testing::SampleBatch;
@@ -92,11 +94,11 @@ TEST_F(CollectorTest, StoresAnAgentsEventsAndShowsThemInMetrics) {
   auto agent = AgentClient::Connect(ready_["agent_port"].get<std::uint16_t>());
   ASSERT_TRUE(agent.ok()) << agent.error().message();
   const AgentClient::Received welcome = (*agent)->Handshake(SampleHello("atm-0412"));
-  ASSERT_TRUE(welcome.message.has_welcome()) << welcome.message.DebugString();
+  ASSERT_TRUE(welcome.message.has_welcome()) << Describe(welcome.message);
   EXPECT_FALSE(welcome.message.welcome().collector_id().empty());
   ASSERT_TRUE((*agent)->Send(SampleBatch(1, 3)).ok());
   const AgentClient::Received ack = (*agent)->Read();
-  ASSERT_TRUE(ack.message.has_ack()) << ack.message.DebugString();
+  ASSERT_TRUE(ack.message.has_ack()) << Describe(ack.message);
   EXPECT_EQ(ack.message.ack().seq(), 3u);
 
   Result<HttpReply> metrics = HttpGet(ready_["http_port"].get<std::uint16_t>(), "/metrics");
@@ -113,7 +115,7 @@ TEST_F(CollectorTest, SigtermRefusesSessionsAsShuttingDownAndReturns) {
 
   ASSERT_EQ(std::raise(SIGTERM), 0);
   const AgentClient::Received refusal = (*agent)->Read();
-  ASSERT_TRUE(refusal.message.has_refusal()) << refusal.message.DebugString();
+  ASSERT_TRUE(refusal.message.has_refusal()) << Describe(refusal.message);
   EXPECT_EQ(refusal.message.refusal().reason(), v1::Refusal::REASON_SHUTTING_DOWN);
   ASSERT_EQ(run_.wait_for(15s), std::future_status::ready);
   const Status ran = run_.get();

@@ -1,5 +1,4 @@
 #include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 
 #include "collector/store/collector_schema.h"
 #include "collector/store/sqlite_collector_store.h"
+#include "tests/support/message_text.h"
 #include "tests/support/sample_events.h"
 #include "tests/support/test_paths.h"
 #include "tests/unit/collector/store/plain_sql.h"
@@ -19,10 +19,12 @@
 namespace atmhealth::collector {
 namespace {
 
+using ::atmhealth::testing::Describe;
 using ::atmhealth::testing::kReceivedAt1;
 using ::atmhealth::testing::kReceivedAt2;
 using ::atmhealth::testing::kReceivedAt3;
 using ::atmhealth::testing::PlainSql;
+using ::atmhealth::testing::SameMessage;
 using ::atmhealth::testing::SampleEvent;
 using ::atmhealth::testing::SampleEvents;
 using ::atmhealth::testing::SampleHello;
@@ -238,8 +240,8 @@ TEST_F(SqliteCollectorStoreTest, BatchIsStoredWithEveryFieldReadableBySql) {
 
   v1::Event from_payload;
   ASSERT_TRUE(from_payload.ParseFromString(std::get<std::string>(row["payload"])));
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_payload, event))
-      << from_payload.DebugString();
+  EXPECT_TRUE(SameMessage(from_payload, event))
+      << "payload: " << Describe(from_payload) << "\nstored:  " << Describe(event);
 
   SqlRow device = sql.Row("SELECT last_seq, last_seen_unix_ns FROM devices");
   EXPECT_EQ(device["last_seq"], Integer(1));
