@@ -9,9 +9,12 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
-# Time zones for business hours (libhowardhinnant-date-dev; g++ 12 has no
-# std::chrono::tzdb).
+# Civil dates and weekdays (libhowardhinnant-date-dev's header-only date.h;
+# g++ 12 has no std::chrono calendar of C++20).
 find_package(date CONFIG REQUIRED)
+# Time zones of business hours and the surge baseline: abseil's cctz
+# (libabsl-dev; g++ 12 has no std::chrono::tzdb), platform/time_zone.h.
+find_package(absl CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(pugixml CONFIG REQUIRED)
 # atmhealthctl export writes its bundle as a .tar.gz (libarchive-dev).
@@ -46,3 +49,13 @@ endfunction()
 # nothing in the project uses descriptors, reflection or text format.
 atmhealth_static_choice(atmhealth_dep_protobuf_lite protobuf::libprotobuf-lite
   libprotobuf-lite.a Threads::Threads)
+# abseil's time zones: atmhealthd links the archives (libabsl-dev ships them
+# with the shared libraries) of absl::time and what it needs, in link order.
+set(atmhealth_absl_time_parts)
+foreach(part civil_time time_zone strings strings_internal int128 throw_delegate base
+    spinlock_wait raw_logging_internal log_severity)
+  find_library(ATMHEALTH_STATIC_absl_${part} NAMES libabsl_${part}.a REQUIRED)
+  list(APPEND atmhealth_absl_time_parts ${ATMHEALTH_STATIC_absl_${part}})
+endforeach()
+atmhealth_static_choice(atmhealth_dep_absl_time absl::time libabsl_time.a
+  ${atmhealth_absl_time_parts} Threads::Threads)

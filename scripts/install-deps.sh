@@ -8,7 +8,7 @@ packages=(
   libboost-dev protobuf-compiler libprotobuf-dev libsqlite3-dev sqlite3 libssl-dev openssl
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpugixml-dev libhowardhinnant-date-dev tzdata
+  libpugixml-dev libhowardhinnant-date-dev libabsl-dev tzdata
   # the collector's PostgreSQL store; its tests start a real server (initdb, pg_ctl)
   libpqxx-dev postgresql
   # atmhealthctl export's .tar.gz bundle

@@ -103,6 +103,20 @@ sizes() {
   echo "$out"
 }
 
+# smaps_by_file PID: RSS, PSS and private kB of PID summed per mapped file
+# (mappings without a file as "[anonymous+heap+stacks]"), largest first.
+smaps_by_file() {
+  awk '
+    /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous+heap+stacks]"
+      if (name ~ /^\[(heap|stack)/) name = "[anonymous+heap+stacks]"; next }
+    $1 == "Rss:" { rss[name] += $2 }
+    $1 == "Pss:" { pss[name] += $2 }
+    $1 == "Private_Clean:" || $1 == "Private_Dirty:" { priv[name] += $2 }
+    END { for (n in rss) if (rss[n] > 0) printf "%8d %8d %8d  %s\n", rss[n], pss[n], priv[n], n }
+  ' "/proc/$1/smaps" | sort -rn |
+    awk 'BEGIN { printf "  %8s %8s %8s\n", "RSS kB", "PSS kB", "private" } { printf "  %8d %8d %8d  %s\n", $1, $2, $3, $4 }'
+}
+
 # --- collector ---------------------------------------------------------------
 printf '[listen]\nplaintext = true\nmax_sessions = %s\n' "$max_sessions" >"$work/collector.toml"
 "$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/collector.db" \
@@ -202,6 +216,9 @@ if [ "$peers" = yes ]; then
   for i in "${!peer_pids[@]}"; do
     footprint_row "${peer_names[$i]}" "${peer_pids[$i]}" "${peer_ticks_before[$i]}"
   done
+  echo
+  echo "where atmhealthd's RSS is (/proc/PID/smaps, summed per file; anonymous mappings, heap and stacks together)"
+  smaps_by_file "$agent"
   exit 0
 fi
 

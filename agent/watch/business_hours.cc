@@ -1,12 +1,10 @@
 #include "agent/watch/business_hours.h"
 
 #include <date/date.h>
-#include <date/tz.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <sstream>
-#include <stdexcept>
 
 namespace atmhealth::agent {
 namespace {
@@ -54,16 +52,9 @@ Result<int> ParseWeekday(std::string_view text) {
 Result<BusinessHours> BusinessHours::Create(std::string_view zone, std::array<bool, 7> days,
                                             std::chrono::minutes open, std::chrono::minutes close,
                                             std::vector<std::string> holidays) {
-  BusinessHours hours;
-  try {
-    hours.zone_ = date::locate_zone(zone);
-  } catch (const std::runtime_error&) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\" is not a time zone of this system's time zone database "
-                             "(an IANA name such as \"Asia/Tokyo\")",
-                             zone));
-  }
-  hours.zone_name_ = std::string(zone);
+  auto located = platform::TimeZone::Locate(zone);
+  if (!located.ok()) return located.error();
+  BusinessHours hours(std::move(located).value());
   hours.days_ = days;
   hours.open_ = open;
   hours.close_ = close;
@@ -84,7 +75,7 @@ bool BusinessHours::OpensOn(std::int64_t days_since_epoch) const {
 }
 
 bool BusinessHours::Contains(std::chrono::system_clock::time_point at) const {
-  const auto local = zone_->to_local(at);
+  const date::local_seconds local{zone_.LocalSinceEpoch(at)};
   const auto day = date::floor<date::days>(local);
   const auto time_of_day = date::floor<std::chrono::minutes>(local - day);
   const std::int64_t today = day.time_since_epoch().count();
@@ -105,7 +96,7 @@ std::string BusinessHours::Describe() const {
     return fmt::format("{:02}:{:02}", m.count() / 60, m.count() % 60);
   };
   return fmt::format(
-      "{} {}-{} {}{}", days, hhmm(open_), hhmm(close_), zone_name_,
+      "{} {}-{} {}{}", days, hhmm(open_), hhmm(close_), zone_.name(),
       holiday_names_.empty() ? "" : fmt::format(", closed on {} holidays", holiday_names_.size()));
 }
 

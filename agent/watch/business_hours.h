@@ -8,13 +8,11 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "platform/status.h"
-
-namespace date {
-class time_zone;
-}  // namespace date
+#include "platform/time_zone.h"
 
 namespace atmhealth::agent {
 
@@ -36,15 +34,14 @@ class BusinessHours {
   bool Contains(std::chrono::system_clock::time_point at) const;
 
   std::string Describe() const;
-  const std::string& zone_name() const { return zone_name_; }
+  const std::string& zone_name() const { return zone_.name(); }
 
  private:
-  BusinessHours() = default;
+  explicit BusinessHours(platform::TimeZone zone) : zone_(std::move(zone)) {}
   // Whether hours open on the local day `days_since_epoch`.
   bool OpensOn(std::int64_t days_since_epoch) const;
 
-  const date::time_zone* zone_ = nullptr;
-  std::string zone_name_;
+  platform::TimeZone zone_;
   std::array<bool, 7> days_{};
   std::chrono::minutes open_{0};
   std::chrono::minutes close_{0};

@@ -1,27 +1,17 @@
 #include "agent/watch/surge_baseline.h"
 
 #include <date/date.h>
-#include <date/tz.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
 
 namespace atmhealth::agent {
 
 Result<SurgeBaseline> SurgeBaseline::Create(std::string_view zone) {
-  SurgeBaseline baseline;
-  try {
-    baseline.zone_ = date::locate_zone(zone);
-  } catch (const std::runtime_error&) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("\"{}\" is not a time zone of this system's time zone database "
-                             "(an IANA name such as \"Asia/Tokyo\")",
-                             zone));
-  }
-  baseline.zone_name_ = std::string(zone);
+  auto located = platform::TimeZone::Locate(zone);
+  if (!located.ok()) return located.error();
+  SurgeBaseline baseline(std::move(located).value());
   for (int hour = 0; hour < BaselineHour::kHoursPerWeek; ++hour) {
     baseline.hours_[static_cast<std::size_t>(hour)].hour_of_week = hour;
   }
@@ -37,11 +27,11 @@ void SurgeBaseline::Restore(const std::vector<BaselineHour>& hours) {
 }
 
 std::int64_t SurgeBaseline::LocalHour(std::chrono::system_clock::time_point at) const {
-  return date::floor<std::chrono::hours>(zone_->to_local(at)).time_since_epoch().count();
+  return std::chrono::floor<std::chrono::hours>(zone_.LocalSinceEpoch(at)).count();
 }
 
 int SurgeBaseline::HourOfWeek(std::chrono::system_clock::time_point at) const {
-  const auto local = zone_->to_local(at);
+  const date::local_seconds local{zone_.LocalSinceEpoch(at)};
   const auto day = date::floor<date::days>(local);
   const auto hour = date::floor<std::chrono::hours>(local - day).count();
   return static_cast<int>(date::weekday(day).c_encoding()) * 24 + static_cast<int>(hour);
@@ -78,14 +68,6 @@ std::optional<BaselineHour> SurgeBaseline::Observe(std::chrono::system_clock::ti
 
 const BaselineHour& SurgeBaseline::Hour(int hour_of_week) const {
   return hours_.at(static_cast<std::size_t>(hour_of_week));
-}
-
-std::string SystemTimeZone() {
-  try {
-    return std::string(date::current_zone()->name());
-  } catch (const std::runtime_error&) {
-    return "UTC";
-  }
 }
 
 }  // namespace atmhealth::agent

@@ -14,14 +14,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "agent/store/throughput_baseline.h"
 #include "platform/status.h"
-
-namespace date {
-class time_zone;
-}  // namespace date
+#include "platform/time_zone.h"
 
 namespace atmhealth::agent {
 
@@ -51,25 +49,20 @@ class SurgeBaseline {
                                       double seconds);
 
   const BaselineHour& Hour(int hour_of_week) const;
-  const std::string& zone_name() const { return zone_name_; }
+  const std::string& zone_name() const { return zone_.name(); }
 
  private:
-  SurgeBaseline() = default;
+  explicit SurgeBaseline(platform::TimeZone zone) : zone_(std::move(zone)) {}
   // Hours since the local epoch: a different value for every local hour,
   // the same for both passes of an hour that DST repeats.
   std::int64_t LocalHour(std::chrono::system_clock::time_point at) const;
 
-  const date::time_zone* zone_ = nullptr;
-  std::string zone_name_;
+  platform::TimeZone zone_;
   std::array<BaselineHour, BaselineHour::kHoursPerWeek> hours_{};
   std::optional<std::int64_t> current_;  // LocalHour of the hour being observed
   double current_transactions_ = 0;
   double current_seconds_ = 0;
 };
-
-// The system's time zone (/etc/localtime) as an IANA name; "UTC" when the
-// system names none.
-std::string SystemTimeZone();
 
 }  // namespace atmhealth::agent
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "agent/watch/surge_baseline.h"
+#include "platform/time_zone.h"
 
 namespace atmhealth::agent {
 namespace {
@@ -261,7 +262,7 @@ Status ReadSurge(const ConfigSection& throughput, const std::vector<v1::Customer
   if (surge.time_zone.empty() && out.business_hours) {
     surge.time_zone = out.business_hours->zone_name();
   }
-  if (surge.time_zone.empty()) surge.time_zone = SystemTimeZone();
+  if (surge.time_zone.empty()) surge.time_zone = platform::SystemTimeZoneName();
   if (auto zone = SurgeBaseline::Create(surge.time_zone); !zone.ok()) {
     return s.Fail("time_zone", zone.error().message());
   }
