@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/process/environment.hpp>
 #include <csignal>
@@ -315,6 +316,9 @@ Result<std::unique_ptr<Collector>> Collector::Open(const CollectorConfig& config
   agents.max_handshakes = config.listen.max_handshakes;
   agents.session.max_frame_bytes = config.listen.max_frame_bytes;
   agents.session.max_batch_events = config.listen.max_batch_events;
+  agents.session.max_frames_in_store = config.listen.max_frames_in_store;
+  agents.session.read_ahead_queue_limit =
+      std::max<std::size_t>(config.store.max_queued_calls / 2, 1);
   agents.session.hello_timeout = config.listen.hello_timeout;
   agents.session.idle_timeout = config.listen.idle_timeout;
   agents.session.store_timeout = config.store.timeout;

@@ -188,6 +188,11 @@ Status ReadListen(const TableReader& reader, const toml::table& table,
              return Assign(reader.Integer(node, "max_batch_events", 1, 1000),
                            listen.max_batch_events);
            }},
+          {"max_frames_in_store",
+           [&](const toml::node& node) -> Status {
+             return Assign(reader.Integer(node, "max_frames_in_store", 1, 64),
+                           listen.max_frames_in_store);
+           }},
           {"hello_timeout",
            [&](const toml::node& node) -> Status {
              return Assign(

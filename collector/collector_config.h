@@ -39,6 +39,11 @@ struct CollectorConfig {
     // Most events in one batch (1..1000), announced in Welcome; agents send
     // no more, whatever their own batch_events says.
     std::size_t max_batch_events = 1000;
+    // Frames of one session with the store at once (1..64): the session
+    // reads an agent's next batches while the earlier ones are stored, so
+    // they share a group commit. Memory per session is bounded by about
+    // this many frames of max_frame_bytes.
+    std::size_t max_frames_in_store = 4;
     std::chrono::milliseconds hello_timeout{10'000};  // from connect to a whole Hello
     // No frame for this long closes the session; must exceed the agents'
     // heartbeat interval.

@@ -19,12 +19,14 @@
 #   scripts/measure-drain.sh [--build DIR] [--events N] [--max-bytes SIZE]
 #       [--sample-ms N] [--timeout SECONDS] [--rss-trace FILE]
 #       [--batch-events N] [--window-batches N] [--max-frame-bytes N] [--nice N]
-#       [--agent FILE]
+#       [--agent FILE] [--frames-in-store N]
 #
 # --max-bytes is the agent's [store] max_bytes (default: room for the
 # backlog, ~640 bytes per event, at least 64MiB); --batch-events,
 # --window-batches and --max-frame-bytes set the agent's [uplink] keys of
-# those names (default: the agent's defaults). --nice runs the collector and
+# those names (default: the agent's defaults); --frames-in-store sets the
+# collector's [listen] max_frames_in_store (1: one frame of the agent at a
+# time, as before the collector read ahead). --nice runs the collector and
 # atmhealthd at that niceness (negative, as root: ahead of whatever else
 # runs, as on a machine of their own). --agent drains with another atmhealthd
 # binary than DIR's (an earlier build, to compare). --rss-trace writes every
@@ -47,6 +49,7 @@ rss_trace=
 uplink_extra=
 niceness=0
 agentd=
+collector_extra=
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 number() {
   case "$2" in ''|*[!0-9]*) echo "measure-drain: $1: \"$2\" is not a number" >&2; exit 2 ;; esac
@@ -61,6 +64,7 @@ while [ $# -gt 0 ]; do
     --rss-trace) rss_trace=$2; shift 2 ;;
     --nice) niceness=$2; shift 2 ;;
     --agent) agentd=$2; shift 2 ;;
+    --frames-in-store) number "$1" "$2"; collector_extra="max_frames_in_store = $2"$'\n'; shift 2 ;;
     --batch-events|--window-batches|--max-frame-bytes)
       number "$1" "$2"; key=${1#--}; uplink_extra="$uplink_extra${key//-/_} = $2"$'\n'; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -121,7 +125,7 @@ buffer_id=$(echo "$fill_out" | sed -n 's/.*buffer_id=\([0-9a-f]*\).*/\1/p')
 echo "  buffer file $(stat -c %s "$work/agent/events.db") bytes"
 
 # --- 2. the collector ---------------------------------------------------------
-printf '[listen]\nplaintext = true\n' >"$work/collector.toml"
+printf '[listen]\nplaintext = true\n%s' "$collector_extra" >"$work/collector.toml"
 nice -n "$niceness" "$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   --db "$work/collector.db" --ready-file "$work/collector.ready.json" --log-level warn \
   >"$work/collector.log" 2>&1 &

@@ -63,12 +63,18 @@ std::chrono::milliseconds WelcomeWait(const v1::Hello& hello,
 
 AgentSession::AgentSession(std::shared_ptr<wire::FrameStream> stream,
                            const SessionSettings& settings, SessionServices services)
-    : stream_(std::move(stream)), settings_(settings), services_(services) {}
+    : stream_(std::move(stream)),
+      settings_(settings),
+      services_(services),
+      in_store_changed_(stream_->executor(), std::chrono::steady_clock::time_point::max()) {}
 
 asio::awaitable<void> AgentSession::Run(HandshakeGate::Slot handshake_slot) {
   handshake_slot_ = std::move(handshake_slot);
   services_.metrics.CountSessionStarted();
   co_await Converse();
+  // Frames still with the store finish (each within store_timeout); once
+  // the session is closing their answers are dropped.
+  co_await AwaitInStoreBelow(1, /*until_empty=*/true);
   starting_.Release();  // a session that ended makes no more calls
   // A Refusal under way closes the stream once it left (or its drain
   // deadline passed); closing here would cut it off.
@@ -91,6 +97,7 @@ void AgentSession::Abort() {
     self->stop_requested_ = true;
     self->closing_ = true;
     self->stream_->Close();
+    self->in_store_changed_.cancel();
   });
 }
 
@@ -99,8 +106,9 @@ asio::awaitable<void> AgentSession::OnStop(StopCause cause) {
   stop_requested_ = true;
   stop_cause_ = cause;
   // While busy, the session ends by itself once the frame in hand is
-  // answered; while reading, there is nothing half-done to wait for.
-  if (phase_ == Phase::kReading) co_await EndForStop();
+  // answered; while reading, once the frames with the store are answered
+  // (AnswerStored() ends it then), or at once when there are none.
+  if (phase_ == Phase::kReading && in_store_.empty()) co_await EndForStop();
 }
 
 asio::awaitable<void> AgentSession::EndForStop() {
@@ -146,6 +154,8 @@ asio::awaitable<void> AgentSession::Converse() {
   if (!co_await Handshake(message.hello())) co_return;
 
   for (;;) {
+    co_await AwaitInStoreBelow(ReadAheadLimit());
+    if (closing_) co_return;  // a store failure refused the session
     if (!co_await ReadFrame(message, settings_.idle_timeout, "the next frame")) co_return;
     bool carry_on = false;
     switch (message.body_case()) {
@@ -166,6 +176,7 @@ asio::awaitable<void> AgentSession::Converse() {
     }
     if (!carry_on) co_return;
     if (stop_requested_) {
+      co_await AwaitInStoreBelow(1, /*until_empty=*/true);
       co_await EndForStop();
       co_return;
     }
@@ -176,6 +187,7 @@ asio::awaitable<bool> AgentSession::ReadFrame(v1::AgentMessage& message,
                                               std::chrono::milliseconds timeout,
                                               std::string_view waiting_for) {
   if (stop_requested_) {  // asked to stop before the session got this far
+    co_await AwaitInStoreBelow(1, /*until_empty=*/true);
     co_await EndForStop();
     co_return false;
   }
@@ -184,9 +196,11 @@ asio::awaitable<bool> AgentSession::ReadFrame(v1::AgentMessage& message,
   const wire::FrameStatus status = co_await stream_->Read(message, timeout);
   phase_ = Phase::kBusy;
   if (stop_requested_) {
+    co_await AwaitInStoreBelow(1, /*until_empty=*/true);
     co_await EndForStop();
     co_return false;
   }
+  if (closing_) co_return false;  // refused meanwhile for a frame with the store
   switch (status.fault) {
     case wire::FrameFault::kNone:
       co_return true;
@@ -315,25 +329,101 @@ asio::awaitable<bool> AgentSession::Handshake(const v1::Hello& hello) {
 }
 
 asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
-  const auto received = std::chrono::steady_clock::now();
   std::uint64_t refused_seq = 0;
   if (Status valid = ValidateEventBatch(batch, settings_.max_batch_events, &refused_seq); !valid) {
     co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
                     valid.error().message(), refused_seq);
     co_return false;
   }
-  const std::uint64_t first_seq = batch.events(0).seq();
-  const std::uint64_t last_seq = batch.events(batch.events_size() - 1).seq();
+  auto frame = std::make_shared<InStore>();
+  frame->is_batch = true;
+  frame->received = std::chrono::steady_clock::now();
+  frame->first_seq = batch.events(0).seq();
+  frame->last_seq = batch.events(batch.events_size() - 1).seq();
   std::vector<v1::Event> events(std::make_move_iterator(batch.mutable_events()->begin()),
                                 std::make_move_iterator(batch.mutable_events()->end()));
+  Queue(std::move(frame), std::move(events), {});
+  co_return true;
+}
 
+asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
+  if (Status valid = ValidateHeartbeat(heartbeat); !valid) {
+    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
+                    valid.error().message());
+    co_return false;
+  }
+  auto frame = std::make_shared<InStore>();
+  frame->received = std::chrono::steady_clock::now();
+  Queue(std::move(frame), {}, std::move(heartbeat));
+  co_return true;
+}
+
+void AgentSession::Queue(std::shared_ptr<InStore> frame, std::vector<v1::Event> events,
+                         v1::Heartbeat heartbeat) {
+  in_store_.push_back(frame);
+  starting_.Release();  // this call now counts as queued
+  // Spawned on the session's strand, the store calls start, and so queue in
+  // the store, in the order their frames arrived.
+  asio::co_spawn(
+      stream_->executor(),
+      [self = shared_from_this(), frame = std::move(frame), events = std::move(events),
+       heartbeat = std::move(heartbeat)]() mutable -> asio::awaitable<void> {
+        co_await self->StoreFrame(std::move(frame), std::move(events), std::move(heartbeat));
+      },
+      asio::detached);
+}
+
+asio::awaitable<void> AgentSession::StoreFrame(std::shared_ptr<InStore> frame,
+                                               std::vector<v1::Event> events,
+                                               v1::Heartbeat heartbeat) {
   // The store tells what each event was: stored now, a resend (after a
   // reconnect or a lost Ack) or a late one filling a gap.
-  starting_.Release();  // this call now counts as queued
-  Result<StoredBatch> stored = co_await services_.store.StoreEvents(
-      device_id_, buffer_id_, std::move(events), NowUnixNanos(), settings_.store_timeout);
+  if (frame->is_batch) {
+    frame->batch = co_await services_.store.StoreEvents(device_id_, buffer_id_, std::move(events),
+                                                        NowUnixNanos(), settings_.store_timeout);
+  } else {
+    frame->heartbeat = co_await services_.store.RecordHeartbeat(
+        device_id_, std::move(heartbeat), NowUnixNanos(), settings_.store_timeout);
+  }
+  frame->done = true;
+  co_await AnswerStored();
+}
+
+asio::awaitable<void> AgentSession::AnswerStored() {
+  // One answerer at a time: a frame answered while another's answer is
+  // under way (a Refusal draining) is taken by the loop running already.
+  if (answering_) co_return;
+  answering_ = true;
+  while (!in_store_.empty() && in_store_.front()->done) {
+    const std::shared_ptr<InStore> frame = std::move(in_store_.front());
+    in_store_.pop_front();
+    if (!closing_ && !co_await Answer(*frame) && !closing_) {
+      closing_ = true;  // the Ack could not be sent: the stream is gone
+      stream_->Close();
+    }
+    in_store_changed_.cancel();
+  }
+  answering_ = false;
+  if (in_store_.empty() && stop_requested_ && phase_ == Phase::kReading) co_await EndForStop();
+}
+
+asio::awaitable<bool> AgentSession::Answer(InStore& frame) {
+  v1::CollectorMessage reply;
+  if (!frame.is_batch) {
+    if (!frame.heartbeat) {
+      co_await FailStore(frame.heartbeat.error(), "recording a heartbeat");
+      co_return false;
+    }
+    services_.metrics.CountHeartbeat();
+    // Every heartbeat is answered, so a quiet agent still hears from its
+    // collector and can tell a dead connection from an idle one.
+    reply.mutable_ack()->set_seq(last_stored_seq_);
+    co_return SendOrEnd(reply);
+  }
+  Result<StoredBatch>& stored = *frame.batch;
   if (!stored) {
-    co_await FailStore(stored.error(), fmt::format("storing events {}..{}", first_seq, last_seq));
+    co_await FailStore(stored.error(),
+                       fmt::format("storing events {}..{}", frame.first_seq, frame.last_seq));
     co_return false;
   }
   services_.metrics.CountEventsStored(stored->inserted);
@@ -341,7 +431,7 @@ asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
   if (stored->late > 0) {
     services_.metrics.CountEventsLate(stored->late);
     spdlog::info("{}: {} late events of seq {}..{} filled gaps in buffer {}", Who(), stored->late,
-                 first_seq, last_seq, BufferName(buffer_id_));
+                 frame.first_seq, frame.last_seq, BufferName(buffer_id_));
   }
   if (stored->gap_ranges > 0) {
     services_.metrics.CountSequenceGaps(stored->gap_ranges, stored->gap_events);
@@ -359,38 +449,33 @@ asio::awaitable<bool> AgentSession::HandleBatch(v1::EventBatch& batch) {
   }
   last_stored_seq_ = std::max(last_stored_seq_, stored->last_stored_seq);
 
-  v1::CollectorMessage reply;
   reply.mutable_ack()->set_seq(stored->last_stored_seq);
   services_.metrics.ObserveIngest(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - frame.received).count());
   co_return SendOrEnd(reply);
 }
 
-asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
-  if (Status valid = ValidateHeartbeat(heartbeat); !valid) {
-    co_await Reject(FrameRejection::kProtocol, v1::Refusal::REASON_PROTOCOL_VIOLATION,
-                    valid.error().message());
-    co_return false;
+std::size_t AgentSession::ReadAheadLimit() const {
+  // Under a fleet's load the store queue is long already: each session
+  // then waits for its Ack as before, and the queue stays fair.
+  if (services_.store.queued_calls() >= settings_.read_ahead_queue_limit) return 1;
+  return std::max<std::size_t>(settings_.max_frames_in_store, 1);
+}
+
+asio::awaitable<void> AgentSession::AwaitInStoreBelow(std::size_t limit, bool until_empty) {
+  while (in_store_.size() >= limit && (until_empty || !closing_)) {
+    boost::system::error_code cancelled;
+    co_await in_store_changed_.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
   }
-  starting_.Release();  // this call now counts as queued
-  Status recorded = co_await services_.store.RecordHeartbeat(
-      device_id_, std::move(heartbeat), NowUnixNanos(), settings_.store_timeout);
-  if (!recorded) {
-    co_await FailStore(recorded.error(), "recording a heartbeat");
-    co_return false;
-  }
-  services_.metrics.CountHeartbeat();
-  // Every heartbeat is answered, so a quiet agent still hears from its
-  // collector and can tell a dead connection from an idle one.
-  v1::CollectorMessage reply;
-  reply.mutable_ack()->set_seq(last_stored_seq_);
-  co_return SendOrEnd(reply);
 }
 
 asio::awaitable<void> AgentSession::Reject(FrameRejection rejection, v1::Refusal::Reason reason,
                                            const std::string& detail, std::uint64_t refused_seq) {
   services_.metrics.CountFrameRejected(rejection);
   spdlog::warn("{}: refused ({}): {}", Who(), v1::Refusal::Reason_Name(reason), detail);
+  // The frames before it that are with the store are answered first, as
+  // when the session took one frame at a time.
+  co_await AwaitInStoreBelow(1, /*until_empty=*/true);
   co_await Refuse(reason, detail, {}, refused_seq);
 }
 

@@ -8,6 +8,17 @@
 //                      (gaps in the buffer's sequence are logged and counted)
 //          Heartbeat:  validate ─▶ store.RecordHeartbeat ─▶ Ack{highest stored seq}
 //
+// Read-ahead: a frame handed to the store does not stop the session from
+// reading the next ones. Up to SessionSettings::max_frames_in_store of its
+// frames are with the store at once, queued in the order they arrived, so
+// the batches an agent sends within its window join the same or the next
+// group commit instead of paying a commit each. The Acks leave strictly in
+// that order, each once its own frame's group committed. Past that bound,
+// or while the store queue holds read_ahead_queue_limit calls or more (a
+// fleet's sessions then take turns as before), the session reads nothing
+// more until its oldest frame is answered, so memory stays bounded by about
+// max_frames_in_store x max_frame_bytes per session.
+//
 // An Ack is sent only after the store returned OK, so an acknowledged event
 // is durable. A frame that fails (oversized, malformed, out of order, bad
 // fields) is answered with a Refusal, the send queue is drained briefly and
@@ -18,7 +29,9 @@
 // refused with REASON_IDENTITY_MISMATCH before it can claim the device.
 // A Hello that arrives while the store queue is too long is answered with
 // REASON_OVERLOADED; it and REASON_STORE_UNAVAILABLE carry a retry hint
-// (Refusal.retry_after_ms).
+// (Refusal.retry_after_ms). A frame refused, or a Stop(), waits until the
+// frames already with the store are answered; a store failure refuses the
+// session at the failed frame and the frames behind it get no Ack.
 //
 // All members run on the session's strand (the FrameStream's executor);
 // Stop() and Abort() may be called from any thread.
@@ -28,9 +41,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "atmhealth/v1/session.pb.h"
 #include "collector/ingest/handshake_gate.h"
@@ -55,6 +71,12 @@ struct SessionSettings {
   // Most events accepted in one batch, announced in Welcome; at most
   // wire::kMaxEventsPerBatch.
   std::size_t max_batch_events = wire::kMaxEventsPerBatch;
+  // Frames of one session with the store at once (read ahead while the
+  // earlier ones are stored); at least 1, which is one frame at a time.
+  std::size_t max_frames_in_store = 4;
+  // A session reads ahead only while fewer calls than this wait in the
+  // store queue; set it to half the queue's bound.
+  std::size_t read_ahead_queue_limit = 500;
 };
 
 // How long the store may take with a session's Hello: `store_timeout`, or
@@ -95,7 +117,7 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   // until the handshake ended (empty in plaintext).
   asio::awaitable<void> Run(HandshakeGate::Slot handshake_slot = {});
 
-  // Ends the session after the batch it is storing now, if any (a batch
+  // Ends the session after the frames it is storing now, if any (a batch
   // fully received is stored and acknowledged first). Thread-safe.
   void Stop(StopCause cause);
 
@@ -105,8 +127,19 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
 
  private:
   enum class Phase {
-    kReading,  // waiting for a frame: nothing half-done, safe to end now
+    kReading,  // waiting for a frame: safe to end once no frame is with the store
     kBusy,     // validating, storing or answering a frame
+  };
+
+  // A frame handed to the store, answered in the order it arrived.
+  struct InStore {
+    bool is_batch = false;
+    std::uint64_t first_seq = 0;  // of a batch
+    std::uint64_t last_seq = 0;
+    std::chrono::steady_clock::time_point received;
+    bool done = false;  // the store answered; `batch` or `heartbeat` holds it
+    std::optional<Result<StoredBatch>> batch;
+    Status heartbeat;
   };
 
   asio::awaitable<void> Converse();
@@ -120,6 +153,22 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   asio::awaitable<bool> Handshake(const v1::Hello& hello);
   asio::awaitable<bool> HandleBatch(v1::EventBatch& batch);
   asio::awaitable<bool> HandleHeartbeat(v1::Heartbeat& heartbeat);
+  // Hands a validated batch (`events`) or heartbeat to the store behind the
+  // session's earlier frames and returns at once; StoreFrame answers it.
+  void Queue(std::shared_ptr<InStore> frame, std::vector<v1::Event> events,
+             v1::Heartbeat heartbeat);
+  // Awaits the store call of `frame` and answers whatever is answerable.
+  asio::awaitable<void> StoreFrame(std::shared_ptr<InStore> frame, std::vector<v1::Event> events,
+                                   v1::Heartbeat heartbeat);
+  // Sends the answers of the oldest frames the store has answered, in order.
+  asio::awaitable<void> AnswerStored();
+  // Answers one frame the store answered; false when the session must end.
+  asio::awaitable<bool> Answer(InStore& frame);
+  // Waits until fewer than `limit` frames are with the store, or (unless
+  // `until_empty`) the session is closing.
+  asio::awaitable<void> AwaitInStoreBelow(std::size_t limit, bool until_empty = false);
+  // How many frames may be with the store before the next read.
+  std::size_t ReadAheadLimit() const;
   asio::awaitable<void> OnStop(StopCause cause);
   asio::awaitable<void> EndForStop();
 
@@ -155,6 +204,12 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
   bool stop_requested_ = false;
   StopCause stop_cause_ = StopCause::kShutdown;
   bool closing_ = false;  // a Refusal or close is under way: nothing more is sent
+  // Frames with the store, oldest first; at most max_frames_in_store.
+  std::deque<std::shared_ptr<InStore>> in_store_;
+  bool answering_ = false;  // AnswerStored() is running
+  // Never expires: cancelled whenever a frame left in_store_ or the session
+  // began closing, to wake AwaitInStoreBelow().
+  asio::steady_timer in_store_changed_;
 };
 
 }  // namespace atmhealth::collector

@@ -82,6 +82,16 @@ std::string LengthPrefix(std::uint64_t length) {
   return bytes;
 }
 
+// Waits until `calls` store calls are queued behind the one that runs.
+bool QueueReaches(StoreExecutor& store, std::size_t calls) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (store.queued_calls() != calls) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
 class IngestTest : public ::testing::Test {
  protected:
   void StartListener() {
@@ -137,6 +147,18 @@ class IngestTest : public ::testing::Test {
     const AgentClient::Received ack = agent->Read();
     EXPECT_TRUE(ack.ok() && ack.message.has_ack()) << Describe(ack.message);
     return agent;
+  }
+
+  // An agent whose batch of seq 1..2 the store holds (Hold()) and whose
+  // batch of seq 3..4 its session read ahead and queued behind it.
+  std::unique_ptr<AgentClient> AgentWithTwoBatchesInStore(const std::string& device_id) {
+    auto agent = ConnectedAgent(device_id);
+    if (agent == nullptr) return nullptr;
+    store_state_->Hold();
+    const bool queued = agent->Send(SampleBatch(1, 2)).ok() && store_state_->WaitUntilHeld(5s) &&
+                        agent->Send(SampleBatch(3, 4)).ok() && QueueReaches(*store_, 1);
+    EXPECT_TRUE(queued) << "the batch behind the one stored was not read ahead";
+    return queued ? std::move(agent) : nullptr;
   }
 
   // A new session for `device_id` is turned away at its Hello: told to
@@ -485,16 +507,6 @@ TEST_F(IngestTest, SessionsAboveTheLimitAreRefusedAsOverloaded) {
   ExpectAck(first->Read(), 1);
 }
 
-// Waits until `calls` store calls are queued behind the one that runs.
-bool QueueReaches(StoreExecutor& store, std::size_t calls) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (store.queued_calls() != calls) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 TEST_F(IngestTest, NewSessionsAreRefusedAsOverloadedWithARetryHintWhileTheStoreQueueIsLong) {
   store_options_.max_queued_calls = 4;
   StartListener();
@@ -627,6 +639,112 @@ TEST_F(IngestTest, BatchesOfSessionsQueuedBehindACommitShareTheNextAndAreAckedOn
     ExpectAck(agents[i]->Read(), 2);
   }
   EXPECT_TRUE(store_->WriteHealth().ok());
+}
+
+// One agent's window: the frames it sends while its first batch is with
+// the store are read at once and go together into the next group commit,
+// not one commit each after the previous Ack.
+TEST_F(IngestTest, BatchesOfOneSessionSentWhileTheStoreIsBusyShareTheNextCommitAndAckInOrder) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();  // a slow commit
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 2)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agent->Send(SampleBatch(3, 4)).ok());
+  ASSERT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(5, 7)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 3)) << "the frames behind the first were not read ahead";
+  std::future<AgentClient::Received> first = agent->ReadAsync();
+  EXPECT_EQ(first.wait_for(200ms), std::future_status::timeout)
+      << "an Ack arrived before its batch was committed";
+  EXPECT_EQ(store_state_->store_events_returned(), 0);
+
+  store_state_->Release();
+  ExpectAck(first.get(), 2);
+  ExpectAck(agent->Read(), 4);
+  ExpectAck(agent->Read(), 4);  // the heartbeat, answered after the batch before it
+  ExpectAck(agent->Read(), 7);
+  const std::vector<int> groups = store_state_->GroupSizes();
+  ASSERT_GE(groups.size(), 2u);
+  EXPECT_EQ(groups.back(), 3) << "the three frames read ahead went into one commit";
+  EXPECT_EQ(groups[groups.size() - 2], 1);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"),
+            (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(store_state_->Heartbeats("atm-0412").size(), 1u);
+  EXPECT_EQ(Metric("atmhealth_collector_events_stored_total"), 7);
+}
+
+TEST_F(IngestTest, BatchesReadAheadAreNotAckedWhenTheirCommitFailsWhileTheOnesBeforeItAre) {
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 2)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agent->Send(SampleBatch(3, 4)).ok());
+  ASSERT_TRUE(agent->Send(SampleBatch(5, 6)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 2));
+  store_state_->FailNextGroupCommit(Error(ErrorCode::kIo, "collector.db: disk I/O error"));
+  store_state_->Release();
+
+  ExpectAck(agent->Read(), 2);
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_STORE_UNAVAILABLE);
+  ExpectClosed(*agent);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(MetricBecomes("atmhealth_collector_sessions_active", {}, 0));
+}
+
+TEST_F(IngestTest, ASessionReadsAheadAtMostMaxFramesInStore) {
+  options_.session.max_frames_in_store = 2;
+  StartListener();
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  for (std::uint64_t seq = 2; seq <= 5; ++seq) ASSERT_TRUE(agent->Send(SampleBatch(seq, seq)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 1));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(store_->queued_calls(), 1u) << "more than two frames of the session with the store";
+
+  store_state_->Release();
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) ExpectAck(agent->Read(), seq);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(IngestTest, ShutdownWhileReadingAnswersTheFramesWithTheStoreThenRefuses) {
+  StartListener();
+  auto agent = AgentWithTwoBatchesInStore("atm-0412");
+  ASSERT_NE(agent, nullptr);  // and reading its next frame now
+
+  listener_->Shutdown();
+  std::future<AgentClient::Received> ack = agent->ReadAsync();
+  EXPECT_EQ(ack.wait_for(200ms), std::future_status::timeout);
+  store_state_->Release();
+  ExpectAck(ack.get(), 2);
+  ExpectAck(agent->Read(), 4);
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_SHUTTING_DOWN);
+  ExpectClosed(*agent);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4}));
+}
+
+TEST_F(IngestTest, AFrameRefusedBehindFramesWithTheStoreComesAfterTheirAcks) {
+  StartListener();
+  auto agent = AgentWithTwoBatchesInStore("atm-0412");
+  ASSERT_NE(agent, nullptr);
+  v1::AgentMessage out_of_order = SampleBatch(6, 6);
+  *out_of_order.mutable_batch()->add_events() = SampleEvent(5);
+  ASSERT_TRUE(agent->Send(out_of_order).ok());
+  std::future<AgentClient::Received> first = agent->ReadAsync();
+  EXPECT_EQ(first.wait_for(200ms), std::future_status::timeout);
+
+  store_state_->Release();
+  ExpectAck(first.get(), 2);
+  ExpectAck(agent->Read(), 4);
+  ExpectRefusal(agent->Read(), v1::Refusal::REASON_PROTOCOL_VIOLATION);
+  ExpectClosed(*agent);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4}));
 }
 
 TEST_F(IngestTest, StoreCallThatTimedOutInTheQueueIsSkippedNotRunLate) {

@@ -44,6 +44,7 @@ max_frame_bytes = 65536
 hello_timeout = "250ms"
 idle_timeout = "5m"
 max_handshakes = 8
+max_frames_in_store = 16
 
 [http]
 address = "::1"
@@ -68,6 +69,7 @@ level = "debug"
   EXPECT_EQ(config->listen.hello_timeout, 250ms);
   EXPECT_EQ(config->listen.idle_timeout, 5min);
   EXPECT_EQ(config->listen.max_handshakes, 8u);
+  EXPECT_EQ(config->listen.max_frames_in_store, 16u);
   EXPECT_EQ(config->http.address, "::1");
   EXPECT_EQ(config->http.port, 9100);
   EXPECT_EQ(config->store.path, "/var/lib/atmhealth/collector.db");
@@ -101,8 +103,8 @@ TEST(CollectorConfig, PackagedExampleIsValid) {
 TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nprot = 7411\n"),
             "collector.toml:3: listen.prot: unknown key (known: address, hello_timeout, "
-            "idle_timeout, max_batch_events, max_frame_bytes, max_handshakes, max_sessions, "
-            "plaintext, port)");
+            "idle_timeout, max_batch_events, max_frame_bytes, max_frames_in_store, "
+            "max_handshakes, max_sessions, plaintext, port)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[htpp]\nport = 1\n"),
             "collector.toml:3: htpp: unknown key (known tables: listen, http, store, log, tls, "
             "fleet, api, alertmanager, retention)");
@@ -116,6 +118,8 @@ TEST(CollectorConfig, ErrorsNameFileLineAndKey) {
             "collector.toml:3: listen.max_sessions: 0 is out of range (1..100000)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nmax_handshakes = 0\n"),
             "collector.toml:3: listen.max_handshakes: 0 is out of range (1..10000)");
+  EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\nmax_frames_in_store = 65\n"),
+            "collector.toml:3: listen.max_frames_in_store: 65 is out of range (1..64)");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\npath = \"\"\n"),
             "collector.toml:4: store.path: is empty");
   EXPECT_EQ(ErrorOf("[listen]\nplaintext = true\n[store]\ntimeout = \"10ms\"\n"),
