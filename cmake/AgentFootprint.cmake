@@ -1,7 +1,30 @@
 # How atmhealthd is linked to stay small on an ATM (BENCHMARKS.md §5):
-# protobuf's lite runtime from its static archive (cmake/AtmhealthDependencies.cmake),
-# sections nothing calls dropped, no library linked that nothing uses,
-# relative relocations packed (DT_RELR). Included after agent/ defines the target.
+# protobuf's lite runtime, abseil's time zones and pugixml from their static
+# archives (cmake/AtmhealthDependencies.cmake), spdlog, {fmt} and toml++
+# compiled in from their headers (agent/static_libraries/), so that no shared
+# C++ library is left and the C++ runtime (libstdc++, libgcc) is linked
+# statically too; sections nothing calls dropped, no library linked that
+# nothing uses, relative relocations packed (DT_RELR). OpenSSL, SQLite and
+# the C library stay shared. Included after agent/ defines the target.
 set_target_properties(atmhealthd PROPERTIES ATMHEALTH_STATIC_DEPS ON)
 target_link_options(atmhealthd PRIVATE LINKER:--gc-sections LINKER:--as-needed
   LINKER:-z,pack-relative-relocs LINKER:-O1)
+
+# The sanitizers' runtimes replace parts of the C++ runtime: that build links
+# everything shared, as every other program does.
+if(NOT ATMHEALTH_SANITIZE)
+  add_library(atmhealthd_static_libraries OBJECT
+    ${PROJECT_SOURCE_DIR}/agent/static_libraries/spdlog.cc
+    ${PROJECT_SOURCE_DIR}/agent/static_libraries/fmt.cc
+    ${PROJECT_SOURCE_DIR}/agent/static_libraries/tomlplusplus.cc)
+  target_compile_features(atmhealthd_static_libraries PRIVATE cxx_std_20)
+  # A section per function and object: --gc-sections keeps what is called.
+  target_compile_options(atmhealthd_static_libraries PRIVATE -ffunction-sections -fdata-sections)
+  target_compile_definitions(atmhealthd_static_libraries PRIVATE SPDLOG_FMT_EXTERNAL)
+  target_link_libraries(atmhealthd_static_libraries PRIVATE
+    spdlog::spdlog fmt::fmt tomlplusplus::tomlplusplus)
+  # Its objects come first on the link line, so --as-needed leaves out the
+  # shared libraries whose every symbol they define.
+  target_sources(atmhealthd PRIVATE $<TARGET_OBJECTS:atmhealthd_static_libraries>)
+  target_link_options(atmhealthd PRIVATE -static-libstdc++ -static-libgcc)
+endif()

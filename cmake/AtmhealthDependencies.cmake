@@ -59,3 +59,5 @@ foreach(part civil_time time_zone strings strings_internal int128 throw_delegate
 endforeach()
 atmhealth_static_choice(atmhealth_dep_absl_time absl::time libabsl_time.a
   ${atmhealth_absl_time_parts} Threads::Threads)
+# pugixml (crm_mon's XML): atmhealthd links libpugixml.a.
+atmhealth_static_choice(atmhealth_dep_pugixml pugixml::pugixml libpugixml.a)
