@@ -1,10 +1,12 @@
 // Where tests find their fixtures and the built binaries, and a scratch
-// directory per test.
+// directory per test (tests/support/scratch_dir.h).
 #ifndef ATMHEALTH_TESTS_SUPPORT_TEST_PATHS_H_
 #define ATMHEALTH_TESTS_SUPPORT_TEST_PATHS_H_
 
 #include <filesystem>
 #include <string>
+
+#include "tests/support/scratch_dir.h"
 
 namespace atmhealth::testing {
 
@@ -20,21 +22,6 @@ std::filesystem::path FindOnPath(const std::string& name);
 // Prints every *.log file under `dir` (the last 100 KB of each) to stderr:
 // what a failed integration test shows of its programs.
 void PrintLogs(const std::filesystem::path& dir);
-
-// A fresh directory, removed (with anything mounted on it unmounted by the
-// test itself) when the object goes away.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace atmhealth::testing
 
