@@ -31,8 +31,25 @@ std::size_t Utf8SequenceLength(std::string_view text) {
   return 0;
 }
 
+// Whether SchemaText(text, max_bytes) is `text` itself: short enough and
+// valid UTF-8 throughout. The common case, checked without a copy.
+bool IsSchemaText(std::string_view text, std::size_t max_bytes) {
+  if (text.size() > max_bytes) return false;
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = Utf8SequenceLength(text.substr(i));
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
 // Sets `*field` to SchemaText of itself; true if that changed it.
 bool Clamp(std::string* field, std::size_t max_bytes) {
+  if (IsSchemaText(*field, max_bytes)) return false;
   std::string clamped = SchemaText(*field, max_bytes);
   if (clamped == *field) return false;
   *field = std::move(clamped);

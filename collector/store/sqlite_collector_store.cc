@@ -180,6 +180,10 @@ Result<std::unique_ptr<SqliteCollectorStore>> SqliteCollectorStore::Open(
 
   // WAL is a property of the file and is set outside any transaction; an
   // acknowledged event must survive power loss, hence synchronous=FULL.
+  // Each store call is a savepoint in its group's transaction, and a
+  // savepoint's statement journal was a temporary file created, written and
+  // unlinked once per group: temp_store = MEMORY keeps it in memory, bounded
+  // by the pages one group changes ([store] max_group_events).
   Result<std::string> mode = db.QueryText("PRAGMA journal_mode = WAL", "set journal_mode");
   if (!mode.ok()) return mode.error();
   if (*mode != "wal") {
@@ -190,6 +194,7 @@ Result<std::unique_ptr<SqliteCollectorStore>> SqliteCollectorStore::Open(
   }
   Status pragmas = db.Execute(fmt::format("PRAGMA synchronous = FULL;"
                                           "PRAGMA foreign_keys = ON;"
+                                          "PRAGMA temp_store = MEMORY;"
                                           "PRAGMA journal_size_limit = {};",
                                           options.wal_size_limit_bytes),
                               "set pragmas");
