@@ -361,7 +361,9 @@ asio::awaitable<bool> AgentSession::HandleHeartbeat(v1::Heartbeat& heartbeat) {
 void AgentSession::Queue(std::shared_ptr<InStore> frame, std::vector<v1::Event> events,
                          v1::Heartbeat heartbeat) {
   in_store_.push_back(frame);
-  starting_.Release();  // this call now counts as queued
+  // This call now counts as made: queued, or for a heartbeat waiting for the
+  // next group, coalesced with its device's newer ones.
+  starting_.Release();
   // Spawned on the session's strand, the store calls start, and so queue in
   // the store, in the order their frames arrived.
   asio::co_spawn(

@@ -109,7 +109,17 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry,
               .Name("atmhealth_collector_tls_handshakes_in_progress")
               .Help("Agent TLS handshakes running now (at most listen.max_handshakes)")
               .Register(registry)
-              .Add({})) {
+              .Add({})),
+      pending_heartbeats_(prometheus::BuildGauge()
+                              .Name("atmhealth_collector_store_pending_heartbeats")
+                              .Help("Devices whose latest heartbeat waits for the next group "
+                                    "commit now")
+                              .Register(registry)
+                              .Add({})),
+      heartbeats_coalesced_(
+          AddCounter(registry, "atmhealth_collector_heartbeats_coalesced_total",
+                     "Heartbeats replaced by a newer heartbeat of the same device before they "
+                     "were written; their callers were answered when the newer one committed")) {
   // Every reason is exported from the start, at 0, so that alerts on a rate
   // see the series before the first failure.
   for (const auto reason :
@@ -206,6 +216,10 @@ void IngestMetrics::ObserveStoreGroup(double seconds, std::size_t calls) {
   store_commit_calls_.Observe(static_cast<double>(calls));
 }
 void IngestMetrics::CountStoreCallSkipped() { store_calls_skipped_.Increment(); }
+void IngestMetrics::SetPendingHeartbeats(std::size_t devices) {
+  pending_heartbeats_.Set(static_cast<double>(devices));
+}
+void IngestMetrics::CountHeartbeatCoalesced() { heartbeats_coalesced_.Increment(); }
 void IngestMetrics::ObserveIngest(double seconds) { ingest_seconds_.Observe(seconds); }
 
 }  // namespace atmhealth::collector

@@ -78,6 +78,11 @@ class IngestMetrics {
   // One group commit on the store thread: its calls and their commit.
   void ObserveStoreGroup(double seconds, std::size_t calls);
   void CountStoreCallSkipped();
+  // Heartbeats waiting for the next group commit now, one per device at
+  // most (store_pending_heartbeats), and heartbeats replaced by a newer one
+  // of their device before they were written (heartbeats_coalesced_total).
+  void SetPendingHeartbeats(std::size_t devices);
+  void CountHeartbeatCoalesced();
   // One event batch from its frame read off the connection to its Ack
   // handed back (validation, store queue, store, commit), seconds.
   void ObserveIngest(double seconds);
@@ -115,6 +120,8 @@ class IngestMetrics {
   prometheus::Counter& store_calls_skipped_;
   prometheus::Counter& handshakes_abandoned_;
   prometheus::Gauge& handshakes_in_progress_;
+  prometheus::Gauge& pending_heartbeats_;
+  prometheus::Counter& heartbeats_coalesced_;
 };
 
 }  // namespace atmhealth::collector

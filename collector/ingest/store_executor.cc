@@ -1,6 +1,7 @@
 #include "collector/ingest/store_executor.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -81,23 +82,52 @@ asio::awaitable<Status> StoreExecutor::RecordHeartbeat(std::string device_id,
                                                        v1::Heartbeat heartbeat,
                                                        std::int64_t now_unix_ns,
                                                        std::chrono::milliseconds timeout) {
-  return Call<Status>(
-      [device_id = std::move(device_id), heartbeat = std::move(heartbeat),
-       now_unix_ns](CollectorStore& store) {
-        return store.RecordHeartbeat(device_id, heartbeat, now_unix_ns);
+  return Await<Status>(
+      [this, device_id = std::move(device_id), heartbeat = std::move(heartbeat), now_unix_ns](
+          auto pending, auto busy) mutable -> std::optional<Error> {
+        using Pending = typename decltype(pending)::element_type;
+        Coalesce(std::move(device_id), std::move(heartbeat), now_unix_ns,
+                 std::make_unique<TypedHeartbeatWaiter<Pending, decltype(busy)>>(std::move(pending),
+                                                                                 std::move(busy)));
+        return std::nullopt;
       },
-      1, timeout);
+      timeout);
 }
 
 void StoreExecutor::Enqueue(std::unique_ptr<QueuedCall> call) {
   std::lock_guard lock(mutex_);
   calls_.push_back(std::move(call));
+  PostDrainLocked();
+}
+
+void StoreExecutor::Coalesce(std::string device_id, v1::Heartbeat heartbeat,
+                             std::int64_t now_unix_ns, std::unique_ptr<HeartbeatWaiter> waiter) {
+  std::lock_guard lock(mutex_);
+  const auto [it, added] = heartbeats_.try_emplace(std::move(device_id));
+  PendingHeartbeat& pending = it->second;
+  pending.heartbeat = std::move(heartbeat);
+  pending.now_unix_ns = now_unix_ns;
+  pending.waiters.push_back(std::move(waiter));
+  if (metrics_ != nullptr) {
+    if (!added) metrics_->CountHeartbeatCoalesced();
+    metrics_->SetPendingHeartbeats(heartbeats_.size());
+  }
+  PostDrainLocked();
+}
+
+void StoreExecutor::PostDrainLocked() {
   if (std::exchange(drain_posted_, true)) return;
   asio::post(thread_, [this] { Drain(); });
 }
 
+std::size_t StoreExecutor::pending_heartbeats() const {
+  std::lock_guard lock(mutex_);
+  return heartbeats_.size();
+}
+
 void StoreExecutor::Drain() {
   std::vector<std::unique_ptr<QueuedCall>> group;
+  std::map<std::string, PendingHeartbeat, std::less<>> heartbeats;
   {
     std::lock_guard lock(mutex_);
     std::size_t events = 0;
@@ -108,18 +138,33 @@ void StoreExecutor::Drain() {
       group.push_back(std::move(calls_.front()));
       calls_.pop_front();
     }
+    // Every heartbeat waiting goes into this group: one per device, so they
+    // are bounded by the sessions, not by max_group_events.
+    heartbeats.swap(heartbeats_);
+    if (metrics_ != nullptr && !heartbeats.empty()) metrics_->SetPendingHeartbeats(0);
   }
   // Calls whose callers were answered with the timeout are skipped, never
-  // run late behind the others.
+  // run late behind the others; so is a heartbeat none of whose callers
+  // waits any more.
   std::erase_if(group, [this](const std::unique_ptr<QueuedCall>& call) {
     const bool abandoned = call->Abandoned();
     Dequeued(abandoned);
     return abandoned;
   });
+  for (auto it = heartbeats.begin(); it != heartbeats.end();) {
+    std::erase_if(it->second.waiters, [this](const std::unique_ptr<HeartbeatWaiter>& waiter) {
+      if (!waiter->Abandoned()) return false;
+      if (metrics_ != nullptr) metrics_->CountStoreCallSkipped();
+      return true;
+    });
+    it = it->second.waiters.empty() ? heartbeats.erase(it) : std::next(it);
+  }
 
-  if (!group.empty()) {
+  if (!group.empty() || !heartbeats.empty()) {
     const auto start = Clock::now();
     running_since_ns_ = start.time_since_epoch().count();
+    // Heartbeats take no place in the queue, so they do not count ahead of
+    // new sessions either (their time does, in EstimatedWaitLocked).
     running_calls_ = group.size();
     // `failed`: the group's own failure, which every call shares (nothing
     // of the group is stored). `disk`: what the group tells about the disk,
@@ -127,27 +172,41 @@ void StoreExecutor::Drain() {
     // input.
     Status failed = store_->BeginGroup();
     std::optional<Status> disk;
+    const auto observe = [&disk](const Status& ran) {
+      if (ran.ok()) {
+        if (!disk) disk = OkStatus();
+      } else if (IsWriteFailure(ran.error().code())) {
+        disk = ran;
+      }
+    };
+    // What each device's heartbeat got from the store, in the map's order.
+    std::vector<Status> recorded;
+    recorded.reserve(heartbeats.size());
     if (failed.ok()) {
-      for (const auto& call : group) {
-        Status ran = call->Run(*store_);
-        if (ran.ok()) {
-          if (!disk) disk = OkStatus();
-        } else if (IsWriteFailure(ran.error().code())) {
-          disk = ran;
-        }
+      for (const auto& call : group) observe(call->Run(*store_));
+      for (const auto& [device_id, pending] : heartbeats) {
+        recorded.push_back(
+            store_->RecordHeartbeat(device_id, pending.heartbeat, pending.now_unix_ns));
+        observe(recorded.back());
       }
       failed = store_->CommitGroup();
     }
     if (!failed.ok()) disk = failed;
-    Finished(Clock::now() - start, group.size(), disk);
+    Finished(Clock::now() - start, group.size() + heartbeats.size(), disk);
     for (const auto& call : group) {
       if (!failed.ok()) call->Fail(failed.error());
       call->Complete();
     }
+    std::size_t i = 0;
+    for (auto& [device_id, pending] : heartbeats) {
+      const Status result = failed.ok() ? recorded[i] : failed;
+      ++i;
+      for (const auto& waiter : pending.waiters) waiter->Complete(result);
+    }
   }
 
   std::lock_guard lock(mutex_);
-  if (calls_.empty()) {
+  if (calls_.empty() && heartbeats_.empty()) {
     drain_posted_ = false;
     return;
   }
@@ -155,7 +214,10 @@ void StoreExecutor::Drain() {
 }
 
 std::chrono::nanoseconds StoreExecutor::EstimatedWaitLocked(std::size_t calls) const {
-  return cost_.Drain(calls, options_.max_group_events);
+  // The heartbeats waiting share the next commit: each adds its part per call.
+  return cost_.Drain(calls, options_.max_group_events) +
+         std::chrono::nanoseconds(static_cast<std::int64_t>(
+             cost_.per_call_ns() * static_cast<double>(heartbeats_.size())));
 }
 
 StoreExecutor::Admission StoreExecutor::AdmitSession(std::chrono::milliseconds wait) {

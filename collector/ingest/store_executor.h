@@ -1,7 +1,8 @@
 // Runs the CollectorStore on a thread of its own and lets sessions co_await
 // its calls, so that a slow fsync never stalls the network threads. Every
 // store call happens on that one thread, which is what CollectorStore's "not
-// thread-safe" contract asks for; calls run in the order they were made.
+// thread-safe" contract asks for; calls run in the order they were made
+// (heartbeats, coalesced, after the calls of their group).
 //
 // Group commit: the calls of all sessions that queued up while the store
 // thread was busy run together in one group (CollectorStore::BeginGroup ..
@@ -9,7 +10,18 @@
 // the group's commit is durable, so an Ack never runs ahead of the disk. A
 // call arriving while the store thread is idle runs at once, alone: there
 // is no fixed delay waiting for a group to fill. A group holds at most
-// Options::max_group_events events (Hellos and heartbeats count one).
+// Options::max_group_events events of its queued calls (a Hello counts
+// one), and the heartbeats waiting besides.
+//
+// Heartbeats are coalesced, not queued: the executor keeps the latest
+// heartbeat of each device that waits for the store (one per device, so at
+// most one per session, bounded by listen.max_sessions), and every group
+// writes those waiting when it starts, after its queued calls. A newer
+// heartbeat of a device replaces the one still waiting (counted in
+// heartbeats_coalesced_total) and the callers of both are answered with the
+// result of the one written, once its group committed. So an idle fleet
+// costs the store one heartbeat per device per commit, whatever the rate,
+// and heartbeats never fill the queue nor are refused for it.
 //
 // Back-pressure: the queue of calls waiting for the store thread is bounded
 // (Options::max_queued_calls). A call made while it is full fails at once
@@ -23,7 +35,9 @@
 // sends its heartbeat and backlog as soon as it has its Welcome, and a burst
 // of Hellos let in while the queue looked short turned into a burst of
 // batches that overflowed it. How long calls take is learnt from the groups that ran
-// (GroupCommitCost: a fixed part per commit, a part per call). A call whose
+// (GroupCommitCost: a fixed part per commit, a part per call); the
+// heartbeats waiting add their part per call to that time, but take no
+// place in the queue. A call (or heartbeat) whose
 // caller gave up (its timeout passed) is skipped when the store thread
 // reaches it, never run late behind the others.
 #ifndef ATMHEALTH_COLLECTOR_INGEST_STORE_EXECUTOR_H_
@@ -34,6 +48,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,10 +133,10 @@ class StoreExecutor {
   // resumes on its own executor (its session's strand) with the result, or
   // with an Error(kTimeout) once `timeout` passed: a disk that hangs must not
   // hold a session forever, or with Error(kUnavailable) at once when the
-  // queue is full. A call that timed out before the store thread reached it
-  // is skipped; one that was already running runs to its end and its result
-  // is dropped, so events it stored are stored but never acknowledged (the
-  // agent sends them again; the store keeps them once).
+  // queue is full (never for a heartbeat: it is coalesced, see above). A call that timed out before
+  // the store thread reached it is skipped; one that was already running runs to its end and its
+  // result is dropped, so events it stored are stored but never acknowledged (the agent sends them
+  // again; the store keeps them once).
   asio::awaitable<Result<std::uint64_t>> RecordHello(v1::Hello hello, std::string peer,
                                                      std::int64_t now_unix_ns,
                                                      std::chrono::milliseconds timeout);
@@ -148,6 +163,8 @@ class StoreExecutor {
 
   // Calls waiting for the store thread now. Thread-safe.
   std::size_t queued_calls() const { return queued_.load(); }
+  // Devices whose heartbeat waits for the next group now. Thread-safe.
+  std::size_t pending_heartbeats() const;
 
   // The store thread's executor, for proving it alive (platform/watchdog.h).
   asio::any_io_executor executor() { return thread_.get_executor(); }
@@ -180,6 +197,36 @@ class StoreExecutor {
   template <typename R, typename Work, typename Pending, typename Busy>
   class TypedCall;
 
+  // A caller of RecordHeartbeat waiting for the heartbeat of its device
+  // that the next group writes (its own, or a newer one).
+  class HeartbeatWaiter {
+   public:
+    virtual ~HeartbeatWaiter() = default;
+    // Its caller was already answered with the timeout.
+    virtual bool Abandoned() const = 0;
+    // Hands `result` to the caller on the caller's executor.
+    virtual void Complete(Status result) = 0;
+  };
+  template <typename Pending, typename Busy>
+  class TypedHeartbeatWaiter;
+
+  // The latest heartbeat of a device, waiting for the next group, and every
+  // caller it answers.
+  struct PendingHeartbeat {
+    v1::Heartbeat heartbeat;
+    std::int64_t now_unix_ns = 0;
+    std::vector<std::unique_ptr<HeartbeatWaiter>> waiters;
+  };
+
+  // Awaits a store result: `submit(pending, busy)` hands the caller's
+  // completion on to the store thread, or returns the error it is refused
+  // with at once. The coroutine resumes on its own executor with the result,
+  // or with a timeout error when `timeout` passes first; `pending->abandoned`
+  // then tells the store thread to skip it. `busy` keeps the caller's
+  // executor from running out of work until the store answered.
+  template <typename R, typename Submit>
+  asio::awaitable<R> Await(Submit submit, std::chrono::milliseconds timeout);
+
   // Runs `work(store)` on the store thread in the next group and completes
   // the awaiting coroutine on its own executor with the result once the
   // group committed, or with a timeout error when `timeout` passes first.
@@ -192,6 +239,12 @@ class StoreExecutor {
 
   // Queues a call and makes sure a drain of the queue is on its way.
   void Enqueue(std::unique_ptr<QueuedCall> call);
+  // Makes `heartbeat` the one of `device_id` the next group writes, with
+  // `waiter` among those it answers, and makes sure a drain is on its way.
+  void Coalesce(std::string device_id, v1::Heartbeat heartbeat, std::int64_t now_unix_ns,
+                std::unique_ptr<HeartbeatWaiter> waiter);
+  // Posts a Drain unless one is queued or running. Needs mutex_.
+  void PostDrainLocked();
   // On the store thread: runs the calls queued now as one group, completes
   // them after its commit, and posts itself again while calls are left.
   void Drain();
@@ -227,7 +280,9 @@ class StoreExecutor {
   // The next time slot handed to a refused session as its retry hint.
   std::chrono::steady_clock::time_point next_retry_slot_{};
   std::deque<std::unique_ptr<QueuedCall>> calls_;  // waiting for the next group
-  bool drain_posted_ = false;                      // a Drain is queued or running
+  // The latest heartbeat of each device, waiting for the next group.
+  std::map<std::string, PendingHeartbeat, std::less<>> heartbeats_;
+  bool drain_posted_ = false;  // a Drain is queued or running
 
   asio::thread_pool thread_{1};
 };
@@ -258,10 +313,26 @@ class StoreExecutor::TypedCall final : public QueuedCall {
   std::optional<R> result_;
 };
 
-template <typename R, typename Work>
-asio::awaitable<R> StoreExecutor::Call(Work work, std::size_t events,
-                                       std::chrono::milliseconds timeout) {
-  auto initiate = [this, events, timeout](auto handler, Work queued) {
+template <typename Pending, typename Busy>
+class StoreExecutor::TypedHeartbeatWaiter final : public HeartbeatWaiter {
+ public:
+  TypedHeartbeatWaiter(std::shared_ptr<Pending> pending, Busy busy)
+      : pending_(std::move(pending)), busy_(busy) {}
+  bool Abandoned() const override { return pending_->abandoned; }
+  void Complete(Status result) override {
+    asio::post(busy_, [pending = pending_, result = std::move(result)]() mutable {
+      pending->Complete(std::move(result));
+    });
+  }
+
+ private:
+  std::shared_ptr<Pending> pending_;
+  Busy busy_;
+};
+
+template <typename R, typename Submit>
+asio::awaitable<R> StoreExecutor::Await(Submit submit, std::chrono::milliseconds timeout) {
+  auto initiate = [timeout](auto handler, Submit submitted) {
     using Handler = decltype(handler);
     // Whichever comes first, the store's result or the deadline, completes
     // the handler; both run on the caller's executor, so they never race.
@@ -283,28 +354,43 @@ asio::awaitable<R> StoreExecutor::Call(Work work, std::size_t events,
     };
     const asio::any_io_executor resume_on = asio::get_associated_executor(handler);
     auto pending = std::make_shared<Pending>(std::move(handler), resume_on);
-    if (queued_.load() >= options_.max_queued_calls) {
-      asio::post(resume_on, [pending, limit = options_.max_queued_calls]() mutable {
-        pending->Complete(R(Error(ErrorCode::kUnavailable, "the store queue is full (" +
-                                                               std::to_string(limit) + " calls)")));
-      });
-      return;
-    }
-    const std::size_t depth = ++queued_;
-    if (metrics_ != nullptr) metrics_->SetStoreQueueDepth(depth);
     pending->deadline.expires_after(timeout);
     pending->deadline.async_wait([pending, timeout](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the store answered in time
+      if (ec) return;  // cancelled: the store answered in time, or refused
       pending->abandoned = true;
       pending->Complete(R(Error(ErrorCode::kTimeout, "the store did not answer within " +
                                                          std::to_string(timeout.count()) + " ms")));
     });
     auto busy = asio::prefer(resume_on, asio::execution::outstanding_work.tracked);
-    Enqueue(std::make_unique<TypedCall<R, Work, Pending, decltype(busy)>>(
-        std::move(queued), events, std::move(pending), std::move(busy)));
+    if (std::optional<Error> refused = submitted(pending, std::move(busy))) {
+      asio::post(resume_on, [pending, error = std::move(*refused)]() mutable {
+        pending->Complete(R(std::move(error)));
+      });
+    }
   };
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
-      std::move(initiate), asio::use_awaitable, std::move(work));
+      std::move(initiate), asio::use_awaitable, std::move(submit));
+}
+
+template <typename R, typename Work>
+asio::awaitable<R> StoreExecutor::Call(Work work, std::size_t events,
+                                       std::chrono::milliseconds timeout) {
+  return Await<R>(
+      [this, work = std::move(work), events](auto pending,
+                                             auto busy) mutable -> std::optional<Error> {
+        using Pending = typename decltype(pending)::element_type;
+        if (queued_.load() >= options_.max_queued_calls) {
+          return Error(
+              ErrorCode::kUnavailable,
+              "the store queue is full (" + std::to_string(options_.max_queued_calls) + " calls)");
+        }
+        const std::size_t depth = ++queued_;
+        if (metrics_ != nullptr) metrics_->SetStoreQueueDepth(depth);
+        Enqueue(std::make_unique<TypedCall<R, Work, Pending, decltype(busy)>>(
+            std::move(work), events, std::move(pending), std::move(busy)));
+        return std::nullopt;
+      },
+      timeout);
 }
 
 }  // namespace atmhealth::collector

@@ -654,7 +654,10 @@ TEST_F(IngestTest, BatchesOfOneSessionSentWhileTheStoreIsBusyShareTheNextCommitA
   ASSERT_TRUE(agent->Send(SampleBatch(3, 4)).ok());
   ASSERT_TRUE(agent->Send(SampleHeartbeatMessage()).ok());
   ASSERT_TRUE(agent->Send(SampleBatch(5, 7)).ok());
-  ASSERT_TRUE(QueueReaches(*store_, 3)) << "the frames behind the first were not read ahead";
+  // The two batches queue; the heartbeat waits for the same group, outside
+  // the queue.
+  ASSERT_TRUE(QueueReaches(*store_, 2)) << "the frames behind the first were not read ahead";
+  ASSERT_TRUE(atmhealth::testing::WaitFor([&] { return store_->pending_heartbeats() == 1; }, 5s));
   std::future<AgentClient::Received> first = agent->ReadAsync();
   EXPECT_EQ(first.wait_for(200ms), std::future_status::timeout)
       << "an Ack arrived before its batch was committed";
@@ -793,6 +796,38 @@ TEST_F(IngestTest, AFullStoreQueueRefusesACallAtOnceInsteadOfQueueingIt) {
   store_state_->Release();
   for (std::size_t i = 0; i < 3; ++i) ExpectAck(agents[i]->Read(), 1);
   EXPECT_TRUE(store_state_->StoredSeqs("atm-0004").empty());
+}
+
+// An idle fleet over TLS was not held: while a commit ran, the heartbeats of
+// the sessions filled the store queue, the ones beyond it were refused
+// REASON_STORE_UNAVAILABLE and their sessions closed, and every agent so
+// refused came back through a new handshake. Heartbeats are coalesced per
+// device instead, outside the queue.
+TEST_F(IngestTest, HeartbeatsOfMoreSessionsThanTheStoreQueueHoldsAreAllAcknowledged) {
+  store_options_.max_queued_calls = 2;
+  StartListener();
+  std::vector<std::unique_ptr<AgentClient>> agents;
+  for (int i = 1; i <= 6; ++i) {
+    agents.push_back(EstablishedAgent("atm-000" + std::to_string(i)));
+    ASSERT_NE(agents.back(), nullptr);
+  }
+  store_state_->Hold();  // a commit in flight
+  ASSERT_TRUE(agents[0]->Send(SampleBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  for (std::size_t i = 1; i < agents.size(); ++i) {
+    ASSERT_TRUE(agents[i]->Send(SampleHeartbeatMessage()).ok());
+  }
+  ASSERT_TRUE(atmhealth::testing::WaitFor([&] { return store_->pending_heartbeats() == 5; }, 5s));
+  EXPECT_EQ(store_->queued_calls(), 0u);
+
+  store_state_->Release();
+  ExpectAck(agents[0]->Read(), 1);
+  for (std::size_t i = 1; i < agents.size(); ++i) ExpectAck(agents[i]->Read(), 0);
+  EXPECT_EQ(store_state_->GroupSizes().back(), 5) << "the five heartbeats shared one commit";
+  EXPECT_EQ(Metric("atmhealth_collector_store_errors_total"), 0);
+  for (int i = 2; i <= 6; ++i) {
+    EXPECT_EQ(store_state_->Heartbeats("atm-000" + std::to_string(i)).size(), 2u);
+  }
 }
 
 TEST_F(IngestTest, WriteHealthReportsAFailedWriteAndAStalledStore) {

@@ -133,6 +133,7 @@ Status FakeCollectorStore::RecordHeartbeat(std::string_view device_id,
 Status FakeCollectorStore::BeginGroup() {
   std::lock_guard lock(state_->mutex_);
   state_->events_before_group_ = state_->events_;
+  state_->heartbeats_before_group_ = state_->heartbeats_;
   state_->group_calls_ = 0;
   state_->group_failure_ = std::exchange(state_->next_group_failure_, std::nullopt);
   return OkStatus();
@@ -143,6 +144,7 @@ Status FakeCollectorStore::CommitGroup() {
   state_->group_sizes_.push_back(state_->group_calls_);
   if (!state_->group_failure_) return OkStatus();
   state_->events_ = std::move(state_->events_before_group_);
+  state_->heartbeats_ = std::move(state_->heartbeats_before_group_);
   return *std::exchange(state_->group_failure_, std::nullopt);
 }
 

@@ -35,7 +35,7 @@ class FakeCollectorStore : public CollectorStore {
     // Every store call fails with `error` from now on.
     void FailWith(Error error);
     // The next group to begin fails at its commit with `error`, and what its
-    // calls stored is taken back.
+    // calls stored (events, heartbeats) is taken back.
     void FailNextGroupCommit(Error error);
     // Calls of each group committed or failed so far, in order.
     std::vector<int> GroupSizes() const;
@@ -66,6 +66,7 @@ class FakeCollectorStore : public CollectorStore {
     // The open group: the events before it (restored when its commit
     // fails), its calls, and the failure it will meet.
     std::map<std::string, std::map<std::uint64_t, v1::Event>> events_before_group_;
+    std::map<std::string, std::vector<v1::Heartbeat>> heartbeats_before_group_;
     int group_calls_ = 0;
     std::optional<Error> group_failure_;
     std::vector<int> group_sizes_;
