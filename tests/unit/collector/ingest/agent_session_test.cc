@@ -19,6 +19,7 @@
 #include "tests/support/message_text.h"
 #include "tests/support/process.h"
 #include "tests/unit/collector/ingest/fake_collector_store.h"
+#include "tests/unit/collector/ingest/metric_value.h"
 
 namespace atmhealth::collector {
 namespace {
@@ -32,31 +33,8 @@ using atmhealth::testing::SampleEvent;
 using atmhealth::testing::SampleHeartbeatMessage;
 using atmhealth::testing::SampleHello;
 using testing::FakeCollectorStore;
+using testing::MetricValue;
 using namespace std::chrono_literals;
-
-// The value of one series in `registry`, or NaN when there is none.
-double MetricValue(prometheus::Registry& registry, const std::string& name,
-                   const std::map<std::string, std::string>& labels = {}) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      std::map<std::string, std::string> have;
-      for (const auto& label : metric.label) have[label.name] = label.value;
-      bool match = true;
-      for (const auto& [key, value] : labels) match = match && have[key] == value;
-      if (!match) continue;
-      switch (family.type) {
-        case prometheus::MetricType::Gauge:
-          return metric.gauge.value;
-        case prometheus::MetricType::Histogram:  // the number of observations
-          return static_cast<double>(metric.histogram.sample_count);
-        default:
-          return metric.counter.value;
-      }
-    }
-  }
-  return std::nan("");
-}
 
 // Sessions count after they answered the peer, so a test that saw the
 // answer waits a moment for the counter.

@@ -20,21 +20,14 @@
 #include "tests/support/process.h"
 #include "tests/support/sample_events.h"
 #include "tests/unit/collector/ingest/fake_collector_store.h"
+#include "tests/unit/collector/ingest/metric_value.h"
 
 namespace atmhealth::collector {
 namespace {
 
 using testing::FakeCollectorStore;
+using testing::MetricValue;
 using namespace std::chrono_literals;
-
-double CounterValue(prometheus::Registry& registry, const std::string& name) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name || family.metric.empty()) continue;
-    return family.type == prometheus::MetricType::Gauge ? family.metric[0].gauge.value
-                                                        : family.metric[0].counter.value;
-  }
-  return -1;
-}
 
 std::string Device(int i) { return "atm-" + std::to_string(1000 + i); }
 
@@ -108,7 +101,7 @@ class StoreExecutorTest : public ::testing::Test {
   bool AnswersReach(std::size_t count) {
     return atmhealth::testing::WaitFor([&] { return Answers().size() >= count; }, 5s);
   }
-  double Metric(const std::string& name) { return CounterValue(registry_, name); }
+  double Metric(const std::string& name) { return MetricValue(registry_, name); }
   bool MetricReaches(const std::string& name, double value) {
     return atmhealth::testing::WaitFor([&] { return Metric(name) == value; }, 5s);
   }
