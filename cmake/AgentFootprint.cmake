@@ -10,6 +10,13 @@ set_target_properties(atmhealthd PROPERTIES ATMHEALTH_STATIC_DEPS ON)
 target_link_options(atmhealthd PRIVATE LINKER:--gc-sections LINKER:--as-needed
   LINKER:-z,pack-relative-relocs LINKER:-O1)
 
+# The project's libraries in atmhealthd: a section per function and object,
+# so that --gc-sections drops what the agent never calls of the code it
+# shares with the collector and atmhealthctl (their links keep every section).
+foreach(library atmhealth_agent atmhealth_platform atmhealth_proto atmhealth_proto_gen)
+  target_compile_options(${library} PRIVATE -ffunction-sections -fdata-sections)
+endforeach()
+
 # The sanitizers' runtimes replace parts of the C++ runtime: that build links
 # everything shared, as every other program does.
 if(NOT ATMHEALTH_SANITIZE)

@@ -14,7 +14,8 @@
 #   scripts/measure-footprint.sh [--build DIR] [--idle SECONDS] [--max-sessions N]
 #       [--agents N] [--events-per-agent N] [--batch N] [--window N] [--heartbeats N]
 #       [--pace-ms N] [--connect-spread-ms N]
-#   scripts/measure-footprint.sh --peers [--build DIR] [--agent FILE] [--idle SECONDS]
+#   scripts/measure-footprint.sh --peers [--build DIR] [--agent FILE] [--also-agent FILE]...
+#       [--idle SECONDS]
 #
 # With --peers it starts, next to the agent, its peers installed on this
 # machine (prometheus-node-exporter, zabbix_agent2, collectd with its default
@@ -22,7 +23,10 @@
 # says how to install them), measures all of them over the same idle window
 # and prints one table (RSS, PSS and private memory from smaps_rollup,
 # threads, CPU per minute), then stops; no swarm. --agent measures another
-# atmhealthd binary than DIR's (one linked differently, an installed one).
+# atmhealthd binary than DIR's (one linked differently, an installed one);
+# --also-agent starts one more atmhealthd binary (its own buffer and device
+# id, the same config otherwise) and measures it in the same window, a row of
+# its own: a before and an after side by side in one run.
 #
 # The swarm flags are atmhealth-agent-swarm's (see its --help); --max-sessions
 # is the collector's listen.max_sessions (default: the swarm's agents plus
@@ -47,6 +51,7 @@ pace_ms=0
 connect_spread_ms=0
 peers=no
 agentd=
+also_agents=()
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -62,6 +67,7 @@ while [ $# -gt 0 ]; do
     --max-sessions) max_sessions=$2; shift 2 ;;
     --peers) peers=yes; shift ;;
     --agent) agentd=$2; shift 2 ;;
+    --also-agent) also_agents+=("$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "measure-footprint: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -75,7 +81,10 @@ max_sessions=${max_sessions:-$((agents + 1))}
 agentd=${agentd:-$build/agent/atmhealthd}
 collectord=$build/collector/atmhealth-collector
 swarm=$build/tests/bench/atmhealth-agent-swarm
-for program in "$agentd" "$collectord" "$swarm"; do
+if [ ${#also_agents[@]} -gt 0 ] && [ "$peers" != yes ]; then
+  echo "measure-footprint: --also-agent goes with --peers" >&2; exit 2
+fi
+for program in "$agentd" "$collectord" "$swarm" "${also_agents[@]}"; do
   if [ ! -x "$program" ]; then
     echo "measure-footprint: $program is missing; build $build with ATMHEALTH_BUILD_BENCHMARKS=ON" >&2
     exit 2
@@ -171,6 +180,22 @@ if ! wait_for 30 heard_from_agent; then
   echo "measure-footprint: the agent never reached the collector:" >&2; cat "$work/agent.log" >&2; exit 1
 fi
 
+also_pids=()
+for i in "${!also_agents[@]}"; do
+  n=$((i + 2))
+  mkdir -p "$work/agent-$n"
+  sed -e "s|atm-footprint-01|atm-footprint-0$n|" -e "s|$work/agent/events.db|$work/agent-$n/events.db|" \
+    "$work/agent/atmhealthd.toml" >"$work/agent-$n/atmhealthd.toml"
+  "${also_agents[$i]}" --config "$work/agent-$n/atmhealthd.toml" --log-level warn >"$work/agent-$n.log" 2>&1 &
+  also_pids+=("$!")
+  started+=("$!")
+done
+all_connected() { [ "$(metric atmhealth_collector_sessions_active)" -ge $((1 + ${#also_pids[@]})) ]; }
+if [ ${#also_pids[@]} -gt 0 ] && ! wait_for 30 all_connected; then
+  echo "measure-footprint: not every --also-agent reached the collector:" >&2
+  cat "$work"/agent-*.log >&2; exit 1
+fi
+
 ticks_per_s=$(getconf CLK_TCK)
 if [ "$peers" = yes ]; then
   # shellcheck source=scripts/footprint-peers.sh
@@ -184,6 +209,8 @@ echo "disk: $(sync_write_ms "$work") ms per synchronous 4 KiB write (dd oflag=ds
 echo "agent watching $watched, storage interval 10s, heartbeat 10s; measuring ${idle}s of idle watching"
 if [ "$peers" = yes ]; then
   peer_ticks_before=()
+  also_ticks_before=()
+  for pid in "${also_pids[@]}"; do also_ticks_before+=("$(cpu_ticks "$pid")"); done
   for pid in "${peer_pids[@]}"; do
     case "$pid" in *[!0-9]*) peer_ticks_before+=(0) ;; *) peer_ticks_before+=("$(cpu_ticks "$pid")") ;; esac
   done
@@ -213,12 +240,20 @@ if [ "$peers" = yes ]; then
   echo "side by side, idle, the same ${idle}s (memory from /proc/PID/smaps_rollup; CPU from /proc/PID/stat)"
   printf '  %-18s %9s %9s %9s %8s %12s\n' "" RSS PSS private threads "CPU/minute"
   footprint_row atmhealthd "$agent" "$cpu_before"
+  for i in "${!also_pids[@]}"; do
+    footprint_row "$(basename "${also_agents[$i]}")" "${also_pids[$i]}" "${also_ticks_before[$i]}"
+  done
   for i in "${!peer_pids[@]}"; do
     footprint_row "${peer_names[$i]}" "${peer_pids[$i]}" "${peer_ticks_before[$i]}"
   done
   echo
   echo "where atmhealthd's RSS is (/proc/PID/smaps, summed per file; anonymous mappings, heap and stacks together)"
   smaps_by_file "$agent"
+  for i in "${!also_pids[@]}"; do
+    echo
+    echo "where ${also_agents[$i]}'s RSS is"
+    smaps_by_file "${also_pids[$i]}"
+  done
   exit 0
 fi
 
