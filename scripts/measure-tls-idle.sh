@@ -134,6 +134,11 @@ awk -v n="$agents" -v h="$ticks_per_s" '
     else print "too short a window for CPU"
   }' "$work/samples"
 echo "collector VmHWM $(status_field "$collector" VmHWM) kB; tls handshake failures: $(metric atmhealth_collector_tls_handshake_failures_total)"
+echo "store: $(metric atmhealth_collector_store_errors_total) calls failed (sessions refused STORE_UNAVAILABLE)," \
+  "$(metric atmhealth_collector_heartbeats_total) heartbeats recorded," \
+  "$(metric atmhealth_collector_heartbeats_coalesced_total) coalesced with a newer one of their device," \
+  "$(metric atmhealth_collector_store_commit_calls_count) commits;" \
+  "sessions refused store_busy: $(metric 'atmhealth_collector_sessions_refused_total{reason="store_busy"}')"
 echo
 cat "$work/swarm.out"
 exit "$swarm_status"
