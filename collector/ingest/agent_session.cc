@@ -154,6 +154,10 @@ asio::awaitable<void> AgentSession::Converse() {
   if (!co_await Handshake(message.hello())) co_return;
 
   for (;;) {
+    // The store call of the frame just handed over starts on this strand
+    // after a post; yield once so that it is queued, and counted in the
+    // store queue's length that ReadAheadLimit() looks at.
+    if (!in_store_.empty()) co_await asio::post(stream_->executor(), asio::use_awaitable);
     co_await AwaitInStoreBelow(ReadAheadLimit());
     if (closing_) co_return;  // a store failure refused the session
     if (!co_await ReadFrame(message, settings_.idle_timeout, "the next frame")) co_return;

@@ -694,6 +694,31 @@ TEST_F(IngestTest, ASessionReadsAheadAtMostMaxFramesInStore) {
   EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
 }
 
+// Under a fleet's load the store queue is long: a session then takes one
+// frame at a time, so one agent's window cannot crowd out the others.
+TEST_F(IngestTest, ASessionDoesNotReadAheadWhileTheStoreQueueIsAtItsReadAheadLimit) {
+  options_.session.read_ahead_queue_limit = 1;
+  StartListener();
+  auto other = ConnectedAgent("atm-0001");
+  auto agent = ConnectedAgent("atm-0412");
+  ASSERT_NE(other, nullptr);
+  ASSERT_NE(agent, nullptr);
+  store_state_->Hold();
+  ASSERT_TRUE(other->Send(SampleBatch(1, 1)).ok());
+  ASSERT_TRUE(store_state_->WaitUntilHeld(5s));
+  ASSERT_TRUE(agent->Send(SampleBatch(1, 2)).ok());
+  ASSERT_TRUE(QueueReaches(*store_, 1));
+  ASSERT_TRUE(agent->Send(SampleBatch(3, 4)).ok());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(store_->queued_calls(), 1u) << "the session read ahead past the queue's limit";
+
+  store_state_->Release();
+  ExpectAck(other->Read(), 1);
+  ExpectAck(agent->Read(), 2);
+  ExpectAck(agent->Read(), 4);
+  EXPECT_EQ(store_state_->StoredSeqs("atm-0412"), (std::vector<std::uint64_t>{1, 2, 3, 4}));
+}
+
 TEST_F(IngestTest, ShutdownWhileReadingAnswersTheFramesWithTheStoreThenRefuses) {
   StartListener();
   auto agent = AgentWithTwoBatchesInStore("atm-0412");
