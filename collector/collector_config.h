@@ -33,7 +33,8 @@ struct CollectorConfig {
     // plaintext. Every start in plaintext logs a warning.
     bool plaintext = true;
     // Sessions at once. Memory is bounded by about max_sessions x
-    // max_frame_bytes (each session buffers at most one frame).
+    // (max_frames_in_store + 1) x max_frame_bytes: each session holds the
+    // frame it reads and those with the store.
     std::size_t max_sessions = 1000;
     std::size_t max_frame_bytes = wire::kDefaultMaxFrameBytes;  // bytes
     // Most events in one batch (1..1000), announced in Welcome; agents send
