@@ -50,9 +50,7 @@ bool IsSchemaText(std::string_view text, std::size_t max_bytes) {
 // Sets `*field` to SchemaText of itself; true if that changed it.
 bool Clamp(std::string* field, std::size_t max_bytes) {
   if (IsSchemaText(*field, max_bytes)) return false;
-  std::string clamped = SchemaText(*field, max_bytes);
-  if (clamped == *field) return false;
-  *field = std::move(clamped);
+  *field = SchemaText(*field, max_bytes);  // differs: too long, or not UTF-8
   return true;
 }
 
