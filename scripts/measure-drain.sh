@@ -215,6 +215,18 @@ while :; do
   fi
   sleep "$sleep_s"
 done
+# What the agent added on start (the start notice, closed alerts) is
+# committed at its next group commit (200 ms by default) and may come after
+# the backlog's last Ack: wait until everything committed is acknowledged
+# and stays so over two polls 1 s apart, so that the count below is whole.
+settled=0
+while [ -n "$drained_ms" ] && [ "$settled" -lt 2 ] && [ "$(now_ns)" -le "$deadline" ]; do
+  sleep 1
+  status=$("$ctl" status --socket "$socket" --json --timeout 5s 2>/dev/null) || true
+  d=$(json_number "$status" delivered_seq)
+  c=$(json_number "$status" committed_seq)
+  if [ -n "$d" ] && [ "$d" = "$c" ]; then settled=$((settled + 1)); else settled=0; fi
+done
 ticks_per_s=$(getconf CLK_TCK)
 agent_cpu_ms=$(( $(cpu_ticks "$agent") * 1000 / ticks_per_s ))
 collector_cpu_ms=$(( ($(cpu_ticks "$collector") - collector_cpu_before) * 1000 / ticks_per_s ))
