@@ -1,5 +1,7 @@
 // atmhealthd: the health agent. Only wiring lives here; see agent/daemon.h.
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -46,11 +48,15 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check_config,
                "validate the configuration (file and flags), print what would be watched and exit: "
                "0 when valid, 2 when not");
-  app.add_flag("--version", version, "print the version and exit");
+  app.add_flag("--version", version,
+               "print the version, and those of the OpenSSL and SQLite it carries, and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
-    std::cout << "atmhealthd " ATMHEALTH_VERSION "\n";
+    // atmhealthd carries OpenSSL and SQLite (cmake/AtmhealthDependencies.cmake):
+    // their versions say whether a security update has reached it.
+    std::cout << "atmhealthd " ATMHEALTH_VERSION "\n"
+              << OpenSSL_version(OPENSSL_VERSION) << "\nSQLite " << sqlite3_libversion() << "\n";
     return 0;
   }
 

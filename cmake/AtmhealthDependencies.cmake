@@ -31,14 +31,17 @@ if(ATMHEALTH_BUILD_BENCHMARKS)
 endif()
 
 # Libraries atmhealthd links statically (cmake/AgentFootprint.cmake). The
-# agent is the only program on an ATM that maps protobuf, so a shared copy
-# costs it every page it touches, spread over the whole library; the archive
-# brings only the objects it uses, and --gc-sections drops the rest
-# (BENCHMARKS.md §5). OpenSSL and SQLite stay shared so that Debian's
-# security updates reach the agent without a rebuild. Project libraries link
-# these names; a program with the target property ATMHEALTH_STATIC_DEPS set
-# (atmhealthd) gets the archive, every other one the shared library, so
-# nothing else changes.
+# agent is the only program on an ATM that maps most of them, so a shared
+# copy costs it every page it touches, spread over the whole library, and
+# every page the loader reads to relocate it (OpenSSL: 1.7 MiB of an idle
+# agent); the archive brings only the objects it uses, --gc-sections drops
+# the rest, and agent/hot_code.ld packs what runs (BENCHMARKS.md §5). The
+# price of OpenSSL and SQLite in the binary: a security update of either
+# reaches the agent only when it is rebuilt, and `atmhealthd --version`
+# names the versions it carries (README, "Security updates"). Project
+# libraries link these names; a program with the target property
+# ATMHEALTH_STATIC_DEPS set (atmhealthd) gets the archive, every other one
+# the shared library, so nothing else changes.
 function(atmhealth_static_choice name shared archive)
   find_library(ATMHEALTH_STATIC_${name} NAMES ${archive} REQUIRED)
   add_library(${name} INTERFACE)
@@ -61,3 +64,8 @@ atmhealth_static_choice(atmhealth_dep_absl_time absl::time libabsl_time.a
   ${atmhealth_absl_time_parts} Threads::Threads)
 # pugixml (crm_mon's XML): atmhealthd links libpugixml.a.
 atmhealth_static_choice(atmhealth_dep_pugixml pugixml::pugixml libpugixml.a)
+# OpenSSL (TLS to the collector) and SQLite (the event buffer).
+find_library(ATMHEALTH_STATIC_libcrypto NAMES libcrypto.a REQUIRED)
+atmhealth_static_choice(atmhealth_dep_openssl "OpenSSL::SSL;OpenSSL::Crypto" libssl.a
+  ${ATMHEALTH_STATIC_libcrypto} Threads::Threads)
+atmhealth_static_choice(atmhealth_dep_sqlite SQLite::SQLite3 libsqlite3.a m Threads::Threads)

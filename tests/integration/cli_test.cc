@@ -2,6 +2,8 @@
 // config with a mistake is refused with the file and line, exit code 2.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/opensslv.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <utility>
@@ -148,7 +150,12 @@ TEST(CommandLine, CollectorRefusesAConfigMistakeNamingFileAndLine) {
 }
 
 TEST(CommandLine, VersionIsPrinted) {
-  EXPECT_THAT(RunProgram("agent/atmhealthd", {"--version"}).output, HasSubstr("atmhealthd 0."));
+  // The agent names the OpenSSL and SQLite it carries: a security update of
+  // either reaches it only when it is rebuilt.
+  const std::string agent = RunProgram("agent/atmhealthd", {"--version"}).output;
+  EXPECT_THAT(agent, HasSubstr("atmhealthd 0."));
+  EXPECT_THAT(agent, HasSubstr("\n" OPENSSL_VERSION_TEXT "\n"));
+  EXPECT_THAT(agent, HasSubstr("\nSQLite " SQLITE_VERSION "\n"));
   EXPECT_THAT(RunProgram("collector/atmhealth-collector", {"--version"}).output,
               HasSubstr("atmhealth-collector 0."));
 }
