@@ -1,11 +1,12 @@
 # How atmhealthd is linked to stay small on an ATM (BENCHMARKS.md §5):
-# protobuf's lite runtime, abseil's time zones and pugixml from their static
-# archives (cmake/AtmhealthDependencies.cmake), spdlog, {fmt} and toml++
-# compiled in from their headers (agent/static_libraries/), so that no shared
-# C++ library is left and the C++ runtime (libstdc++, libgcc) is linked
-# statically too; sections nothing calls dropped, no library linked that
-# nothing uses, relative relocations packed (DT_RELR). OpenSSL, SQLite and
-# the C library stay shared. Included after agent/ defines the target.
+# protobuf's lite runtime, abseil's time zones, pugixml, OpenSSL and SQLite
+# from their static archives (cmake/AtmhealthDependencies.cmake says what
+# that costs), spdlog, {fmt} and toml++ compiled in from their headers
+# (agent/static_libraries/), so that no shared C++ library is left and the
+# C++ runtime (libstdc++, libgcc) is linked statically too; sections nothing
+# calls dropped, no library linked that nothing uses, relative relocations
+# packed (DT_RELR), the code that runs packed together. Only the C library
+# and libm stay shared. Included after agent/ defines the target.
 set_target_properties(atmhealthd PROPERTIES ATMHEALTH_STATIC_DEPS ON)
 target_link_options(atmhealthd PRIVATE LINKER:--gc-sections LINKER:--as-needed
   LINKER:-z,pack-relative-relocs LINKER:-O1)
@@ -34,4 +35,11 @@ if(NOT ATMHEALTH_SANITIZE)
   # shared libraries whose every symbol they define.
   target_sources(atmhealthd PRIVATE $<TARGET_OBJECTS:atmhealthd_static_libraries>)
   target_link_options(atmhealthd PRIVATE -static-libstdc++ -static-libgcc)
+
+  # The code the agent runs, packed at the front of its text (agent/hot_code.ld,
+  # made by scripts/order-agent-code.sh): the kernel maps code 64 KiB around
+  # every page that runs, so scattered it kept nearly the whole binary resident.
+  set(hot_code ${PROJECT_SOURCE_DIR}/agent/hot_code.ld)
+  target_link_options(atmhealthd PRIVATE LINKER:-T,${hot_code})
+  set_property(TARGET atmhealthd APPEND PROPERTY LINK_DEPENDS ${hot_code})
 endif()
