@@ -15,7 +15,7 @@
 #       [--agents N] [--events-per-agent N] [--batch N] [--window N] [--heartbeats N]
 #       [--pace-ms N] [--connect-spread-ms N]
 #   scripts/measure-footprint.sh --peers [--build DIR] [--agent FILE] [--also-agent FILE]...
-#       [--idle SECONDS]
+#       [--idle SECONDS] [--tls]
 #
 # With --peers it starts, next to the agent, its peers installed on this
 # machine (prometheus-node-exporter, zabbix_agent2, collectd with its default
@@ -26,7 +26,10 @@
 # atmhealthd binary than DIR's (one linked differently, an installed one);
 # --also-agent starts one more atmhealthd binary (its own buffer and device
 # id, the same config otherwise) and measures it in the same window, a row of
-# its own: a before and an after side by side in one run.
+# its own: a before and an after side by side in one run. --tls: the agents
+# reach the collector over mutual TLS, as in production (a CA and
+# certificates made with scripts/pki.sh in the scratch directory), instead of
+# in plaintext.
 #
 # The swarm flags are atmhealth-agent-swarm's (see its --help); --max-sessions
 # is the collector's listen.max_sessions (default: the swarm's agents plus
@@ -50,6 +53,7 @@ heartbeats=0
 pace_ms=0
 connect_spread_ms=0
 peers=no
+tls=no
 agentd=
 also_agents=()
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
@@ -66,6 +70,7 @@ while [ $# -gt 0 ]; do
     --connect-spread-ms) connect_spread_ms=$2; shift 2 ;;
     --max-sessions) max_sessions=$2; shift 2 ;;
     --peers) peers=yes; shift ;;
+    --tls) tls=yes; shift ;;
     --agent) agentd=$2; shift 2 ;;
     --also-agent) also_agents+=("$2"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -84,9 +89,12 @@ swarm=$build/tests/bench/atmhealth-agent-swarm
 if [ ${#also_agents[@]} -gt 0 ] && [ "$peers" != yes ]; then
   echo "measure-footprint: --also-agent goes with --peers" >&2; exit 2
 fi
-for program in "$agentd" "$collectord" "$swarm" "${also_agents[@]}"; do
+# --peers runs no swarm, so it needs no benchmarks in the build.
+needed=("$agentd" "$collectord" "${also_agents[@]}")
+if [ "$peers" != yes ]; then needed+=("$swarm"); fi
+for program in "${needed[@]}"; do
   if [ ! -x "$program" ]; then
-    echo "measure-footprint: $program is missing; build $build with ATMHEALTH_BUILD_BENCHMARKS=ON" >&2
+    echo "measure-footprint: $program is missing; build $build (the swarm needs ATMHEALTH_BUILD_BENCHMARKS=ON)" >&2
     exit 2
   fi
 done
@@ -127,7 +135,23 @@ smaps_by_file() {
 }
 
 # --- collector ---------------------------------------------------------------
-printf '[listen]\nplaintext = true\nmax_sessions = %s\n' "$max_sessions" >"$work/collector.toml"
+printf '[listen]\nmax_sessions = %s\n' "$max_sessions" >"$work/collector.toml"
+if [ "$tls" = yes ]; then
+  pki=$work/pki
+  bash scripts/pki.sh init "$pki" "atmhealth footprint CA" >/dev/null
+  bash scripts/pki.sh collector "$pki" collector 127.0.0.1 >/dev/null
+  for n in $(seq 1 $((1 + ${#also_agents[@]}))); do
+    bash scripts/pki.sh device "$pki" "atm-footprint-0$n" >/dev/null
+  done
+  printf '[tls]\ncertificate = "%s"\nprivate_key = "%s"\nca = "%s"\ncrl = "%s"\n' \
+    "$pki/issued/collector.crt" "$pki/issued/collector.key" "$pki/ca.crt" "$pki/crl.pem" >>"$work/collector.toml"
+  uplink_security="ca = \"$pki/ca.crt\"
+certificate = \"$pki/issued/atm-footprint-01.crt\"
+private_key = \"$pki/issued/atm-footprint-01.key\""
+else
+  printf 'plaintext = true\n' >>"$work/collector.toml"
+  uplink_security="plaintext = true"
+fi
 "$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/collector.db" \
   --ready-file "$work/collector.ready.json" --log-level warn >"$work/collector.log" 2>&1 &
 collector=$!
@@ -158,7 +182,7 @@ commit_interval = "200ms"
 
 [uplink]
 collectors = ["127.0.0.1:$agent_port"]
-plaintext = true
+$uplink_security
 heartbeat_interval = "10s"
 
 [storage]
@@ -206,7 +230,7 @@ echo "measure-footprint: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2;
 # Both stores commit with fsync, so the disk's synchronous-write latency sets
 # their pace: measure it where the databases are.
 echo "disk: $(sync_write_ms "$work") ms per synchronous 4 KiB write (dd oflag=dsync, 200 writes) where the databases are"
-echo "agent watching $watched, storage interval 10s, heartbeat 10s; measuring ${idle}s of idle watching"
+echo "agent watching $watched, storage interval 10s, heartbeat 10s, $( [ "$tls" = yes ] && echo "mutual TLS" || echo plaintext ); measuring ${idle}s of idle watching"
 if [ "$peers" = yes ]; then
   peer_ticks_before=()
   also_ticks_before=()
