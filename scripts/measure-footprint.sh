@@ -169,32 +169,8 @@ if mount -t tmpfs -o size=8m atmhealth-footprint "$work/watched" 2>/dev/null; th
   mounted=yes
   watched="an 8 MiB tmpfs"
 fi
-cat >"$work/agent/atmhealthd.toml" <<TOML
-[device]
-id = "atm-footprint-01"
-site = "footprint"
-kind = "atm"
-services = ["withdrawal", "deposit", "inquiry"]
-
-[store]
-path = "$work/agent/events.db"
-commit_interval = "200ms"
-
-[uplink]
-collectors = ["127.0.0.1:$agent_port"]
-$uplink_security
-heartbeat_interval = "10s"
-
-[storage]
-interval = "10s"
-all_mounts = false
-
-[[storage.filesystem]]
-path = "$work/watched"
-warning = 70
-critical = 90
-unavailable = ["withdrawal", "deposit"]
-TOML
+agent_config atm-footprint-01 "$work/agent/events.db" "$agent_port" "$uplink_security" 10s \
+  "$work/watched" >"$work/agent/atmhealthd.toml"
 "$agentd" --config "$work/agent/atmhealthd.toml" --log-level warn >"$work/agent.log" 2>&1 &
 agent=$!
 started+=("$agent")

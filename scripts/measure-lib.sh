@@ -58,3 +58,38 @@ sync_write_ms() {
   rm -f "$1/sync-probe"
   awk -v s="$s" 'BEGIN { printf "%.2f", s * 1000 / 200 }'
 }
+
+# agent_config ID DB PORT SECURITY INTERVAL WATCHED [ALL_MOUNTS]: on stdout,
+# the config of an agent with device id ID and buffer DB, streaming to a
+# collector on 127.0.0.1:PORT with the [uplink] lines SECURITY ("plaintext =
+# true", or its TLS files), a heartbeat and a storage probe every INTERVAL,
+# watching WATCHED (warning at 70 %, critical at 90 %) and, with ALL_MOUNTS
+# true, every data filesystem too.
+agent_config() {
+  cat <<TOML
+[device]
+id = "$1"
+site = "measure"
+kind = "atm"
+services = ["withdrawal", "deposit", "inquiry"]
+
+[store]
+path = "$2"
+commit_interval = "200ms"
+
+[uplink]
+collectors = ["127.0.0.1:$3"]
+$4
+heartbeat_interval = "$5"
+
+[storage]
+interval = "$5"
+all_mounts = ${7:-false}
+
+[[storage.filesystem]]
+path = "$6"
+warning = 70
+critical = 90
+unavailable = ["withdrawal", "deposit"]
+TOML
+}

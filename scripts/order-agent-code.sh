@@ -98,60 +98,15 @@ crl = "$pki/crl.pem"
 TOML
 start_collector tls-collector "$work/tls-collector.toml"
 tls_http_port=$http_port
-cat >"$work/tls-agent.toml" <<TOML
-[device]
-id = "atm-order-tls"
-site = "order"
-kind = "branch_server"
-
-[store]
-path = "$work/tls-agent.db"
-
-[uplink]
-collectors = ["127.0.0.1:$agent_port"]
-ca = "$pki/ca.crt"
-certificate = "$pki/issued/atm-order-tls.crt"
-private_key = "$pki/issued/atm-order-tls.key"
-heartbeat_interval = "2s"
-
-[storage]
-interval = "2s"
-all_mounts = true
-
-[[storage.filesystem]]
-path = "$work/watched"
-warning = 70
-critical = 90
-TOML
+agent_config atm-order-tls "$work/tls-agent.db" "$agent_port" "ca = \"$pki/ca.crt\"
+certificate = \"$pki/issued/atm-order-tls.crt\"
+private_key = \"$pki/issued/atm-order-tls.key\"" 2s "$work/watched" true >"$work/tls-agent.toml"
 start_agent tls-agent "$work/tls-agent.toml"
 
 printf '[listen]\nplaintext = true\n' >"$work/plain-collector.toml"
 start_collector plain-collector "$work/plain-collector.toml"
-cat >"$work/plain-agent.toml" <<TOML
-[device]
-id = "atm-order-plain"
-site = "order"
-kind = "atm"
-services = ["withdrawal", "deposit", "inquiry"]
-
-[store]
-path = "$work/plain-agent.db"
-
-[uplink]
-collectors = ["127.0.0.1:$agent_port"]
-plaintext = true
-heartbeat_interval = "2s"
-
-[storage]
-interval = "2s"
-all_mounts = false
-
-[[storage.filesystem]]
-path = "$work/watched"
-warning = 70
-critical = 90
-unavailable = ["withdrawal", "deposit"]
-TOML
+agent_config atm-order-plain "$work/plain-agent.db" "$agent_port" "plaintext = true" 2s \
+  "$work/watched" >"$work/plain-agent.toml"
 start_agent plain-agent "$work/plain-agent.toml"
 
 # Both agents connected (each collector recorded a heartbeat), then an
