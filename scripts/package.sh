@@ -49,6 +49,15 @@ for deb in "$agent_deb" "$collector_deb"; do
   echo "package.sh: $(basename "$ddeb"): $(stat -c %s "$ddeb") bytes, build ids $ids"
 done
 
+# Each package names the libraries compiled into its programs, with their
+# licences: OpenSSL and SQLite among them (the agent carries both).
+for deb in "$agent_deb" "$collector_deb"; do
+  package=$(dpkg-deb -f "$deb" Package)
+  dpkg-deb --fsys-tarfile "$deb" |
+    tar -xOf - "./usr/share/doc/$package/third-party-copyright.gz" 2>/dev/null | gzip -dc |
+    grep '^==== libssl-dev ' >/dev/null || fail "$(basename "$deb") lacks the libraries' copyright files"
+done
+
 # Info tags are shown too; lintian's note that it runs as root is not.
 lint=0
 lintian --fail-on error,warning --display-info "$agent_deb" "$collector_deb" >"$out/lintian.txt" 2>&1 ||
