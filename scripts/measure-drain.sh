@@ -126,15 +126,7 @@ echo "  buffer file $(stat -c %s "$work/agent/events.db") bytes"
 
 # --- 2. the collector ---------------------------------------------------------
 printf '[listen]\nplaintext = true\n%s' "$collector_extra" >"$work/collector.toml"
-nice -n "$niceness" "$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-  --db "$work/collector.db" --ready-file "$work/collector.ready.json" --log-level warn \
-  >"$work/collector.log" 2>&1 &
-collector=$!
-started+=("$collector")
-if ! wait_for 20 test -s "$work/collector.ready.json"; then
-  echo "measure-drain: the collector did not come up:" >&2; cat "$work/collector.log" >&2; exit 1
-fi
-agent_port=$(ready_port "$work/collector.ready.json" agent_port)
+start_collector collector "$work/collector.toml" nice -n "$niceness"
 
 # --- 3. the agent -------------------------------------------------------------
 # No watcher of its own (all_mounts = false, nothing listed): the events sent

@@ -137,30 +137,15 @@ smaps_by_file() {
 # --- collector ---------------------------------------------------------------
 printf '[listen]\nmax_sessions = %s\n' "$max_sessions" >"$work/collector.toml"
 if [ "$tls" = yes ]; then
-  pki=$work/pki
-  bash scripts/pki.sh init "$pki" "atmhealth footprint CA" >/dev/null
-  bash scripts/pki.sh collector "$pki" collector 127.0.0.1 >/dev/null
-  for n in $(seq 1 $((1 + ${#also_agents[@]}))); do
-    bash scripts/pki.sh device "$pki" "atm-footprint-0$n" >/dev/null
-  done
-  printf '[tls]\ncertificate = "%s"\nprivate_key = "%s"\nca = "%s"\ncrl = "%s"\n' \
-    "$pki/issued/collector.crt" "$pki/issued/collector.key" "$pki/ca.crt" "$pki/crl.pem" >>"$work/collector.toml"
-  uplink_security="ca = \"$pki/ca.crt\"
-certificate = \"$pki/issued/atm-footprint-01.crt\"
-private_key = \"$pki/issued/atm-footprint-01.key\""
+  # shellcheck disable=SC2046  # one device id per word
+  make_pki "$work/pki" $(seq -f 'atm-footprint-0%g' 1 $((1 + ${#also_agents[@]})))
+  collector_tls "$work/pki" >>"$work/collector.toml"
+  uplink_security=$(agent_tls "$work/pki" atm-footprint-01)
 else
   printf 'plaintext = true\n' >>"$work/collector.toml"
   uplink_security="plaintext = true"
 fi
-"$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/collector.db" \
-  --ready-file "$work/collector.ready.json" --log-level warn >"$work/collector.log" 2>&1 &
-collector=$!
-started+=("$collector")
-if ! wait_for 20 test -f "$work/collector.ready.json"; then
-  echo "measure-footprint: the collector did not come up:" >&2; cat "$work/collector.log" >&2; exit 1
-fi
-agent_port=$(ready_port "$work/collector.ready.json" agent_port)
-http_port=$(ready_port "$work/collector.ready.json" http_port)
+start_collector collector "$work/collector.toml"
 
 # --- agent -------------------------------------------------------------------
 mkdir -p "$work/watched" "$work/agent"

@@ -59,6 +59,46 @@ sync_write_ms() {
   awk -v s="$s" 'BEGIN { printf "%.2f", s * 1000 / 200 }'
 }
 
+# make_pki DIR DEVICE_ID...: a CA in DIR (scripts/pki.sh), a collector
+# certificate for 127.0.0.1 and a device certificate for each DEVICE_ID.
+make_pki() {
+  local dir=$1 device
+  shift
+  bash scripts/pki.sh init "$dir" "atmhealth measuring CA" >/dev/null
+  bash scripts/pki.sh collector "$dir" collector 127.0.0.1 >/dev/null
+  for device in "$@"; do bash scripts/pki.sh device "$dir" "$device" >/dev/null; done
+}
+# collector_tls DIR: the collector's [tls] section for make_pki's DIR.
+collector_tls() {
+  printf '[tls]\ncertificate = "%s"\nprivate_key = "%s"\nca = "%s"\ncrl = "%s"\n' \
+    "$1/issued/collector.crt" "$1/issued/collector.key" "$1/ca.crt" "$1/crl.pem"
+}
+# agent_tls DIR DEVICE_ID: the agent's [uplink] TLS lines for make_pki's DIR.
+agent_tls() {
+  printf 'ca = "%s"\ncertificate = "%s"\nprivate_key = "%s"' \
+    "$1/ca.crt" "$1/issued/$2.crt" "$1/issued/$2.key"
+}
+# start_collector NAME TOML [COMMAND...]: $collectord with config TOML on
+# ports of its own, its database, ready file and log $work/NAME.db,
+# .ready.json and .log, started through COMMAND if given (nice -n 5, say);
+# waits until it listens, then sets collector (its pid), agent_port and
+# http_port.
+start_collector() {
+  local name=$1 toml=$2
+  shift 2
+  "$@" "$collectord" --config "$toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    --db "$work/$name.db" --ready-file "$work/$name.ready.json" --log-level warn \
+    >"$work/$name.log" 2>&1 &
+  collector=$!
+  started+=("$collector")
+  if ! wait_for 20 test -s "$work/$name.ready.json"; then
+    echo "$(basename "$0"): the collector did not come up:" >&2; cat "$work/$name.log" >&2; exit 1
+  fi
+  # shellcheck disable=SC2034  # for the caller
+  agent_port=$(ready_port "$work/$name.ready.json" agent_port)
+  http_port=$(ready_port "$work/$name.ready.json" http_port)
+}
+
 # agent_config ID DB PORT SECURITY INTERVAL WATCHED [ALL_MOUNTS]: on stdout,
 # the config of an agent with device id ID and buffer DB, streaming to a
 # collector on 127.0.0.1:PORT with the [uplink] lines SECURITY ("plaintext =

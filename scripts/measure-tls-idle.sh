@@ -70,25 +70,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/atmhealth-tls-idle.XXXXXX")
 . scripts/measure-lib.sh
 measure_trap_cleanup
 
-scripts/pki.sh init "$work/pki" >/dev/null
-scripts/pki.sh collector "$work/pki" collector 127.0.0.1 >/dev/null
+make_pki "$work/pki"
 {
   printf '[listen]\nmax_sessions = %s\n' "$agents"
   [ -n "$max_handshakes" ] && printf 'max_handshakes = %s\n' "$max_handshakes"
-  printf '[tls]\ncertificate = "%s"\nprivate_key = "%s"\nca = "%s"\ncrl = "%s"\n' \
-    "$work/pki/issued/collector.crt" "$work/pki/issued/collector.key" "$work/pki/ca.crt" \
-    "$work/pki/crl.pem"
+  collector_tls "$work/pki"
 } >"$work/collector.toml"
-"$collectord" --config "$work/collector.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-  --db "$work/collector.db" --ready-file "$work/ready.json" --log-level warn \
-  >"$work/collector.log" 2>&1 &
-collector=$!
-started+=("$collector")
-if ! wait_for 20 test -s "$work/ready.json"; then
-  echo "measure-tls-idle: the collector did not come up:" >&2; cat "$work/collector.log" >&2; exit 1
-fi
-agent_port=$(ready_port "$work/ready.json" agent_port)
-http_port=$(ready_port "$work/ready.json" http_port)
+start_collector collector "$work/collector.toml"
 
 echo "measure-tls-idle: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "collector at rest: VmRSS $(status_field "$collector" VmRSS) kB"

@@ -61,24 +61,11 @@ link=$(printf '%s\n' "$link" | sed -e 's| -Wl,-T,[^ ]*hot_code\.ld||' \
 (cd "$build" && eval "$link")
 agentd=$work/atmhealthd
 
-pki=$work/pki
-bash scripts/pki.sh init "$pki" "atmhealth order CA" >/dev/null
-bash scripts/pki.sh collector "$pki" collector 127.0.0.1 >/dev/null
-bash scripts/pki.sh device "$pki" atm-order-tls >/dev/null
+make_pki "$work/pki" atm-order-tls
 mkdir -p "$work/watched"
 mount -t tmpfs -o size=8m atmhealth-order "$work/watched"
 mounted=yes
 
-# start_collector NAME TOML: a collector on ports of its own; sets http_port
-# and agent_port.
-start_collector() {
-  "$collectord" --config "$2" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
-    --db "$work/$1.db" --ready-file "$work/$1.ready.json" --log-level warn >"$work/$1.log" 2>&1 &
-  started+=("$!")
-  wait_for 20 test -f "$work/$1.ready.json" || { cat "$work/$1.log" >&2; exit 1; }
-  agent_port=$(ready_port "$work/$1.ready.json" agent_port)
-  http_port=$(ready_port "$work/$1.ready.json" http_port)
-}
 # start_agent NAME TOML: atmhealthd under callgrind.
 start_agent() {
   valgrind --tool=callgrind --callgrind-out-file="$work/$1.callgrind" --dump-line=no \
@@ -89,18 +76,11 @@ start_agent() {
 }
 agent_pids=()
 
-cat >"$work/tls-collector.toml" <<TOML
-[tls]
-certificate = "$pki/issued/collector.crt"
-private_key = "$pki/issued/collector.key"
-ca = "$pki/ca.crt"
-crl = "$pki/crl.pem"
-TOML
+collector_tls "$work/pki" >"$work/tls-collector.toml"
 start_collector tls-collector "$work/tls-collector.toml"
 tls_http_port=$http_port
-agent_config atm-order-tls "$work/tls-agent.db" "$agent_port" "ca = \"$pki/ca.crt\"
-certificate = \"$pki/issued/atm-order-tls.crt\"
-private_key = \"$pki/issued/atm-order-tls.key\"" 2s "$work/watched" true >"$work/tls-agent.toml"
+agent_config atm-order-tls "$work/tls-agent.db" "$agent_port" "$(agent_tls "$work/pki" atm-order-tls)" \
+  2s "$work/watched" true >"$work/tls-agent.toml"
 start_agent tls-agent "$work/tls-agent.toml"
 
 printf '[listen]\nplaintext = true\n' >"$work/plain-collector.toml"
